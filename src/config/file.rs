@@ -1,0 +1,185 @@
+//! The on-disk TOML format, exactly as ops write it.
+//!
+//! These structs only describe shape: every table rejects unknown keys so a typo is an error
+//! instead of a silently ignored setting. Meaning and cross-checks live in `validate.rs`, which
+//! turns this into the internal model in `model.rs`.
+
+use serde::Deserialize;
+
+/// Root of `mfagate.toml`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Worker threads; 0 means one per available core.
+    #[serde(default)]
+    pub workers: usize,
+    #[serde(default = "defaults::listen")]
+    pub listen: String,
+    /// Optional plain-HTTP listener that only redirects to https.
+    pub http_listen: Option<String>,
+    #[serde(default = "defaults::admin_listen")]
+    pub admin_listen: String,
+    /// Port announced in https redirects when the public port differs from `listen`'s.
+    pub public_https_port: Option<u16>,
+    #[serde(default = "defaults::gateway_prefix")]
+    pub gateway_prefix: String,
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: String,
+    #[serde(default = "defaults::hsts_max_age_secs")]
+    pub hsts_max_age_secs: u64,
+    #[serde(default)]
+    pub timeouts: FileTimeouts,
+    #[serde(default)]
+    pub limits: FileLimits,
+    #[serde(default)]
+    pub log: FileLog,
+    #[serde(default)]
+    pub environments: Vec<FileEnvironment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTimeouts {
+    #[serde(default = "defaults::header_read_secs")]
+    pub header_read_secs: u64,
+    #[serde(default = "defaults::idle_secs")]
+    pub idle_secs: u64,
+    #[serde(default = "defaults::upstream_connect_secs")]
+    pub upstream_connect_secs: u64,
+    #[serde(default = "defaults::upstream_response_secs")]
+    pub upstream_response_secs: u64,
+    #[serde(default = "defaults::shutdown_drain_secs")]
+    pub shutdown_drain_secs: u64,
+}
+
+impl Default for FileTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read_secs: defaults::header_read_secs(),
+            idle_secs: defaults::idle_secs(),
+            upstream_connect_secs: defaults::upstream_connect_secs(),
+            upstream_response_secs: defaults::upstream_response_secs(),
+            shutdown_drain_secs: defaults::shutdown_drain_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    #[serde(default = "defaults::max_request_header_bytes")]
+    pub max_request_header_bytes: usize,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        Self {
+            max_request_header_bytes: defaults::max_request_header_bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLog {
+    #[serde(default = "defaults::log_format")]
+    pub format: String,
+    #[serde(default = "defaults::log_level")]
+    pub level: String,
+}
+
+impl Default for FileLog {
+    fn default() -> Self {
+        Self {
+            format: defaults::log_format(),
+            level: defaults::log_level(),
+        }
+    }
+}
+
+/// One protected dashboard environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEnvironment {
+    #[serde(default)]
+    pub name: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub upstream: String,
+    #[serde(default = "defaults::yes")]
+    pub preserve_host: bool,
+    pub upstream_ca_file: Option<String>,
+    #[serde(default)]
+    pub upstream_insecure_skip_verify: bool,
+    #[serde(default = "defaults::mfa")]
+    pub mfa: String,
+    pub tls: Option<FileTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTls {
+    pub cert: String,
+    pub key: SecretSource,
+}
+
+/// Where a secret comes from: a file path (plain string or `{ file = ".." }`) or an
+/// environment variable (`{ env = "MFAGATE_.." }`), so secrets never have to sit in the TOML.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum SecretSource {
+    Path(String),
+    File { file: String },
+    Env { env: String },
+}
+
+/// Defaults shared by serde and the reference config; one place so they cannot drift.
+pub mod defaults {
+    pub fn listen() -> String {
+        "0.0.0.0:8443".into()
+    }
+    pub fn admin_listen() -> String {
+        "127.0.0.1:9090".into()
+    }
+    pub fn gateway_prefix() -> String {
+        "/.mfagate/".into()
+    }
+    pub fn data_dir() -> String {
+        "data".into()
+    }
+    pub fn hsts_max_age_secs() -> u64 {
+        31_536_000
+    }
+    pub fn header_read_secs() -> u64 {
+        10
+    }
+    pub fn idle_secs() -> u64 {
+        60
+    }
+    pub fn upstream_connect_secs() -> u64 {
+        5
+    }
+    pub fn upstream_response_secs() -> u64 {
+        60
+    }
+    pub fn shutdown_drain_secs() -> u64 {
+        10
+    }
+    pub fn max_request_header_bytes() -> usize {
+        64 * 1024
+    }
+    pub fn log_format() -> String {
+        "auto".into()
+    }
+    pub fn log_level() -> String {
+        "info".into()
+    }
+    pub fn mfa() -> String {
+        "off".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}

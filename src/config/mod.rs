@@ -1,0 +1,114 @@
+//! Configuration: the TOML file format (`file`), its validation (`validate`) and the validated
+//! model (`model`) the rest of the gateway uses.
+
+pub mod file;
+pub mod model;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+pub use file::FileConfig;
+pub use model::*;
+
+/// One configuration problem, named by its key path (e.g. `environments[1].upstream`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in one config, reported together.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl ConfigErrors {
+    fn single(key: &str, message: impl Into<String>) -> Self {
+        Self(vec![ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl FileConfig {
+    /// Parses the TOML text; shape errors (unknown keys, wrong types) come from serde and name
+    /// the key and line.
+    pub fn parse(text: &str) -> Result<Self, ConfigErrors> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let at = e
+                .span()
+                .map(|s| format!(" (at line {})", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            let key = toml_key_at(text, e.span().map(|s| s.start));
+            ConfigErrors::single(&key, format!("{msg}{at}"))
+        })
+    }
+}
+
+/// The key path serde was parsing when it failed, best effort: the nearest table header above
+/// the error plus the key on the failing line.
+fn toml_key_at(text: &str, offset: Option<usize>) -> String {
+    let Some(offset) = offset else {
+        return "config".into();
+    };
+    let before = &text[..offset.min(text.len())];
+    let line = text[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .lines()
+        .next()
+        .unwrap_or("");
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
+    let key = line.split('=').next().unwrap_or("").trim().to_string();
+    match (table, key.is_empty() || key.starts_with('[')) {
+        (Some(t), false) => format!("{t}.{key}"),
+        (Some(t), true) => t,
+        (None, false) => key,
+        (None, true) => "config".into(),
+    }
+}
+
+impl Config {
+    /// Parses and validates TOML text; relative paths resolve against `base_dir`.
+    pub fn from_toml(text: &str, base_dir: &Path) -> Result<Self, ConfigErrors> {
+        Self::from_file_config(FileConfig::parse(text)?, base_dir)
+    }
+
+    pub fn from_file_config(file: FileConfig, base_dir: &Path) -> Result<Self, ConfigErrors> {
+        validate::validate(file, base_dir)
+    }
+
+    /// Loads a config file; paths inside it are relative to its folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::single("config", format!("cannot read {}: {e}", path.display()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base)
+    }
+}

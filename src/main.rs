@@ -1,0 +1,145 @@
+//! Command line: `serve`, `demo`, `validate-config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mfagate::config::{Config, LogConfig, LogFormat};
+use mfagate::{demo, logging, proxy};
+
+#[derive(Parser)]
+#[command(name = "mfagate", version, about = "MFA gateway in front of a chat/agent dashboard")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway with a config file.
+    Serve {
+        #[arg(long, short, default_value = "config/mfagate.toml")]
+        config: PathBuf,
+    },
+    /// Run the demo dashboard with the gateway in front of it (self-signed localhost cert).
+    Demo {
+        /// Gateway https address.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Only run the demo dashboard (plain HTTP), e.g. as a load-test upstream.
+        #[arg(long)]
+        dashboard_only: bool,
+        /// Demo dashboard address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        dashboard_listen: SocketAddr,
+    },
+    /// Check a config file and print OK or every problem found.
+    ValidateConfig {
+        #[arg(long, short, default_value = "config/mfagate.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Exit code for configuration errors, distinct from runtime failures (1).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::ValidateConfig { config } => match Config::load(&config) {
+            Ok(_) => {
+                println!("OK: {}", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{} is invalid:\n{errors}", config.display());
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Serve { config: path } => {
+            let config = match Config::load(&path) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{} is invalid:\n{errors}", path.display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            logging::init(&config.log);
+            run_until_signal(config, |gw| {
+                tracing::info!(https = %gw.https_addr, admin = %gw.admin_addr, "mfagate serving");
+            })
+        }
+        Command::Demo {
+            listen,
+            dashboard_only,
+            dashboard_listen,
+        } => run_demo(listen, dashboard_only, dashboard_listen),
+    }
+}
+
+fn run_demo(listen: Option<SocketAddr>, dashboard_only: bool, dashboard_listen: SocketAddr) -> ExitCode {
+    logging::init(&LogConfig {
+        format: LogFormat::Auto,
+        level: "info".into(),
+    });
+    let dashboard = match demo::spawn_dashboard(dashboard_listen) {
+        Ok(addr) => addr,
+        Err(e) => return fail(e),
+    };
+    if dashboard_only {
+        println!("demo dashboard on http://{dashboard}  (Ctrl-C to stop)");
+        return wait_for_signal().map_or_else(fail, |_| ExitCode::SUCCESS);
+    }
+    let base = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return fail(e.into()),
+    };
+    if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR)) {
+        return fail(e);
+    }
+    let config = match demo::demo_config(&base, dashboard, listen) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let data_dir = config.data_dir.clone();
+    run_until_signal(config, |gw| {
+        let url = format!("https://localhost:{}/", gw.https_addr.port());
+        println!("{}", demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
+    })
+}
+
+/// Starts the gateway, waits for SIGINT/SIGTERM, then drains and exits 0.
+fn run_until_signal(config: Config, started: impl FnOnce(&proxy::RunningGateway)) -> ExitCode {
+    let gateway = match proxy::start(config) {
+        Ok(gw) => gw,
+        Err(e) => return fail(e.into()),
+    };
+    started(&gateway);
+    if let Err(e) = wait_for_signal() {
+        return fail(e);
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+    gateway.shutdown();
+    gateway.join();
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn wait_for_signal() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    Ok(())
+}
+
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}

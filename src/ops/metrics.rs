@@ -1,0 +1,126 @@
+//! Prometheus metrics. Per-environment handles are created once at start so the request path
+//! only increments atomics (no label lookup, no allocation).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    environment: String,
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EnvLabels {
+    environment: String,
+}
+
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Pre-resolved metric handles of one environment (or of "-" for requests no environment took).
+#[derive(Clone)]
+pub struct EnvMetrics {
+    requests: [Counter; 5],
+    upstream_seconds: Histogram,
+}
+
+impl EnvMetrics {
+    pub fn observe_status(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.requests[class].inc();
+    }
+
+    pub fn observe_upstream(&self, seconds: f64) {
+        self.upstream_seconds.observe(seconds);
+    }
+}
+
+pub struct Metrics {
+    registry: Registry,
+    /// Indexed like `Config::environments`; the last entry is the unrouted bucket.
+    envs: Vec<EnvMetrics>,
+    pub active_connections: Gauge,
+    pub active_websockets: Gauge,
+    pub tls_handshake_failures: Counter,
+}
+
+impl Metrics {
+    pub fn new<'a>(environment_names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut registry = Registry::with_prefix("mfagate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let upstream = Family::<EnvLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        });
+        registry.register(
+            "requests",
+            "Requests answered, by environment and status class",
+            requests.clone(),
+        );
+        registry.register(
+            "upstream_duration_seconds",
+            "Time until the upstream's response headers arrived",
+            upstream.clone(),
+        );
+        let envs = environment_names
+            .into_iter()
+            .chain(["-"])
+            .map(|name| EnvMetrics {
+                requests: CLASSES.map(|class| {
+                    requests
+                        .get_or_create(&RequestLabels {
+                            environment: name.to_string(),
+                            class,
+                        })
+                        .clone()
+                }),
+                upstream_seconds: upstream
+                    .get_or_create(&EnvLabels {
+                        environment: name.to_string(),
+                    })
+                    .clone(),
+            })
+            .collect();
+        let active_connections = Gauge::default();
+        let active_websockets = Gauge::default();
+        let tls_handshake_failures = Counter::default();
+        registry.register(
+            "active_connections",
+            "Open client connections",
+            active_connections.clone(),
+        );
+        registry.register(
+            "active_websockets",
+            "Open proxied WebSocket connections",
+            active_websockets.clone(),
+        );
+        registry.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed or timed out",
+            tls_handshake_failures.clone(),
+        );
+        Self {
+            registry,
+            envs,
+            active_connections,
+            active_websockets,
+            tls_handshake_failures,
+        }
+    }
+
+    /// Handles of environment `index`, or of the unrouted bucket for `None`.
+    pub fn env(&self, index: Option<usize>) -> &EnvMetrics {
+        let last = self.envs.len() - 1;
+        &self.envs[index.map_or(last, |i| i.min(last))]
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

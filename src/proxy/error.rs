@@ -1,0 +1,74 @@
+//! The proxy layer's error type: what went wrong (for the log) and what the client is told.
+
+use axum::body::Body;
+use http::{header, HeaderValue, Response, StatusCode};
+
+use super::path::PathError;
+use crate::web::error_page;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("bad request path: {0}")]
+    BadPath(#[from] PathError),
+    #[error("no environment serves this host")]
+    UnknownHost,
+    #[error("TLS server name and Host belong to different environments")]
+    MisdirectedSni,
+    #[error("upstream connection failed: {0}")]
+    UpstreamConnect(String),
+    #[error("upstream did not answer within {0:?}")]
+    UpstreamTimeout(std::time::Duration),
+    #[error("upstream error: {0}")]
+    Upstream(String),
+}
+
+impl ProxyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadPath(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownHost | Self::MisdirectedSni => StatusCode::MISDIRECTED_REQUEST,
+            Self::UpstreamConnect(_) | Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The sentence a user sees; never carries internal detail.
+    fn public_message(&self) -> &'static str {
+        match self {
+            Self::BadPath(_) => "The request path is not allowed.",
+            Self::UnknownHost | Self::MisdirectedSni => {
+                "This gateway does not serve the requested host."
+            }
+            Self::UpstreamConnect(_) | Self::Upstream(_) => {
+                "The dashboard is not reachable right now. Please try again shortly."
+            }
+            Self::UpstreamTimeout(_) => {
+                "The dashboard took too long to answer. Please try again shortly."
+            }
+        }
+    }
+
+    /// Renders HTML, or JSON for API clients.
+    pub fn to_response(&self, wants_json: bool, brand: &str) -> Response<Body> {
+        let status = self.status();
+        let (content_type, body) = if wants_json {
+            let body = serde_json::json!({
+                "error": status.canonical_reason().unwrap_or("error"),
+                "status": status.as_u16(),
+                "message": self.public_message(),
+            });
+            ("application/json", body.to_string())
+        } else {
+            (
+                "text/html; charset=utf-8",
+                error_page(status, self.public_message(), brand),
+            )
+        };
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}

@@ -1,0 +1,15 @@
+//! The data plane: listeners, TLS, request hygiene, the pipeline, upstream and WebSockets.
+
+pub mod access_log;
+pub mod error;
+pub mod headers;
+pub mod listener;
+pub mod live;
+pub mod path;
+pub mod pipeline;
+pub mod server;
+pub mod tls;
+pub mod upstream;
+pub mod websocket;
+
+pub use server::{start, RunningGateway, StartError};

@@ -1,0 +1,265 @@
+//! The request pipeline (DESIGN.md "Request pipeline"): route → sanitize → gateway routes →
+//! act → log. One function per step; each returns early with a `ProxyError` the client sees.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use http::uri::PathAndQuery;
+use http::{header, HeaderMap, HeaderValue, Request, Response};
+use hyper::body::Incoming;
+use rustls::RootCertStore;
+use tower::ServiceExt;
+
+use super::access_log::{AccessRecord, LoggedBody};
+use super::error::ProxyError;
+use super::headers::strip_hop_by_hop;
+use super::live::{LiveConnections, LiveOwner};
+use super::path::normalize_path;
+use super::upstream::{self, UpstreamClient};
+use super::websocket;
+use crate::config::{Config, Environment};
+use crate::ops::metrics::Metrics;
+use crate::web::{self, EnvContext};
+
+/// State shared by all worker threads.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub live: Arc<LiveConnections>,
+    hosts: HashMap<String, usize>,
+    gateway_routes: axum::Router,
+    /// Prefix without its trailing '/', to also catch the bare prefix.
+    prefix_root: String,
+    hsts: Option<HeaderValue>,
+    system_roots: Arc<RootCertStore>,
+}
+
+impl Shared {
+    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>, live: Arc<LiveConnections>) -> Self {
+        let hosts = config
+            .environments
+            .iter()
+            .enumerate()
+            .flat_map(|(i, env)| env.hosts.iter().map(move |h| (h.clone(), i)))
+            .collect();
+        let hsts = (config.hsts_max_age_secs > 0)
+            .then(|| HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age_secs)))
+            .and_then(Result::ok);
+        let needs_system_roots = config.environments.iter().any(|e| {
+            e.upstream.scheme == http::uri::Scheme::HTTPS
+                && matches!(e.upstream.tls, crate::config::UpstreamTls::SystemRoots)
+        });
+        let system_roots = if needs_system_roots {
+            super::tls::load_system_roots()
+        } else {
+            RootCertStore::empty()
+        };
+        Self {
+            gateway_routes: web::router(&config.gateway_prefix),
+            prefix_root: config.gateway_prefix.trim_end_matches('/').to_string(),
+            hosts,
+            hsts,
+            system_roots: Arc::new(system_roots),
+            config,
+            metrics,
+            live,
+        }
+    }
+
+    /// Environment index serving `host` (lower-case, no port).
+    pub fn environment_for(&self, host: &str) -> Option<usize> {
+        self.hosts.get(host).copied()
+    }
+}
+
+/// Facts about the client connection a request arrived on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    /// SNI, lower-case.
+    pub sni: Option<String>,
+}
+
+/// Per-worker-thread state: the shared state plus this runtime's upstream connection pools.
+pub struct Worker {
+    shared: Arc<Shared>,
+    clients: Vec<UpstreamClient>,
+}
+
+/// Host of a request, lower-case, without port or trailing dot: the `:authority` of HTTP/2 or
+/// the `Host` header of HTTP/1.1.
+pub fn request_host(uri: &http::Uri, headers: &HeaderMap) -> Option<String> {
+    let raw = match uri.authority() {
+        Some(a) => a.as_str(),
+        None => headers.get(header::HOST)?.to_str().ok()?,
+    };
+    let authority = raw.parse::<http::uri::Authority>().ok()?;
+    Some(authority.host().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Clients that want JSON errors: API calls and XHR/fetch.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-requested-with")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/json"))
+}
+
+impl Worker {
+    pub fn new(shared: Arc<Shared>) -> Result<Self, rustls::Error> {
+        let clients = shared
+            .config
+            .environments
+            .iter()
+            .map(|env| upstream::client(env, &shared.config.timeouts, &shared.system_roots))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { shared, clients })
+    }
+
+    /// Serves one request; never fails (errors become responses).
+    pub async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
+        let host = request_host(req.uri(), req.headers());
+        let env_index = host.as_deref().and_then(|h| self.shared.environment_for(h));
+        let mut record = AccessRecord {
+            started: Instant::now(),
+            peer: conn.peer.ip(),
+            method: req.method().clone(),
+            host: host.clone().unwrap_or_default(),
+            path: req.uri().path().to_string(),
+            environment: env_index.map_or("-".into(), |i| self.env(i).name.clone()),
+            status: 0,
+            upstream: None,
+            error: None,
+        };
+        let json = wants_json(req.headers());
+        let result = match env_index {
+            None => Err(ProxyError::UnknownHost),
+            Some(i) => self.in_environment(i, conn, req, &mut record).await,
+        };
+        let mut resp = result.unwrap_or_else(|e| {
+            let brand = env_index.map_or("mfagate", |i| self.env(i).display_name.as_str());
+            tracing::debug!(error = %e, "request refused");
+            record.error = Some(e.to_string());
+            e.to_response(json, brand)
+        });
+        if let Some(hsts) = &self.shared.hsts {
+            resp.headers_mut()
+                .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        record.status = resp.status().as_u16();
+        self.shared.metrics.env(env_index).observe_status(record.status);
+        resp.map(|body| LoggedBody::wrap(body, record))
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    fn env(&self, index: usize) -> &Environment {
+        &self.shared.config.environments[index]
+    }
+
+    async fn in_environment(
+        &self,
+        index: usize,
+        conn: &ConnInfo,
+        mut req: Request<Incoming>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        // A connection negotiated for one environment's certificate must not be used to reach
+        // another (connection reuse or domain fronting): 421 makes browsers retry correctly.
+        if let Some(sni) = &conn.sni {
+            if self.shared.environment_for(sni) != Some(index) {
+                return Err(ProxyError::MisdirectedSni);
+            }
+        }
+        let path = normalize_path(req.uri().path())?.into_owned();
+        record.path.clone_from(&path);
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        let path_and_query = PathAndQuery::try_from(path_and_query)
+            .map_err(|_| ProxyError::BadPath(super::path::PathError::BadEncoding))?;
+
+        if self.is_gateway_path(&path) {
+            return Ok(self.gateway_route(index, req, path_and_query).await);
+        }
+
+        let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
+        let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+        let (mut parts, body) = req.into_parts();
+        let host = record.host.clone();
+        let env = self.env(index);
+        upstream::rewrite(env, &mut parts, path_and_query, &host, conn.peer.ip());
+        let body = match client_upgrade {
+            Some(_) => {
+                websocket::restore_upgrade_headers(&mut parts.headers);
+                Body::empty()
+            }
+            None => Body::new(body),
+        };
+        let started = Instant::now();
+        let sent = upstream::send(
+            &self.clients[index],
+            Request::from_parts(parts, body),
+            self.shared.config.timeouts.upstream_response,
+        )
+        .await;
+        let elapsed = started.elapsed();
+        record.upstream = Some(elapsed);
+        self.shared
+            .metrics
+            .env(Some(index))
+            .observe_upstream(elapsed.as_secs_f64());
+        let resp = sent?;
+        let resp = match client_upgrade {
+            Some(client_upgrade) => {
+                let guard = self.shared.live.register(LiveOwner {
+                    environment: env.name.clone(),
+                    ..LiveOwner::default()
+                });
+                let active = self.shared.metrics.active_websockets.clone();
+                match websocket::finish_handshake(resp, client_upgrade, guard, active) {
+                    Ok(switched) => return Ok(switched),
+                    Err(other) => other,
+                }
+            }
+            None => resp,
+        };
+        let (mut parts, body) = resp.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+
+    fn is_gateway_path(&self, path: &str) -> bool {
+        let root = &self.shared.prefix_root;
+        path.starts_with(root.as_str())
+            && matches!(path.as_bytes().get(root.len()), None | Some(b'/'))
+    }
+
+    async fn gateway_route(
+        &self,
+        index: usize,
+        req: Request<Incoming>,
+        path_and_query: PathAndQuery,
+    ) -> Response<Body> {
+        let env = self.env(index);
+        let (mut parts, body) = req.into_parts();
+        parts.uri = http::Uri::from(path_and_query);
+        parts.extensions.insert(EnvContext {
+            index,
+            name: env.name.clone(),
+            display_name: env.display_name.clone(),
+        });
+        let req = Request::from_parts(parts, Body::new(body));
+        match self.shared.gateway_routes.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Assembles a running gateway: binds every listener up front (so bind errors are reported
+//! before anything starts), starts one thread per worker with its own current-thread runtime,
+//! and a control thread for the admin and redirect listeners.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::watch;
+
+use super::listener::{bind_reuseport, serve_tls};
+use super::live::LiveConnections;
+use super::pipeline::{Shared, Worker};
+use crate::config::{Config, UpstreamTls};
+use crate::ops::metrics::Metrics;
+use crate::ops::{admin_router, redirect_router, Readiness};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("cannot start thread: {0}")]
+    Thread(io::Error),
+}
+
+/// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
+pub struct RunningGateway {
+    pub https_addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
+    pub admin_addr: SocketAddr,
+    pub live: Arc<LiveConnections>,
+    pub readiness: Arc<Readiness>,
+    shutdown: watch::Sender<bool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(io::Error) -> StartError {
+    move |source| StartError::Bind { what, addr, source }
+}
+
+fn current_thread_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+pub fn start(config: Config) -> Result<RunningGateway, StartError> {
+    for env in &config.environments {
+        if matches!(env.upstream.tls, UpstreamTls::InsecureSkipVerify) {
+            tracing::warn!(
+                environment = %env.name,
+                "upstream_insecure_skip_verify is ON: the upstream certificate is NOT verified"
+            );
+        }
+    }
+    let config = Arc::new(config);
+    let tls = super::tls::server_config(&config)?;
+    let workers = config.workers.max(1);
+    let https = bind_reuseport(config.listen, workers).map_err(bind_error("https", config.listen))?;
+    let https_addr = https[0].local_addr().map_err(bind_error("https", config.listen))?;
+    let http = match config.http_listen {
+        Some(addr) => Some(bind_reuseport(addr, 1).map_err(bind_error("http", addr))?.remove(0)),
+        None => None,
+    };
+    let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
+    let admin = bind_reuseport(config.admin_listen, 1)
+        .map_err(bind_error("admin", config.admin_listen))?
+        .remove(0);
+    let admin_addr = admin
+        .local_addr()
+        .map_err(bind_error("admin", config.admin_listen))?;
+
+    let metrics = Arc::new(Metrics::new(
+        config.environments.iter().map(|e| e.name.as_str()),
+    ));
+    let live = Arc::new(LiveConnections::default());
+    let shared = Arc::new(Shared::new(config.clone(), metrics, live.clone()));
+    let readiness = Arc::new(Readiness::default());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut threads = Vec::new();
+
+    for (i, listener) in https.into_iter().enumerate() {
+        // Built here so an unusable upstream TLS setup fails the start, not a worker later.
+        let worker = Worker::new(shared.clone())?;
+        let (tls, rx) = (tls.clone(), shutdown_rx.clone());
+        let (started, readiness) = (started.clone(), readiness.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("mfagate-worker-{i}"))
+            .spawn(move || {
+                let result = current_thread_runtime().and_then(|rt| {
+                    rt.block_on(serve_tls(listener, worker, tls, rx, || {
+                        if started.fetch_add(1, Ordering::SeqCst) + 1 == workers {
+                            readiness.set(true);
+                        }
+                    }))
+                });
+                if let Err(e) = result {
+                    tracing::error!(worker = i, error = %e, "worker stopped with an error");
+                }
+            })
+            .map_err(StartError::Thread)?;
+        threads.push(thread);
+    }
+
+    let https_port = config.public_https_port.unwrap_or(https_addr.port());
+    let admin_app = admin_router(shared.clone(), readiness.clone());
+    let redirect_app = redirect_router(shared, https_port);
+    let rx = shutdown_rx;
+    let control = std::thread::Builder::new()
+        .name("mfagate-control".into())
+        .spawn(move || {
+            let run = async move {
+                let admin = tokio::net::TcpListener::from_std(admin)?;
+                let admin_srv =
+                    axum::serve(admin, admin_app).with_graceful_shutdown(stopped(rx.clone()));
+                match http {
+                    Some(http) => {
+                        let http = tokio::net::TcpListener::from_std(http)?;
+                        let http_srv = axum::serve(http, redirect_app)
+                            .with_graceful_shutdown(stopped(rx.clone()));
+                        tokio::try_join!(async { admin_srv.await }, async { http_srv.await })?;
+                    }
+                    None => admin_srv.await?,
+                }
+                io::Result::Ok(())
+            };
+            if let Err(e) = current_thread_runtime().and_then(|rt| rt.block_on(run)) {
+                tracing::error!(error = %e, "control listeners stopped with an error");
+            }
+        })
+        .map_err(StartError::Thread)?;
+    threads.push(control);
+
+    Ok(RunningGateway {
+        https_addr,
+        http_addr,
+        admin_addr,
+        live,
+        readiness,
+        shutdown,
+        threads,
+    })
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+impl RunningGateway {
+    /// Stops accepting, closes live WebSockets (clients reconnect elsewhere) and lets in-flight
+    /// requests finish within `timeouts.shutdown_drain_secs`.
+    pub fn shutdown(&self) {
+        self.readiness.set(false);
+        let _ = self.shutdown.send(true);
+        self.live.close_all();
+    }
+
+    /// Waits for every thread to finish (after `shutdown`).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}

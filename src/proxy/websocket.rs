@@ -1,0 +1,95 @@
+//! WebSocket (HTTP/1.1 `Upgrade`) proxying: the handshake goes through the normal pipeline, then
+//! both upgraded streams are joined byte for byte and registered as live connections so a
+//! revocation can close them.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use http::header::{CONNECTION, UPGRADE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::io::AsyncWriteExt;
+
+use super::headers::strip_hop_by_hop;
+use super::live::LiveGuard;
+
+/// True for an HTTP/1.1 request asking to upgrade to WebSocket.
+pub fn is_websocket_upgrade(version: Version, headers: &HeaderMap) -> bool {
+    let connection_upgrade = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let websocket = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    version == Version::HTTP_11 && connection_upgrade && websocket
+}
+
+/// Puts the upgrade headers back after hop-by-hop stripping, for the upstream handshake.
+pub fn restore_upgrade_headers(headers: &mut HeaderMap) {
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+}
+
+/// Completes the client side of a 101 from the upstream: answers the client with the upstream's
+/// handshake headers and spawns the tunnel. Any other status is returned unchanged for the
+/// normal response path.
+pub fn finish_handshake(
+    mut upstream_resp: Response<Incoming>,
+    client_upgrade: OnUpgrade,
+    guard: LiveGuard,
+    active: Gauge,
+) -> Result<Response<Body>, Response<Incoming>> {
+    if upstream_resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(upstream_resp);
+    }
+    let upstream_upgrade = hyper::upgrade::on(&mut upstream_resp);
+    let (mut parts, _) = upstream_resp.into_parts();
+    let protocol = parts
+        .headers
+        .get(UPGRADE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("websocket"));
+    strip_hop_by_hop(&mut parts.headers);
+    parts
+        .headers
+        .insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    parts.headers.insert(UPGRADE, protocol);
+    tokio::spawn(tunnel(client_upgrade, upstream_upgrade, guard, active));
+    Ok(Response::from_parts(parts, Body::empty()))
+}
+
+async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active: Gauge) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade did not complete");
+            return;
+        }
+    };
+    let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+    active.inc();
+    tokio::select! {
+        result = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, connection = guard.id(), "websocket ended with error");
+            }
+        }
+        _ = guard.cancelled() => {
+            tracing::info!(connection = guard.id(), "websocket closed by revocation");
+            // Best effort polite close on both sides, bounded so a stuck peer cannot hold us.
+            let close = async {
+                let _ = client.shutdown().await;
+                let _ = upstream.shutdown().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(500), close).await;
+        }
+    }
+    active.dec();
+}
