@@ -8,8 +8,8 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogConfig, LogFormat};
 
 pub fn init(config: &LogConfig) {
-    let filter = EnvFilter::try_from_env("MFAGATE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(&config.level));
+    let filter =
+        EnvFilter::try_from_env("MFAGATE_LOG").unwrap_or_else(|_| EnvFilter::new(&config.level));
     let tty = std::io::stderr().is_terminal();
     let json = match config.format {
         LogFormat::Json => true,

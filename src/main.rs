@@ -9,7 +9,11 @@ use mfagate::config::{Config, LogConfig, LogFormat};
 use mfagate::{demo, logging, proxy};
 
 #[derive(Parser)]
-#[command(name = "mfagate", version, about = "MFA gateway in front of a chat/agent dashboard")]
+#[command(
+    name = "mfagate",
+    version,
+    about = "MFA gateway in front of a chat/agent dashboard"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,7 +81,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_demo(listen: Option<SocketAddr>, dashboard_only: bool, dashboard_listen: SocketAddr) -> ExitCode {
+fn run_demo(
+    listen: Option<SocketAddr>,
+    dashboard_only: bool,
+    dashboard_listen: SocketAddr,
+) -> ExitCode {
     logging::init(&LogConfig {
         format: LogFormat::Auto,
         level: "info".into(),
@@ -87,8 +95,14 @@ fn run_demo(listen: Option<SocketAddr>, dashboard_only: bool, dashboard_listen: 
         Err(e) => return fail(e),
     };
     if dashboard_only {
-        println!("demo dashboard on http://{dashboard}  (Ctrl-C to stop)");
-        return wait_for_signal().map_or_else(fail, |_| ExitCode::SUCCESS);
+        let signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        say(&format!(
+            "demo dashboard on http://{dashboard}  (Ctrl-C to stop)"
+        ));
+        return signals.wait().map_or_else(fail, |_| ExitCode::SUCCESS);
     }
     let base = match std::env::current_dir() {
         Ok(d) => d,
@@ -104,18 +118,23 @@ fn run_demo(listen: Option<SocketAddr>, dashboard_only: bool, dashboard_listen: 
     let data_dir = config.data_dir.clone();
     run_until_signal(config, |gw| {
         let url = format!("https://localhost:{}/", gw.https_addr.port());
-        println!("{}", demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
+        say(&demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
     })
 }
 
 /// Starts the gateway, waits for SIGINT/SIGTERM, then drains and exits 0.
 fn run_until_signal(config: Config, started: impl FnOnce(&proxy::RunningGateway)) -> ExitCode {
+    // Signal handlers first: a signal that arrives right after start must still drain.
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let gateway = match proxy::start(config) {
         Ok(gw) => gw,
         Err(e) => return fail(e.into()),
     };
     started(&gateway);
-    if let Err(e) = wait_for_signal() {
+    if let Err(e) = signals.wait() {
         return fail(e);
     }
     tracing::info!("shutting down: draining in-flight requests");
@@ -125,18 +144,43 @@ fn run_until_signal(config: Config, started: impl FnOnce(&proxy::RunningGateway)
     ExitCode::SUCCESS
 }
 
-fn wait_for_signal() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    })?;
-    Ok(())
+/// SIGINT/SIGTERM, registered when created.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (term, int) = rt.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+            ))
+        })?;
+        Ok(Self { rt, term, int })
+    }
+
+    fn wait(mut self) -> anyhow::Result<()> {
+        self.rt.block_on(async {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Prints to stdout; a closed stdout (piped into `head`, say) must not take the gateway down.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 fn fail(e: anyhow::Error) -> ExitCode {

@@ -188,7 +188,10 @@ fn environment(
     {
         errs.push(
             format!("{key}.name"),
-            format!("{:?} must be non-empty and use only letters, digits, '-' and '_'", env.name),
+            format!(
+                "{:?} must be non-empty and use only letters, digits, '-' and '_'",
+                env.name
+            ),
         );
     }
     if env.hosts.is_empty() {
@@ -214,7 +217,10 @@ fn environment(
     }
     let certified_key = match &env.tls {
         None => {
-            errs.push(format!("{key}.tls"), "a [tls] table with cert and key is required");
+            errs.push(
+                format!("{key}.tls"),
+                "a [tls] table with cert and key is required",
+            );
             None
         }
         Some(tls) => certified_key(errs, &format!("{key}.tls"), tls, base),
@@ -277,7 +283,8 @@ fn upstream(errs: &mut Errors, key: &str, env: &FileEnvironment, base: &Path) ->
         }
         (Some(ca), false) => {
             let path = resolve(base, ca);
-            match CertificateDer::pem_file_iter(&path).and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            match CertificateDer::pem_file_iter(&path)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
             {
                 Ok(certs) if !certs.is_empty() => UpstreamTls::CaFile(certs),
                 Ok(_) => {
@@ -317,7 +324,9 @@ pub(crate) fn read_secret(source: &SecretSource, base: &Path) -> Result<Vec<u8>,
         }
         SecretSource::Env { env } => {
             if !env.starts_with("MFAGATE_") {
-                return Err(format!("environment variable {env:?} must start with MFAGATE_"));
+                return Err(format!(
+                    "environment variable {env:?} must start with MFAGATE_"
+                ));
             }
             std::env::var(env)
                 .map(String::into_bytes)

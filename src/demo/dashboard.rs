@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Form, Json, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use rand::RngCore;
@@ -106,6 +106,11 @@ impl Dashboard {
     }
 }
 
+/// Legacy apps answer 302 Found (not 303) when a session is missing.
+fn to_login() -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, "/login")]).into_response()
+}
+
 fn check_password(email: &str, password: &str) -> Option<&'static DemoUser> {
     DEMO_USERS
         .iter()
@@ -158,7 +163,9 @@ async fn login_form(State(s): State<Shared>, Form(c): Form<Credentials>) -> Resp
             StatusCode::UNAUTHORIZED,
             page(
                 "Sign in",
-                &format!("<h1>Sign in</h1><p class=\"error\">Wrong email or password.</p>{LOGIN_FORM}"),
+                &format!(
+                    "<h1>Sign in</h1><p class=\"error\">Wrong email or password.</p>{LOGIN_FORM}"
+                ),
             ),
         )
             .into_response();
@@ -218,7 +225,7 @@ async fn logout(State(s): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn inbox(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let Some(user) = s.user(&headers) else {
-        return Redirect::to("/login").into_response();
+        return to_login();
     };
     page(
         "Inbox",
@@ -257,7 +264,7 @@ async fn settings_page(
     headers: HeaderMap,
 ) -> Response {
     let Some(user) = s.user(&headers) else {
-        return Redirect::to("/login").into_response();
+        return to_login();
     };
     let section = uri.path().rsplit('/').next().unwrap_or("settings");
     page(
@@ -282,11 +289,14 @@ async fn change_email(
     Form(change): Form<EmailChange>,
 ) -> Response {
     if s.user(&headers).is_none() {
-        return Redirect::to("/login").into_response();
+        return to_login();
     }
     page(
         "email",
-        &format!("<p>Email change to {} requested.</p>", escape(&change.email)),
+        &format!(
+            "<p>Email change to {} requested.</p>",
+            escape(&change.email)
+        ),
     )
     .into_response()
 }

@@ -79,8 +79,8 @@ pub fn redirect_router(shared: Arc<Shared>, https_port: u16) -> Router {
 }
 
 async fn redirect(State(s): State<RedirectState>, req: Request) -> Response {
-    let Some(host) = request_host(req.uri(), req.headers())
-        .filter(|h| s.shared.environment_for(h).is_some())
+    let Some(host) =
+        request_host(req.uri(), req.headers()).filter(|h| s.shared.environment_for(h).is_some())
     else {
         return (
             StatusCode::MISDIRECTED_REQUEST,
@@ -92,10 +92,11 @@ async fn redirect(State(s): State<RedirectState>, req: Request) -> Response {
         443 => String::new(),
         p => format!(":{p}"),
     };
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str());
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let location = format!("https://{host}{port}{path}");
-    (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response()
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
 }

@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn connection_listed_headers_are_hop_by_hop() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         h.insert(header::TE, HeaderValue::from_static("trailers"));
@@ -190,7 +193,10 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("__Host-mfagate=abc; dash_session=1"),
         );
-        h.append(header::COOKIE, HeaderValue::from_static("__Host-mfagate-device=x"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-mfagate-device=x"),
+        );
         strip_gateway_cookies(&mut h);
         assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
         assert_eq!(h[header::COOKIE], "dash_session=1");

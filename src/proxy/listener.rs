@@ -132,21 +132,20 @@ impl Connection {
         });
         let _ = tcp.set_nodelay(true);
         let timeouts = &shared.config.timeouts;
-        let stream = match tokio::time::timeout(timeouts.header_read, self.acceptor.accept(tcp))
-            .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                shared.metrics.tls_handshake_failures.inc();
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                shared.metrics.tls_handshake_failures.inc();
-                tracing::debug!(%peer, "TLS handshake timed out");
-                return;
-            }
-        };
+        let stream =
+            match tokio::time::timeout(timeouts.header_read, self.acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    shared.metrics.tls_handshake_failures.inc();
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    shared.metrics.tls_handshake_failures.inc();
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
         let sni = stream
             .get_ref()
             .1

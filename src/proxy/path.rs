@@ -141,7 +141,11 @@ mod tests {
             ("/..", "/"),
         ];
         for (input, want) in ok {
-            assert_eq!(normalize_path(input).as_deref(), Ok(want), "input {input:?}");
+            assert_eq!(
+                normalize_path(input).as_deref(),
+                Ok(want),
+                "input {input:?}"
+            );
         }
         let bad = [
             ("/a%2fb", PathError::EncodedSeparator),

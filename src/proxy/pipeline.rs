@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use http::uri::PathAndQuery;
-use http::{header, HeaderMap, HeaderValue, Request, Response};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use rustls::RootCertStore;
 use tower::ServiceExt;
@@ -151,7 +151,10 @@ impl Worker {
                 .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
         }
         record.status = resp.status().as_u16();
-        self.shared.metrics.env(env_index).observe_status(record.status);
+        self.shared
+            .metrics
+            .env(env_index)
+            .observe_status(record.status);
         resp.map(|body| LoggedBody::wrap(body, record))
     }
 
@@ -217,20 +220,21 @@ impl Worker {
             .env(Some(index))
             .observe_upstream(elapsed.as_secs_f64());
         let resp = sent?;
-        let resp = match client_upgrade {
-            Some(client_upgrade) => {
-                let guard = self.shared.live.register(LiveOwner {
-                    environment: env.name.clone(),
-                    ..LiveOwner::default()
-                });
-                let active = self.shared.metrics.active_websockets.clone();
-                match websocket::finish_handshake(resp, client_upgrade, guard, active) {
-                    Ok(switched) => return Ok(switched),
-                    Err(other) => other,
-                }
-            }
-            None => resp,
-        };
+        if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
+            (client_upgrade, resp.status())
+        {
+            let guard = self.shared.live.register(LiveOwner {
+                environment: env.name.clone(),
+                ..LiveOwner::default()
+            });
+            let active = self.shared.metrics.active_websockets.clone();
+            return Ok(websocket::finish_handshake(
+                resp,
+                client_upgrade,
+                guard,
+                active,
+            ));
+        }
         let (mut parts, body) = resp.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         Ok(Response::from_parts(parts, Body::new(body)))

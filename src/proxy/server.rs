@@ -64,10 +64,17 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
     let config = Arc::new(config);
     let tls = super::tls::server_config(&config)?;
     let workers = config.workers.max(1);
-    let https = bind_reuseport(config.listen, workers).map_err(bind_error("https", config.listen))?;
-    let https_addr = https[0].local_addr().map_err(bind_error("https", config.listen))?;
+    let https =
+        bind_reuseport(config.listen, workers).map_err(bind_error("https", config.listen))?;
+    let https_addr = https[0]
+        .local_addr()
+        .map_err(bind_error("https", config.listen))?;
     let http = match config.http_listen {
-        Some(addr) => Some(bind_reuseport(addr, 1).map_err(bind_error("http", addr))?.remove(0)),
+        Some(addr) => Some(
+            bind_reuseport(addr, 1)
+                .map_err(bind_error("http", addr))?
+                .remove(0),
+        ),
         None => None,
     };
     let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());

@@ -38,7 +38,11 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, rustls::Error
     let by_host = config
         .environments
         .iter()
-        .flat_map(|env| env.hosts.iter().map(|h| (h.clone(), env.certified_key.clone())))
+        .flat_map(|env| {
+            env.hosts
+                .iter()
+                .map(|h| (h.clone(), env.certified_key.clone()))
+        })
         .collect();
     let mut tls = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?

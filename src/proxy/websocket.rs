@@ -37,18 +37,15 @@ pub fn restore_upgrade_headers(headers: &mut HeaderMap) {
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
 }
 
-/// Completes the client side of a 101 from the upstream: answers the client with the upstream's
-/// handshake headers and spawns the tunnel. Any other status is returned unchanged for the
-/// normal response path.
+/// Completes the client side of the upstream's 101: answers the client with the upstream's
+/// handshake headers and spawns the tunnel. (Any other status takes the normal response path.)
 pub fn finish_handshake(
     mut upstream_resp: Response<Incoming>,
     client_upgrade: OnUpgrade,
     guard: LiveGuard,
     active: Gauge,
-) -> Result<Response<Body>, Response<Incoming>> {
-    if upstream_resp.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Err(upstream_resp);
-    }
+) -> Response<Body> {
+    debug_assert_eq!(upstream_resp.status(), StatusCode::SWITCHING_PROTOCOLS);
     let upstream_upgrade = hyper::upgrade::on(&mut upstream_resp);
     let (mut parts, _) = upstream_resp.into_parts();
     let protocol = parts
@@ -62,7 +59,7 @@ pub fn finish_handshake(
         .insert(CONNECTION, HeaderValue::from_static("upgrade"));
     parts.headers.insert(UPGRADE, protocol);
     tokio::spawn(tunnel(client_upgrade, upstream_upgrade, guard, active));
-    Ok(Response::from_parts(parts, Body::empty()))
+    Response::from_parts(parts, Body::empty())
 }
 
 async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active: Gauge) {

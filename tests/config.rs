@@ -1,0 +1,255 @@
+//! Config validation: every class of mistake is reported with its key path, all at once, and
+//! `validate-config` exits 0 / 2 accordingly.
+
+mod support;
+
+use std::process::Command;
+
+use mfagate::config::{Config, FileConfig};
+use support::Pki;
+
+fn errors(pki: &Pki, toml: &str) -> Vec<String> {
+    match Config::from_toml(toml, pki.dir.path()) {
+        Ok(_) => panic!("config was accepted:\n{toml}"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn env_block(cert: &str, key: &str, upstream: &str, extra: &str) -> String {
+    format!(
+        "[[environments]]\nname = \"prod\"\nhosts = [\"chat.test\"]\nupstream = \"{upstream}\"\n{extra}\n\
+         [environments.tls]\ncert = \"{cert}\"\nkey = {key}\n"
+    )
+}
+
+fn assert_has(errs: &[String], prefix: &str) {
+    assert!(
+        errs.iter().any(|e| e.starts_with(prefix)),
+        "expected an error starting with {prefix:?}, got {errs:#?}"
+    );
+}
+
+#[test]
+fn valid_config_is_accepted_with_defaults() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    let toml = env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:3000", "");
+    let config = Config::from_toml(&toml, pki.dir.path()).unwrap();
+    assert_eq!(config.gateway_prefix, "/.mfagate/");
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(config.timeouts.shutdown_drain.as_secs(), 10);
+    assert_eq!(config.environments[0].display_name, "prod");
+    assert_eq!(config.data_dir, pki.dir.path().join("data"));
+}
+
+#[test]
+fn each_class_of_mistake_names_its_key() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    pki.leaf("other", &["other.test"]);
+    let good_key = "\"prod-key.pem\"";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            env_block("prod.pem", good_key, "htp:/x", ""),
+            "environments[0].upstream: invalid URL \"htp:/x\"",
+        ),
+        (
+            env_block("prod.pem", good_key, "http://10.0.0.1/app", ""),
+            "environments[0].upstream: invalid URL",
+        ),
+        (
+            env_block("missing.pem", good_key, "http://127.0.0.1:1", ""),
+            "environments[0].tls.cert: cannot read",
+        ),
+        (
+            env_block("prod.pem", "\"missing-key.pem\"", "http://127.0.0.1:1", ""),
+            "environments[0].tls.key: cannot read",
+        ),
+        (
+            env_block("prod.pem", "\"other-key.pem\"", "http://127.0.0.1:1", ""),
+            "environments[0].tls.key: unusable key or key does not match",
+        ),
+        (
+            env_block(
+                "prod.pem",
+                "{ env = \"MFAGATE_TEST_UNSET_KEY\" }",
+                "http://127.0.0.1:1",
+                "",
+            ),
+            "environments[0].tls.key: environment variable MFAGATE_TEST_UNSET_KEY is not set",
+        ),
+        (
+            env_block("prod.pem", "{ env = \"HOME\" }", "http://127.0.0.1:1", ""),
+            "environments[0].tls.key: environment variable \"HOME\" must start with MFAGATE_",
+        ),
+        (
+            env_block(
+                "prod.pem",
+                good_key,
+                "http://127.0.0.1:1",
+                "mfa = \"required\"",
+            ),
+            "environments[0].mfa:",
+        ),
+        (
+            env_block(
+                "prod.pem",
+                good_key,
+                "https://127.0.0.1:1",
+                "upstream_ca_file = \"nope.pem\"",
+            ),
+            "environments[0].upstream_ca_file: cannot read",
+        ),
+        (
+            format!(
+                "listen = \"localhost\"\n{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+            ),
+            "listen: invalid socket address \"localhost\"",
+        ),
+        (
+            format!(
+                "gateway_prefix = \"mfa\"\n{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+            ),
+            "gateway_prefix:",
+        ),
+        (
+            format!(
+                "[log]\nformat = \"xml\"\n{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+            ),
+            "log.format:",
+        ),
+        (
+            format!(
+                "[timeouts]\nidle_secs = 0\n{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+            ),
+            "timeouts.idle_secs:",
+        ),
+        (
+            format!(
+                "{}{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", ""),
+                env_block("prod.pem", good_key, "http://127.0.0.1:2", "")
+                    .replace("\"prod\"\nhosts", "\"second\"\nhosts")
+            ),
+            "environments[1].hosts: \"chat.test\" is already served by environments[0]",
+        ),
+        (
+            env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+                .replace("\"chat.test\"", "\"*.chat.test\""),
+            "environments[0].hosts[0]:",
+        ),
+        (String::new(), "environments: at least one"),
+        (
+            format!(
+                "listn = \"x\"\n{}",
+                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
+            ),
+            "listn: unknown field `listn`",
+        ),
+        (
+            env_block(
+                "prod.pem",
+                good_key,
+                "http://127.0.0.1:1",
+                "upstreem = \"x\"",
+            ),
+            "environments.upstreem: unknown field",
+        ),
+    ];
+    for (toml, want) in cases {
+        assert_has(&errors(&pki, &toml), want);
+    }
+}
+
+#[test]
+fn all_errors_are_reported_together() {
+    let pki = Pki::new();
+    let toml = format!(
+        "listen = \"nope\"\nadmin_listen = \"also nope\"\n{}",
+        env_block("missing.pem", "\"missing-key.pem\"", "htp:/x", "")
+    );
+    let errs = errors(&pki, &toml);
+    for key in [
+        "listen:",
+        "admin_listen:",
+        "environments[0].upstream:",
+        "environments[0].tls.cert:",
+        "environments[0].tls.key:",
+    ] {
+        assert_has(&errs, key);
+    }
+}
+
+#[test]
+fn private_key_can_come_from_an_environment_variable() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    let pem = std::fs::read_to_string(pki.path("prod-key.pem")).unwrap();
+    // Unique name: tests in this binary run in parallel threads of one process.
+    std::env::set_var("MFAGATE_TEST_PROD_TLS_KEY", pem);
+    let toml = env_block(
+        "prod.pem",
+        "{ env = \"MFAGATE_TEST_PROD_TLS_KEY\" }",
+        "http://127.0.0.1:1",
+        "",
+    );
+    assert!(Config::from_toml(&toml, pki.dir.path()).is_ok());
+}
+
+#[test]
+fn reference_config_documents_only_real_keys() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mfagate.toml"))
+        .unwrap();
+    FileConfig::parse(&text).unwrap_or_else(|e| panic!("config/mfagate.toml: {e}"));
+    let demo = FileConfig::parse(mfagate::demo::DEMO_CONFIG).unwrap();
+    assert_eq!(demo.environments.len(), 1);
+}
+
+#[test]
+fn validate_config_command_exit_codes() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    let good = pki.path("good.toml");
+    std::fs::write(
+        &good,
+        env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", ""),
+    )
+    .unwrap();
+    let bad = pki.path("bad.toml");
+    std::fs::write(
+        &bad,
+        env_block("prod.pem", "\"prod-key.pem\"", "htp:/x", ""),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_mfagate");
+
+    let ok = Command::new(bin)
+        .args(["validate-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"));
+
+    let fail = Command::new(bin)
+        .args(["validate-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(fail.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&fail.stderr);
+    assert!(
+        stderr.contains("environments[0].upstream: invalid URL \"htp:/x\""),
+        "{stderr}"
+    );
+
+    let missing = Command::new(bin)
+        .args(["validate-config", "--config", "/nonexistent/mfagate.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -1,0 +1,167 @@
+//! The demo dashboard behind the gateway: form login with the dashboard's own cookie, the JSON
+//! API login with a token, and the chat WebSocket, all through TLS.
+
+mod support;
+
+use futures_util::{SinkExt, StreamExt};
+use mfagate::demo;
+use support::{gateway_toml, start_gateway, stop, EnvSpec, Pki};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_through_the_gateway_reaches_the_inbox() {
+    let pki = Pki::new();
+    let dashboard = demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let toml = gateway_toml(
+        &pki,
+        &[EnvSpec {
+            name: "demo",
+            hosts: &["chat.test"],
+            upstream: dashboard,
+        }],
+        "",
+    );
+    let gw = start_gateway(&pki, &toml);
+    let base = format!("https://chat.test:{}", gw.https_addr.port());
+    let browser = pki.client(&["chat.test"], gw.https_addr, true);
+
+    let resp = browser.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(resp.status(), 302, "inbox redirects to login");
+    assert_eq!(resp.headers()["location"], "/login");
+
+    let wrong = browser
+        .post(format!("{base}/login"))
+        .form(&[("email", "agent1@demo.test"), ("password", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let resp = browser
+        .post(format!("{base}/login"))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("dash_session="), "{cookie}");
+    let inbox = browser.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(inbox.status(), 200);
+    assert!(inbox.text().await.unwrap().contains("agent1@demo.test"));
+
+    // JSON API login and the token on the API.
+    let api = pki.client(&["chat.test"], gw.https_addr, false);
+    let login: serde_json::Value = api
+        .post(format!("{base}/api/v1/auth"))
+        .json(&serde_json::json!({"email": "admin@demo.test", "password": "admin-pass"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["authentication_token"].as_str().unwrap();
+    let me: serde_json::Value = api
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+
+    // The chat WebSocket with the dashboard session cookie.
+    let session = cookie.split(';').next().unwrap().to_string();
+    let tls = pki
+        .connect(gw.https_addr, "chat.test", &[b"http/1.1"])
+        .await
+        .unwrap();
+    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", session.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
+    ws.send(Message::text("hi team")).await.unwrap();
+    let msg = ws.next().await.unwrap().unwrap();
+    assert_eq!(
+        msg.into_text().unwrap().as_str(),
+        "agent1@demo.test: hi team"
+    );
+    drop(ws);
+    stop(gw).await;
+}
+
+/// `mfagate demo` as a newcomer runs it: generates its certificate, prints a working URL, and
+/// exits 0 on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfagate"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .current_dir(cwd.path())
+        .env("MFAGATE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        // Keep reading to the end so the child never writes into a closed pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.trim().strip_prefix("open:") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        }
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(20), rx)
+        .await
+        .expect("demo starts in time")
+        .expect("demo prints the URL");
+    let port: u16 = url
+        .trim_start_matches("https://localhost:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+
+    let cert = std::fs::read(cwd.path().join("certs/dev/localhost.pem")).expect("dev cert written");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let inbox = client
+        .post(format!("{url}login"))
+        .form(&[
+            ("email", "supervisor@demo.test"),
+            ("password", "supervisor-pass"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), 200, "followed the redirect to the inbox");
+    assert!(inbox.text().await.unwrap().contains("supervisor@demo.test"));
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

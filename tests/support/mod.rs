@@ -1,0 +1,173 @@
+//! Shared test harness: a CA generated per run, an echo upstream, an in-process gateway on
+//! ephemeral ports, and TLS clients that trust the test CA. Everything listens on 127.0.0.1.
+#![allow(dead_code)]
+
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mfagate::config::Config;
+use mfagate::proxy::{self, RunningGateway};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::client::TlsStream;
+
+/// A throw-away certificate authority and the folder its files live in.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "mfagate test CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        Self { dir, ca }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Issues a leaf for `hosts`; writes `<name>.pem` and `<name>-key.pem`; returns its DER.
+    pub fn leaf(&self, name: &str, hosts: &[&str]) -> CertificateDer<'static> {
+        let params =
+            CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        std::fs::write(self.path(&format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(self.path(&format!("{name}-key.pem")), key.serialize_pem()).unwrap();
+        cert.der().clone()
+    }
+
+    pub fn ca_der(&self) -> CertificateDer<'static> {
+        self.ca.der().clone()
+    }
+
+    /// rustls client config trusting only the test CA, offering `alpn`.
+    pub fn client_tls(&self, alpn: &[&[u8]]) -> rustls::ClientConfig {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der()).unwrap();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        cfg
+    }
+
+    /// HTTP client trusting the CA, resolving each host to `addr`. `h2` offers HTTP/2 by ALPN.
+    pub fn client(&self, hosts: &[&str], addr: SocketAddr, h2: bool) -> reqwest::Client {
+        let alpn: &[&[u8]] = if h2 {
+            &[b"h2", b"http/1.1"]
+        } else {
+            &[b"http/1.1"]
+        };
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(self.client_tls(alpn))
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true);
+        if !h2 {
+            builder = builder.http1_only();
+        }
+        for host in hosts {
+            builder = builder.resolve(host, addr);
+        }
+        builder.build().unwrap()
+    }
+
+    /// Opens a TLS connection to `addr` with SNI `sni`.
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+        sni: &str,
+        alpn: &[&[u8]],
+    ) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(self.client_tls(alpn)));
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        connector
+            .connect(ServerName::try_from(sni.to_string()).unwrap(), tcp)
+            .await
+    }
+
+    /// Sends raw HTTP/1.1 bytes over TLS (exact path and header spelling on the wire) and
+    /// returns the whole response text. The request should carry `Connection: close`.
+    pub async fn raw_http1(&self, addr: SocketAddr, sni: &str, request: &str) -> String {
+        let mut tls = self.connect(addr, sni, &[b"http/1.1"]).await.unwrap();
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Status code of a raw HTTP/1.1 response text.
+pub fn raw_status(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"))
+}
+
+/// One environment of a test gateway.
+pub struct EnvSpec<'a> {
+    pub name: &'a str,
+    pub hosts: &'a [&'a str],
+    pub upstream: SocketAddr,
+}
+
+/// Gateway TOML for `envs` (a leaf per environment is issued), plus `extra` top-level keys.
+pub fn gateway_toml(pki: &Pki, envs: &[EnvSpec<'_>], extra: &str) -> String {
+    let mut toml =
+        format!("listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\n{extra}\n");
+    for env in envs {
+        pki.leaf(env.name, env.hosts);
+        let hosts: Vec<String> = env.hosts.iter().map(|h| format!("{h:?}")).collect();
+        toml.push_str(&format!(
+            "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [{hosts}]\n\
+             upstream = \"http://{up}\"\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n",
+            name = env.name,
+            hosts = hosts.join(", "),
+            up = env.upstream,
+        ));
+    }
+    toml
+}
+
+pub fn start_gateway(pki: &Pki, toml: &str) -> RunningGateway {
+    let config = Config::from_toml(toml, pki.dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    proxy::start(config).expect("gateway starts")
+}
+
+/// Stops a gateway and waits for its threads without blocking the async test runtime.
+pub async fn stop(gw: RunningGateway) {
+    gw.shutdown();
+    tokio::task::spawn_blocking(move || gw.join())
+        .await
+        .unwrap();
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,138 @@
+//! An echo upstream for proxy tests: reports what it received, streams bodies, sleeps on
+//! request, and echoes WebSocket messages while counting closes.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use futures_util::StreamExt;
+use sha2::Digest;
+
+#[derive(Default)]
+pub struct Counters {
+    pub requests: AtomicUsize,
+    pub ws_closed: AtomicUsize,
+}
+
+pub struct EchoUpstream {
+    pub addr: SocketAddr,
+    pub counters: Arc<Counters>,
+}
+
+impl EchoUpstream {
+    pub fn requests(&self) -> usize {
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+    pub fn ws_closed(&self) -> usize {
+        self.counters.ws_closed.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone)]
+struct St {
+    name: &'static str,
+    counters: Arc<Counters>,
+}
+
+/// Starts the echo upstream on the current runtime; `name` is reported in every echo.
+pub async fn start(name: &'static str) -> EchoUpstream {
+    let counters = Arc::new(Counters::default());
+    let st = St {
+        name,
+        counters: counters.clone(),
+    };
+    let app = Router::new()
+        .route("/sha256", post(sha256))
+        .route("/bytes/{n}", get(bytes))
+        .route("/slow/{ms}", get(slow))
+        .route("/ws", get(ws))
+        .fallback(any(echo))
+        .with_state(st.clone())
+        .layer(axum::middleware::from_fn_with_state(st, count));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    EchoUpstream { addr, counters }
+}
+
+async fn count(State(st): State<St>, req: Request, next: axum::middleware::Next) -> Response {
+    st.counters.requests.fetch_add(1, Ordering::SeqCst);
+    next.run(req).await
+}
+
+/// Everything the upstream saw, as JSON.
+async fn echo(State(st): State<St>, req: Request) -> Response {
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    axum::Json(serde_json::json!({
+        "upstream": st.name,
+        "method": req.method().as_str(),
+        "uri": req.uri().to_string(),
+        "version": format!("{:?}", req.version()),
+        "headers": headers,
+    }))
+    .into_response()
+}
+
+async fn sha256(body: Body) -> String {
+    let mut hasher = sha2::Sha256::new();
+    let mut len = 0usize;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        len += chunk.len();
+        hasher.update(&chunk);
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{len} {hex}")
+}
+
+/// The byte at position i of every generated body.
+pub fn pattern(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+async fn bytes(Path(n): Path<usize>) -> Body {
+    const CHUNK: usize = 64 * 1024;
+    let chunks = futures_util::stream::iter((0..n).step_by(CHUNK).map(move |start| {
+        let end = (start + CHUNK).min(n);
+        Ok::<_, std::io::Error>(Bytes::from((start..end).map(pattern).collect::<Vec<u8>>()))
+    }));
+    Body::from_stream(chunks)
+}
+
+async fn slow(Path(ms): Path<u64>) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "slow done"
+}
+
+async fn ws(State(st): State<St>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |mut socket| async move {
+        while let Some(Ok(Message::Text(t))) = socket.recv().await {
+            let reply = Message::Text(format!("echo: {}", t.as_str()).into());
+            if socket.send(reply).await.is_err() {
+                break;
+            }
+        }
+        st.counters.ws_closed.fetch_add(1, Ordering::SeqCst);
+    })
+}
