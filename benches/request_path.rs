@@ -1,1 +1,55 @@
-fn main() {}
+//! Per-request work the gateway adds before a request goes upstream: host lookup, path
+//! normalization and header sanitizing. Run: `cargo bench --bench request_path`.
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::{HeaderMap, HeaderValue, Uri};
+use mfagate::proxy::headers::sanitize_request;
+use mfagate::proxy::path::normalize_path;
+use mfagate::proxy::pipeline::request_host;
+
+/// Headers of a typical browser request to a dashboard API.
+fn browser_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in [
+        ("host", "chat.example.com"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"),
+        ("accept", "application/json, text/plain, */*"),
+        ("accept-language", "en-US,en;q=0.9"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("referer", "https://chat.example.com/app/accounts/1/dashboard"),
+        ("cookie", "dash_session=6f1c2a9e0b7d4c3a8e5f; __Host-mfagate=v1.abcdefabcdef.0123456789; theme=dark"),
+        ("connection", "keep-alive"),
+        ("x-requested-with", "XMLHttpRequest"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    h
+}
+
+fn bench(c: &mut Criterion) {
+    let peer = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+    c.bench_function("normalize_path/clean", |b| {
+        b.iter(|| normalize_path(black_box("/api/v1/accounts/1/conversations/42/messages")))
+    });
+    c.bench_function("normalize_path/dirty", |b| {
+        b.iter(|| normalize_path(black_box("/api//v1/./accounts/%31/../1/conversations%2D42")))
+    });
+    let headers = browser_headers();
+    c.bench_function("sanitize_request/browser", |b| {
+        b.iter_batched(
+            || headers.clone(),
+            |mut h| sanitize_request(&mut h, peer, "chat.example.com"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    let uri = Uri::from_static("/api/v1/profile");
+    c.bench_function("request_host/http1", |b| {
+        b.iter(|| request_host(black_box(&uri), black_box(&headers)))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

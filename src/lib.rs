@@ -4,6 +4,5 @@
 pub mod config;
 pub mod demo;
 pub mod logging;
-pub mod ops;
 pub mod proxy;
 pub mod web;

@@ -5,6 +5,8 @@ pub mod error;
 pub mod headers;
 pub mod listener;
 pub mod live;
+pub mod metrics;
+pub mod ops;
 pub mod path;
 pub mod pipeline;
 pub mod server;

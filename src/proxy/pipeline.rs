@@ -21,7 +21,7 @@ use super::path::normalize_path;
 use super::upstream::{self, UpstreamClient};
 use super::websocket;
 use crate::config::{Config, Environment};
-use crate::ops::metrics::Metrics;
+use crate::proxy::metrics::Metrics;
 use crate::web::{self, EnvContext};
 
 /// State shared by all worker threads.

@@ -14,8 +14,8 @@ use super::listener::{bind_reuseport, serve_tls};
 use super::live::LiveConnections;
 use super::pipeline::{Shared, Worker};
 use crate::config::{Config, UpstreamTls};
-use crate::ops::metrics::Metrics;
-use crate::ops::{admin_router, redirect_router, Readiness};
+use crate::proxy::metrics::Metrics;
+use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -1,8 +1,6 @@
 //! Operations surface: the admin listener (`/healthz`, `/readyz`, `/metrics`) and the plain-HTTP
 //! listener that only redirects to https. Both run on the control thread, off the data path.
 
-pub mod metrics;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -12,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::proxy::pipeline::{request_host, Shared};
+use super::pipeline::{request_host, Shared};
 
 /// Readiness as the admin endpoint reports it.
 #[derive(Default)]
