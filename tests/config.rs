@@ -22,6 +22,14 @@ fn env_block(cert: &str, key: &str, upstream: &str, extra: &str) -> String {
     )
 }
 
+/// `top` followed by a valid environment.
+fn with_top(top: &str) -> String {
+    format!(
+        "{top}\n{}",
+        env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", "")
+    )
+}
+
 fn assert_has(errs: &[String], prefix: &str) {
     assert!(
         errs.iter().any(|e| e.starts_with(prefix)),
@@ -101,33 +109,12 @@ fn each_class_of_mistake_names_its_key() {
             "environments[0].upstream_ca_file: cannot read",
         ),
         (
-            format!(
-                "listen = \"localhost\"\n{}",
-                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
-            ),
+            with_top("listen = \"localhost\""),
             "listen: invalid socket address \"localhost\"",
         ),
-        (
-            format!(
-                "gateway_prefix = \"mfa\"\n{}",
-                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
-            ),
-            "gateway_prefix:",
-        ),
-        (
-            format!(
-                "[log]\nformat = \"xml\"\n{}",
-                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
-            ),
-            "log.format:",
-        ),
-        (
-            format!(
-                "[timeouts]\nidle_secs = 0\n{}",
-                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
-            ),
-            "timeouts.idle_secs:",
-        ),
+        (with_top("gateway_prefix = \"mfa\""), "gateway_prefix:"),
+        (with_top("[log]\nformat = \"xml\""), "log.format:"),
+        (with_top("[timeouts]\nidle_secs = 0"), "timeouts.idle_secs:"),
         (
             format!(
                 "{}{}",
@@ -143,13 +130,7 @@ fn each_class_of_mistake_names_its_key() {
             "environments[0].hosts[0]:",
         ),
         (String::new(), "environments: at least one"),
-        (
-            format!(
-                "listn = \"x\"\n{}",
-                env_block("prod.pem", good_key, "http://127.0.0.1:1", "")
-            ),
-            "listn: unknown field `listn`",
-        ),
+        (with_top("listn = \"x\""), "listn: unknown field `listn`"),
         (
             env_block(
                 "prod.pem",
@@ -225,21 +206,19 @@ fn validate_config_command_exit_codes() {
         env_block("prod.pem", "\"prod-key.pem\"", "htp:/x", ""),
     )
     .unwrap();
-    let bin = env!("CARGO_BIN_EXE_mfagate");
+    let validate = |path: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_mfagate"))
+            .args(["validate-config", "--config"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
 
-    let ok = Command::new(bin)
-        .args(["validate-config", "--config"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let ok = validate(&good);
     assert_eq!(ok.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK"));
 
-    let fail = Command::new(bin)
-        .args(["validate-config", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let fail = validate(&bad);
     assert_eq!(fail.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&fail.stderr);
     assert!(
@@ -247,9 +226,6 @@ fn validate_config_command_exit_codes() {
         "{stderr}"
     );
 
-    let missing = Command::new(bin)
-        .args(["validate-config", "--config", "/nonexistent/mfagate.toml"])
-        .output()
-        .unwrap();
+    let missing = validate(std::path::Path::new("/nonexistent/mfagate.toml"));
     assert_eq!(missing.status.code(), Some(2));
 }

@@ -30,20 +30,10 @@ async fn login_through_the_gateway_reaches_the_inbox() {
     assert_eq!(resp.status(), 302, "inbox redirects to login");
     assert_eq!(resp.headers()["location"], "/login");
 
-    let wrong = browser
-        .post(format!("{base}/login"))
-        .form(&[("email", "agent1@demo.test"), ("password", "nope")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = form_login(&browser, &base, "agent1@demo.test", "nope").await;
     assert_eq!(wrong.status(), 401);
 
-    let resp = browser
-        .post(format!("{base}/login"))
-        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
-        .send()
-        .await
-        .unwrap();
+    let resp = form_login(&browser, &base, "agent1@demo.test", "agent1-pass").await;
     assert_eq!(resp.status(), 302);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("dash_session="), "{cookie}");
@@ -53,25 +43,14 @@ async fn login_through_the_gateway_reaches_the_inbox() {
 
     // JSON API login and the token on the API.
     let api = pki.client(&["chat.test"], gw.https_addr, false);
-    let login: serde_json::Value = api
-        .post(format!("{base}/api/v1/auth"))
-        .json(&serde_json::json!({"email": "admin@demo.test", "password": "admin-pass"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login: serde_json::Value = support::json(
+        api.post(format!("{base}/api/v1/auth"))
+            .json(&serde_json::json!({"email": "admin@demo.test", "password": "admin-pass"})),
+    )
+    .await;
     let token = login["data"]["authentication_token"].as_str().unwrap();
-    let me: serde_json::Value = api
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value =
+        support::json(api.get(format!("{base}/api/v1/me")).bearer_auth(token)).await;
     assert_eq!(me["role"], "admin");
 
     // The chat WebSocket with the dashboard session cookie.
@@ -164,4 +143,19 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// Posts the dashboard's login form.
+async fn form_login(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
 }

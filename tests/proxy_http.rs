@@ -5,28 +5,15 @@ mod support;
 
 use std::time::Duration;
 
-use support::{gateway_toml, raw_status, start_gateway, stop, upstream, EnvSpec, Pki};
-
-fn one_env(pki: &Pki, up: std::net::SocketAddr, extra: &str) -> String {
-    gateway_toml(
-        pki,
-        &[EnvSpec {
-            name: "alpha",
-            hosts: &["alpha.test"],
-            upstream: up,
-        }],
-        extra,
-    )
-}
+use rustls::pki_types::pem::PemObject;
+use support::{gateway_toml, raw_status, start_gateway, stop, upstream, EnvSpec, OneEnv, Pki};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_and_post_over_http1_and_http2() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
+    let t = OneEnv::start("").await;
     for h2 in [false, true] {
-        let client = pki.client(&["alpha.test"], gw.https_addr, h2);
-        let url = format!("https://alpha.test:{}/hello?x=1", gw.https_addr.port());
+        let client = t.client(h2);
+        let url = format!("https://alpha.test:{}/hello?x=1", t.gw.https_addr.port());
         let resp = client.get(&url).send().await.unwrap();
         let want = if h2 {
             reqwest::Version::HTTP_2
@@ -51,7 +38,7 @@ async fn get_and_post_over_http1_and_http2() {
         let echo: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(echo["method"], "POST");
     }
-    stop(gw).await;
+    t.stop().await;
 }
 
 fn header(echo: &serde_json::Value, name: &str) -> Option<String> {
@@ -65,24 +52,14 @@ fn header(echo: &serde_json::Value, name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_mib_bodies_stream_both_ways_with_matching_hashes() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
+    let t = OneEnv::start("").await;
     const SIZE: usize = 10 * 1024 * 1024;
     let body: Vec<u8> = (0..SIZE).map(upstream::pattern).collect();
     let want = format!("{SIZE} {}", support::sha256_hex(&body));
     for h2 in [false, true] {
-        let client = pki.client(&["alpha.test"], gw.https_addr, h2);
-        let base = format!("https://alpha.test:{}", gw.https_addr.port());
-        let got = client
-            .post(format!("{base}/sha256"))
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let client = t.client(h2);
+        let base = format!("https://alpha.test:{}", t.gw.https_addr.port());
+        let got = support::text(client.post(format!("{base}/sha256")).body(body.clone())).await;
         assert_eq!(got, want, "upload h2={h2}");
         let downloaded = client
             .get(format!("{base}/bytes/{SIZE}"))
@@ -99,7 +76,7 @@ async fn ten_mib_bodies_stream_both_ways_with_matching_hashes() {
             "download h2={h2}"
         );
     }
-    stop(gw).await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,14 +117,8 @@ async fn sni_selects_environment_certificate_and_unknown_hosts_get_421() {
     }
     let client = pki.client(&["alpha.test", "beta.test"], gw.https_addr, false);
     for (host, want) in [("alpha.test", "a"), ("beta.test", "b")] {
-        let echo: serde_json::Value = client
-            .get(format!("https://{host}:{}/", gw.https_addr.port()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let echo: serde_json::Value =
+            support::json(client.get(format!("https://{host}:{}/", gw.https_addr.port()))).await;
         assert_eq!(echo["upstream"], want, "routed by host {host}");
     }
     // A known SNI with an unknown Host, or a Host of another environment: never routed.
@@ -170,13 +141,9 @@ async fn sni_selects_environment_certificate_and_unknown_hosts_get_421() {
     stop(gw).await;
 }
 
-use rustls::pki_types::pem::PemObject;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spoofed_identity_headers_never_reach_the_upstream() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
+    let t = OneEnv::start("").await;
     let spoofed = [
         "X-Forwarded-User",
         "x-forwarded-user",
@@ -199,7 +166,10 @@ async fn spoofed_identity_headers_never_reach_the_upstream() {
         request.push_str(&format!("{name}: admin@example.com\r\n"));
     }
     request.push_str("\r\n");
-    let resp = pki.raw_http1(gw.https_addr, "alpha.test", &request).await;
+    let resp = t
+        .pki
+        .raw_http1(t.gw.https_addr, "alpha.test", &request)
+        .await;
     assert_eq!(raw_status(&resp), 200, "{resp}");
     let json = &resp[resp.find('{').unwrap()..resp.rfind('}').unwrap() + 1];
     let echo: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -239,14 +209,12 @@ async fn spoofed_identity_headers_never_reach_the_upstream() {
         header(&echo, "x-forwarded-host").as_deref(),
         Some("alpha.test")
     );
-    stop(gw).await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn normalized_path_is_what_goes_upstream_and_bad_encodings_are_400() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
+    let t = OneEnv::start("").await;
     let cases = [
         ("/a/../echo", Some("/echo")),
         ("//echo//x", Some("/echo/x")),
@@ -260,13 +228,7 @@ async fn normalized_path_is_what_goes_upstream_and_bad_encodings_are_400() {
         ("/a\\b", None),
     ];
     for (path, want) in cases {
-        let resp = pki
-            .raw_http1(
-                gw.https_addr,
-                "alpha.test",
-                &format!("GET {path} HTTP/1.1\r\nHost: alpha.test\r\nConnection: close\r\n\r\n"),
-            )
-            .await;
+        let resp = t.raw_get("alpha.test", path, "").await;
         match want {
             Some(uri) => {
                 assert_eq!(raw_status(&resp), 200, "{path}: {resp}");
@@ -279,17 +241,15 @@ async fn normalized_path_is_what_goes_upstream_and_bad_encodings_are_400() {
         }
     }
     // Requests refused at normalization never reached the upstream.
-    assert_eq!(up.requests(), 5);
-    stop(gw).await;
+    assert_eq!(t.up.requests(), 5);
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_routes_are_served_in_process() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
-    let client = pki.client(&["alpha.test"], gw.https_addr, true);
-    let base = format!("https://alpha.test:{}", gw.https_addr.port());
+    let t = OneEnv::start("").await;
+    let client = t.client(true);
+    let base = format!("https://alpha.test:{}", t.gw.https_addr.port());
     let health = client
         .get(format!("{base}/.mfagate/health"))
         .send()
@@ -302,26 +262,17 @@ async fn gateway_routes_are_served_in_process() {
         assert_eq!(resp.status(), 404, "{path}");
     }
     assert_eq!(
-        up.requests(),
+        t.up.requests(),
         0,
         "gateway paths must never reach the upstream"
     );
-    stop(gw).await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_redirects_with_308_to_https() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(
-        &pki,
-        &one_env(
-            &pki,
-            up.addr,
-            "http_listen = \"127.0.0.1:0\"\npublic_https_port = 443",
-        ),
-    );
-    let http = gw.http_addr.expect("http listener");
+    let t = OneEnv::start("http_listen = \"127.0.0.1:0\"\npublic_https_port = 443").await;
+    let http = t.gw.http_addr.expect("http listener");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .resolve("alpha.test", http)
@@ -345,8 +296,8 @@ async fn plain_http_redirects_with_308_to_https() {
         421,
         "no redirect for hosts the gateway does not serve"
     );
-    assert_eq!(up.requests(), 0);
-    stop(gw).await;
+    assert_eq!(t.up.requests(), 0);
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,46 +360,30 @@ async fn upstream_failures_are_502_and_504_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_request_headers_get_431() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(
-        &pki,
-        &one_env(&pki, up.addr, "[limits]\nmax_request_header_bytes = 16384"),
-    );
+    let t = OneEnv::start("[limits]\nmax_request_header_bytes = 16384").await;
     let big = "x".repeat(20_000);
-    let resp = pki
-        .raw_http1(
-            gw.https_addr,
-            "alpha.test",
-            &format!(
-                "GET / HTTP/1.1\r\nHost: alpha.test\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
-            ),
-        )
+    let resp = t
+        .raw_get("alpha.test", "/", &format!("X-Big: {big}\r\n"))
         .await;
     assert_eq!(raw_status(&resp), 431);
-    let client = pki.client(&["alpha.test"], gw.https_addr, true);
-    let resp = client
-        .get(format!("https://alpha.test:{}/", gw.https_addr.port()))
-        .header("x-big", big)
-        .send()
-        .await;
+    let client = t.client(true);
+    let resp = client.get(t.url("/")).header("x-big", big).send().await;
     // HTTP/2 refuses the oversized header list (status 431 or a stream reset).
     match resp {
         Ok(r) => assert_eq!(r.status(), 431),
         Err(e) => assert!(e.is_request(), "{e}"),
     }
-    assert_eq!(up.requests(), 0);
-    stop(gw).await;
+    assert_eq!(t.up.requests(), 0);
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_connections_are_closed() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, "[timeouts]\nidle_secs = 1"));
+    let t = OneEnv::start("[timeouts]\nidle_secs = 1").await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tls = pki
-        .connect(gw.https_addr, "alpha.test", &[b"http/1.1"])
+    let mut tls = t
+        .pki
+        .connect(t.gw.https_addr, "alpha.test", &[b"http/1.1"])
         .await
         .unwrap();
     tls.write_all(b"GET /echo HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
@@ -468,25 +403,20 @@ async fn idle_keep_alive_connections_are_closed() {
     })
     .await;
     assert!(closed.is_ok(), "idle connection was not closed");
-    stop(gw).await;
+    t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_endpoints_report_health_readiness_and_metrics() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let gw = start_gateway(&pki, &one_env(&pki, up.addr, ""));
-    let client = pki.client(&["alpha.test"], gw.https_addr, false);
-    client
-        .get(format!("https://alpha.test:{}/", gw.https_addr.port()))
-        .send()
-        .await
-        .unwrap();
+    let t = OneEnv::start("").await;
+    let client = t.client(false);
+    client.get(t.url("/")).send().await.unwrap();
     // A failed handshake is counted.
-    let _ = pki
-        .connect(gw.https_addr, "nobody.test", &[b"http/1.1"])
+    let _ = t
+        .pki
+        .connect(t.gw.https_addr, "nobody.test", &[b"http/1.1"])
         .await;
-    let admin = format!("http://{}", gw.admin_addr);
+    let admin = format!("http://{}", t.gw.admin_addr);
     let plain = reqwest::Client::new();
     assert_eq!(
         plain
@@ -514,14 +444,7 @@ async fn ops_endpoints_report_health_readiness_and_metrics() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(ready);
-    let metrics = plain
-        .get(format!("{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::text(plain.get(format!("{admin}/metrics"))).await;
     for needle in [
         "mfagate_requests_total{environment=\"alpha\",class=\"2xx\"} 1",
         "mfagate_upstream_duration_seconds_count{environment=\"alpha\"} 1",
@@ -531,8 +454,8 @@ async fn ops_endpoints_report_health_readiness_and_metrics() {
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
-    let gw_admin = gw.admin_addr;
-    stop(gw).await;
+    let gw_admin = t.gw.admin_addr;
+    t.stop().await;
     assert!(plain
         .get(format!("http://{gw_admin}/healthz"))
         .send()

@@ -6,23 +6,12 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use support::{gateway_toml, start_gateway, stop, upstream, EnvSpec, Pki};
+use support::{stop, OneEnv};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_tunnels_and_is_closed_by_the_registry() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let toml = gateway_toml(
-        &pki,
-        &[EnvSpec {
-            name: "alpha",
-            hosts: &["alpha.test"],
-            upstream: up.addr,
-        }],
-        "[timeouts]\nidle_secs = 1",
-    );
-    let gw = start_gateway(&pki, &toml);
+    let OneEnv { pki, up, gw } = OneEnv::start("[timeouts]\nidle_secs = 1").await;
     let tls = pki
         .connect(gw.https_addr, "alpha.test", &[b"http/1.1"])
         .await

@@ -171,3 +171,64 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The common fixture: one environment `alpha` (host `alpha.test`) in front of an echo
+/// upstream, with `extra` top-level config.
+pub struct OneEnv {
+    pub pki: Pki,
+    pub up: upstream::EchoUpstream,
+    pub gw: RunningGateway,
+}
+
+impl OneEnv {
+    pub async fn start(extra: &str) -> Self {
+        let pki = Pki::new();
+        let up = upstream::start("a").await;
+        let toml = gateway_toml(
+            &pki,
+            &[EnvSpec {
+                name: "alpha",
+                hosts: &["alpha.test"],
+                upstream: up.addr,
+            }],
+            extra,
+        );
+        let gw = start_gateway(&pki, &toml);
+        Self { pki, up, gw }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://alpha.test:{}{path}", self.gw.https_addr.port())
+    }
+
+    pub fn client(&self, h2: bool) -> reqwest::Client {
+        self.pki.client(&["alpha.test"], self.gw.https_addr, h2)
+    }
+
+    /// A raw `GET path` with `Host: host` on a connection whose SNI is alpha.test.
+    pub async fn raw_get(&self, host: &str, path: &str, extra_headers: &str) -> String {
+        self.pki
+            .raw_http1(
+                self.gw.https_addr,
+                "alpha.test",
+                &format!(
+                    "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra_headers}Connection: close\r\n\r\n"
+                ),
+            )
+            .await
+    }
+
+    pub async fn stop(self) {
+        stop(self.gw).await;
+    }
+}
+
+/// Sends a request and parses its JSON body.
+pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends a request and returns its body as text.
+pub async fn text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
