@@ -89,14 +89,20 @@ pub struct Worker {
     clients: Vec<UpstreamClient>,
 }
 
-/// Host of a request, lower-case, without port or trailing dot: the `:authority` of HTTP/2 or
-/// the `Host` header of HTTP/1.1.
+/// The authority as the client addressed it (host and optional port): the `:authority` of
+/// HTTP/2 or absolute-form HTTP/1.1, else the `Host` header.
+pub fn request_authority<'a>(uri: &'a http::Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    match uri.authority() {
+        Some(a) => Some(a.as_str()),
+        None => headers.get(header::HOST)?.to_str().ok(),
+    }
+}
+
+/// Host of a request for routing: lower-case, without port or trailing dot.
 pub fn request_host(uri: &http::Uri, headers: &HeaderMap) -> Option<String> {
-    let raw = match uri.authority() {
-        Some(a) => a.as_str(),
-        None => headers.get(header::HOST)?.to_str().ok()?,
-    };
-    let authority = raw.parse::<http::uri::Authority>().ok()?;
+    let authority = request_authority(uri, headers)?
+        .parse::<http::uri::Authority>()
+        .ok()?;
     Some(authority.host().trim_end_matches('.').to_ascii_lowercase())
 }
 
@@ -196,9 +202,13 @@ impl Worker {
         let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
         let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        let host = record.host.clone();
+        // Host and X-Forwarded-Host carry the authority as the client sent it, port included,
+        // so a dashboard building absolute URLs keeps the gateway's public port.
+        let authority = request_authority(&parts.uri, &parts.headers)
+            .unwrap_or(&record.host)
+            .to_string();
         let env = self.env(index);
-        upstream::rewrite(env, &mut parts, path_and_query, &host, conn.peer.ip());
+        upstream::rewrite(env, &mut parts, path_and_query, &authority, conn.peer.ip());
         let body = match client_upgrade {
             Some(_) => {
                 websocket::restore_upgrade_headers(&mut parts.headers);
