@@ -463,3 +463,69 @@ async fn ops_endpoints_report_health_readiness_and_metrics() {
         .await
         .is_err());
 }
+
+/// An https upstream is verified: trusted through `upstream_ca_file`, refused (502) when its
+/// certificate chains to nothing the gateway trusts, accepted blindly only with the explicit
+/// `upstream_insecure_skip_verify`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstream_certificates_are_verified() {
+    let pki = Pki::new();
+    // The upstream's certificate names 127.0.0.1, the address the gateway dials.
+    pki.leaf("upstream", &["127.0.0.1"]);
+    let up = upstream::start_tls("secure", pki.server_tls("upstream")).await;
+    let mut toml = gateway_toml(
+        &pki,
+        &[
+            EnvSpec {
+                name: "trusted",
+                hosts: &["trusted.test"],
+                upstream: up.addr,
+            },
+            EnvSpec {
+                name: "untrusted",
+                hosts: &["untrusted.test"],
+                upstream: up.addr,
+            },
+            EnvSpec {
+                name: "blind",
+                hosts: &["blind.test"],
+                upstream: up.addr,
+            },
+        ],
+        "",
+    );
+    toml = toml.replace("upstream = \"http://", "upstream = \"https://");
+    toml = toml.replace(
+        "name = \"trusted\"\n",
+        "name = \"trusted\"\nupstream_ca_file = \"ca.pem\"\n",
+    );
+    toml = toml.replace(
+        "name = \"blind\"\n",
+        "name = \"blind\"\nupstream_insecure_skip_verify = true\n",
+    );
+    let gw = start_gateway(&pki, &toml);
+    let client = pki.client(
+        &["trusted.test", "untrusted.test", "blind.test"],
+        gw.https_addr,
+        false,
+    );
+    let port = gw.https_addr.port();
+    for (host, want) in [
+        ("trusted.test", 200),
+        ("untrusted.test", 502),
+        ("blind.test", 200),
+    ] {
+        let resp = client
+            .get(format!("https://{host}:{port}/echo"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), want, "{host}");
+    }
+    assert_eq!(
+        up.requests(),
+        2,
+        "the unverified upstream never received the request"
+    );
+    stop(gw).await;
+}

@@ -53,6 +53,23 @@ impl Pki {
         cert.der().clone()
     }
 
+    /// Server TLS config for a leaf previously issued with `leaf(name, ..)`.
+    pub fn server_tls(&self, name: &str) -> rustls::ServerConfig {
+        use rustls::pki_types::pem::PemObject;
+        let chain = vec![CertificateDer::from_pem_file(self.path(&format!("{name}.pem"))).unwrap()];
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_file(self.path(&format!("{name}-key.pem")))
+                .unwrap();
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap()
+    }
+
     pub fn ca_der(&self) -> CertificateDer<'static> {
         self.ca.der().clone()
     }

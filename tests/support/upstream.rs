@@ -43,6 +43,43 @@ struct St {
 
 /// Starts the echo upstream on the current runtime; `name` is reported in every echo.
 pub async fn start(name: &'static str) -> EchoUpstream {
+    let (app, counters) = app(name);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    EchoUpstream { addr, counters }
+}
+
+/// The echo upstream over TLS with the given server config (for https upstream tests).
+pub async fn start_tls(name: &'static str, tls: rustls::ServerConfig) -> EchoUpstream {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    let (app, counters) = app(name);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // Handshake failures are the point of some tests; just drop the connection.
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(
+                        TokioIo::new(stream),
+                        TowerToHyperService::new(app),
+                    )
+                    .await;
+            });
+        }
+    });
+    EchoUpstream { addr, counters }
+}
+
+fn app(name: &'static str) -> (Router, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
     let st = St {
         name,
@@ -56,10 +93,7 @@ pub async fn start(name: &'static str) -> EchoUpstream {
         .fallback(any(echo))
         .with_state(st.clone())
         .layer(axum::middleware::from_fn_with_state(st, count));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    EchoUpstream { addr, counters }
+    (app, counters)
 }
 
 async fn count(State(st): State<St>, req: Request, next: axum::middleware::Next) -> Response {
