@@ -6,3 +6,4 @@ pub mod demo;
 pub mod logging;
 pub mod proxy;
 pub mod web;
+pub mod store;

@@ -1,0 +1,311 @@
+//! The embedded backend: one redb file in `data_dir`, durable on every commit (a kill -9 loses
+//! nothing that was acknowledged). TTLs are stored with each value, honoured on read and swept
+//! in the background. Revocation events use an in-process broadcast channel (one node).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redb::{
+    Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
+use tokio::sync::broadcast;
+
+use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
+
+/// Value = 8-byte big-endian expiry in Unix ms (0 = never) followed by the payload.
+const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
+const SETS: MultimapTableDefinition<&str, &str> = MultimapTableDefinition::new("sets");
+const LOGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("logs");
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    events: broadcast::Sender<StoreEvent>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn encode(value: &[u8], ttl: Option<Duration>) -> Vec<u8> {
+    let expires = ttl.map_or(0, |t| now_ms().saturating_add(t.as_millis() as u64).max(1));
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&expires.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// The payload if the stored value has not expired.
+fn live(raw: &[u8], now: u64) -> Option<&[u8]> {
+    let (head, payload) = raw.split_at_checked(8)?;
+    let expires = u64::from_be_bytes(head.try_into().ok()?);
+    (expires == 0 || expires > now).then_some(payload)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `data_dir/mfagate.redb` and starts the expiry sweeper.
+    pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join("mfagate.redb");
+        let db = Database::create(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let tx = db.begin_write().map_err(backend)?;
+        {
+            tx.open_table(KV).map_err(backend)?;
+            tx.open_multimap_table(SETS).map_err(backend)?;
+            tx.open_table(LOGS).map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+        let store = Self {
+            db: Arc::new(db),
+            events: broadcast::channel(1024).0,
+        };
+        store.spawn_sweeper(Duration::from_secs(30));
+        Ok(store)
+    }
+
+    /// Deletes expired values every `every`; stops when the store is dropped.
+    fn spawn_sweeper(&self, every: Duration) {
+        let weak = Arc::downgrade(&self.db);
+        let _ = std::thread::Builder::new()
+            .name("mfagate-store-sweep".into())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                let Some(db) = weak.upgrade() else { return };
+                if let Err(e) = sweep(&db) {
+                    tracing::warn!(error = %e, "expiry sweep failed");
+                }
+            });
+    }
+
+    /// Runs a blocking redb operation off the async thread.
+    fn run<'a, T: Send + 'static>(
+        &'a self,
+        op: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static,
+    ) -> StoreFuture<'a, T> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || op(&db))
+                .await
+                .map_err(backend)?
+        })
+    }
+
+    /// A read-modify-write in one write transaction.
+    fn write<'a, T: Send + 'static>(
+        &'a self,
+        op: impl FnOnce(&redb::WriteTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreFuture<'a, T> {
+        self.run(move |db| {
+            let tx = db.begin_write().map_err(backend)?;
+            let out = op(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+    }
+}
+
+fn sweep(db: &Database) -> StoreResult<usize> {
+    let now = now_ms();
+    let tx = db.begin_write().map_err(backend)?;
+    let removed = {
+        let mut kv = tx.open_table(KV).map_err(backend)?;
+        let before = kv.len().map_err(backend)?;
+        kv.retain(|_, v| live(v, now).is_some()).map_err(backend)?;
+        before - kv.len().map_err(backend)?
+    };
+    tx.commit().map_err(backend)?;
+    Ok(removed as usize)
+}
+
+/// Reads a live value inside a write transaction.
+fn read_live(tx: &redb::WriteTransaction, key: &str) -> StoreResult<Option<Vec<u8>>> {
+    let kv = tx.open_table(KV).map_err(backend)?;
+    let raw = kv.get(key).map_err(backend)?;
+    Ok(raw.and_then(|v| live(v.value(), now_ms()).map(<[u8]>::to_vec)))
+}
+
+impl Store for EmbeddedStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            let tx = db.begin_read().map_err(backend)?;
+            let kv = tx.open_table(KV).map_err(backend)?;
+            let raw = kv.get(key.as_str()).map_err(backend)?;
+            Ok(raw.and_then(|v| live(v.value(), now_ms()).map(<[u8]>::to_vec)))
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()> {
+        let (key, value) = (key.to_owned(), encode(value, ttl));
+        self.write(move |tx| {
+            let mut kv = tx.open_table(KV).map_err(backend)?;
+            kv.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            let existed = read_live(tx, &key)?.is_some();
+            let mut kv = tx.open_table(KV).map_err(backend)?;
+            kv.remove(key.as_str()).map_err(backend)?;
+            Ok(existed)
+        })
+    }
+
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, bool> {
+        let (key, value) = (key.to_owned(), encode(value, ttl));
+        self.write(move |tx| {
+            if read_live(tx, &key)?.is_some() {
+                return Ok(false);
+            }
+            let mut kv = tx.open_table(KV).map_err(backend)?;
+            kv.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+            Ok(true)
+        })
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            let value = read_live(tx, &key)?;
+            let mut kv = tx.open_table(KV).map_err(backend)?;
+            kv.remove(key.as_str()).map_err(backend)?;
+            Ok(value)
+        })
+    }
+
+    fn incr<'a>(&'a self, key: &'a str, ttl: Option<Duration>) -> StoreFuture<'a, u64> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            let mut kv = tx.open_table(KV).map_err(backend)?;
+            let existing = kv
+                .get(key.as_str())
+                .map_err(backend)?
+                .and_then(|v| {
+                    let raw = v.value();
+                    let head = raw.get(..8)?.to_vec();
+                    live(raw, now_ms()).map(|p| (head, p.to_vec()))
+                });
+            let (head, count) = match existing {
+                Some((head, payload)) => {
+                    let n = payload
+                        .try_into()
+                        .map(u64::from_be_bytes)
+                        .map_err(|_| StoreError::Corrupt(format!("counter {key}")))?;
+                    (head, n + 1)
+                }
+                None => (encode(&[], ttl), 1),
+            };
+            let mut value = head;
+            value.extend_from_slice(&count.to_be_bytes());
+            kv.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+            Ok(count)
+        })
+    }
+
+    fn set_add<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
+        let (set, member) = (set.to_owned(), member.to_owned());
+        self.write(move |tx| {
+            let mut sets = tx.open_multimap_table(SETS).map_err(backend)?;
+            sets.insert(set.as_str(), member.as_str()).map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn set_remove<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
+        let (set, member) = (set.to_owned(), member.to_owned());
+        self.write(move |tx| {
+            let mut sets = tx.open_multimap_table(SETS).map_err(backend)?;
+            sets.remove(set.as_str(), member.as_str()).map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn set_members<'a>(&'a self, set: &'a str) -> StoreFuture<'a, Vec<String>> {
+        let set = set.to_owned();
+        self.run(move |db| {
+            let tx = db.begin_read().map_err(backend)?;
+            let sets = tx.open_multimap_table(SETS).map_err(backend)?;
+            let mut out = Vec::new();
+            for member in sets.get(set.as_str()).map_err(backend)? {
+                out.push(member.map_err(backend)?.value().to_string());
+            }
+            Ok(out)
+        })
+    }
+
+    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
+        let (log, value) = (log.to_owned(), value.to_vec());
+        self.write(move |tx| {
+            let mut logs = tx.open_table(LOGS).map_err(backend)?;
+            let last = logs
+                .range((log.as_str(), 0)..=(log.as_str(), u64::MAX))
+                .map_err(backend)?
+                .next_back()
+                .transpose()
+                .map_err(backend)?
+                .map_or(0, |(k, _)| k.value().1);
+            let seq = last + 1;
+            logs.insert((log.as_str(), seq), value.as_slice())
+                .map_err(backend)?;
+            Ok(seq)
+        })
+    }
+
+    fn read_log<'a>(
+        &'a self,
+        log: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>> {
+        let log = log.to_owned();
+        self.run(move |db| {
+            let tx = db.begin_read().map_err(backend)?;
+            let logs = tx.open_table(LOGS).map_err(backend)?;
+            let mut out = Vec::new();
+            let start = after.saturating_add(1);
+            for entry in logs
+                .range((log.as_str(), start)..=(log.as_str(), u64::MAX))
+                .map_err(backend)?
+                .take(limit)
+            {
+                let (k, v) = entry.map_err(backend)?;
+                out.push((k.value().1, v.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> StoreFuture<'a, ()> {
+        // No subscribers is fine (nothing to revoke in memory yet).
+        let _ = self.events.send(event.clone());
+        Box::pin(async { Ok(()) })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
+        self.events.subscribe()
+    }
+}

@@ -1,0 +1,78 @@
+//! State (DESIGN.md "State"). One `Store` trait of small primitives — values with TTLs,
+//! atomic single-use and counters, sets, append-only logs and revocation events — that both the
+//! embedded (redb) and the Redis backend provide with the same contract. Typed records live in
+//! `records.rs` on top, so domain logic is written once.
+//!
+//! Secrets never reach a backend in clear: `secret_box` encrypts them first, and codes are only
+//! stored as hashes.
+
+pub mod embedded;
+pub mod records;
+pub mod secret_box;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+pub use embedded::EmbeddedStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Backend(String),
+    #[error("stored value is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+
+/// Revocations every instance must apply to its in-memory view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreEvent {
+    /// One session is revoked (logout, device revoke, admin action).
+    SessionRevoked { session_id: String },
+    /// Every session of a user that started before `before_ms` (Unix ms) is revoked.
+    UserRevoked { user: String, before_ms: u64 },
+}
+
+/// Backend contract. Keys are plain strings chosen by `records.rs`; values are bytes. A TTL of
+/// `None` keeps a value until deleted. Every operation is atomic on its own.
+pub trait Store: Send + Sync + 'static {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+    fn put<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Option<Duration>)
+        -> StoreFuture<'a, ()>;
+    /// Returns whether the key existed.
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool>;
+    /// Writes only if absent: the single-use primitive (TOTP steps, release-once).
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, bool>;
+    /// Reads and deletes in one step.
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+    /// Adds 1 and returns the new value; a new counter gets `ttl`.
+    fn incr<'a>(&'a self, key: &'a str, ttl: Option<Duration>) -> StoreFuture<'a, u64>;
+    fn set_add<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()>;
+    fn set_remove<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()>;
+    fn set_members<'a>(&'a self, set: &'a str) -> StoreFuture<'a, Vec<String>>;
+    /// Appends to a log; returns the entry's sequence number (1, 2, ...).
+    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64>;
+    /// Entries with sequence > `after`, oldest first, at most `limit`.
+    fn read_log<'a>(
+        &'a self,
+        log: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>>;
+    /// Delivers an event to every subscriber on every instance.
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> StoreFuture<'a, ()>;
+    fn subscribe(&self) -> broadcast::Receiver<StoreEvent>;
+}
