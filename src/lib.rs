@@ -7,3 +7,4 @@ pub mod logging;
 pub mod proxy;
 pub mod web;
 pub mod store;
+pub mod mfa;

@@ -1,1 +1,1 @@
-pub mod records {}
+//! Typed records.
