@@ -3,8 +3,10 @@
 
 pub mod config;
 pub mod demo;
+pub mod identity;
 pub mod logging;
-pub mod proxy;
-pub mod web;
-pub mod store;
 pub mod mfa;
+pub mod proxy;
+pub mod session;
+pub mod store;
+pub mod web;

@@ -24,7 +24,10 @@ async fn committed_writes_survive_reopening_the_file() {
         // Dropped without any shutdown step, as after a crash.
     }
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    assert_eq!(store.get("durable").await.unwrap().as_deref(), Some(&b"yes"[..]));
+    assert_eq!(
+        store.get("durable").await.unwrap().as_deref(),
+        Some(&b"yes"[..])
+    );
     assert_eq!(store.set_members("durable:set").await.unwrap(), ["m"]);
     assert_eq!(store.read_log("durable:log", 0, 10).await.unwrap().len(), 1);
 }

@@ -34,7 +34,18 @@ pub struct FileConfig {
     #[serde(default)]
     pub log: FileLog,
     #[serde(default)]
+    pub secrets: FileSecrets,
+    #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+}
+
+/// Master keys (base64, at least 32 bytes each); the first is current, the others are kept
+/// for verifying and decrypting what older keys produced.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileSecrets {
+    #[serde(default)]
+    pub keys: Vec<SecretSource>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,7 +126,50 @@ pub struct FileEnvironment {
     pub upstream_insecure_skip_verify: bool,
     #[serde(default = "defaults::mfa")]
     pub mfa: String,
+    #[serde(default = "defaults::session_idle_minutes")]
+    pub session_idle_minutes: u64,
+    #[serde(default = "defaults::session_absolute_hours")]
+    pub session_absolute_hours: u64,
+    #[serde(default = "defaults::device_trust_days")]
+    pub device_trust_days: u64,
     pub tls: Option<FileTls>,
+    pub login: Option<FileLogin>,
+}
+
+/// How the dashboard's own login looks, so the gateway can watch it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLogin {
+    pub routes: Vec<FileLoginRoute>,
+    /// Names of the dashboard's session cookies (withheld until MFA passes).
+    #[serde(default)]
+    pub session_cookies: Vec<String>,
+    /// JSON pointer of the token in a JSON login response, e.g. "/data/authentication_token".
+    pub token_pointer: Option<String>,
+    /// Form field holding the user name in form logins.
+    pub username_field: Option<String>,
+    /// JSON pointer of the user name in JSON login requests.
+    pub username_request_pointer: Option<String>,
+    /// JSON pointer of the user name in the login response (preferred when available).
+    pub username_response_pointer: Option<String>,
+    /// The dashboard's login page, where a browser without a gateway session is sent.
+    #[serde(default = "defaults::login_page")]
+    pub login_page: String,
+    /// The dashboard's logout endpoint, called with the withheld credential on logout.
+    pub logout: Option<FileLoginRoute>,
+    #[serde(default = "defaults::max_login_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLoginRoute {
+    #[serde(default = "defaults::post")]
+    pub method: String,
+    pub path: String,
+    /// "form" (urlencoded body, cookie session) or "json" (JSON body, token and/or cookie).
+    #[serde(default = "defaults::form")]
+    pub format: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,5 +235,26 @@ pub mod defaults {
     }
     pub fn yes() -> bool {
         true
+    }
+    pub fn session_idle_minutes() -> u64 {
+        30
+    }
+    pub fn session_absolute_hours() -> u64 {
+        12
+    }
+    pub fn device_trust_days() -> u64 {
+        30
+    }
+    pub fn login_page() -> String {
+        "/login".into()
+    }
+    pub fn max_login_body_bytes() -> usize {
+        64 * 1024
+    }
+    pub fn post() -> String {
+        "POST".into()
+    }
+    pub fn form() -> String {
+        "form".into()
     }
 }

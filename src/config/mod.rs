@@ -4,6 +4,7 @@
 pub mod file;
 pub mod model;
 mod validate;
+mod validate_auth;
 
 use std::fmt;
 use std::path::Path;

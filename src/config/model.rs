@@ -24,6 +24,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     pub max_request_header_bytes: usize,
     pub log: LogConfig,
+    /// Decoded master keys, current first. Empty only when no environment watches a login.
+    pub master_keys: Vec<Vec<u8>>,
     pub environments: Vec<Environment>,
 }
 
@@ -50,11 +52,46 @@ pub struct LogConfig {
     pub level: String,
 }
 
-/// MFA mode of an environment. Only `off` exists until login interception lands; refusing the
-/// other values at validation keeps the gateway from pretending to enforce what it cannot.
+/// MFA mode of an environment. `optional` is refused until per-role policy exists, rather
+/// than silently behaving like one of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaMode {
     Off,
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFormat {
+    Form,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRoute {
+    pub method: http::Method,
+    /// Normalized path, compared exactly.
+    pub path: String,
+    pub format: LoginFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginConfig {
+    pub routes: Vec<LoginRoute>,
+    pub session_cookies: Vec<String>,
+    pub token_pointer: Option<String>,
+    pub username_field: Option<String>,
+    pub username_request_pointer: Option<String>,
+    pub username_response_pointer: Option<String>,
+    pub login_page: String,
+    pub logout: Option<LoginRoute>,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle: Duration,
+    pub absolute: Duration,
+    pub device_trust: Duration,
 }
 
 pub struct Environment {
@@ -65,6 +102,8 @@ pub struct Environment {
     pub upstream: Upstream,
     pub certified_key: Arc<CertifiedKey>,
     pub mfa: MfaMode,
+    pub sessions: SessionLimits,
+    pub login: Option<LoginConfig>,
 }
 
 impl std::fmt::Debug for Environment {
@@ -75,6 +114,8 @@ impl std::fmt::Debug for Environment {
             .field("hosts", &self.hosts)
             .field("upstream", &self.upstream)
             .field("mfa", &self.mfa)
+            .field("sessions", &self.sessions)
+            .field("login", &self.login)
             .finish_non_exhaustive()
     }
 }

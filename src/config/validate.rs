@@ -18,10 +18,10 @@ use super::model::*;
 use super::{ConfigError, ConfigErrors};
 
 /// Collector that keeps validation code linear: record an error, carry on.
-struct Errors(Vec<ConfigError>);
+pub(super) struct Errors(pub(super) Vec<ConfigError>);
 
 impl Errors {
-    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigError {
             key: key.into(),
             message: message.into(),
@@ -91,6 +91,13 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         );
     }
 
+    let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
+    if file.secrets.keys.is_empty() && file.environments.iter().any(|e| e.login.is_some()) {
+        errs.push(
+            "secrets.keys",
+            "at least one master key is required when an environment has [environments.login]",
+        );
+    }
     if file.environments.is_empty() {
         errs.push("environments", "at least one [[environments]] is required");
     }
@@ -146,6 +153,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
             format,
             level: file.log.level,
         },
+        master_keys,
         environments,
     })
 }
@@ -206,15 +214,12 @@ fn environment(
         }
     }
     let upstream = upstream(errs, key, env, base);
-    if env.mfa != "off" {
-        errs.push(
-            format!("{key}.mfa"),
-            format!(
-                "{:?} is not supported by this build yet; only \"off\" is (refusing rather than running unprotected)",
-                env.mfa
-            ),
-        );
-    }
+    let mfa = super::validate_auth::mfa_mode(errs, key, env);
+    let sessions = super::validate_auth::session_limits(errs, key, env);
+    let login = env
+        .login
+        .as_ref()
+        .and_then(|l| super::validate_auth::login(errs, key, l));
     let certified_key = match &env.tls {
         None => {
             errs.push(
@@ -234,7 +239,9 @@ fn environment(
         hosts: env.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
         upstream: upstream?,
         certified_key: certified_key?,
-        mfa: MfaMode::Off,
+        mfa,
+        sessions,
+        login,
     })
 }
 

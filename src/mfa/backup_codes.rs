@@ -123,13 +123,18 @@ mod tests {
         for p in &plain {
             assert!(!stored.contains(&p.replace('-', "")), "plain code stored");
         }
-        let (i, used) = set.verify(&plain[3].to_lowercase(), 100).expect("valid code");
+        let (i, used) = set
+            .verify(&plain[3].to_lowercase(), 100)
+            .expect("valid code");
         assert_eq!((i, used.remaining()), (3, 9));
         assert!(used.verify(&plain[3], 101).is_none(), "second use rejected");
         assert!(used.verify("AAAAA-AAAAA", 101).is_none());
         assert!(used.verify("short", 101).is_none());
         let (fresh, _) = BackupCodes::generate(&keys, used.generation);
         assert_eq!(fresh.generation, 2);
-        assert!(fresh.verify(&plain[0], 102).is_none(), "old generation invalid");
+        assert!(
+            fresh.verify(&plain[0], 102).is_none(),
+            "old generation invalid"
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct TotpState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpOutcome {
     /// Valid and newer than anything accepted before.
-    Accepted { step: u64, state: TotpState },
+    Accepted {
+        step: u64,
+        state: TotpState,
+    },
     /// A valid code whose step was already used (or is older): a replay.
     Replayed,
     Invalid,
@@ -85,7 +88,9 @@ pub fn parse_setup_key(key: &str) -> Option<Vec<u8>> {
         .filter(|c| !c.is_whitespace())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    Secret::try_from_base32(cleaned).ok().map(|s| s.as_ref().to_vec())
+    Secret::try_from_base32(cleaned)
+        .ok()
+        .map(|s| s.as_ref().to_vec())
 }
 
 #[cfg(test)]
@@ -137,9 +142,18 @@ mod tests {
         assert_eq!(step, now / STEP_SECS);
         assert_eq!(verify(&secret, &code, now, state), TotpOutcome::Replayed);
         // ±1 step accepted, ±2 not.
-        assert!(matches!(verify(&secret, &code, now + 30, fresh), TotpOutcome::Accepted { .. }));
-        assert!(matches!(verify(&secret, &code, now - 30, fresh), TotpOutcome::Accepted { .. }));
-        assert_eq!(verify(&secret, &code, now + 90, fresh), TotpOutcome::Invalid);
+        assert!(matches!(
+            verify(&secret, &code, now + 30, fresh),
+            TotpOutcome::Accepted { .. }
+        ));
+        assert!(matches!(
+            verify(&secret, &code, now - 30, fresh),
+            TotpOutcome::Accepted { .. }
+        ));
+        assert_eq!(
+            verify(&secret, &code, now + 90, fresh),
+            TotpOutcome::Invalid
+        );
         assert_eq!(verify(&secret, "12345", now, fresh), TotpOutcome::Invalid);
         assert_eq!(verify(&secret, "abcdef", now, fresh), TotpOutcome::Invalid);
         // An older valid step after a newer one was used is a replay too.
@@ -154,7 +168,10 @@ mod tests {
         assert!(key.split(' ').all(|g| g.len() <= 4));
         assert_eq!(parse_setup_key(&key.to_lowercase()).unwrap(), secret);
         let uri = otpauth_uri(&secret, "Acme Chat", "agent@example.com");
-        assert!(uri.starts_with("otpauth://totp/Acme%20Chat:agent%40example.com?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Acme%20Chat:agent%40example.com?"),
+            "{uri}"
+        );
         assert!(uri.contains("issuer=Acme%20Chat"), "{uri}");
     }
 }

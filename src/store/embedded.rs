@@ -201,14 +201,11 @@ impl Store for EmbeddedStore {
         let key = key.to_owned();
         self.write(move |tx| {
             let mut kv = tx.open_table(KV).map_err(backend)?;
-            let existing = kv
-                .get(key.as_str())
-                .map_err(backend)?
-                .and_then(|v| {
-                    let raw = v.value();
-                    let head = raw.get(..8)?.to_vec();
-                    live(raw, now_ms()).map(|p| (head, p.to_vec()))
-                });
+            let existing = kv.get(key.as_str()).map_err(backend)?.and_then(|v| {
+                let raw = v.value();
+                let head = raw.get(..8)?.to_vec();
+                live(raw, now_ms()).map(|p| (head, p.to_vec()))
+            });
             let (head, count) = match existing {
                 Some((head, payload)) => {
                     let n = payload
@@ -230,7 +227,8 @@ impl Store for EmbeddedStore {
         let (set, member) = (set.to_owned(), member.to_owned());
         self.write(move |tx| {
             let mut sets = tx.open_multimap_table(SETS).map_err(backend)?;
-            sets.insert(set.as_str(), member.as_str()).map_err(backend)?;
+            sets.insert(set.as_str(), member.as_str())
+                .map_err(backend)?;
             Ok(())
         })
     }
@@ -239,7 +237,8 @@ impl Store for EmbeddedStore {
         let (set, member) = (set.to_owned(), member.to_owned());
         self.write(move |tx| {
             let mut sets = tx.open_multimap_table(SETS).map_err(backend)?;
-            sets.remove(set.as_str(), member.as_str()).map_err(backend)?;
+            sets.remove(set.as_str(), member.as_str())
+                .map_err(backend)?;
             Ok(())
         })
     }

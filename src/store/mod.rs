@@ -45,8 +45,12 @@ pub enum StoreEvent {
 /// `None` keeps a value until deleted. Every operation is atomic on its own.
 pub trait Store: Send + Sync + 'static {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
-    fn put<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Option<Duration>)
-        -> StoreFuture<'a, ()>;
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()>;
     /// Returns whether the key existed.
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool>;
     /// Writes only if absent: the single-use primitive (TOTP steps, release-once).

@@ -1,1 +1,324 @@
-//! Typed records.
+//! Typed records on top of the `Store` primitives. Keys put the user in a Redis hash tag
+//! (`user:{id}:...`) so a user's keys share a cluster slot. Secrets are sealed with the key
+//! ring and bound to their owner before they are written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::secret_box::KeyRing;
+use super::{Store, StoreError, StoreEvent, StoreResult};
+use crate::mfa::backup_codes::BackupCodes;
+use crate::mfa::totp::TotpState;
+use crate::session::revocation::REVOKED_SET;
+
+fn user_key(user: &str, what: &str) -> String {
+    format!("user:{{{user}}}:{what}")
+}
+
+/// An active (or pending, during enrollment) TOTP factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpRecord {
+    pub sealed_secret: Vec<u8>,
+    pub state: TotpState,
+    pub enrolled_at: u64,
+}
+
+/// A browser/device that passed MFA for a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub label: String,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub last_ip: String,
+    pub trusted_until: u64,
+}
+
+/// Server-side view of a gateway session (the cookie holds the facts used per request).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: String,
+    pub environment: String,
+    pub device_id: String,
+    pub device_label: String,
+    pub ip: String,
+    pub created_at: u64,
+    pub mfa_at: Option<u64>,
+    /// The dashboard credential, sealed, for calling the dashboard's logout endpoint.
+    pub sealed_credential: Option<Vec<u8>>,
+}
+
+/// What the dashboard returned on a successful password login, held back until MFA passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithheldCredential {
+    /// `Set-Cookie` lines exactly as the dashboard sent them.
+    pub set_cookies: Vec<String>,
+    /// The token found at the configured JSON pointer.
+    pub token: Option<String>,
+}
+
+/// A password login waiting for its second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub id: String,
+    pub user: String,
+    pub environment: String,
+    pub sealed_credential: Vec<u8>,
+    /// Same-origin path to continue to after MFA.
+    pub next: String,
+    /// Token logins release through the one-time JSON endpoint instead of cookies.
+    pub token_login: bool,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: u64,
+}
+
+#[derive(Clone)]
+pub struct Records {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyRing>,
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl Records {
+    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>) -> Self {
+        Self { store, keys }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
+        match self.store.get(key).await? {
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(corrupt),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_json<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> StoreResult<()> {
+        let raw = serde_json::to_vec(value).map_err(corrupt)?;
+        self.store.put(key, &raw, ttl).await
+    }
+
+    /// Seals a credential for `owner` (user id), so it only opens in that user's records.
+    pub fn seal_credential(&self, owner: &str, credential: &WithheldCredential) -> Vec<u8> {
+        let json = serde_json::to_vec(credential).expect("credential serializes");
+        self.keys.seal(&json, owner.as_bytes())
+    }
+
+    pub fn open_credential(&self, owner: &str, sealed: &[u8]) -> StoreResult<WithheldCredential> {
+        let json = self
+            .keys
+            .open(sealed, owner.as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        serde_json::from_slice(&json).map_err(corrupt)
+    }
+
+    // --- TOTP -----------------------------------------------------------------------------
+
+    pub async fn totp(&self, user: &str) -> StoreResult<Option<TotpRecord>> {
+        self.get_json(&user_key(user, "totp")).await
+    }
+
+    pub async fn pending_totp(&self, user: &str) -> StoreResult<Option<TotpRecord>> {
+        self.get_json(&user_key(user, "totp-pending")).await
+    }
+
+    /// Starts enrollment: a new seed, kept apart from any active factor for 15 minutes.
+    pub async fn begin_totp(&self, user: &str, secret: &[u8], now: u64) -> StoreResult<()> {
+        let record = TotpRecord {
+            sealed_secret: self.keys.seal(secret, user_key(user, "totp").as_bytes()),
+            state: TotpState::default(),
+            enrolled_at: now,
+        };
+        self.put_json(
+            &user_key(user, "totp-pending"),
+            &record,
+            Some(Duration::from_secs(15 * 60)),
+        )
+        .await
+    }
+
+    pub fn totp_secret(&self, user: &str, record: &TotpRecord) -> StoreResult<Vec<u8>> {
+        self.keys
+            .open(&record.sealed_secret, user_key(user, "totp").as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Makes the pending seed the active factor.
+    pub async fn activate_totp(&self, user: &str, record: &TotpRecord) -> StoreResult<()> {
+        self.put_json(&user_key(user, "totp"), record, None).await?;
+        self.store.delete(&user_key(user, "totp-pending")).await?;
+        Ok(())
+    }
+
+    pub async fn save_totp_state(&self, user: &str, record: &TotpRecord) -> StoreResult<()> {
+        self.put_json(&user_key(user, "totp"), record, None).await
+    }
+
+    /// Claims TOTP time step `step` for `user`; false when any instance already used it.
+    pub async fn claim_totp_step(&self, user: &str, step: u64) -> StoreResult<bool> {
+        let key = user_key(user, &format!("totp-step:{step}"));
+        self.store
+            .put_if_absent(&key, b"1", Some(Duration::from_secs(5 * 60)))
+            .await
+    }
+
+    // --- Backup codes ---------------------------------------------------------------------
+
+    pub async fn backup_codes(&self, user: &str) -> StoreResult<Option<BackupCodes>> {
+        self.get_json(&user_key(user, "backup")).await
+    }
+
+    pub async fn save_backup_codes(&self, user: &str, codes: &BackupCodes) -> StoreResult<()> {
+        self.put_json(&user_key(user, "backup"), codes, None).await
+    }
+
+    /// Claims slot `index` of generation `generation`; false if it was already used anywhere.
+    pub async fn claim_backup_code(
+        &self,
+        user: &str,
+        generation: u64,
+        index: usize,
+    ) -> StoreResult<bool> {
+        let key = user_key(user, &format!("backup-used:{generation}:{index}"));
+        self.store.put_if_absent(&key, b"1", None).await
+    }
+
+    // --- Devices --------------------------------------------------------------------------
+
+    pub async fn device(&self, user: &str, id: &str) -> StoreResult<Option<DeviceRecord>> {
+        self.get_json(&user_key(user, &format!("device:{id}")))
+            .await
+    }
+
+    pub async fn save_device(&self, user: &str, device: &DeviceRecord) -> StoreResult<()> {
+        self.put_json(
+            &user_key(user, &format!("device:{}", device.id)),
+            device,
+            None,
+        )
+        .await?;
+        self.store
+            .set_add(&user_key(user, "devices"), &device.id)
+            .await
+    }
+
+    pub async fn devices(&self, user: &str) -> StoreResult<Vec<DeviceRecord>> {
+        let mut out = Vec::new();
+        for id in self.store.set_members(&user_key(user, "devices")).await? {
+            if let Some(d) = self.device(user, &id).await? {
+                out.push(d);
+            }
+        }
+        out.sort_by_key(|d| std::cmp::Reverse(d.last_seen));
+        Ok(out)
+    }
+
+    pub async fn forget_device(&self, user: &str, id: &str) -> StoreResult<()> {
+        self.store
+            .delete(&user_key(user, &format!("device:{id}")))
+            .await?;
+        self.store.set_remove(&user_key(user, "devices"), id).await
+    }
+
+    // --- Sessions -------------------------------------------------------------------------
+
+    pub async fn save_session(
+        &self,
+        user: &str,
+        session: &SessionRecord,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        self.put_json(
+            &user_key(user, &format!("session:{}", session.id)),
+            session,
+            Some(ttl),
+        )
+        .await?;
+        self.store
+            .set_add(&user_key(user, "sessions"), &session.id)
+            .await
+    }
+
+    /// The user's sessions that still exist (expired ones are pruned from the index).
+    pub async fn sessions(&self, user: &str) -> StoreResult<Vec<SessionRecord>> {
+        let index = user_key(user, "sessions");
+        let mut out = Vec::new();
+        for id in self.store.set_members(&index).await? {
+            match self
+                .get_json::<SessionRecord>(&user_key(user, &format!("session:{id}")))
+                .await?
+            {
+                Some(s) => out.push(s),
+                None => self.store.set_remove(&index, &id).await?,
+            }
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(out)
+    }
+
+    pub async fn session(&self, user: &str, id: &str) -> StoreResult<Option<SessionRecord>> {
+        self.get_json(&user_key(user, &format!("session:{id}")))
+            .await
+    }
+
+    /// Revokes a session everywhere: removed from the store, recorded for resync, and
+    /// announced to every instance's revocation view.
+    pub async fn revoke_session(&self, user: &str, id: &str) -> StoreResult<()> {
+        self.store
+            .delete(&user_key(user, &format!("session:{id}")))
+            .await?;
+        self.store
+            .set_remove(&user_key(user, "sessions"), id)
+            .await?;
+        self.store.set_add(REVOKED_SET, id).await?;
+        self.store
+            .publish(&StoreEvent::SessionRevoked {
+                session_id: id.to_string(),
+            })
+            .await
+    }
+
+    // --- Pending logins and one-time release ----------------------------------------------
+
+    pub async fn save_pending(&self, pending: &PendingLogin, ttl: Duration) -> StoreResult<()> {
+        self.put_json(&format!("pending:{}", pending.id), pending, Some(ttl))
+            .await
+    }
+
+    pub async fn pending(&self, id: &str) -> StoreResult<Option<PendingLogin>> {
+        self.get_json(&format!("pending:{id}")).await
+    }
+
+    /// Removes a pending login so it can complete only once.
+    pub async fn take_pending(&self, id: &str) -> StoreResult<Option<PendingLogin>> {
+        match self.store.take(&format!("pending:{id}")).await? {
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Parks a token for the one-time release endpoint of session `sid`.
+    pub async fn park_release(&self, sid: &str, sealed_token: &[u8]) -> StoreResult<()> {
+        self.store
+            .put(
+                &format!("release:{sid}"),
+                sealed_token,
+                Some(Duration::from_secs(10 * 60)),
+            )
+            .await
+    }
+
+    pub async fn take_release(&self, sid: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.store.take(&format!("release:{sid}")).await
+    }
+}

@@ -165,7 +165,10 @@ mod tests {
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(ring.open(&tampered, b"user:a"), Err(CryptoError::Decrypt));
-        assert_eq!(ring.open(&[0, 1, 2], b"user:a"), Err(CryptoError::Malformed));
+        assert_eq!(
+            ring.open(&[0, 1, 2], b"user:a"),
+            Err(CryptoError::Malformed)
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@ async fn values_and_ttl(s: &dyn Store) {
         .unwrap();
     assert!(s.get("c:short").await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(s.get("c:short").await.unwrap(), None, "expired value is gone");
+    assert_eq!(
+        s.get("c:short").await.unwrap(),
+        None,
+        "expired value is gone"
+    );
     assert_eq!(s.take("c:short").await.unwrap(), None);
     s.put("c:t", b"once", None).await.unwrap();
     assert_eq!(s.take("c:t").await.unwrap().as_deref(), Some(&b"once"[..]));
@@ -63,7 +67,9 @@ async fn counters_are_atomic(s: Arc<dyn Store>) {
     for _ in 0..20 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.incr("c:count", Some(Duration::from_secs(60))).await.unwrap()
+            s.incr("c:count", Some(Duration::from_secs(60)))
+                .await
+                .unwrap()
         }));
     }
     let mut seen: Vec<u64> = Vec::new();
@@ -71,10 +77,20 @@ async fn counters_are_atomic(s: Arc<dyn Store>) {
         seen.push(t.await.unwrap());
     }
     seen.sort_unstable();
-    assert_eq!(seen, (1..=20).collect::<Vec<_>>(), "each increment is distinct");
-    s.incr("c:window", Some(Duration::from_millis(200))).await.unwrap();
+    assert_eq!(
+        seen,
+        (1..=20).collect::<Vec<_>>(),
+        "each increment is distinct"
+    );
+    s.incr("c:window", Some(Duration::from_millis(200)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(s.incr("c:window", None).await.unwrap(), 1, "counter window expired");
+    assert_eq!(
+        s.incr("c:window", None).await.unwrap(),
+        1,
+        "counter window expired"
+    );
 }
 
 async fn sets(s: &dyn Store) {
@@ -91,7 +107,10 @@ async fn sets(s: &dyn Store) {
 
 async fn logs(s: &dyn Store) {
     for i in 1..=5u64 {
-        assert_eq!(s.append("c:log", format!("e{i}").as_bytes()).await.unwrap(), i);
+        assert_eq!(
+            s.append("c:log", format!("e{i}").as_bytes()).await.unwrap(),
+            i
+        );
     }
     s.append("c:other", b"x").await.unwrap();
     let page = s.read_log("c:log", 2, 2).await.unwrap();

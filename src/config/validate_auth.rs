@@ -1,0 +1,203 @@
+//! Validation of the authentication parts of the config: master keys, MFA mode, session
+//! limits and the dashboard's login description.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+
+use super::file::{FileEnvironment, FileLogin, FileLoginRoute, SecretSource};
+use super::model::{LoginConfig, LoginFormat, LoginRoute, MfaMode, SessionLimits};
+use super::validate::{read_secret, Errors};
+use crate::store::secret_box::MIN_KEY_BYTES;
+
+/// Decodes every master key (base64 text in a file or env var).
+pub(super) fn master_keys(errs: &mut Errors, keys: &[SecretSource], base: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, source) in keys.iter().enumerate() {
+        let key = format!("secrets.keys[{i}]");
+        match read_secret(source, base) {
+            Err(e) => errs.push(key, e),
+            Ok(raw) => {
+                let text = String::from_utf8_lossy(&raw);
+                match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
+                    Ok(k) if k.len() >= MIN_KEY_BYTES => out.push(k),
+                    Ok(_) => errs.push(
+                        key,
+                        format!("must decode to at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -base64 32`)"),
+                    ),
+                    Err(_) => errs.push(key, "is not base64"),
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn mfa_mode(errs: &mut Errors, key: &str, env: &FileEnvironment) -> MfaMode {
+    match env.mfa.as_str() {
+        "off" => MfaMode::Off,
+        "required" => {
+            if env.login.is_none() {
+                errs.push(
+                    format!("{key}.mfa"),
+                    "\"required\" needs an [environments.login] table describing the dashboard's login",
+                );
+            }
+            MfaMode::Required
+        }
+        other => {
+            errs.push(
+                format!("{key}.mfa"),
+                format!("{other:?} is not supported; use \"off\" or \"required\""),
+            );
+            MfaMode::Off
+        }
+    }
+}
+
+pub(super) fn session_limits(errs: &mut Errors, key: &str, env: &FileEnvironment) -> SessionLimits {
+    if env.session_idle_minutes == 0 {
+        errs.push(format!("{key}.session_idle_minutes"), "must be at least 1");
+    }
+    if env.session_absolute_hours == 0 {
+        errs.push(
+            format!("{key}.session_absolute_hours"),
+            "must be at least 1",
+        );
+    }
+    if env.device_trust_days > 365 {
+        errs.push(format!("{key}.device_trust_days"), "must be at most 365");
+    }
+    SessionLimits {
+        idle: Duration::from_secs(env.session_idle_minutes * 60),
+        absolute: Duration::from_secs(env.session_absolute_hours * 3600),
+        device_trust: Duration::from_secs(env.device_trust_days * 86_400),
+    }
+}
+
+fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute) -> Option<LoginRoute> {
+    let method = match r.method.to_ascii_uppercase().parse::<http::Method>() {
+        Ok(m) => Some(m),
+        Err(_) => {
+            errs.push(
+                format!("{key}.method"),
+                format!("{:?} is not an HTTP method", r.method),
+            );
+            None
+        }
+    };
+    let path = match crate::proxy::path::normalize_path(&r.path) {
+        Ok(p) if p == r.path => Some(r.path.clone()),
+        _ => {
+            errs.push(
+                format!("{key}.path"),
+                format!(
+                    "{:?} must be a normalized absolute path like \"/login\"",
+                    r.path
+                ),
+            );
+            None
+        }
+    };
+    let format = match r.format.as_str() {
+        "form" => Some(LoginFormat::Form),
+        "json" => Some(LoginFormat::Json),
+        other => {
+            errs.push(
+                format!("{key}.format"),
+                format!("{other:?} is not \"form\" or \"json\""),
+            );
+            None
+        }
+    };
+    Some(LoginRoute {
+        method: method?,
+        path: path?,
+        format: format?,
+    })
+}
+
+fn pointer(errs: &mut Errors, key: String, value: &Option<String>) {
+    if let Some(p) = value {
+        if !p.starts_with('/') {
+            errs.push(
+                key,
+                format!("{p:?} is not a JSON pointer (it starts with '/')"),
+            );
+        }
+    }
+}
+
+pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<LoginConfig> {
+    let before = errs.0.len();
+    let key = format!("{key}.login");
+    if login.routes.is_empty() {
+        errs.push(
+            format!("{key}.routes"),
+            "at least one login route is required",
+        );
+    }
+    let routes: Vec<_> = login
+        .routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| route(errs, &format!("{key}.routes[{i}]"), r))
+        .collect();
+    if login.session_cookies.is_empty() && login.token_pointer.is_none() {
+        errs.push(
+            key.clone(),
+            "set session_cookies and/or token_pointer: the gateway must know what to withhold",
+        );
+    }
+    for (i, route) in routes.iter().enumerate() {
+        let has_user = match route.format {
+            LoginFormat::Form => login.username_field.is_some(),
+            LoginFormat::Json => login.username_request_pointer.is_some(),
+        } || login.username_response_pointer.is_some();
+        if !has_user {
+            errs.push(
+                format!("{key}.routes[{i}]"),
+                "no way to find the user name: set username_response_pointer, or username_field (form) / username_request_pointer (json)",
+            );
+        }
+    }
+    pointer(errs, format!("{key}.token_pointer"), &login.token_pointer);
+    pointer(
+        errs,
+        format!("{key}.username_request_pointer"),
+        &login.username_request_pointer,
+    );
+    pointer(
+        errs,
+        format!("{key}.username_response_pointer"),
+        &login.username_response_pointer,
+    );
+    if !login.login_page.starts_with('/') || login.login_page.starts_with("//") {
+        errs.push(
+            format!("{key}.login_page"),
+            "must be a same-origin path like \"/login\"",
+        );
+    }
+    let logout = login
+        .logout
+        .as_ref()
+        .and_then(|r| route(errs, &format!("{key}.logout"), r));
+    if !(1024..=1024 * 1024).contains(&login.max_body_bytes) {
+        errs.push(
+            format!("{key}.max_body_bytes"),
+            "must be between 1024 and 1048576",
+        );
+    }
+    (errs.0.len() == before).then(|| LoginConfig {
+        routes,
+        session_cookies: login.session_cookies.clone(),
+        token_pointer: login.token_pointer.clone(),
+        username_field: login.username_field.clone(),
+        username_request_pointer: login.username_request_pointer.clone(),
+        username_response_pointer: login.username_response_pointer.clone(),
+        login_page: login.login_page.clone(),
+        logout,
+        max_body_bytes: login.max_body_bytes,
+    })
+}

@@ -1,0 +1,1 @@
+//! Login interception flow.

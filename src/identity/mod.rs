@@ -1,0 +1,5 @@
+//! Who is making a request: login interception (the dashboard's password login, watched) and,
+//! later, trusted SSO assertions.
+
+pub mod login_flow;
+pub mod login_intercept;
