@@ -1,6 +1,8 @@
 //! mfagate: a TLS reverse proxy that makes an existing chat/agent dashboard require
 //! multi-factor authentication per browser and device. See DESIGN.md for the architecture.
 
+pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod identity;

@@ -108,7 +108,9 @@ fn run_demo(
         Ok(d) => d,
         Err(e) => return fail(e.into()),
     };
-    if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR)) {
+    if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR))
+        .and_then(|_| demo::ensure_master_key(&base.join(demo::DEMO_KEY_FILE)))
+    {
         return fail(e);
     }
     let config = match demo::demo_config(&base, dashboard, listen) {

@@ -120,17 +120,50 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
         .cookie_store(true)
         .build()
         .unwrap();
+    // The demo requires MFA: the login lands on TOTP enrollment (redirects followed).
+    let enroll = form_login(
+        &client,
+        url.trim_end_matches('/'),
+        "supervisor@demo.test",
+        "supervisor-pass",
+    )
+    .await;
+    assert_eq!(enroll.url().path(), "/.mfagate/enroll");
+    let page = enroll.text().await.unwrap();
+    let key = support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
+    let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = mfagate::mfa::totp::code_at(&secret, now);
+    let csrf = support::mfa::csrf(&page);
+    let codes = client
+        .post(format!("{url}.mfagate/enroll"))
+        .form(&[("code", code.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(codes.contains("id=\"backup-codes\""), "{codes}");
     let inbox = client
-        .post(format!("{url}login"))
-        .form(&[
-            ("email", "supervisor@demo.test"),
-            ("password", "supervisor-pass"),
-        ])
+        .post(format!("{url}.mfagate/continue"))
+        .form(&[("csrf", support::mfa::csrf(&codes))])
         .send()
         .await
         .unwrap();
-    assert_eq!(inbox.status(), 200, "followed the redirect to the inbox");
-    assert!(inbox.text().await.unwrap().contains("supervisor@demo.test"));
+    assert_eq!(inbox.url().path(), "/");
+    assert!(inbox
+        .text()
+        .await
+        .unwrap()
+        .contains("<b id=\"me\">supervisor@demo.test</b>"));
+    assert!(
+        cwd.path().join("data/demo/mfagate.redb").exists(),
+        "embedded store in data_dir"
+    );
 
     let pid = child.id().to_string();
     assert!(Command::new("kill")

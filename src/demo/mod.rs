@@ -14,6 +14,9 @@ use crate::config::{Config, FileConfig};
 /// The demo config, compiled in so `mfagate demo` works from any folder.
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
+/// The demo's master key file (matches `config/demo.toml`).
+pub const DEMO_KEY_FILE: &str = "data/demo/master.key";
+
 /// Where the dev certificate lives, relative to the working directory (git-ignored).
 pub const DEV_CERT_DIR: &str = "certs/dev";
 
@@ -46,6 +49,20 @@ fn write_private(path: &Path, contents: String) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+/// Writes a random master key to `path` (base64, owner-only) unless one exists.
+pub fn ensure_master_key(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+    use base64::Engine;
+    write_private(path, base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 /// Starts the demo dashboard on `addr` in its own thread; returns the bound address.

@@ -1,1 +1,222 @@
-//! Login interception flow.
+//! What happens after the dashboard answered a watched login (DESIGN.md "Login interception"):
+//! pass it through with a gateway session, or withhold the credential, park it sealed in a
+//! pending login and send the browser to the MFA pages.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderValue, Response, StatusCode};
+use serde_json::Value;
+
+use super::auth::Auth;
+use super::login_intercept::{
+    safe_next, session_cookie_lines, strip_session_cookies, token_at, username_from_response,
+    withhold_token,
+};
+use crate::audit::Context;
+use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute, MfaMode};
+use crate::session::token::{encode_session, new_id, AuthMethod, SessionClaims, Stage};
+use crate::session::{device, set_cookie, SESSION_COOKIE};
+use crate::store::records::{PendingLogin, SessionRecord, WithheldCredential};
+use crate::store::StoreError;
+
+/// How long a password login may wait for its second factor.
+pub const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The dashboard accepted a login but the gateway cannot tell whose: never release.
+    #[error("successful login but no user name could be read")]
+    Unidentified,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Facts of the login request the flow needs after the upstream answered.
+#[derive(Debug, Clone, Default)]
+pub struct LoginRequest {
+    pub user: Option<String>,
+    pub next: Option<String>,
+    pub user_agent: String,
+    /// The browser's device id, from a valid device cookie.
+    pub device_id: Option<String>,
+    pub audit: Context,
+}
+
+/// Decides on the dashboard's login response (status, headers, buffered body).
+pub async fn on_login_response(
+    auth: &Auth,
+    env: &Environment,
+    login: &LoginConfig,
+    route: &LoginRoute,
+    req: &LoginRequest,
+    mut parts: http::response::Parts,
+    body: Bytes,
+) -> Result<Response<Body>, LoginError> {
+    let mut json: Option<Value> = serde_json::from_slice(&body).ok();
+    let cookies = session_cookie_lines(&parts.headers, &login.session_cookies);
+    let token = login
+        .token_pointer
+        .as_deref()
+        .and_then(|p| json.as_ref().and_then(|j| token_at(j, p)));
+    let success = (parts.status.is_success() || parts.status.is_redirection())
+        && (!cookies.is_empty() || token.is_some());
+    if !success {
+        return Ok(Response::from_parts(parts, Body::from(body)));
+    }
+    let user = username_from_response(login, json.as_ref())
+        .or_else(|| req.user.clone())
+        .ok_or(LoginError::Unidentified)?;
+    let now = auth.clock.now();
+    let ctx = req.audit.with_user(&user);
+    let credential = WithheldCredential {
+        set_cookies: cookies,
+        token: token.clone(),
+    };
+
+    let trusted = match (&req.device_id, env.mfa) {
+        (_, MfaMode::Off) => Some("mfa_off"),
+        (Some(dev), MfaMode::Required) => {
+            let record = auth.records.device(&user, dev).await?;
+            device::is_trusted(record.as_ref(), now).then_some("trusted_device")
+        }
+        (None, MfaMode::Required) => None,
+    };
+    if let Some(reason) = trusted {
+        let device_id = req.device_id.clone().unwrap_or_else(|| new_id(&auth.keys));
+        let session = start_session(
+            auth,
+            env,
+            &user,
+            &device_id,
+            &device::label(&req.user_agent),
+            &ctx.ip,
+            None,
+            Some(&credential),
+            now,
+        )
+        .await?;
+        auth.audit.record(ctx.login_passthrough(reason)).await;
+        append_cookie(&mut parts.headers, &session.set_cookie);
+        return Ok(Response::from_parts(parts, Body::from(body)));
+    }
+
+    // Withhold: the credential leaves this response and waits, sealed, for the second factor.
+    let next = req
+        .next
+        .as_deref()
+        .or_else(|| parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()))
+        .map(|n| safe_next(Some(n)))
+        .unwrap_or_else(|| "/".into());
+    let pending = PendingLogin {
+        id: new_id(&auth.keys),
+        user: user.clone(),
+        environment: env.name.clone(),
+        sealed_credential: auth.records.seal_credential(&user, &credential),
+        next,
+        token_login: token.is_some() && route.format == LoginFormat::Json,
+        ip: ctx.ip.clone(),
+        user_agent: req.user_agent.clone(),
+        created_at: now,
+    };
+    auth.records.save_pending(&pending, PENDING_TTL).await?;
+    let claims = SessionClaims {
+        sid: pending.id.clone(),
+        env: env.name.clone(),
+        user: user.clone(),
+        device: req.device_id.clone().unwrap_or_default(),
+        auth: AuthMethod::Pwd,
+        stage: Stage::Pending,
+        created_at: now,
+        mfa_at: None,
+        idle_until: now + PENDING_TTL.as_secs(),
+        expires_at: now + PENDING_TTL.as_secs(),
+    };
+    let pending_cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
+    auth.audit.record(ctx.login_intercepted()).await;
+
+    strip_session_cookies(&mut parts.headers, &login.session_cookies);
+    append_cookie(&mut parts.headers, &pending_cookie);
+    let mfa_url = auth.config.gateway_prefix.clone();
+    match (route.format, json.as_mut(), login.token_pointer.as_deref()) {
+        (LoginFormat::Json, Some(json), pointer) => {
+            withhold_token(json, pointer, &mfa_url);
+            let body = serde_json::to_vec(json).unwrap_or_default();
+            parts.headers.remove(CONTENT_LENGTH);
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok(Response::from_parts(parts, Body::from(body)))
+        }
+        _ => {
+            // A form login continues at the MFA pages; nothing of the dashboard's body is sent.
+            parts.status = StatusCode::SEE_OTHER;
+            parts.headers.remove(CONTENT_LENGTH);
+            parts.headers.remove(CONTENT_TYPE);
+            if let Ok(v) = HeaderValue::from_str(&mfa_url) {
+                parts.headers.insert(LOCATION, v);
+            }
+            Ok(Response::from_parts(parts, Body::empty()))
+        }
+    }
+}
+
+fn append_cookie(headers: &mut http::HeaderMap, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        headers.append(SET_COOKIE, v);
+    }
+}
+
+/// A new gateway session: its id and the `Set-Cookie` value carrying its facts.
+pub struct StartedSession {
+    pub sid: String,
+    pub set_cookie: String,
+}
+
+/// Creates a fully signed-in gateway session: a store record (for listing, revocation and the
+/// dashboard logout) and the cookie that carries its facts.
+#[allow(clippy::too_many_arguments)]
+pub async fn start_session(
+    auth: &Auth,
+    env: &Environment,
+    user: &str,
+    device_id: &str,
+    device_label: &str,
+    ip: &str,
+    mfa_at: Option<u64>,
+    credential: Option<&WithheldCredential>,
+    now: u64,
+) -> Result<StartedSession, StoreError> {
+    let limits = env.sessions;
+    let claims = SessionClaims {
+        sid: new_id(&auth.keys),
+        env: env.name.clone(),
+        user: user.to_string(),
+        device: device_id.to_string(),
+        auth: AuthMethod::Pwd,
+        stage: Stage::Full,
+        created_at: now,
+        mfa_at,
+        idle_until: now + limits.idle.as_secs(),
+        expires_at: now + limits.absolute.as_secs(),
+    };
+    let record = SessionRecord {
+        id: claims.sid.clone(),
+        environment: env.name.clone(),
+        device_id: device_id.to_string(),
+        device_label: device_label.to_string(),
+        ip: ip.to_string(),
+        created_at: now,
+        mfa_at,
+        sealed_credential: credential.map(|c| auth.records.seal_credential(user, c)),
+    };
+    auth.records
+        .save_session(user, &record, limits.absolute)
+        .await?;
+    Ok(StartedSession {
+        set_cookie: set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None),
+        sid: claims.sid,
+    })
+}

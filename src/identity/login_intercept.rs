@@ -185,9 +185,10 @@ pub fn token_at(json: &Value, pointer: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Replaces the token with `null` and tells the client where to pass MFA.
-pub fn withhold_token(json: &mut Value, pointer: &str, mfa_url: &str) {
-    if let Some(slot) = json.pointer_mut(pointer) {
+/// Replaces the token (if the login has one) with `null` and tells the client where to pass
+/// MFA.
+pub fn withhold_token(json: &mut Value, pointer: Option<&str>, mfa_url: &str) {
+    if let Some(slot) = pointer.and_then(|p| json.pointer_mut(p)) {
         *slot = Value::Null;
     }
     if let Value::Object(map) = json {
@@ -298,7 +299,7 @@ mod tests {
             token_at(&json, "/data/authentication_token").as_deref(),
             Some("SECRET-TOKEN-1")
         );
-        withhold_token(&mut json, "/data/authentication_token", "/.mfagate/");
+        withhold_token(&mut json, Some("/data/authentication_token"), "/.mfagate/");
         assert_eq!(json["data"]["authentication_token"], Value::Null);
         assert_eq!(json["mfa_required"], true);
         assert_eq!(json["mfa_url"], "/.mfagate/");

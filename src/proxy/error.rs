@@ -20,12 +20,23 @@ pub enum ProxyError {
     UpstreamTimeout(std::time::Duration),
     #[error("upstream error: {0}")]
     Upstream(String),
+    #[error("login request body is too large")]
+    PayloadTooLarge,
+    #[error("login request body refused: {0}")]
+    BadLoginBody(String),
+    #[error("the dashboard accepted a login but the user could not be identified")]
+    LoginUnidentified,
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadPath(_) => StatusCode::BAD_REQUEST,
+            Self::BadPath(_) | Self::BadLoginBody(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::LoginUnidentified => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnknownHost | Self::MisdirectedSni => StatusCode::MISDIRECTED_REQUEST,
             Self::UpstreamConnect(_) | Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -36,6 +47,12 @@ impl ProxyError {
     fn public_message(&self) -> &'static str {
         match self {
             Self::BadPath(_) => "The request path is not allowed.",
+            Self::BadLoginBody(_) => "The sign-in request could not be read. Please try again.",
+            Self::PayloadTooLarge => "The sign-in request is too large.",
+            Self::LoginUnidentified => {
+                "The sign-in could not be completed securely. Please contact your administrator."
+            }
+            Self::Unavailable(_) => "Sign-in is temporarily unavailable. Please try again shortly.",
             Self::UnknownHost | Self::MisdirectedSni => {
                 "This gateway does not serve the requested host."
             }

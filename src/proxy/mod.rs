@@ -5,6 +5,7 @@ pub mod error;
 pub mod headers;
 pub mod listener;
 pub mod live;
+pub mod login;
 pub mod metrics;
 pub mod ops;
 pub mod path;

@@ -17,12 +17,16 @@ use super::access_log::{AccessRecord, LoggedBody};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
 use super::live::{LiveConnections, LiveOwner};
+use super::login;
 use super::path::normalize_path;
 use super::upstream::{self, UpstreamClient};
 use super::websocket;
 use crate::config::{Config, Environment};
+use crate::identity::auth::Auth;
+use crate::identity::login_intercept::match_route;
 use crate::proxy::metrics::Metrics;
-use crate::web::{self, EnvContext};
+use crate::web::account::UpstreamHandle;
+use crate::web::{self, RequestFacts};
 
 /// State shared by all worker threads.
 pub struct Shared {
@@ -35,10 +39,17 @@ pub struct Shared {
     prefix_root: String,
     hsts: Option<HeaderValue>,
     system_roots: Arc<RootCertStore>,
+    /// Present when any environment watches a login (master keys and a store exist).
+    pub auth: Option<Arc<Auth>>,
 }
 
 impl Shared {
-    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>, live: Arc<LiveConnections>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        live: Arc<LiveConnections>,
+        auth: Option<Arc<Auth>>,
+    ) -> Self {
         let hosts = config
             .environments
             .iter()
@@ -58,7 +69,8 @@ impl Shared {
             RootCertStore::empty()
         };
         Self {
-            gateway_routes: web::router(&config.gateway_prefix),
+            gateway_routes: web::router(&config.gateway_prefix, auth.clone()),
+            auth,
             prefix_root: config.gateway_prefix.trim_end_matches('/').to_string(),
             hosts,
             hsts,
@@ -104,6 +116,11 @@ pub fn request_host(uri: &http::Uri, headers: &HeaderMap) -> Option<String> {
         .parse::<http::uri::Authority>()
         .ok()?;
     Some(authority.host().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// A random id tying a request's audit events together.
+pub fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 /// Clients that want JSON errors: API calls and XHR/fetch.
@@ -194,28 +211,98 @@ impl Worker {
         };
         let path_and_query = PathAndQuery::try_from(path_and_query)
             .map_err(|_| ProxyError::BadPath(super::path::PathError::BadEncoding))?;
+        // Host and X-Forwarded-Host carry the authority as the client sent it, port included,
+        // so a dashboard building absolute URLs keeps the gateway's public port.
+        let authority = request_authority(req.uri(), req.headers())
+            .unwrap_or(&record.host)
+            .to_string();
 
         if self.is_gateway_path(&path) {
-            return Ok(self.gateway_route(index, req, path_and_query).await);
+            return Ok(self
+                .gateway_route(index, conn, req, path_and_query, authority)
+                .await);
+        }
+
+        // Identify and decide: watched logins, and dashboard credentials without a session.
+        let env = self.env(index);
+        let mut session = None;
+        if let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) {
+            if let Some(route) = match_route(login, req.method(), &path) {
+                let target = login::Target {
+                    worker: self,
+                    auth,
+                    index,
+                    conn,
+                    route,
+                    authority: &authority,
+                };
+                return target.intercept(req, path_and_query, record).await;
+            }
+            session = auth.full_session(env, req.headers(), auth.clock.now());
+            if session.is_none() && login::carries_credential(req.headers(), login) {
+                return Ok(login::refuse_credential(auth, env, login, conn, req.headers()).await);
+            }
         }
 
         let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
         let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        // Host and X-Forwarded-Host carry the authority as the client sent it, port included,
-        // so a dashboard building absolute URLs keeps the gateway's public port.
-        let authority = request_authority(&parts.uri, &parts.headers)
-            .unwrap_or(&record.host)
-            .to_string();
-        let env = self.env(index);
-        upstream::rewrite(env, &mut parts, path_and_query, &authority, conn.peer.ip());
         let body = match client_upgrade {
-            Some(_) => {
-                websocket::restore_upgrade_headers(&mut parts.headers);
-                Body::empty()
-            }
+            Some(_) => Body::empty(),
             None => Body::new(body),
         };
+        if client_upgrade.is_some() {
+            // Sanitizing strips hop-by-hop headers; the upgrade ones go back in afterwards.
+            parts.extensions.insert(websocket::UpgradeRequested);
+        }
+        let resp = self
+            .forward(index, conn, parts, body, path_and_query, &authority, record)
+            .await?;
+        if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
+            (client_upgrade, resp.status())
+        {
+            let guard = self.shared.live.register(LiveOwner {
+                environment: env.name.clone(),
+                user: session.as_ref().map(|c| c.user.clone()),
+                session_id: session.as_ref().map(|c| c.sid.clone()),
+            });
+            let active = self.shared.metrics.active_websockets.clone();
+            return Ok(websocket::finish_handshake(
+                resp,
+                client_upgrade,
+                guard,
+                active,
+            ));
+        }
+        let (mut parts, body) = resp.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        if let (Some(auth), Some(claims)) = (&self.shared.auth, &session) {
+            login::refresh_session(auth, env, claims, &mut parts.headers);
+        }
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+
+    /// Sends a request to the environment's upstream: rewritten, sanitized, timed.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn forward(
+        &self,
+        index: usize,
+        conn: &ConnInfo,
+        mut parts: http::request::Parts,
+        body: Body,
+        path_and_query: PathAndQuery,
+        authority: &str,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Incoming>, ProxyError> {
+        let env = self.env(index);
+        let upgrade = parts
+            .extensions
+            .remove::<websocket::UpgradeRequested>()
+            .is_some();
+        upstream::rewrite(env, &mut parts, path_and_query, authority, conn.peer.ip());
+        if upgrade {
+            websocket::restore_upgrade_headers(&mut parts.headers);
+        }
         let started = Instant::now();
         let sent = upstream::send(
             &self.clients[index],
@@ -229,25 +316,7 @@ impl Worker {
             .metrics
             .env(Some(index))
             .observe_upstream(elapsed.as_secs_f64());
-        let resp = sent?;
-        if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
-            (client_upgrade, resp.status())
-        {
-            let guard = self.shared.live.register(LiveOwner {
-                environment: env.name.clone(),
-                ..LiveOwner::default()
-            });
-            let active = self.shared.metrics.active_websockets.clone();
-            return Ok(websocket::finish_handshake(
-                resp,
-                client_upgrade,
-                guard,
-                active,
-            ));
-        }
-        let (mut parts, body) = resp.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
-        Ok(Response::from_parts(parts, Body::new(body)))
+        sent
     }
 
     fn is_gateway_path(&self, path: &str) -> bool {
@@ -259,17 +328,24 @@ impl Worker {
     async fn gateway_route(
         &self,
         index: usize,
+        conn: &ConnInfo,
         req: Request<Incoming>,
         path_and_query: PathAndQuery,
+        authority: String,
     ) -> Response<Body> {
         let env = self.env(index);
         let (mut parts, body) = req.into_parts();
         parts.uri = http::Uri::from(path_and_query);
-        parts.extensions.insert(EnvContext {
-            index,
-            name: env.name.clone(),
+        parts.extensions.insert(RequestFacts {
+            env_index: index,
             display_name: env.display_name.clone(),
+            ip: conn.peer.ip().to_string(),
+            request_id: new_request_id(),
+            authority,
         });
+        parts
+            .extensions
+            .insert(UpstreamHandle(self.clients[index].clone()));
         let req = Request::from_parts(parts, Body::new(body));
         match self.shared.gateway_routes.clone().oneshot(req).await {
             Ok(resp) => resp,

@@ -13,9 +13,16 @@ use tokio::sync::watch;
 use super::listener::{bind_reuseport, serve_tls};
 use super::live::LiveConnections;
 use super::pipeline::{Shared, Worker};
+use crate::audit::AuditSink;
+use crate::clock::Clock;
 use crate::config::{Config, UpstreamTls};
+use crate::identity::auth::Auth;
 use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
+use crate::session::revocation::RevocationView;
+use crate::store::records::Records;
+use crate::store::secret_box::KeyRing;
+use crate::store::{EmbeddedStore, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,6 +36,8 @@ pub enum StartError {
     Tls(#[from] rustls::Error),
     #[error("cannot start thread: {0}")]
     Thread(io::Error),
+    #[error("state store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
@@ -38,6 +47,8 @@ pub struct RunningGateway {
     pub admin_addr: SocketAddr,
     pub live: Arc<LiveConnections>,
     pub readiness: Arc<Readiness>,
+    /// Authentication state, when any environment watches a login.
+    pub auth: Option<Arc<Auth>>,
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -89,7 +100,16 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         config.environments.iter().map(|e| e.name.as_str()),
     ));
     let live = Arc::new(LiveConnections::default());
-    let shared = Arc::new(Shared::new(config.clone(), metrics, live.clone()));
+    let (auth, revocation_events) = match build_auth(&config, &live)? {
+        Some((auth, events)) => (Some(auth), Some(events)),
+        None => (None, None),
+    };
+    let shared = Arc::new(Shared::new(
+        config.clone(),
+        metrics,
+        live.clone(),
+        auth.clone(),
+    ));
     let readiness = Arc::new(Readiness::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let started = Arc::new(AtomicUsize::new(0));
@@ -122,10 +142,21 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
     let admin_app = admin_router(shared.clone(), readiness.clone());
     let redirect_app = redirect_router(shared, https_port);
     let rx = shutdown_rx;
+    let follow = match (&auth, revocation_events) {
+        (Some(auth), Some(events)) => Some(
+            auth.revocation
+                .clone()
+                .follow(events, auth.records.store.clone()),
+        ),
+        _ => None,
+    };
     let control = std::thread::Builder::new()
         .name("mfagate-control".into())
         .spawn(move || {
             let run = async move {
+                if let Some(follow) = follow {
+                    tokio::spawn(follow);
+                }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
                 let admin_srv =
                     axum::serve(admin, admin_app).with_graceful_shutdown(stopped(rx.clone()));
@@ -153,9 +184,47 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         admin_addr,
         live,
         readiness,
+        auth,
         shutdown,
         threads,
     })
+}
+
+type RevocationEvents = tokio::sync::broadcast::Receiver<crate::store::StoreEvent>;
+
+/// Opens the store and builds the authentication state when an environment watches a login.
+/// The revocation view is loaded before any worker serves, so a session revoked before a
+/// restart is refused from the first request on.
+fn build_auth(
+    config: &Arc<Config>,
+    live: &Arc<LiveConnections>,
+) -> Result<Option<(Arc<Auth>, RevocationEvents)>, StartError> {
+    if !config.environments.iter().any(|e| e.login.is_some()) {
+        return Ok(None);
+    }
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let revocation = Arc::new(RevocationView::default());
+    let events = store.subscribe();
+    let (view, s) = (revocation.clone(), store.clone());
+    // A separate thread: `start` may itself be called from inside an async runtime.
+    std::thread::spawn(move || {
+        current_thread_runtime()
+            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
+            .block_on(view.load(&*s))
+    })
+    .join()
+    .map_err(|_| StartError::Thread(io::Error::other("revocation load panicked")))??;
+    let keys = Arc::new(KeyRing::new(&config.master_keys));
+    let auth = Auth {
+        config: config.clone(),
+        records: Records::new(store.clone(), keys.clone()),
+        keys,
+        audit: AuditSink::new(store),
+        revocation,
+        live: live.clone(),
+        clock: Clock::default(),
+    };
+    Ok(Some((Arc::new(auth), events)))
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

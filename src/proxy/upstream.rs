@@ -97,3 +97,49 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// Calls the dashboard's logout endpoint with the credential it once issued, so the dashboard
+/// session ends too. Best effort: failures are logged, the gateway logout proceeds anyway.
+pub async fn call_logout(
+    client: &UpstreamClient,
+    env: &Environment,
+    route: &crate::config::LoginRoute,
+    credential: &crate::store::records::WithheldCredential,
+    authority: &str,
+) {
+    let up = &env.upstream;
+    let uri = Uri::builder()
+        .scheme(up.scheme.clone())
+        .authority(up.authority.clone())
+        .path_and_query(route.path.as_str())
+        .build();
+    let Ok(uri) = uri else { return };
+    let mut req = Request::builder().method(route.method.clone()).uri(uri);
+    let host = if up.preserve_host {
+        authority
+    } else {
+        up.authority.as_str()
+    };
+    req = req.header(header::HOST, host);
+    let cookie: Vec<&str> = credential
+        .set_cookies
+        .iter()
+        .filter_map(|line| line.split(';').next())
+        .map(str::trim)
+        .collect();
+    if !cookie.is_empty() {
+        req = req.header(header::COOKIE, cookie.join("; "));
+    }
+    if let Some(token) = &credential.token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let Ok(req) = req.body(Body::empty()) else {
+        return;
+    };
+    match send(client, req, Duration::from_secs(5)).await {
+        Ok(resp) => {
+            tracing::info!(status = resp.status().as_u16(), environment = %env.name, "dashboard logout called")
+        }
+        Err(e) => tracing::warn!(error = %e, environment = %env.name, "dashboard logout failed"),
+    }
+}

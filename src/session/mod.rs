@@ -1,5 +1,6 @@
 //! Sessions: cookie tokens, the in-memory revocation view, and the cookies themselves.
 
+pub mod device;
 pub mod revocation;
 pub mod token;
 

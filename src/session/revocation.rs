@@ -40,30 +40,34 @@ impl RevocationView {
             .is_some_and(|before_ms| created_at.saturating_mul(1000) < *before_ms)
     }
 
-    /// Loads revoked sessions recorded in the store, then follows its events.
-    pub async fn follow(self: &Arc<Self>, store: Arc<dyn Store>) -> crate::store::StoreResult<()> {
-        let mut events = store.subscribe();
+    /// Loads the revoked sessions recorded in the store (at start, and after missed events).
+    pub async fn load(&self, store: &dyn Store) -> crate::store::StoreResult<()> {
         for sid in store.set_members(REVOKED_SET).await? {
             self.apply(&StoreEvent::SessionRevoked { session_id: sid });
         }
-        let view = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(event) => view.apply(&event),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "revocation events lagged; resyncing");
-                        if let Ok(ids) = store.set_members(REVOKED_SET).await {
-                            for sid in ids {
-                                view.apply(&StoreEvent::SessionRevoked { session_id: sid });
-                            }
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
         Ok(())
+    }
+
+    /// Applies events from `events` (subscribed before the initial `load`, so none is missed)
+    /// until the store goes away; resyncs from the store when events were dropped.
+    pub async fn follow(
+        self: Arc<Self>,
+        mut events: tokio::sync::broadcast::Receiver<StoreEvent>,
+        store: Arc<dyn Store>,
+    ) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match events.recv().await {
+                Ok(event) => self.apply(&event),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "revocation events lagged; resyncing");
+                    if let Err(e) = self.load(&*store).await {
+                        tracing::error!(error = %e, "revocation resync failed");
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
     }
 }
 

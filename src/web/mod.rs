@@ -1,31 +1,121 @@
 //! Gateway pages and endpoints served in-process under the reserved prefix. These never reach
 //! the upstream dashboard.
 
+pub mod account;
+pub mod csrf;
+pub mod mfa_pages;
+pub mod templates;
+
+use std::sync::Arc;
+
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
+use minijinja::context;
 
-/// Which environment a gateway route is serving; inserted by the pipeline.
+use crate::identity::auth::Auth;
+
+/// Facts about the request a gateway route serves; inserted by the pipeline.
 #[derive(Debug, Clone)]
-pub struct EnvContext {
-    pub index: usize,
-    pub name: String,
+pub struct RequestFacts {
+    pub env_index: usize,
     pub display_name: String,
+    pub ip: String,
+    pub request_id: String,
+    /// Host (and port) as the client addressed the gateway, for same-origin checks.
+    pub authority: String,
 }
 
-/// The Router for everything under `prefix` (which starts and ends with `/`).
-pub fn router(prefix: &str) -> Router {
-    Router::new()
-        .route(&format!("{prefix}health"), get(|| async { "ok" }))
-        .fallback(not_found)
+impl RequestFacts {
+    pub fn audit(&self, auth: &Auth) -> crate::audit::Context {
+        crate::audit::Context {
+            at: auth.clock.now(),
+            environment: auth.config.environments[self.env_index].name.clone(),
+            ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
+            user: None,
+            device: None,
+        }
+    }
+}
+
+/// A short page with a message and an optional link.
+pub fn message(
+    auth: &Auth,
+    facts: &RequestFacts,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
+    templates::page(
+        status,
+        "message.html",
+        context! {
+            title => title,
+            brand => facts.display_name,
+            prefix => auth.config.gateway_prefix,
+            message => text,
+            link => link.map(|l| l.0),
+            link_text => link.map(|l| l.1),
+        },
+    )
+}
+
+/// The Router for everything under `prefix` (which starts and ends with `/`). Without `auth`
+/// (no environment watches a login) only health and the stylesheet exist.
+pub fn router(prefix: &str, auth: Option<Arc<Auth>>) -> Router {
+    let p = |path: &str| format!("{prefix}{path}");
+    let base = Router::new()
+        .route(&p("health"), get(|| async { "ok" }))
+        .route(&p("static/gate.css"), get(stylesheet));
+    let Some(auth) = auth else {
+        return base.fallback(not_found);
+    };
+    let pages = Router::new()
+        .route(prefix, get(mfa_pages::start))
+        .route(
+            &p("enroll"),
+            get(mfa_pages::enroll_form).post(mfa_pages::enroll_submit),
+        )
+        .route(
+            &p("verify"),
+            get(mfa_pages::verify_form).post(mfa_pages::verify_submit),
+        )
+        .route(
+            &p("backup"),
+            get(mfa_pages::backup_form).post(mfa_pages::backup_submit),
+        )
+        .route(&p("continue"), post(mfa_pages::continue_login))
+        .route(
+            &p("devices"),
+            get(account::devices).post(account::back_to_devices),
+        )
+        .route(&p("devices/revoke"), post(account::revoke))
+        .route(&p("backup-codes"), post(account::regenerate_backup_codes))
+        .route(&p("logout"), post(account::logout))
+        .route(&p("api/release"), get(account::release))
+        .with_state(auth);
+    base.merge(pages).fallback(not_found)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        templates::STYLESHEET,
+    )
+        .into_response()
 }
 
 async fn not_found(req: Request) -> Response {
     let brand = req
         .extensions()
-        .get::<EnvContext>()
+        .get::<RequestFacts>()
         .map_or("mfagate", |e| e.display_name.as_str())
         .to_string();
     (

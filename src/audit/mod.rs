@@ -1,0 +1,140 @@
+//! Audit events: one typed enum with named constructors, written to the store's `audit` log
+//! and to the log output. Events never carry a code, cookie, token or secret.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::Store;
+
+/// The audit log's name in the store.
+pub const AUDIT_LOG: &str = "audit";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Password accepted by the dashboard; credential withheld pending MFA.
+    LoginIntercepted,
+    /// Password accepted and passed through (MFA off, or a trusted device).
+    LoginPassthrough {
+        reason: String,
+    },
+    MfaSuccess {
+        method: String,
+    },
+    MfaFailure {
+        method: String,
+    },
+    TotpReplay,
+    TotpEnrolled,
+    BackupCodeUsed {
+        remaining: usize,
+    },
+    BackupCodesRegenerated,
+    DeviceTrusted,
+    DeviceRevoked,
+    SessionRevoked,
+    Logout,
+    /// A dashboard credential arrived without a gateway session and was not forwarded.
+    CredentialWithoutSession,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Unix seconds, UTC.
+    pub at: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub user: Option<String>,
+    pub environment: String,
+    pub device: Option<String>,
+    pub ip: String,
+    pub request_id: String,
+}
+
+/// Request facts every event carries.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub at: u64,
+    pub environment: String,
+    pub ip: String,
+    pub request_id: String,
+    pub user: Option<String>,
+    pub device: Option<String>,
+}
+
+impl Context {
+    pub fn event(&self, kind: EventKind) -> AuditEvent {
+        AuditEvent {
+            at: self.at,
+            kind,
+            user: self.user.clone(),
+            environment: self.environment.clone(),
+            device: self.device.clone(),
+            ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    pub fn with_user(&self, user: &str) -> Self {
+        Self {
+            user: Some(user.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub fn login_intercepted(&self) -> AuditEvent {
+        self.event(EventKind::LoginIntercepted)
+    }
+    pub fn login_passthrough(&self, reason: &str) -> AuditEvent {
+        self.event(EventKind::LoginPassthrough {
+            reason: reason.into(),
+        })
+    }
+    pub fn mfa_success(&self, method: &str) -> AuditEvent {
+        self.event(EventKind::MfaSuccess {
+            method: method.into(),
+        })
+    }
+    pub fn mfa_failure(&self, method: &str) -> AuditEvent {
+        self.event(EventKind::MfaFailure {
+            method: method.into(),
+        })
+    }
+}
+
+/// Where events go: the store (for export) and the log.
+#[derive(Clone)]
+pub struct AuditSink {
+    store: Arc<dyn Store>,
+}
+
+impl AuditSink {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Records an event. A store failure is logged loudly but does not undo the action it
+    /// describes (the log line still carries it).
+    pub async fn record(&self, event: AuditEvent) {
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        tracing::info!(target: "mfagate::audit", event = %json, "audit");
+        if let Err(e) = self.store.append(AUDIT_LOG, json.as_bytes()).await {
+            tracing::error!(error = %e, "audit event could not be stored");
+        }
+    }
+
+    /// Events after sequence `after`, oldest first.
+    pub async fn read(&self, after: u64, limit: usize) -> Vec<(u64, AuditEvent)> {
+        match self.store.read_log(AUDIT_LOG, after, limit).await {
+            Ok(entries) => entries
+                .into_iter()
+                .filter_map(|(seq, raw)| serde_json::from_slice(&raw).ok().map(|e| (seq, e)))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "audit log unreadable");
+                Vec::new()
+            }
+        }
+    }
+}

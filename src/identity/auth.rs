@@ -1,0 +1,66 @@
+//! Runtime state of authentication shared by the pipeline and the gateway pages.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use crate::audit::AuditSink;
+use crate::clock::Clock;
+use crate::config::{Config, Environment};
+use crate::proxy::live::LiveConnections;
+use crate::session::revocation::RevocationView;
+use crate::session::token::{decode_session, SessionClaims, Stage};
+use crate::session::{cookie_value, SESSION_COOKIE};
+use crate::store::records::Records;
+use crate::store::secret_box::KeyRing;
+
+pub struct Auth {
+    pub config: Arc<Config>,
+    pub records: Records,
+    pub keys: Arc<KeyRing>,
+    pub audit: AuditSink,
+    pub revocation: Arc<RevocationView>,
+    pub live: Arc<LiveConnections>,
+    pub clock: Clock,
+}
+
+impl Auth {
+    /// The request's gateway session for environment `env`, verified in memory only: signature,
+    /// time limits, environment binding and the revocation view. No store access.
+    pub fn session(
+        &self,
+        env: &Environment,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Option<SessionClaims> {
+        let value = cookie_value(headers, SESSION_COOKIE)?;
+        let claims = decode_session(&self.keys, value, now).ok()?;
+        (claims.env == env.name
+            && !self
+                .revocation
+                .is_revoked(&claims.sid, &claims.user, claims.created_at))
+        .then_some(claims)
+    }
+
+    /// A fully signed-in session (second factor done or not required).
+    pub fn full_session(
+        &self,
+        env: &Environment,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Option<SessionClaims> {
+        self.session(env, headers, now)
+            .filter(|c| c.stage == Stage::Full)
+    }
+
+    /// A session waiting for its second factor.
+    pub fn pending_session(
+        &self,
+        env: &Environment,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Option<SessionClaims> {
+        self.session(env, headers, now)
+            .filter(|c| c.stage == Stage::Pending)
+    }
+}

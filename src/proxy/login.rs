@@ -1,0 +1,229 @@
+//! The proxy side of login interception: buffering the login exchange (bounded), and what to
+//! do with dashboard credentials that arrive without a gateway session. The decisions
+//! themselves live in `identity::login_flow` and `identity::login_intercept`.
+
+use axum::body::Body;
+use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::access_log::AccessRecord;
+use super::error::ProxyError;
+use super::headers::strip_hop_by_hop;
+use super::pipeline::{new_request_id, wants_json, ConnInfo, Worker};
+use crate::audit::{Context, EventKind};
+use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
+use crate::identity::auth::Auth;
+use crate::identity::login_flow::{on_login_response, LoginError, LoginRequest};
+use crate::identity::login_intercept::username_from_request;
+use crate::session::token::{
+    decode_device, encode_session, needs_refresh, refreshed, SessionClaims,
+};
+use crate::session::{clear_cookie, cookie_value, set_cookie, DEVICE_COOKIE, SESSION_COOKIE};
+
+/// Largest dashboard login response the gateway will inspect.
+const MAX_LOGIN_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// One watched login request and where it goes.
+pub(super) struct Target<'a> {
+    pub worker: &'a Worker,
+    pub auth: &'a Auth,
+    pub index: usize,
+    pub conn: &'a ConnInfo,
+    pub route: &'a LoginRoute,
+    pub authority: &'a str,
+}
+
+impl Target<'_> {
+    pub async fn intercept(
+        &self,
+        req: Request<Incoming>,
+        path_and_query: PathAndQuery,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let env = &self.auth.config.environments[self.index];
+        let Some(login) = &env.login else {
+            unreachable!("routes only match in environments with a login table");
+        };
+        let (parts, body) = req.into_parts();
+        let body = Limited::new(body, login.max_body_bytes)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    ProxyError::PayloadTooLarge
+                } else {
+                    ProxyError::BadLoginBody(e.to_string())
+                }
+            })?
+            .to_bytes();
+        let user = username_from_request(self.route, login, &body)
+            .map_err(|e| ProxyError::BadLoginBody(e.to_string()))?;
+        let next = next_param(&path_and_query, self.route, &body);
+        let request = LoginRequest {
+            user,
+            next,
+            user_agent: header_str(&parts.headers, USER_AGENT),
+            device_id: cookie_value(&parts.headers, DEVICE_COOKIE)
+                .and_then(|v| decode_device(&self.auth.keys, v).ok()),
+            audit: Context {
+                at: self.auth.clock.now(),
+                environment: env.name.clone(),
+                ip: self.conn.peer.ip().to_string(),
+                request_id: new_request_id(),
+                user: None,
+                device: None,
+            },
+        };
+        let resp = self
+            .worker
+            .forward(
+                self.index,
+                self.conn,
+                parts,
+                Body::from(body),
+                path_and_query,
+                self.authority,
+                record,
+            )
+            .await?;
+        let (mut parts, body) = resp.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let body = Limited::new(body, MAX_LOGIN_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| ProxyError::Upstream(format!("login response: {e}")))?
+            .to_bytes();
+        on_login_response(self.auth, env, login, self.route, &request, parts, body)
+            .await
+            .map_err(|e| match e {
+                LoginError::Unidentified => ProxyError::LoginUnidentified,
+                LoginError::Store(e) => ProxyError::Unavailable(e.to_string()),
+            })
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: http::header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `next` from the login URL's query, or from a form login's body.
+fn next_param(path_and_query: &PathAndQuery, route: &LoginRoute, body: &[u8]) -> Option<String> {
+    let from_query = path_and_query.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned())
+    });
+    from_query.or_else(|| {
+        (route.format == LoginFormat::Form)
+            .then(|| {
+                form_urlencoded::parse(body)
+                    .find(|(k, _)| k == "next")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .flatten()
+    })
+}
+
+/// Whether a request carries a dashboard credential: one of its session cookies, or an
+/// `Authorization` header.
+pub(super) fn carries_credential(headers: &HeaderMap, login: &LoginConfig) -> bool {
+    headers.contains_key(http::header::AUTHORIZATION)
+        || login
+            .session_cookies
+            .iter()
+            .any(|name| cookie_value(headers, name).is_some_and(|v| !v.is_empty()))
+}
+
+/// A dashboard credential without a gateway session is never forwarded: the dashboard's cookies
+/// are cleared and the browser goes to the dashboard's login (API clients get 401 JSON).
+pub(super) async fn refuse_credential(
+    auth: &Auth,
+    env: &Environment,
+    login: &LoginConfig,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+) -> Response<Body> {
+    let ctx = Context {
+        at: auth.clock.now(),
+        environment: env.name.clone(),
+        ip: conn.peer.ip().to_string(),
+        request_id: new_request_id(),
+        user: None,
+        device: None,
+    };
+    auth.audit
+        .record(ctx.event(EventKind::CredentialWithoutSession))
+        .await;
+    let navigation = !wants_json(headers)
+        && headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    let mut resp = if navigation {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(v) = HeaderValue::from_str(&login.login_page) {
+            r.headers_mut().insert(LOCATION, v);
+        }
+        r
+    } else {
+        let body = serde_json::json!({
+            "error": "authentication required",
+            "login_url": login.login_page,
+        });
+        let mut r = Response::new(Body::from(body.to_string()));
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    let mut cleared: Vec<String> = login
+        .session_cookies
+        .iter()
+        .map(|n| clear_cookie(n, false))
+        .collect();
+    if cookie_value(headers, SESSION_COOKIE).is_some() || headers.contains_key(COOKIE) {
+        cleared.push(clear_cookie(SESSION_COOKIE, true));
+    }
+    for c in cleared {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Slides the idle deadline by re-issuing the cookie when half of it is used (no store write).
+pub(super) fn refresh_session(
+    auth: &Auth,
+    env: &Environment,
+    claims: &SessionClaims,
+    headers: &mut HeaderMap,
+) {
+    let idle = env.sessions.idle.as_secs();
+    let now = auth.clock.now();
+    if needs_refresh(claims, idle, now) {
+        let cookie = set_cookie(
+            SESSION_COOKIE,
+            &encode_session(&auth.keys, &refreshed(claims, idle, now)),
+            None,
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, v);
+        }
+    }
+}

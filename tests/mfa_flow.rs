@@ -1,0 +1,148 @@
+//! The heart of the product, end to end through TLS with a cookie-jar client: the dashboard's
+//! credential is withheld until a second factor passes on this browser.
+
+mod support;
+
+use futures_util::{SinkExt, StreamExt};
+use support::mfa::{csrf, location, set_cookies, MfaEnv};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_login_is_held_until_totp_enrollment_then_released() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    let resp = t.login(&browser, "agent1@demo.test", "agent1-pass").await;
+    assert_eq!(resp.status(), 303);
+    let cookies = set_cookies(&resp);
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("dash_session=")),
+        "dashboard cookie withheld: {cookies:?}"
+    );
+    let gateway = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-mfagate="))
+        .expect("pending cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(gateway.contains(attr), "{gateway}");
+    }
+    assert!(!gateway.contains("Domain"));
+    // Without the second factor the dashboard stays closed.
+    let inbox = t.get(&browser, "/").await;
+    assert_eq!(inbox.status(), 302, "dashboard sends us to its login");
+
+    let (_, codes, page) = t
+        .login_and_enroll(&browser, "agent1@demo.test", "agent1-pass")
+        .await;
+    assert!(codes.iter().all(|c| c.len() == 11));
+    let resp = t
+        .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/");
+    let cookies = set_cookies(&resp);
+    let dash = cookies
+        .iter()
+        .find(|c| c.starts_with("dash_session="))
+        .expect("released");
+    assert!(
+        dash.contains("HttpOnly") && dash.contains("Path=/"),
+        "original attributes: {dash}"
+    );
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-mfagate-device=")));
+    let inbox = t.get(&browser, "/").await;
+    assert_eq!(inbox.status(), 200);
+    assert!(inbox.text().await.unwrap().contains("agent1@demo.test"));
+
+    // The chat WebSocket works with the released session and is registered to it.
+    let cookie_header: Vec<String> = set_cookies(&resp)
+        .iter()
+        .filter(|c| c.starts_with("dash_session=") || c.starts_with("__Host-mfagate="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect();
+    let tls = t
+        .pki
+        .connect(t.gw.https_addr, "chat.test", &[b"http/1.1"])
+        .await
+        .unwrap();
+    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie_header.join("; ").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    let msg = ws.next().await.unwrap().unwrap();
+    assert_eq!(msg.into_text().unwrap().as_str(), "agent1@demo.test: hello");
+    let owners = t.gw.live.owners();
+    assert_eq!(owners[0].user.as_deref(), Some("agent1@demo.test"));
+    assert!(owners[0].session_id.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_login_gets_null_token_then_releases_it_once() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    // Enroll through the form first.
+    let (secret, _, page) = t
+        .login_and_enroll(&browser, "admin@demo.test", "admin-pass")
+        .await;
+    t.post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
+        .await;
+
+    let spa = t.browser();
+    let resp = spa
+        .post(t.url("/api/v1/auth"))
+        .json(&serde_json::json!({"email": "admin@demo.test", "password": "admin-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["data"]["authentication_token"],
+        serde_json::Value::Null
+    );
+    assert_eq!(body["mfa_required"], true);
+    assert_eq!(body["mfa_url"], "/.mfagate/");
+    assert_eq!(body["data"]["user"]["email"], "admin@demo.test");
+
+    t.next_step();
+    let resp = t.verify(&spa, &t.code(&secret)).await;
+    assert_eq!(resp.status(), 303);
+    assert!(!set_cookies(&resp)
+        .iter()
+        .any(|c| c.starts_with("dash_session=")));
+    let released = t.get(&spa, "/.mfagate/api/release").await;
+    assert_eq!(released.status(), 200);
+    let token = released.json::<serde_json::Value>().await.unwrap()["authentication_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.get(&spa, "/.mfagate/api/release").await.status(),
+        410,
+        "only once"
+    );
+    let me = spa
+        .get(t.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    // The token alone (no gateway session) is refused, never forwarded.
+    let bare = t
+        .browser()
+        .get(t.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 401);
+    assert_eq!(
+        bare.json::<serde_json::Value>().await.unwrap()["error"],
+        "authentication required"
+    );
+}

@@ -1,0 +1,208 @@
+//! Harness for MFA flows: the demo dashboard behind a gateway with `mfa = "required"`, and
+//! helpers that act like a browser (cookie jar, forms, reading pages).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use mfagate::identity::auth::Auth;
+use mfagate::proxy::RunningGateway;
+
+use super::{start_gateway, Pki};
+
+/// The dashboard's login as `config/demo.toml` describes it.
+pub const LOGIN_TOML: &str = r#"
+[environments.login]
+routes = [
+  { method = "POST", path = "/login", format = "form" },
+  { method = "POST", path = "/api/v1/auth", format = "json" },
+]
+session_cookies = ["dash_session"]
+token_pointer = "/data/authentication_token"
+username_field = "email"
+username_request_pointer = "/email"
+username_response_pointer = "/data/user/email"
+login_page = "/login"
+logout = { method = "POST", path = "/logout" }
+"#;
+
+pub struct MfaEnv {
+    pub pki: Pki,
+    pub gw: RunningGateway,
+    pub dashboard: SocketAddr,
+}
+
+/// Gateway TOML protecting `dashboard` on each of `hosts` (one environment per host, named
+/// after the host's first label), MFA required, data in the PKI folder.
+pub fn mfa_toml(pki: &Pki, dashboard: SocketAddr, hosts: &[&str]) -> String {
+    if !pki.path("master.key").exists() {
+        let key = base64::engine::general_purpose::STANDARD.encode([11u8; 32]);
+        std::fs::write(pki.path("master.key"), key).unwrap();
+    }
+    let mut toml = String::from(
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\ndata_dir = \"data\"\n\
+         [secrets]\nkeys = [{ file = \"master.key\" }]\n",
+    );
+    for host in hosts {
+        let name = host.split('.').next().unwrap();
+        pki.leaf(name, &[host]);
+        toml.push_str(&format!(
+            "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [\"{host}\"]\n\
+             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}"
+        ));
+    }
+    toml
+}
+
+impl MfaEnv {
+    pub fn start() -> Self {
+        let pki = Pki::new();
+        let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+        let gw = start_gateway(&pki, &mfa_toml(&pki, dashboard, &["chat.test"]));
+        Self { pki, gw, dashboard }
+    }
+
+    /// Starts another gateway on the same data folder and keys (a restart).
+    pub fn restart(self) -> Self {
+        let Self { pki, gw, dashboard } = self;
+        gw.shutdown();
+        gw.join();
+        let gw = start_gateway(&pki, &mfa_toml(&pki, dashboard, &["chat.test"]));
+        Self { pki, gw, dashboard }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://chat.test:{}{path}", self.gw.https_addr.port())
+    }
+
+    /// A new browser: its own cookie jar, no automatic redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        self.pki.client(&["chat.test"], self.gw.https_addr, false)
+    }
+
+    pub fn auth(&self) -> &Arc<Auth> {
+        self.gw.auth.as_ref().expect("auth is configured")
+    }
+
+    /// The TOTP code for `secret` at the gateway's clock.
+    pub fn code(&self, secret: &[u8]) -> String {
+        mfagate::mfa::totp::code_at(secret, self.auth().clock.now())
+    }
+
+    /// Moves the gateway's clock to the next TOTP step (codes are accepted once per step).
+    pub fn next_step(&self) {
+        self.auth().clock.advance(30);
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client.post(self.url(path)).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post(
+            client,
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Logs in with the form and enrolls TOTP through the pages. Returns the seed and the backup
+    /// codes; the browser is left on the codes page (login not yet completed).
+    pub async fn login_and_enroll(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> (Vec<u8>, Vec<String>, String) {
+        let resp = self.login(client, email, password).await;
+        assert_eq!(resp.status(), 303, "login intercepted");
+        assert_eq!(location(&resp), "/.mfagate/");
+        let resp = self.get(client, "/.mfagate/").await;
+        assert_eq!(location(&resp), "/.mfagate/enroll");
+        let page = self
+            .get(client, "/.mfagate/enroll")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let key = between(&page, "<code id=\"setup-key\">", "</code>");
+        let secret = mfagate::mfa::totp::parse_setup_key(&key).expect("setup key parses");
+        let code = self.code(&secret);
+        let resp = self
+            .post(
+                client,
+                "/.mfagate/enroll",
+                &[("code", &code), ("csrf", &csrf(&page))],
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let codes_page = resp.text().await.unwrap();
+        let codes: Vec<String> = codes_page
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s.split("</code>").next().unwrap().to_string())
+            .collect();
+        assert_eq!(codes.len(), 10, "{codes_page}");
+        (secret, codes, codes_page)
+    }
+
+    /// Verifies with the authenticator on the verify page; returns the final response.
+    pub async fn verify(&self, client: &reqwest::Client, code: &str) -> reqwest::Response {
+        let page = self
+            .get(client, "/.mfagate/verify")
+            .await
+            .text()
+            .await
+            .unwrap();
+        self.post(
+            client,
+            "/.mfagate/verify",
+            &[("code", code), ("csrf", &csrf(&page))],
+        )
+        .await
+    }
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// All `Set-Cookie` values of a response.
+pub fn set_cookies(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in {text}"))
+        + start.len();
+    text[from..].split(end).next().unwrap().to_string()
+}
+
+/// The CSRF token of the (first) form on a page.
+pub fn csrf(page: &str) -> String {
+    between(page, "name=\"csrf\" value=\"", "\"")
+}
