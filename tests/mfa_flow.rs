@@ -137,10 +137,11 @@ async fn json_login_gets_null_token_then_releases_it_once() {
         .browser()
         .get(t.url("/api/v1/me"))
         .bearer_auth(&token)
+        .header("accept", "application/json")
         .send()
         .await
         .unwrap();
-    assert_eq!(bare.status(), 401);
+    assert_eq!(bare.status(), 401, "API clients get JSON, not a redirect");
     assert_eq!(
         bare.json::<serde_json::Value>().await.unwrap()["error"],
         "authentication required"

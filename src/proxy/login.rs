@@ -3,7 +3,7 @@
 //! themselves live in `identity::login_flow` and `identity::login_intercept`.
 
 use axum::body::Body;
-use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
+use http::header::{COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -161,12 +161,7 @@ pub(super) async fn refuse_credential(
     auth.audit
         .record(ctx.event(EventKind::CredentialWithoutSession))
         .await;
-    let navigation = !wants_json(headers)
-        && headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-    let mut resp = if navigation {
+    let mut resp = if !wants_json(headers) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::SEE_OTHER;
         if let Ok(v) = HeaderValue::from_str(&login.login_page) {
