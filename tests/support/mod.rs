@@ -2,6 +2,7 @@
 //! ephemeral ports, and TLS clients that trust the test CA. Everything listens on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod mfa;
 pub mod store_contract;
 pub mod upstream;

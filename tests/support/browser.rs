@@ -1,0 +1,91 @@
+//! A real browser for page tests: headless Chromium driven over WebDriver (chromedriver).
+//! Missing binaries fail the test with what to install; they are never skipped.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A running chromedriver; killed on drop.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+    profiles: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    pub async fn start() -> Self {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(bin).exists(),
+                "{bin} is missing: install the Debian packages with `apt-get install -y chromium chromium-driver`"
+            );
+        }
+        // An ephemeral port chosen by the kernel, handed to chromedriver.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            child,
+            url,
+            profiles: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A new browser with its own empty profile (cookies, storage), mapping `hosts` to
+    /// 127.0.0.1. The test CA is not in the browser's trust store, so the session accepts the
+    /// gateway's test certificate explicitly; TLS verification itself is covered elsewhere.
+    pub async fn browser(&self, name: &str, hosts: &[&str]) -> Client {
+        let rules: Vec<String> = hosts.iter().map(|h| format!("MAP {h} 127.0.0.1")).collect();
+        let profile = self.profiles.path().join(name);
+        let caps: Capabilities = serde_json::from_value(serde_json::json!({
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-quic",
+                    format!("--host-resolver-rules={}", rules.join(", ")),
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }))
+        .unwrap();
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session starts")
+    }
+}
