@@ -157,3 +157,131 @@ async fn logout_ends_gateway_and_dashboard_sessions() {
         .iter()
         .any(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::Logout)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_after_idle_or_absolute_limits() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    signed_in(&t, &browser, "agent1@demo.test", "agent1-pass").await;
+    assert_eq!(t.get(&browser, "/").await.status(), 200);
+    // 20 of 30 idle minutes: still fine, and the cookie is re-issued to slide the deadline.
+    t.auth().clock.advance(20 * 60);
+    let resp = t.get(&browser, "/").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        set_cookies(&resp)
+            .iter()
+            .any(|c| c.starts_with("__Host-mfagate=")),
+        "idle refresh"
+    );
+    t.auth().clock.advance(20 * 60);
+    assert_eq!(
+        t.get(&browser, "/").await.status(),
+        200,
+        "active use keeps it alive"
+    );
+    // 31 idle minutes: gone; the dashboard cookie is refused and cleared.
+    t.auth().clock.advance(31 * 60);
+    let resp = t.get(&browser, "/").await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/login");
+
+    // Activity cannot extend past the absolute limit (12 h).
+    let other = t.browser();
+    t.login(&other, "agent1@demo.test", "agent1-pass").await; // trusted? no: new browser
+    t.next_step();
+    let secret_totp = t
+        .auth()
+        .records
+        .totp("agent1@demo.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = t
+        .auth()
+        .records
+        .totp_secret("agent1@demo.test", &secret_totp)
+        .unwrap();
+    assert_eq!(t.verify(&other, &t.code(&secret)).await.status(), 303);
+    let mut minutes = 0;
+    while minutes < 13 * 60 && t.get(&other, "/").await.status() == 200 {
+        t.auth().clock.advance(25 * 60);
+        minutes += 25;
+    }
+    assert!(
+        (12 * 60..12 * 60 + 25).contains(&minutes),
+        "kept alive by activity until the 12 h absolute limit, ended after {minutes} min"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_deny_admits_only_public_paths() {
+    let t = MfaEnv::start_with("anonymous = \"deny\"\npublic_paths = [\"/static/*\"]");
+    let browser = t.browser();
+    for (path, want) in [
+        ("/", 303),
+        ("/settings/billing", 303),
+        ("/login", 200),
+        ("/static/app.css", 200),
+    ] {
+        assert_eq!(t.get(&browser, path).await.status(), want, "{path}");
+    }
+    let api = browser
+        .get(t.url("/api/v1/me"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    signed_in(&t, &browser, "agent2@demo.test", "agent2-pass").await;
+    assert_eq!(t.get(&browser, "/settings/billing").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_backup_codes_need_a_fresh_factor_and_replace_the_old_ones() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    let (secret, old_codes, page) = t
+        .login_and_enroll(&browser, "admin@demo.test", "admin-pass")
+        .await;
+    t.post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
+        .await;
+    let devices = t
+        .get(&browser, "/.mfagate/devices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(devices.contains("Backup codes left: 10"), "{devices}");
+    let wrong = t
+        .post(
+            &browser,
+            "/.mfagate/backup-codes",
+            &[("csrf", &csrf(&devices)), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    t.next_step();
+    let resp = t
+        .post(
+            &browser,
+            "/.mfagate/backup-codes",
+            &[("csrf", &csrf(&devices)), ("code", &t.code(&secret))],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert_eq!(page.matches("<li><code>").count(), 10);
+    let codes = t
+        .auth()
+        .records
+        .backup_codes("admin@demo.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(codes.generation, 2);
+    assert!(
+        codes.verify(&old_codes[0], 0).is_none(),
+        "old codes no longer work"
+    );
+}

@@ -155,6 +155,14 @@ pub struct FileLogin {
     /// The dashboard's login page, where a browser without a gateway session is sent.
     #[serde(default = "defaults::login_page")]
     pub login_page: String,
+    /// "allow": requests without any credential pass to the dashboard (its login page and
+    /// assets); "deny": only `public_paths` do, everything else needs a gateway session.
+    #[serde(default = "defaults::anonymous")]
+    pub anonymous: String,
+    /// Paths reachable without a session when `anonymous = "deny"`: exact, or a prefix ending
+    /// in `*` (e.g. "/static/*").
+    #[serde(default)]
+    pub public_paths: Vec<String>,
     /// The dashboard's logout endpoint, called with the withheld credential on logout.
     pub logout: Option<FileLoginRoute>,
     #[serde(default = "defaults::max_login_body_bytes")]
@@ -244,6 +252,9 @@ pub mod defaults {
     }
     pub fn device_trust_days() -> u64 {
         30
+    }
+    pub fn anonymous() -> String {
+        "allow".into()
     }
     pub fn login_page() -> String {
         "/login".into()

@@ -83,8 +83,25 @@ pub struct LoginConfig {
     pub username_request_pointer: Option<String>,
     pub username_response_pointer: Option<String>,
     pub login_page: String,
+    /// `None` lets anonymous requests through; `Some(paths)` admits only these.
+    pub anonymous_public_paths: Option<Vec<String>>,
     pub logout: Option<LoginRoute>,
     pub max_body_bytes: usize,
+}
+
+impl LoginConfig {
+    /// Whether a request without any credential may reach `path` (normalized).
+    pub fn admits_anonymous(&self, path: &str) -> bool {
+        let Some(public) = &self.anonymous_public_paths else {
+            return true;
+        };
+        path == self.login_page
+            || self.routes.iter().any(|r| r.path == path)
+            || public.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == p,
+            })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

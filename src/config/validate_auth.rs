@@ -179,6 +179,26 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
             "must be a same-origin path like \"/login\"",
         );
     }
+    let anonymous_public_paths = match login.anonymous.as_str() {
+        "allow" => None,
+        "deny" => Some(login.public_paths.clone()),
+        other => {
+            errs.push(
+                format!("{key}.anonymous"),
+                format!("{other:?} is not \"allow\" or \"deny\""),
+            );
+            None
+        }
+    };
+    for (i, p) in login.public_paths.iter().enumerate() {
+        let exact = p.strip_suffix('*').unwrap_or(p);
+        if !exact.starts_with('/') || exact.contains('*') {
+            errs.push(
+                format!("{key}.public_paths[{i}]"),
+                format!("{p:?} must be a path, optionally ending in '*'"),
+            );
+        }
+    }
     let logout = login
         .logout
         .as_ref()
@@ -197,6 +217,7 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
         username_request_pointer: login.username_request_pointer.clone(),
         username_response_pointer: login.username_response_pointer.clone(),
         login_page: login.login_page.clone(),
+        anonymous_public_paths,
         logout,
         max_body_bytes: login.max_body_bytes,
     })

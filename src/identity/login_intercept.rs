@@ -240,6 +240,7 @@ mod tests {
             username_request_pointer: Some("/email".into()),
             username_response_pointer: None,
             login_page: "/login".into(),
+            anonymous_public_paths: None,
             logout: None,
             max_body_bytes: 65536,
         }

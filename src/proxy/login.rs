@@ -3,7 +3,7 @@
 //! themselves live in `identity::login_flow` and `identity::login_intercept`.
 
 use axum::body::Body;
-use http::header::{COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
+use http::header::{LOCATION, SET_COOKIE, USER_AGENT};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -161,6 +161,24 @@ pub(super) async fn refuse_credential(
     auth.audit
         .record(ctx.event(EventKind::CredentialWithoutSession))
         .await;
+    let mut cleared: Vec<String> = login
+        .session_cookies
+        .iter()
+        .map(|n| clear_cookie(n, false))
+        .collect();
+    if cookie_value(headers, SESSION_COOKIE).is_some() {
+        cleared.push(clear_cookie(SESSION_COOKIE, true));
+    }
+    to_login(login, headers, &cleared)
+}
+
+/// Sends a browser to the dashboard's login (303), or tells an API client 401 in JSON,
+/// setting `cookies` (typically deletions) on the way.
+pub(super) fn to_login(
+    login: &LoginConfig,
+    headers: &HeaderMap,
+    cookies: &[String],
+) -> Response<Body> {
     let mut resp = if !wants_json(headers) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::SEE_OTHER;
@@ -186,16 +204,8 @@ pub(super) async fn refuse_credential(
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     );
-    let mut cleared: Vec<String> = login
-        .session_cookies
-        .iter()
-        .map(|n| clear_cookie(n, false))
-        .collect();
-    if cookie_value(headers, SESSION_COOKIE).is_some() || headers.contains_key(COOKIE) {
-        cleared.push(clear_cookie(SESSION_COOKIE, true));
-    }
-    for c in cleared {
-        if let Ok(v) = HeaderValue::from_str(&c) {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
             h.append(SET_COOKIE, v);
         }
     }

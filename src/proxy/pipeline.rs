@@ -242,6 +242,9 @@ impl Worker {
             if session.is_none() && login::carries_credential(req.headers(), login) {
                 return Ok(login::refuse_credential(auth, env, login, conn, req.headers()).await);
             }
+            if session.is_none() && !login.admits_anonymous(&path) {
+                return Ok(login::to_login(login, req.headers(), &[]));
+            }
         }
 
         let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());

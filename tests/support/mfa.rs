@@ -35,6 +35,16 @@ pub struct MfaEnv {
 /// Gateway TOML protecting `dashboard` on each of `hosts` (one environment per host, named
 /// after the host's first label), MFA required, data in the PKI folder.
 pub fn mfa_toml(pki: &Pki, dashboard: SocketAddr, hosts: &[&str]) -> String {
+    mfa_toml_with(pki, dashboard, hosts, "")
+}
+
+/// Like `mfa_toml`, with `login_extra` lines added to each `[environments.login]` table.
+pub fn mfa_toml_with(
+    pki: &Pki,
+    dashboard: SocketAddr,
+    hosts: &[&str],
+    login_extra: &str,
+) -> String {
     if !pki.path("master.key").exists() {
         let key = base64::engine::general_purpose::STANDARD.encode([11u8; 32]);
         std::fs::write(pki.path("master.key"), key).unwrap();
@@ -48,7 +58,7 @@ pub fn mfa_toml(pki: &Pki, dashboard: SocketAddr, hosts: &[&str]) -> String {
         pki.leaf(name, &[host]);
         toml.push_str(&format!(
             "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [\"{host}\"]\n\
-             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}"
+             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}{login_extra}\n"
         ));
     }
     toml
@@ -56,9 +66,15 @@ pub fn mfa_toml(pki: &Pki, dashboard: SocketAddr, hosts: &[&str]) -> String {
 
 impl MfaEnv {
     pub fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// With extra lines in the `[environments.login]` table.
+    pub fn start_with(login_extra: &str) -> Self {
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let gw = start_gateway(&pki, &mfa_toml(&pki, dashboard, &["chat.test"]));
+        let toml = mfa_toml_with(&pki, dashboard, &["chat.test"], login_extra);
+        let gw = start_gateway(&pki, &toml);
         Self { pki, gw, dashboard }
     }
 
