@@ -9,6 +9,10 @@ use http::{HeaderMap, HeaderValue, Uri};
 use mfagate::proxy::headers::sanitize_request;
 use mfagate::proxy::path::normalize_path;
 use mfagate::proxy::pipeline::request_host;
+use mfagate::session::revocation::RevocationView;
+use mfagate::session::token::{decode_session, encode_session, AuthMethod, SessionClaims, Stage};
+use mfagate::store::secret_box::KeyRing;
+use mfagate::store::StoreEvent;
 
 /// Headers of a typical browser request to a dashboard API.
 fn browser_headers() -> HeaderMap {
@@ -44,6 +48,34 @@ fn bench(c: &mut Criterion) {
             |mut h| sanitize_request(&mut h, peer, "chat.example.com"),
             criterion::BatchSize::SmallInput,
         )
+    });
+    // The authenticated hot path: cookie signature, time limits, revocation view (10k entries).
+    let keys = KeyRing::new(&[vec![3; 32], vec![4; 32]]);
+    let now = 1_800_000_000;
+    let claims = SessionClaims {
+        sid: "k3J8dW1hX2Rldi0wMDAxMg".into(),
+        env: "prod".into(),
+        user: "agent.smith@example.com".into(),
+        device: "Zm9vYmFyYmF6cXV4MTIzNA".into(),
+        auth: AuthMethod::Pwd,
+        stage: Stage::Full,
+        created_at: now - 600,
+        mfa_at: Some(now - 600),
+        idle_until: now + 1200,
+        expires_at: now + 11 * 3600,
+    };
+    let cookie = encode_session(&keys, &claims);
+    let view = RevocationView::default();
+    for i in 0..10_000 {
+        view.apply(&StoreEvent::SessionRevoked {
+            session_id: format!("revoked-{i}"),
+        });
+    }
+    c.bench_function("session/verify_cookie_and_revocation", |b| {
+        b.iter(|| {
+            let c = decode_session(&keys, black_box(&cookie), now).unwrap();
+            view.is_revoked(&c.sid, &c.user, c.created_at)
+        })
     });
     let uri = Uri::from_static("/api/v1/profile");
     c.bench_function("request_host/http1", |b| {

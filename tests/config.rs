@@ -229,3 +229,95 @@ fn validate_config_command_exit_codes() {
     let missing = validate(std::path::Path::new("/nonexistent/mfagate.toml"));
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn authentication_settings_are_validated_with_key_paths() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    std::fs::write(pki.path("short.key"), "c2hvcnQ=").unwrap();
+    std::fs::write(
+        pki.path("good.key"),
+        "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+    )
+    .unwrap();
+    let login = "[environments.login]\nroutes = [{ path = \"/login\" }]\nsession_cookies = [\"s\"]\nusername_field = \"email\"\n";
+    let with = |secrets: &str, env_extra: &str, login_extra: &str| {
+        format!(
+            "{secrets}\n{}{login}{login_extra}",
+            env_block(
+                "prod.pem",
+                "\"prod-key.pem\"",
+                "http://127.0.0.1:1",
+                env_extra
+            )
+        )
+    };
+    let keys = "[secrets]\nkeys = [\"good.key\"]";
+    assert!(Config::from_toml(&with(keys, "mfa = \"required\"", ""), pki.dir.path()).is_ok());
+    let cases = [
+        (
+            with("", "mfa = \"required\"", ""),
+            "secrets.keys: at least one master key",
+        ),
+        (
+            with("[secrets]\nkeys = [\"short.key\"]", "", ""),
+            "secrets.keys[0]: must decode to at least 32 bytes",
+        ),
+        (
+            with("[secrets]\nkeys = [\"nope.key\"]", "", ""),
+            "secrets.keys[0]: cannot read",
+        ),
+        (with(keys, "mfa = \"optional\"", ""), "environments[0].mfa:"),
+        (
+            env_block(
+                "prod.pem",
+                "\"prod-key.pem\"",
+                "http://127.0.0.1:1",
+                "mfa = \"required\"",
+            ),
+            "environments[0].mfa: \"required\" needs",
+        ),
+        (
+            with(keys, "", "token_pointer = \"data/token\""),
+            "environments[0].login.token_pointer:",
+        ),
+        (
+            with(keys, "", "anonymous = \"maybe\""),
+            "environments[0].login.anonymous:",
+        ),
+        (
+            with(keys, "", "public_paths = [\"static\"]"),
+            "environments[0].login.public_paths[0]:",
+        ),
+        (
+            with(keys, "", "login_page = \"//evil.com\""),
+            "environments[0].login.login_page:",
+        ),
+        (
+            with(keys, "session_idle_minutes = 0", ""),
+            "environments[0].session_idle_minutes:",
+        ),
+        (
+            with(keys, "device_trust_days = 400", ""),
+            "environments[0].device_trust_days:",
+        ),
+        (
+            with(keys, "", "").replace(
+                "routes = [{ path = \"/login\" }]",
+                "routes = [{ path = \"/a/../login\", format = \"xml\" }]",
+            ),
+            "environments[0].login.routes[0].path:",
+        ),
+        (
+            with(keys, "", "").replace("username_field = \"email\"\n", ""),
+            "environments[0].login.routes[0]: no way to find the user name",
+        ),
+        (
+            with(keys, "", "").replace("session_cookies = [\"s\"]\n", ""),
+            "environments[0].login: set session_cookies and/or token_pointer",
+        ),
+    ];
+    for (toml, want) in cases {
+        assert_has(&errors(&pki, &toml), want);
+    }
+}

@@ -119,6 +119,10 @@ pub fn banner(url: &str, admin: SocketAddr, dashboard: SocketAddr, data_dir: &Pa
             u.email, u.password, u.role
         ));
     }
+    out.push_str(
+        "\n  MFA is required: after the password, scan the QR code with an authenticator app\n  \
+         (or type the setup key), keep the backup codes, and the inbox opens.\n",
+    );
     out.push_str("\nPress Ctrl-C to stop.\n");
     out
 }
