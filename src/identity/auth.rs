@@ -49,8 +49,7 @@ impl Auth {
         headers: &HeaderMap,
         now: u64,
     ) -> Option<SessionClaims> {
-        self.session(env, headers, now)
-            .filter(|c| c.stage == Stage::Full)
+        self.session_at(Stage::Full, env, headers, now)
     }
 
     /// A session waiting for its second factor.
@@ -60,7 +59,16 @@ impl Auth {
         headers: &HeaderMap,
         now: u64,
     ) -> Option<SessionClaims> {
-        self.session(env, headers, now)
-            .filter(|c| c.stage == Stage::Pending)
+        self.session_at(Stage::Pending, env, headers, now)
+    }
+
+    fn session_at(
+        &self,
+        stage: Stage,
+        env: &Environment,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Option<SessionClaims> {
+        self.session(env, headers, now).filter(|c| c.stage == stage)
     }
 }

@@ -1,23 +1,18 @@
 //! Pages for a signed-in user: sessions and trusted devices (revocable), new backup codes
 //! (after a fresh factor), logout, and the one-time token release for token logins.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Form, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::StatusCode;
 use minijinja::context;
 
-use super::mfa_pages::{check_totp, codes_page, unavailable};
-use super::templates::page;
-use super::{csrf, message, RequestFacts};
+use super::complete::redirect_with_cookies;
+use super::extract::{Posted, SignedIn};
+use super::factors::{check_totp, new_backup_codes};
+use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
-use crate::identity::auth::Auth;
-use crate::mfa::backup_codes::BackupCodes;
 use crate::proxy::upstream::UpstreamClient;
-use crate::session::token::{decode_device, SessionClaims};
+use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
 use crate::store::StoreError;
 
@@ -25,21 +20,9 @@ use crate::store::StoreError;
 #[derive(Clone)]
 pub struct UpstreamHandle(pub UpstreamClient);
 
-fn signed_in(auth: &Auth, facts: &RequestFacts, headers: &HeaderMap) -> Option<SessionClaims> {
-    let env = &auth.config.environments[facts.env_index];
-    auth.full_session(env, headers, auth.clock.now())
-}
-
-/// Where a request without a session goes: the dashboard's login.
-fn to_login(auth: &Auth, facts: &RequestFacts) -> Response {
-    let env = &auth.config.environments[facts.env_index];
-    Redirect::to(env.login.as_ref().map_or("/", |l| l.login_page.as_str())).into_response()
-}
-
+/// Unix seconds as a UTC date and time to the minute.
 fn when(unix: u64) -> String {
-    // Minutes precision in UTC is enough to recognise a session.
-    let secs = unix % 86_400;
-    let days = unix / 86_400;
+    let (days, secs) = (unix / 86_400, unix % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
@@ -61,16 +44,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-pub async fn devices(
-    State(auth): State<Arc<Auth>>,
-    Extension(facts): Extension<RequestFacts>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(claims) = signed_in(&auth, &facts, &headers) else {
-        return to_login(&auth, &facts);
-    };
-    let user = &claims.user;
-    let result: Result<_, StoreError> = async {
+pub async fn devices(s: SignedIn) -> Response {
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let listed: Result<_, StoreError> = async {
         Ok((
             auth.records.sessions(user).await?,
             auth.records.devices(user).await?,
@@ -81,18 +57,17 @@ pub async fn devices(
         ))
     }
     .await;
-    let (sessions, devices, backup_remaining) = match result {
+    let (sessions, devices, backup_remaining) = match listed {
         Ok(r) => r,
-        Err(e) => return unavailable(&auth, &facts, e),
+        Err(e) => return s.base.unavailable(e),
     };
-    let this_device =
-        cookie_value(&headers, DEVICE_COOKIE).and_then(|v| decode_device(&auth.keys, v).ok());
+    let this_device = cookie_value(&s.base.headers, DEVICE_COOKIE)
+        .and_then(|v| decode_device(&auth.keys, v).ok());
     let sessions: Vec<_> = sessions
         .into_iter()
-        .map(|s| {
-            let current = s.id == claims.sid;
-            let started = when(s.created_at);
-            context! { id => s.id, label => s.device_label, environment => s.environment, started => started, ip => s.ip, current => current }
+        .map(|r| {
+            let (current, started) = (r.id == s.claims.sid, when(r.created_at));
+            context! { id => r.id, label => r.device_label, environment => r.environment, started => started, ip => r.ip, current => current }
         })
         .collect();
     let devices: Vec<_> = devices
@@ -103,275 +78,157 @@ pub async fn devices(
             context! { id => d.id, label => d.label, last_seen => last_seen, ip => d.last_ip, until => until, current => current }
         })
         .collect();
-    let env = &auth.config.environments[facts.env_index];
-    page(
+    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining };
+    s.base.render(
         StatusCode::OK,
         "devices.html",
-        context! {
-            title => "Your sessions and devices",
-            brand => env.display_name,
-            prefix => auth.config.gateway_prefix,
-            user => user,
-            sessions => sessions,
-            devices => devices,
-            backup_remaining => backup_remaining,
-            csrf => csrf::token(&auth.keys, &claims.sid),
-        },
+        "Your sessions and devices",
+        &s.claims.sid,
+        extra,
     )
 }
 
-/// `POST {prefix}devices/revoke`: `kind=session|device`, `id`.
-pub async fn revoke(
-    State(auth): State<Arc<Auth>>,
-    Extension(facts): Extension<RequestFacts>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let Some(claims) = signed_in(&auth, &facts, &headers) else {
-        return to_login(&auth, &facts);
-    };
-    if !csrf::verify(
-        &auth.keys,
-        &claims.sid,
-        &headers,
-        &facts.authority,
-        form.get("csrf").map(String::as_str),
-    ) {
-        return message(
-            &auth,
-            &facts,
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form expired or did not come from this site.",
-            None,
-        );
-    }
-    let user = claims.user.clone();
-    let ctx = facts.audit(&auth).with_user(&user);
-    let id = form.get("id").cloned().unwrap_or_default();
-    let result: Result<EventKind, StoreError> = async {
-        match form.get("kind").map(String::as_str) {
-            Some("device") => {
-                // Every session opened from that device ends with it.
-                for s in auth.records.sessions(&user).await? {
-                    if s.device_id == id {
-                        auth.records.revoke_session(&user, &s.id).await?;
-                        auth.live.close_session(&s.id);
-                    }
-                }
-                auth.records.forget_device(&user, &id).await?;
-                Ok(EventKind::DeviceRevoked)
+/// `POST {prefix}devices/revoke`: `kind=session|device`, `id` (the user's own only).
+pub async fn revoke(posted: Posted<SignedIn>) -> Response {
+    let s = &posted.session;
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let id = posted.field("id");
+    let revoked: Result<EventKind, StoreError> = async {
+        let mut ended = Vec::new();
+        let kind = if posted.field("kind") == "device" {
+            // Every session opened from that device ends with it.
+            ended.extend(
+                auth.records
+                    .sessions(user)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.device_id == id)
+                    .map(|r| r.id),
+            );
+            auth.records.forget_device(user, id).await?;
+            EventKind::DeviceRevoked
+        } else {
+            if auth.records.session(user, id).await?.is_some() {
+                ended.push(id.to_string());
             }
-            _ => {
-                // Only the user's own sessions can be named here.
-                if auth.records.session(&user, &id).await?.is_some() {
-                    auth.records.revoke_session(&user, &id).await?;
-                    auth.live.close_session(&id);
-                }
-                Ok(EventKind::SessionRevoked)
-            }
+            EventKind::SessionRevoked
+        };
+        for sid in ended {
+            auth.records.revoke_session(user, &sid).await?;
+            auth.live.close_session(&sid);
         }
+        Ok(kind)
     }
     .await;
-    match result {
+    match revoked {
         Ok(kind) => {
-            auth.audit.record(ctx.event(kind)).await;
-            Redirect::to(&format!("{}devices", auth.config.gateway_prefix)).into_response()
+            auth.audit.record(s.base.audit(user).event(kind)).await;
+            s.base.to("devices")
         }
-        Err(e) => unavailable(&auth, &facts, e),
+        Err(e) => s.base.unavailable(e),
     }
 }
 
 /// `POST {prefix}backup-codes`: a fresh authenticator code buys a new set of backup codes.
-pub async fn regenerate_backup_codes(
-    State(auth): State<Arc<Auth>>,
-    Extension(facts): Extension<RequestFacts>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let Some(claims) = signed_in(&auth, &facts, &headers) else {
-        return to_login(&auth, &facts);
-    };
-    if !csrf::verify(
-        &auth.keys,
-        &claims.sid,
-        &headers,
-        &facts.authority,
-        form.get("csrf").map(String::as_str),
-    ) {
-        return message(
-            &auth,
-            &facts,
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form expired or did not come from this site.",
-            None,
-        );
-    }
-    let user = claims.user.clone();
-    let ctx = facts.audit(&auth).with_user(&user);
-    let result: Result<Option<Vec<String>>, StoreError> = async {
-        if !check_totp(
-            &auth,
-            &ctx,
-            &user,
-            form.get("code").map_or("", String::as_str),
-        )
-        .await?
-        {
+pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Response {
+    let s = &posted.session;
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let ctx = s.base.audit(user);
+    let renewed: Result<Option<Vec<String>>, StoreError> = async {
+        if !check_totp(auth, &ctx, user, posted.field("code")).await? {
             return Ok(None);
         }
-        let previous = auth
-            .records
-            .backup_codes(&user)
-            .await?
-            .map_or(0, |b| b.generation);
-        let (codes, plain) = BackupCodes::generate(&auth.keys, previous);
-        auth.records.save_backup_codes(&user, &codes).await?;
-        Ok(Some(plain))
+        new_backup_codes(auth, user).await.map(Some)
     }
     .await;
-    match result {
+    match renewed {
         Ok(Some(plain)) => {
             auth.audit
                 .record(ctx.event(EventKind::BackupCodesRegenerated))
                 .await;
-            codes_page(
-                &auth,
-                &facts,
-                &claims.sid,
-                &plain,
-                &format!("{}devices", auth.config.gateway_prefix),
-            )
+            codes_page(&s.base, &s.claims.sid, &plain, "devices")
         }
         Ok(None) => {
             auth.audit.record(ctx.mfa_failure("totp")).await;
-            message(
-                &auth,
-                &facts,
+            let back = format!("{}devices", s.base.prefix());
+            s.base.message(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Code not accepted",
                 "New backup codes need a current code from your authenticator app.",
-                Some((&format!("{}devices", auth.config.gateway_prefix), "Back")),
+                Some((&back, "Back")),
             )
         }
-        Err(e) => unavailable(&auth, &facts, e),
+        Err(e) => s.base.unavailable(e),
     }
 }
 
-/// `POST {prefix}devices` continue target after regenerating: back to the list.
-pub async fn back_to_devices(State(auth): State<Arc<Auth>>) -> Response {
-    Redirect::to(&format!("{}devices", auth.config.gateway_prefix)).into_response()
+/// `POST {prefix}devices`: where the codes page's "continue" leads back to the list.
+pub async fn back_to_devices(posted: Posted<SignedIn>) -> Response {
+    posted.session.base.to("devices")
 }
 
-/// `POST {prefix}logout`: ends the gateway session and the dashboard's, everywhere it matters.
+/// `POST {prefix}logout`: ends the gateway session and the dashboard's.
 pub async fn logout(
-    State(auth): State<Arc<Auth>>,
-    Extension(facts): Extension<RequestFacts>,
     upstream: Option<Extension<UpstreamHandle>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    posted: Posted<SignedIn>,
 ) -> Response {
-    let env = &auth.config.environments[facts.env_index];
-    let Some(login) = &env.login else {
-        return Redirect::to("/").into_response();
-    };
-    let mut resp = Redirect::to(&login.login_page).into_response();
-    if let Some(claims) = auth.full_session(env, &headers, auth.clock.now()) {
-        if !csrf::verify(
-            &auth.keys,
-            &claims.sid,
-            &headers,
-            &facts.authority,
-            form.get("csrf").map(String::as_str),
-        ) {
-            return message(
-                &auth,
-                &facts,
-                StatusCode::FORBIDDEN,
-                "Request refused",
-                "This form expired or did not come from this site.",
-                None,
-            );
-        }
-        let session = auth
-            .records
-            .session(&claims.user, &claims.sid)
-            .await
-            .ok()
-            .flatten();
-        if let Err(e) = auth.records.revoke_session(&claims.user, &claims.sid).await {
-            return unavailable(&auth, &facts, e);
-        }
-        auth.live.close_session(&claims.sid);
-        if let (Some(route), Some(sealed), Some(Extension(UpstreamHandle(client)))) = (
-            &login.logout,
-            session.and_then(|s| s.sealed_credential),
-            upstream,
-        ) {
-            if let Ok(credential) = auth.records.open_credential(&claims.user, &sealed) {
-                crate::proxy::upstream::call_logout(
-                    &client,
-                    env,
-                    route,
-                    &credential,
-                    &facts.authority,
-                )
-                .await;
-            }
-        }
-        auth.audit
-            .record(
-                facts
-                    .audit(&auth)
-                    .with_user(&claims.user)
-                    .event(EventKind::Logout),
+    let s = &posted.session;
+    let (auth, claims) = (&s.base.auth, &s.claims);
+    let env = &auth.config.environments[s.base.facts.env_index];
+    let session = auth
+        .records
+        .session(&claims.user, &claims.sid)
+        .await
+        .ok()
+        .flatten();
+    if let Err(e) = auth.records.revoke_session(&claims.user, &claims.sid).await {
+        return s.base.unavailable(e);
+    }
+    auth.live.close_session(&claims.sid);
+    let route = env.login.as_ref().and_then(|l| l.logout.as_ref());
+    if let (Some(route), Some(sealed), Some(Extension(UpstreamHandle(client)))) =
+        (route, session.and_then(|r| r.sealed_credential), upstream)
+    {
+        if let Ok(credential) = auth.records.open_credential(&claims.user, &sealed) {
+            crate::proxy::upstream::call_logout(
+                &client,
+                env,
+                route,
+                &credential,
+                &s.base.facts.authority,
             )
             .await;
-    }
-    let h = resp.headers_mut();
-    let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
-    cleared.extend(login.session_cookies.iter().map(|n| clear_cookie(n, false)));
-    for c in cleared {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            h.append(http::header::SET_COOKIE, v);
         }
     }
-    super::templates::secure_headers(h);
-    resp
+    auth.audit
+        .record(s.base.audit(&claims.user).event(EventKind::Logout))
+        .await;
+    let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
+    if let Some(login) = &env.login {
+        cleared.extend(login.session_cookies.iter().map(|n| clear_cookie(n, false)));
+    }
+    redirect_with_cookies(s.base.login_page(), &cleared)
 }
 
 /// `GET {prefix}api/release`: the withheld token of a token login, exactly once.
-pub async fn release(
-    State(auth): State<Arc<Auth>>,
-    Extension(facts): Extension<RequestFacts>,
-    headers: HeaderMap,
-) -> Response {
-    let env = &auth.config.environments[facts.env_index];
-    let Some(claims) = auth.full_session(env, &headers, auth.clock.now()) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({"error": "not signed in"})),
-        )
-            .into_response();
-    };
-    let mut resp = match auth.records.take_release(&claims.sid).await {
-        Ok(Some(sealed)) => match auth.keys.open(&sealed, claims.sid.as_bytes()) {
-            Ok(token) => Json(serde_json::json!({
-                "authentication_token": String::from_utf8_lossy(&token),
-            }))
-            .into_response(),
-            Err(_) => (
-                StatusCode::GONE,
-                Json(serde_json::json!({"error": "already released"})),
-            )
-                .into_response(),
-        },
-        Ok(None) => (
+pub async fn release(s: SignedIn) -> Response {
+    let auth = &s.base.auth;
+    let gone = || {
+        (
             StatusCode::GONE,
             Json(serde_json::json!({"error": "already released"})),
         )
-            .into_response(),
+            .into_response()
+    };
+    let mut resp = match auth.records.take_release(&s.claims.sid).await {
+        Ok(Some(sealed)) => match auth.keys.open(&sealed, s.claims.sid.as_bytes()) {
+            Ok(token) => {
+                Json(serde_json::json!({ "authentication_token": String::from_utf8_lossy(&token) }))
+                    .into_response()
+            }
+            Err(_) => gone(),
+        },
+        Ok(None) => gone(),
         Err(e) => {
             tracing::error!(error = %e, "store unavailable for token release");
             (

@@ -2,7 +2,10 @@
 //! the upstream dashboard.
 
 pub mod account;
+pub mod complete;
 pub mod csrf;
+pub mod extract;
+pub mod factors;
 pub mod mfa_pages;
 pub mod templates;
 

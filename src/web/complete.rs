@@ -1,0 +1,97 @@
+//! The end of a second-factor step: trust this device, start the real session under a new id,
+//! and release the withheld dashboard credential.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use http::HeaderValue;
+
+use super::extract::PendingPage;
+use crate::audit::EventKind;
+use crate::identity::login_flow::{start_session, StartedSession};
+use crate::session::token::{decode_device, encode_device, new_id};
+use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
+use crate::store::records::WithheldCredential;
+use crate::store::StoreError;
+
+pub async fn complete(page: &PendingPage, method: &str) -> Response {
+    let base = &page.base;
+    let auth = &base.auth;
+    let env = &auth.config.environments[base.facts.env_index];
+    let now = auth.clock.now();
+    // Taking the pending login makes completion single-use even under parallel submits.
+    let login = match auth.records.take_pending(&page.claims.sid).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return PendingPage::expired(base),
+        Err(e) => return base.unavailable(e),
+    };
+    let ctx = base.audit(&login.user);
+    let user_agent = base
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let device_id = cookie_value(&base.headers, DEVICE_COOKIE)
+        .and_then(|v| decode_device(&auth.keys, v).ok())
+        .unwrap_or_else(|| new_id(&auth.keys));
+    let trust_secs = env.sessions.device_trust.as_secs();
+    let ip = &base.facts.ip;
+    let result: Result<(StartedSession, WithheldCredential), StoreError> = async {
+        let existing = auth.records.device(&login.user, &device_id).await?;
+        let record = device::trust(existing, &device_id, user_agent, ip, trust_secs, now);
+        auth.records.save_device(&login.user, &record).await?;
+        let credential = auth
+            .records
+            .open_credential(&login.user, &login.sealed_credential)?;
+        let session = start_session(
+            auth,
+            env,
+            &login.user,
+            &device_id,
+            &record.label,
+            ip,
+            Some(now),
+            Some(&credential),
+            now,
+        )
+        .await?;
+        if login.token_login {
+            if let Some(token) = &credential.token {
+                let sealed = auth.keys.seal(token.as_bytes(), session.sid.as_bytes());
+                auth.records.park_release(&session.sid, &sealed).await?;
+            }
+        }
+        Ok((session, credential))
+    }
+    .await;
+    let (session, credential) = match result {
+        Ok(r) => r,
+        Err(e) => return base.unavailable(e),
+    };
+    auth.audit.record(ctx.mfa_success(method)).await;
+    auth.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
+    let mut cookies = vec![
+        session.set_cookie,
+        set_cookie(
+            DEVICE_COOKIE,
+            &encode_device(&auth.keys, &device_id),
+            Some(trust_secs),
+        ),
+    ];
+    if !login.token_login {
+        // The dashboard's own Set-Cookie lines, with their original attributes.
+        cookies.extend(credential.set_cookies);
+    }
+    redirect_with_cookies(&login.next, &cookies)
+}
+
+/// 303 to `to` setting `cookies`, with the gateway's page headers.
+pub fn redirect_with_cookies(to: &str, cookies: &[String]) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    let h = resp.headers_mut();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            h.append(http::header::SET_COOKIE, v);
+        }
+    }
+    super::templates::secure_headers(h);
+    resp
+}

@@ -1,0 +1,237 @@
+//! Extractors for gateway pages, so every handler starts from a checked state: which browser
+//! session it is (pending its second factor, or signed in), and for posts, a form whose CSRF
+//! token and origin were verified for that session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+use minijinja::{context, Value};
+use serde::Serialize;
+
+use super::{csrf, message, templates, RequestFacts};
+use crate::identity::auth::Auth;
+use crate::session::token::SessionClaims;
+use crate::store::records::PendingLogin;
+use crate::store::StoreError;
+
+/// What every page handler has: the auth state, the request's facts and headers.
+pub struct PageBase {
+    pub auth: Arc<Auth>,
+    pub facts: RequestFacts,
+    pub headers: HeaderMap,
+}
+
+impl PageBase {
+    /// `None` outside the pipeline's gateway routes (no request facts).
+    fn from_parts(parts: &Parts, auth: &Arc<Auth>) -> Option<Self> {
+        let facts = parts.extensions.get::<RequestFacts>().cloned()?;
+        Some(Self {
+            auth: auth.clone(),
+            facts,
+            headers: parts.headers.clone(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.auth.config.gateway_prefix
+    }
+
+    /// Redirect to a page under the gateway prefix.
+    pub fn to(&self, page: &str) -> Response {
+        Redirect::to(&format!("{}{page}", self.prefix())).into_response()
+    }
+
+    /// The dashboard's login page of this environment.
+    pub fn login_page(&self) -> &str {
+        self.auth.config.environments[self.facts.env_index]
+            .login
+            .as_ref()
+            .map_or("/", |l| l.login_page.as_str())
+    }
+
+    pub fn audit(&self, user: &str) -> crate::audit::Context {
+        self.facts.audit(&self.auth).with_user(user)
+    }
+
+    pub fn message(
+        &self,
+        status: StatusCode,
+        title: &str,
+        text: &str,
+        link: Option<(&str, &str)>,
+    ) -> Response {
+        message(&self.auth, &self.facts, status, title, text, link)
+    }
+
+    /// The page shown when the store cannot be reached: nothing changed, try again.
+    pub fn unavailable(&self, e: StoreError) -> Response {
+        tracing::error!(error = %e, "store unavailable during an account step");
+        self.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again shortly",
+            "The sign-in service is temporarily unavailable. Nothing was changed.",
+            None,
+        )
+    }
+
+    /// Renders `template` with the context every page needs (title, brand, prefix, CSRF token
+    /// for `sid`) plus `extra`.
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        title: &str,
+        sid: &str,
+        extra: impl Serialize,
+    ) -> Response {
+        let env = &self.auth.config.environments[self.facts.env_index];
+        let ctx = context! {
+            title => title,
+            brand => env.display_name,
+            prefix => self.prefix(),
+            csrf => csrf::token(&self.auth.keys, sid),
+            ..Value::from_serialize(extra)
+        };
+        templates::page(status, template, ctx)
+    }
+}
+
+/// A browser whose password the dashboard accepted and whose second factor is outstanding.
+pub struct PendingPage {
+    pub base: PageBase,
+    pub claims: SessionClaims,
+    pub login: PendingLogin,
+}
+
+impl PendingPage {
+    /// The page for a pending sign-in that no longer exists.
+    pub fn expired(base: &PageBase) -> Response {
+        base.message(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in expired",
+            "Your sign-in is no longer waiting for a code. Please sign in again.",
+            Some((base.login_page(), "Sign in")),
+        )
+    }
+}
+
+impl FromRequestParts<Arc<Auth>> for PendingPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
+        let Some(base) = PageBase::from_parts(parts, auth) else {
+            return Err(StatusCode::NOT_FOUND.into_response());
+        };
+        let env = &auth.config.environments[base.facts.env_index];
+        let now = auth.clock.now();
+        let Some(claims) = auth.pending_session(env, &base.headers, now) else {
+            if auth.full_session(env, &base.headers, now).is_some() {
+                return Err(Redirect::to("/").into_response());
+            }
+            return Err(Self::expired(&base));
+        };
+        match auth.records.pending(&claims.sid).await {
+            Ok(Some(login)) if login.user == claims.user => Ok(Self {
+                base,
+                claims,
+                login,
+            }),
+            Ok(_) => Err(Self::expired(&base)),
+            Err(e) => Err(base.unavailable(e)),
+        }
+    }
+}
+
+/// A fully signed-in browser.
+pub struct SignedIn {
+    pub base: PageBase,
+    pub claims: SessionClaims,
+}
+
+impl FromRequestParts<Arc<Auth>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
+        let Some(base) = PageBase::from_parts(parts, auth) else {
+            return Err(StatusCode::NOT_FOUND.into_response());
+        };
+        let env = &auth.config.environments[base.facts.env_index];
+        match auth.full_session(env, &base.headers, auth.clock.now()) {
+            Some(claims) => Ok(Self { base, claims }),
+            None => Err(Redirect::to(base.login_page()).into_response()),
+        }
+    }
+}
+
+/// The session a posted form must belong to.
+pub trait FormOwner {
+    fn base(&self) -> &PageBase;
+    fn sid(&self) -> &str;
+}
+
+impl FormOwner for PendingPage {
+    fn base(&self) -> &PageBase {
+        &self.base
+    }
+    fn sid(&self) -> &str {
+        &self.claims.sid
+    }
+}
+
+impl FormOwner for SignedIn {
+    fn base(&self) -> &PageBase {
+        &self.base
+    }
+    fn sid(&self) -> &str {
+        &self.claims.sid
+    }
+}
+
+/// A form posted by session `S`, with its CSRF token and origin verified.
+pub struct Posted<S> {
+    pub session: S,
+    pub form: HashMap<String, String>,
+}
+
+impl<S> Posted<S> {
+    pub fn field(&self, name: &str) -> &str {
+        self.form.get(name).map_or("", String::as_str)
+    }
+}
+
+impl<S> FromRequest<Arc<Auth>> for Posted<S>
+where
+    S: FromRequestParts<Arc<Auth>, Rejection = Response> + FormOwner + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, auth: &Arc<Auth>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = S::from_request_parts(&mut parts, auth).await?;
+        let Form(form) =
+            Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), auth)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let base = session.base();
+        let genuine = csrf::verify(
+            &auth.keys,
+            session.sid(),
+            &base.headers,
+            &base.facts.authority,
+            form.get("csrf").map(String::as_str),
+        );
+        if !genuine {
+            return Err(base.message(
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This form expired or did not come from this site. Go back and try again.",
+                None,
+            ));
+        }
+        Ok(Self { session, form })
+    }
+}
