@@ -39,12 +39,33 @@ pub enum EventKind {
     CredentialWithoutSession,
 }
 
+/// Whether what the event describes went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    /// Refused by the gateway (replay, credential without session).
+    Refused,
+}
+
+impl EventKind {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::MfaFailure { .. } => Outcome::Failure,
+            Self::TotpReplay | Self::CredentialWithoutSession => Outcome::Refused,
+            _ => Outcome::Success,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Unix seconds, UTC.
     pub at: u64,
     #[serde(flatten)]
     pub kind: EventKind,
+    pub outcome: Outcome,
     pub user: Option<String>,
     pub environment: String,
     pub device: Option<String>,
@@ -67,6 +88,7 @@ impl Context {
     pub fn event(&self, kind: EventKind) -> AuditEvent {
         AuditEvent {
             at: self.at,
+            outcome: kind.outcome(),
             kind,
             user: self.user.clone(),
             environment: self.environment.clone(),
@@ -79,6 +101,13 @@ impl Context {
     pub fn with_user(&self, user: &str) -> Self {
         Self {
             user: Some(user.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub fn with_device(&self, device: &str) -> Self {
+        Self {
+            device: Some(device.to_string()),
             ..self.clone()
         }
     }

@@ -70,7 +70,10 @@ pub async fn on_login_response(
         .or_else(|| req.user.clone())
         .ok_or(LoginError::Unidentified)?;
     let now = auth.clock.now();
-    let ctx = req.audit.with_user(&user);
+    let mut ctx = req.audit.with_user(&user);
+    if let Some(dev) = &req.device_id {
+        ctx = ctx.with_device(dev);
+    }
     let credential = WithheldCredential {
         set_cookies: cookies,
         token: token.clone(),
@@ -210,6 +213,7 @@ pub async fn start_session(
         ip: ip.to_string(),
         created_at: now,
         mfa_at,
+        auth: claims.auth,
         sealed_credential: credential.map(|c| auth.records.seal_credential(user, c)),
     };
     auth.records

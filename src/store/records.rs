@@ -13,6 +13,7 @@ use super::{Store, StoreError, StoreEvent, StoreResult};
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::totp::TotpState;
 use crate::session::revocation::REVOKED_SET;
+use crate::session::token::AuthMethod;
 
 fn user_key(user: &str, what: &str) -> String {
     format!("user:{{{user}}}:{what}")
@@ -47,6 +48,7 @@ pub struct SessionRecord {
     pub ip: String,
     pub created_at: u64,
     pub mfa_at: Option<u64>,
+    pub auth: AuthMethod,
     /// The dashboard credential, sealed, for calling the dashboard's logout endpoint.
     pub sealed_credential: Option<Vec<u8>>,
 }

@@ -23,7 +23,6 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
         Ok(None) => return PendingPage::expired(base),
         Err(e) => return base.unavailable(e),
     };
-    let ctx = base.audit(&login.user);
     let user_agent = base
         .headers
         .get(http::header::USER_AGENT)
@@ -32,6 +31,7 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
     let device_id = cookie_value(&base.headers, DEVICE_COOKIE)
         .and_then(|v| decode_device(&auth.keys, v).ok())
         .unwrap_or_else(|| new_id(&auth.keys));
+    let ctx = base.audit(&login.user).with_device(&device_id);
     let trust_secs = env.sessions.device_trust.as_secs();
     let ip = &base.facts.ip;
     let result: Result<(StartedSession, WithheldCredential), StoreError> = async {
