@@ -8,6 +8,7 @@ pub mod demo;
 pub mod identity;
 pub mod logging;
 pub mod mfa;
+pub mod notify;
 pub mod proxy;
 pub mod session;
 pub mod store;

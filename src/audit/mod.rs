@@ -37,6 +37,21 @@ pub enum EventKind {
     Logout,
     /// A dashboard credential arrived without a gateway session and was not forwarded.
     CredentialWithoutSession,
+    EmailCodeSent,
+    EmailCodeResendRefused {
+        wait_secs: u64,
+    },
+    EmailCodeSendFailed,
+    /// Too many wrong codes: code entry blocked until `until` (Unix seconds).
+    UserBlocked {
+        until: u64,
+    },
+    /// A code entry refused without evaluation because the user or IP is blocked.
+    AttemptBlocked {
+        until: u64,
+    },
+    /// Too many watched logins from one client IP.
+    LoginRateLimited,
 }
 
 /// Whether what the event describes went through.
@@ -52,8 +67,12 @@ pub enum Outcome {
 impl EventKind {
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::MfaFailure { .. } => Outcome::Failure,
-            Self::TotpReplay | Self::CredentialWithoutSession => Outcome::Refused,
+            Self::MfaFailure { .. } | Self::EmailCodeSendFailed => Outcome::Failure,
+            Self::TotpReplay
+            | Self::CredentialWithoutSession
+            | Self::EmailCodeResendRefused { .. }
+            | Self::AttemptBlocked { .. }
+            | Self::LoginRateLimited => Outcome::Refused,
             _ => Outcome::Success,
         }
     }

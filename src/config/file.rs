@@ -35,8 +35,37 @@ pub struct FileConfig {
     pub log: FileLog,
     #[serde(default)]
     pub secrets: FileSecrets,
+    pub mail: Option<FileMail>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+}
+
+/// How the gateway sends email (codes and security notifications).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMail {
+    /// "smtp", or "file" (each message written as an .eml file; for trials and the demo).
+    #[serde(default = "defaults::mail_transport")]
+    pub transport: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// "starttls", "tls" (implicit TLS) or "none" (a local relay only).
+    #[serde(default = "defaults::mail_security")]
+    pub security: String,
+    /// PEM file of CAs to trust for the SMTP server instead of the system roots.
+    pub ca_file: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretSource>,
+    pub from: String,
+    pub reply_to: Option<String>,
+    #[serde(default = "defaults::mail_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "defaults::mail_retries")]
+    pub retries: u32,
+    #[serde(default = "defaults::mail_queue")]
+    pub queue: usize,
+    /// Folder for the "file" transport. Default: `outbox` in `data_dir`.
+    pub outbox: Option<String>,
 }
 
 /// Master keys (base64, at least 32 bytes each); the first is current, the others are kept
@@ -132,8 +161,67 @@ pub struct FileEnvironment {
     pub session_absolute_hours: u64,
     #[serde(default = "defaults::device_trust_days")]
     pub device_trust_days: u64,
+    /// Second factors offered here, from "totp", "email", "backup".
+    #[serde(default = "defaults::methods")]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub email_otp: FileEmailOtp,
+    #[serde(default)]
+    pub regulation: FileRegulation,
     pub tls: Option<FileTls>,
     pub login: Option<FileLogin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEmailOtp {
+    #[serde(default = "defaults::otp_ttl_secs")]
+    pub code_ttl_secs: u64,
+    #[serde(default = "defaults::otp_resend_after_secs")]
+    pub resend_after_secs: u64,
+    #[serde(default = "defaults::otp_max_sends")]
+    pub max_sends: u32,
+    #[serde(default = "defaults::otp_send_window_secs")]
+    pub send_window_secs: u64,
+}
+
+impl Default for FileEmailOtp {
+    fn default() -> Self {
+        Self {
+            code_ttl_secs: defaults::otp_ttl_secs(),
+            resend_after_secs: defaults::otp_resend_after_secs(),
+            max_sends: defaults::otp_max_sends(),
+            send_window_secs: defaults::otp_send_window_secs(),
+        }
+    }
+}
+
+/// Brute-force regulation of code entry and of the watched login.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRegulation {
+    #[serde(default = "defaults::max_failures")]
+    pub max_failures: u32,
+    #[serde(default = "defaults::block_secs")]
+    pub block_secs: u64,
+    #[serde(default = "defaults::ip_max_failures")]
+    pub ip_max_failures: u32,
+    #[serde(default = "defaults::ip_block_secs")]
+    pub ip_block_secs: u64,
+    #[serde(default = "defaults::login_per_ip_per_minute")]
+    pub login_per_ip_per_minute: u32,
+}
+
+impl Default for FileRegulation {
+    fn default() -> Self {
+        Self {
+            max_failures: defaults::max_failures(),
+            block_secs: defaults::block_secs(),
+            ip_max_failures: defaults::ip_max_failures(),
+            ip_block_secs: defaults::ip_block_secs(),
+            login_per_ip_per_minute: defaults::login_per_ip_per_minute(),
+        }
+    }
 }
 
 /// How the dashboard's own login looks, so the gateway can watch it.
@@ -251,6 +339,51 @@ pub mod defaults {
         12
     }
     pub fn device_trust_days() -> u64 {
+        30
+    }
+    pub fn mail_transport() -> String {
+        "smtp".into()
+    }
+    pub fn mail_security() -> String {
+        "starttls".into()
+    }
+    pub fn mail_timeout_secs() -> u64 {
+        10
+    }
+    pub fn mail_retries() -> u32 {
+        3
+    }
+    pub fn mail_queue() -> usize {
+        1000
+    }
+    pub fn methods() -> Vec<String> {
+        vec!["totp".into(), "backup".into()]
+    }
+    pub fn otp_ttl_secs() -> u64 {
+        300
+    }
+    pub fn otp_resend_after_secs() -> u64 {
+        60
+    }
+    pub fn otp_max_sends() -> u32 {
+        3
+    }
+    pub fn otp_send_window_secs() -> u64 {
+        300
+    }
+    pub fn max_failures() -> u32 {
+        3
+    }
+    pub fn block_secs() -> u64 {
+        300
+    }
+    pub fn ip_max_failures() -> u32 {
+        20
+    }
+    pub fn ip_block_secs() -> u64 {
+        900
+    }
+    pub fn login_per_ip_per_minute() -> u32 {
         30
     }
     pub fn anonymous() -> String {

@@ -26,7 +26,72 @@ pub struct Config {
     pub log: LogConfig,
     /// Decoded master keys, current first. Empty only when no environment watches a login.
     pub master_keys: Vec<Vec<u8>>,
+    pub mail: Option<MailConfig>,
     pub environments: Vec<Environment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    StartTls,
+    Tls,
+    /// Plain SMTP, for a relay on the same host or network only.
+    None,
+}
+
+#[derive(Clone)]
+pub enum MailTransport {
+    Smtp {
+        host: String,
+        port: u16,
+        security: SmtpSecurity,
+        /// PEM CA certificates to trust instead of the system roots.
+        ca_certs: Vec<CertificateDer<'static>>,
+        credentials: Option<(String, String)>,
+    },
+    /// Writes each message as an .eml file into this folder.
+    File { dir: PathBuf },
+}
+
+impl std::fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Credentials are deliberately not printed.
+            Self::Smtp {
+                host,
+                port,
+                security,
+                ..
+            } => {
+                write!(f, "Smtp({host}:{port}, {security:?})")
+            }
+            Self::File { dir } => write!(f, "File({})", dir.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub queue: usize,
+}
+
+/// Second factors an environment offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Methods {
+    pub totp: bool,
+    pub email: bool,
+    pub backup: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Regulation {
+    pub user: crate::mfa::attempts::Limits,
+    pub ip: crate::mfa::attempts::Limits,
+    pub login_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +185,9 @@ pub struct Environment {
     pub certified_key: Arc<CertifiedKey>,
     pub mfa: MfaMode,
     pub sessions: SessionLimits,
+    pub methods: Methods,
+    pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
+    pub regulation: Regulation,
     pub login: Option<LoginConfig>,
 }
 

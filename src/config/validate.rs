@@ -92,6 +92,11 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
     }
 
     let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
+    let data_dir = resolve(base_dir, &file.data_dir);
+    let mail = file
+        .mail
+        .as_ref()
+        .and_then(|m| super::validate_auth::mail(&mut errs, m, base_dir, &data_dir));
     if file.secrets.keys.is_empty() && file.environments.iter().any(|e| e.login.is_some()) {
         errs.push(
             "secrets.keys",
@@ -121,7 +126,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
                 );
             }
         }
-        if let Some(env) = environment(&mut errs, &key, env, base_dir) {
+        if let Some(env) = environment(&mut errs, &key, env, base_dir, file.mail.is_some()) {
             environments.push(env);
         }
     }
@@ -139,7 +144,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         admin_listen,
         public_https_port: file.public_https_port,
         gateway_prefix: file.gateway_prefix,
-        data_dir: resolve(base_dir, &file.data_dir),
+        data_dir,
         hsts_max_age_secs: file.hsts_max_age_secs,
         timeouts: Timeouts {
             header_read: Duration::from_secs(t.header_read_secs),
@@ -154,6 +159,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
             level: file.log.level,
         },
         master_keys,
+        mail,
         environments,
     })
 }
@@ -172,7 +178,7 @@ fn socket_addr(errs: &mut Errors, key: &str, value: &str) -> Option<SocketAddr> 
 }
 
 /// Relative paths are relative to the config file's folder, so a config works from any cwd.
-fn resolve(base: &Path, path: &str) -> PathBuf {
+pub(super) fn resolve(base: &Path, path: &str) -> PathBuf {
     let p = Path::new(path);
     if p.is_absolute() {
         p.to_path_buf()
@@ -186,6 +192,7 @@ fn environment(
     key: &str,
     env: &FileEnvironment,
     base: &Path,
+    mail: bool,
 ) -> Option<Environment> {
     let before = errs.0.len();
     if env.name.is_empty()
@@ -216,6 +223,9 @@ fn environment(
     let upstream = upstream(errs, key, env, base);
     let mfa = super::validate_auth::mfa_mode(errs, key, env);
     let sessions = super::validate_auth::session_limits(errs, key, env);
+    let methods = super::validate_auth::methods(errs, key, env, mail);
+    let email_otp = super::validate_auth::email_otp(errs, key, env);
+    let regulation = super::validate_auth::regulation(errs, key, env);
     let login = env
         .login
         .as_ref()
@@ -241,6 +251,9 @@ fn environment(
         certified_key: certified_key?,
         mfa,
         sessions,
+        methods,
+        email_otp,
+        regulation,
         login,
     })
 }

@@ -6,9 +6,16 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use super::file::{FileEnvironment, FileLogin, FileLoginRoute, SecretSource};
-use super::model::{LoginConfig, LoginFormat, LoginRoute, MfaMode, SessionLimits};
-use super::validate::{read_secret, Errors};
+use rustls::pki_types::pem::PemObject;
+
+use super::file::{FileEnvironment, FileLogin, FileLoginRoute, FileMail, SecretSource};
+use super::model::{
+    LoginConfig, LoginFormat, LoginRoute, MailConfig, MailTransport, Methods, MfaMode, Regulation,
+    SessionLimits, SmtpSecurity,
+};
+use super::validate::{read_secret, resolve, Errors};
+use crate::mfa::attempts::Limits;
+use crate::mfa::email_otp::EmailOtpPolicy;
 use crate::store::secret_box::MIN_KEY_BYTES;
 
 /// Decodes every master key (base64 text in a file or env var).
@@ -220,5 +227,209 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
         anonymous_public_paths,
         logout,
         max_body_bytes: login.max_body_bytes,
+    })
+}
+
+pub(super) fn methods(errs: &mut Errors, key: &str, env: &FileEnvironment, mail: bool) -> Methods {
+    let mut m = Methods {
+        totp: false,
+        email: false,
+        backup: false,
+    };
+    for (i, name) in env.methods.iter().enumerate() {
+        match name.as_str() {
+            "totp" => m.totp = true,
+            "email" => m.email = true,
+            "backup" => m.backup = true,
+            other => errs.push(
+                format!("{key}.methods[{i}]"),
+                format!("{other:?} is not one of \"totp\", \"email\", \"backup\""),
+            ),
+        }
+    }
+    if !(m.totp || m.email) {
+        errs.push(format!("{key}.methods"), "needs \"totp\" or \"email\"");
+    }
+    if m.email && !mail {
+        errs.push(
+            format!("{key}.methods"),
+            "\"email\" needs a [mail] table to send codes with",
+        );
+    }
+    m
+}
+
+pub(super) fn email_otp(errs: &mut Errors, key: &str, env: &FileEnvironment) -> EmailOtpPolicy {
+    let o = &env.email_otp;
+    let key = format!("{key}.email_otp");
+    if !(60..=3600).contains(&o.code_ttl_secs) {
+        errs.push(
+            format!("{key}.code_ttl_secs"),
+            "must be between 60 and 3600",
+        );
+    }
+    if o.max_sends == 0 {
+        errs.push(format!("{key}.max_sends"), "must be at least 1");
+    }
+    if o.send_window_secs < o.resend_after_secs {
+        errs.push(
+            format!("{key}.send_window_secs"),
+            "must not be shorter than resend_after_secs",
+        );
+    }
+    EmailOtpPolicy {
+        ttl_secs: o.code_ttl_secs,
+        resend_after_secs: o.resend_after_secs,
+        max_sends: o.max_sends,
+        send_window_secs: o.send_window_secs,
+    }
+}
+
+pub(super) fn regulation(errs: &mut Errors, key: &str, env: &FileEnvironment) -> Regulation {
+    let r = &env.regulation;
+    let key = format!("{key}.regulation");
+    for (name, value) in [
+        ("max_failures", r.max_failures),
+        ("ip_max_failures", r.ip_max_failures),
+        ("login_per_ip_per_minute", r.login_per_ip_per_minute),
+    ] {
+        if value == 0 {
+            errs.push(format!("{key}.{name}"), "must be at least 1");
+        }
+    }
+    for (name, value) in [
+        ("block_secs", r.block_secs),
+        ("ip_block_secs", r.ip_block_secs),
+    ] {
+        if value == 0 {
+            errs.push(format!("{key}.{name}"), "must be at least 1 second");
+        }
+    }
+    Regulation {
+        user: Limits {
+            max_failures: r.max_failures,
+            block_secs: r.block_secs,
+        },
+        ip: Limits {
+            max_failures: r.ip_max_failures,
+            block_secs: r.ip_block_secs,
+        },
+        login_per_ip_per_minute: r.login_per_ip_per_minute,
+    }
+}
+
+pub(super) fn mail(
+    errs: &mut Errors,
+    mail: &FileMail,
+    base: &Path,
+    data_dir: &Path,
+) -> Option<MailConfig> {
+    let before = errs.0.len();
+    for (name, value) in [
+        ("mail.from", Some(&mail.from)),
+        ("mail.reply_to", mail.reply_to.as_ref()),
+    ] {
+        if let Some(v) = value {
+            if v.parse::<lettre::message::Mailbox>().is_err() {
+                errs.push(name, format!("{v:?} is not an email address"));
+            }
+        }
+    }
+    let transport = match mail.transport.as_str() {
+        "file" => Some(MailTransport::File {
+            dir: mail
+                .outbox
+                .as_ref()
+                .map_or_else(|| data_dir.join("outbox"), |o| resolve(base, o)),
+        }),
+        "smtp" => smtp(errs, mail, base),
+        other => {
+            errs.push(
+                "mail.transport",
+                format!("{other:?} is not \"smtp\" or \"file\""),
+            );
+            None
+        }
+    };
+    if mail.timeout_secs == 0 {
+        errs.push("mail.timeout_secs", "must be at least 1");
+    }
+    if mail.queue == 0 {
+        errs.push("mail.queue", "must be at least 1");
+    }
+    (errs.0.len() == before).then(|| MailConfig {
+        transport: transport.expect("no errors means a transport"),
+        from: mail.from.clone(),
+        reply_to: mail.reply_to.clone(),
+        timeout: Duration::from_secs(mail.timeout_secs),
+        retries: mail.retries,
+        queue: mail.queue,
+    })
+}
+
+fn smtp(errs: &mut Errors, mail: &FileMail, base: &Path) -> Option<MailTransport> {
+    let Some(host) = mail.host.clone() else {
+        errs.push("mail.host", "is required for the smtp transport");
+        return None;
+    };
+    let (security, default_port) = match mail.security.as_str() {
+        "starttls" => (SmtpSecurity::StartTls, 587),
+        "tls" => (SmtpSecurity::Tls, 465),
+        "none" => (SmtpSecurity::None, 25),
+        other => {
+            errs.push(
+                "mail.security",
+                format!("{other:?} is not \"starttls\", \"tls\" or \"none\""),
+            );
+            return None;
+        }
+    };
+    let credentials = match (&mail.username, &mail.password) {
+        (Some(user), Some(password)) => match read_secret(password, base) {
+            Ok(p) => Some((
+                user.clone(),
+                String::from_utf8_lossy(&p).trim_end().to_string(),
+            )),
+            Err(e) => {
+                errs.push("mail.password", e);
+                return None;
+            }
+        },
+        (None, None) => None,
+        _ => {
+            errs.push("mail.username", "username and password go together");
+            return None;
+        }
+    };
+    if credentials.is_some() && security == SmtpSecurity::None {
+        errs.push(
+            "mail.security",
+            "\"none\" would send the SMTP password in clear; use starttls or tls",
+        );
+    }
+    let ca_certs = match &mail.ca_file {
+        None => Vec::new(),
+        Some(file) => {
+            let path = resolve(base, file);
+            match rustls::pki_types::CertificateDer::pem_file_iter(&path)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            {
+                Ok(c) if !c.is_empty() => c,
+                _ => {
+                    errs.push(
+                        "mail.ca_file",
+                        format!("no PEM certificate readable in {}", path.display()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    Some(MailTransport::Smtp {
+        host,
+        port: mail.port.unwrap_or(default_port),
+        security,
+        ca_certs,
+        credentials,
     })
 }

@@ -7,12 +7,14 @@ use http::HeaderMap;
 use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
+use crate::notify::Mailer;
 use crate::proxy::live::LiveConnections;
 use crate::session::revocation::RevocationView;
 use crate::session::token::{decode_session, SessionClaims, Stage};
 use crate::session::{cookie_value, SESSION_COOKIE};
 use crate::store::records::Records;
 use crate::store::secret_box::KeyRing;
+use pingora_limits::rate::Rate;
 
 pub struct Auth {
     pub config: Arc<Config>,
@@ -22,6 +24,28 @@ pub struct Auth {
     pub revocation: Arc<RevocationView>,
     pub live: Arc<LiveConnections>,
     pub clock: Clock,
+    /// Present when `[mail]` is configured.
+    pub mailer: Option<Mailer>,
+    /// In-memory first line per client IP: wrong codes and watched logins per minute
+    /// (bounded-memory estimators, no store access).
+    pub failure_rate: Rate,
+    pub login_rate: Rate,
+}
+
+impl Auth {
+    /// Where a user's codes and notifications go: the login identity when it is an email
+    /// address (a user directory comes with per-role policy). Never an address typed on a page.
+    pub fn user_email(&self, user: &str) -> Option<String> {
+        (user.contains('@') && user.parse::<lettre::message::Mailbox>().is_ok())
+            .then(|| user.to_string())
+    }
+
+    /// Queues a notification to `user`, when mail is configured and the user has an address.
+    pub fn notify(&self, user: &str, make: impl FnOnce(&str) -> crate::notify::Email) {
+        if let (Some(mailer), Some(to)) = (&self.mailer, self.user_email(user)) {
+            mailer.notify(&make(&to));
+        }
+    }
 }
 
 impl Auth {

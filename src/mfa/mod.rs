@@ -2,6 +2,8 @@
 //! the new state; the caller persists it and claims single-use markers atomically in the store,
 //! which is what makes "accepted once" hold across instances.
 
+pub mod attempts;
 pub mod backup_codes;
+pub mod email_otp;
 pub mod qr;
 pub mod totp;

@@ -28,6 +28,8 @@ pub enum ProxyError {
     LoginUnidentified,
     #[error("state store unavailable: {0}")]
     Unavailable(String),
+    #[error("too many sign-in attempts from this client")]
+    TooManyLogins,
 }
 
 impl ProxyError {
@@ -37,6 +39,7 @@ impl ProxyError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LoginUnidentified => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
             Self::UnknownHost | Self::MisdirectedSni => StatusCode::MISDIRECTED_REQUEST,
             Self::UpstreamConnect(_) | Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -53,6 +56,7 @@ impl ProxyError {
                 "The sign-in could not be completed securely. Please contact your administrator."
             }
             Self::Unavailable(_) => "Sign-in is temporarily unavailable. Please try again shortly.",
+            Self::TooManyLogins => "Too many sign-in attempts. Please wait a minute and try again.",
             Self::UnknownHost | Self::MisdirectedSni => {
                 "This gateway does not serve the requested host."
             }
@@ -86,6 +90,10 @@ impl ProxyError {
         let h = resp.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self, Self::TooManyLogins) {
+            // The login rate is counted per minute.
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
         resp
     }
 }

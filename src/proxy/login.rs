@@ -47,6 +47,23 @@ impl Target<'_> {
         let Some(login) = &env.login else {
             unreachable!("routes only match in environments with a login table");
         };
+        // Per-IP limit on password attempts through the gateway (in memory, bounded).
+        let ip = self.conn.peer.ip();
+        if self.auth.login_rate.observe(&ip, 1) > env.regulation.login_per_ip_per_minute as isize {
+            let ctx = Context {
+                at: self.auth.clock.now(),
+                environment: env.name.clone(),
+                ip: ip.to_string(),
+                request_id: new_request_id(),
+                user: None,
+                device: None,
+            };
+            self.auth
+                .audit
+                .record(ctx.event(EventKind::LoginRateLimited))
+                .await;
+            return Err(ProxyError::TooManyLogins);
+        }
         let (parts, body) = req.into_parts();
         let body = Limited::new(body, login.max_body_bytes)
             .collect()

@@ -17,12 +17,15 @@ use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Config, UpstreamTls};
 use crate::identity::auth::Auth;
+use crate::notify::Mailer;
 use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 use crate::session::revocation::RevocationView;
 use crate::store::records::Records;
 use crate::store::secret_box::KeyRing;
 use crate::store::{EmbeddedStore, Store};
+use pingora_limits::rate::Rate;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -38,6 +41,8 @@ pub enum StartError {
     Thread(io::Error),
     #[error("state store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
@@ -100,9 +105,9 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         config.environments.iter().map(|e| e.name.as_str()),
     ));
     let live = Arc::new(LiveConnections::default());
-    let (auth, revocation_events) = match build_auth(&config, &live)? {
-        Some((auth, events)) => (Some(auth), Some(events)),
-        None => (None, None),
+    let (auth, revocation_events, mail_worker) = match build_auth(&config, &live)? {
+        Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
+        None => (None, None, None),
     };
     let shared = Arc::new(Shared::new(
         config.clone(),
@@ -157,6 +162,9 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
                 if let Some(follow) = follow {
                     tokio::spawn(follow);
                 }
+                if let Some(mail_worker) = mail_worker {
+                    tokio::spawn(mail_worker);
+                }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
                 let admin_srv =
                     axum::serve(admin, admin_app).with_graceful_shutdown(stopped(rx.clone()));
@@ -192,13 +200,22 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
 
 type RevocationEvents = tokio::sync::broadcast::Receiver<crate::store::StoreEvent>;
 
+/// The authentication state plus the background work it needs on the control runtime.
+struct AuthParts {
+    auth: Arc<Auth>,
+    events: RevocationEvents,
+    mail_worker: Option<MailWorker>,
+}
+
+type MailWorker = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Opens the store and builds the authentication state when an environment watches a login.
 /// The revocation view is loaded before any worker serves, so a session revoked before a
 /// restart is refused from the first request on.
 fn build_auth(
     config: &Arc<Config>,
     live: &Arc<LiveConnections>,
-) -> Result<Option<(Arc<Auth>, RevocationEvents)>, StartError> {
+) -> Result<Option<AuthParts>, StartError> {
     if !config.environments.iter().any(|e| e.login.is_some()) {
         return Ok(None);
     }
@@ -215,6 +232,14 @@ fn build_auth(
     .join()
     .map_err(|_| StartError::Thread(io::Error::other("revocation load panicked")))??;
     let keys = Arc::new(KeyRing::new(&config.master_keys));
+    let (mailer, mail_worker) = match &config.mail {
+        Some(mail) => {
+            let (mailer, worker) =
+                Mailer::start(mail).map_err(|e| StartError::Mail(e.to_string()))?;
+            (Some(mailer), Some(Box::pin(worker) as MailWorker))
+        }
+        None => (None, None),
+    };
     let auth = Auth {
         config: config.clone(),
         records: Records::new(store.clone(), keys.clone()),
@@ -223,8 +248,15 @@ fn build_auth(
         revocation,
         live: live.clone(),
         clock: Clock::default(),
+        mailer,
+        failure_rate: Rate::new(Duration::from_secs(60)),
+        login_rate: Rate::new(Duration::from_secs(60)),
     };
-    Ok(Some((Arc::new(auth), events)))
+    Ok(Some(AuthParts {
+        auth: Arc::new(auth),
+        events,
+        mail_worker,
+    }))
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::secret_box::KeyRing;
 use super::{Store, StoreError, StoreEvent, StoreResult};
+use crate::mfa::attempts::AttemptState;
 use crate::mfa::backup_codes::BackupCodes;
+use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
 use crate::session::revocation::REVOKED_SET;
 use crate::session::token::AuthMethod;
@@ -18,6 +20,13 @@ use crate::session::token::AuthMethod;
 fn user_key(user: &str, what: &str) -> String {
     format!("user:{{{user}}}:{what}")
 }
+
+fn attempts_key(scope: &str, id: &str) -> String {
+    format!("attempts:{scope}:{{{id}}}")
+}
+
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+const LOCK_TTL: Duration = Duration::from_secs(10);
 
 /// An active (or pending, during enrollment) TOTP factor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -288,6 +297,67 @@ impl Records {
                 session_id: id.to_string(),
             })
             .await
+    }
+
+    // --- Email codes and regulation ---------------------------------------------------------
+
+    pub async fn email_otp(&self, user: &str) -> StoreResult<Option<EmailOtpState>> {
+        self.get_json(&user_key(user, "email-otp")).await
+    }
+
+    /// Kept a little longer than the send window so the send history is not lost.
+    pub async fn save_email_otp(
+        &self,
+        user: &str,
+        state: &EmailOtpState,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        self.put_json(&user_key(user, "email-otp"), state, Some(keep))
+            .await
+    }
+
+    /// Attempt state of a user (`scope = "user"`) or client IP (`scope = "ip"`).
+    pub async fn attempts(&self, scope: &str, id: &str) -> StoreResult<AttemptState> {
+        Ok(self
+            .get_json(&attempts_key(scope, id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn save_attempts(
+        &self,
+        scope: &str,
+        id: &str,
+        state: &AttemptState,
+    ) -> StoreResult<()> {
+        // Kept for a day: long enough to outlive any block, short enough not to pile up.
+        self.put_json(
+            &attempts_key(scope, id),
+            state,
+            Some(Duration::from_secs(86_400)),
+        )
+        .await
+    }
+
+    /// Runs `work` while holding the store lock `name`, so its read-modify-write of a user's
+    /// regulation state is atomic across requests and instances. Waits up to `LOCK_WAIT` for
+    /// the lock; a lock left by a crashed holder expires after `LOCK_TTL`.
+    pub async fn locked<T>(
+        &self,
+        name: &str,
+        work: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let key = format!("lock:{name}");
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        while !self.store.put_if_absent(&key, b"1", Some(LOCK_TTL)).await? {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Unavailable(format!("lock {name} is busy")));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let result = work.await;
+        self.store.delete(&key).await?;
+        result
     }
 
     // --- Pending logins and one-time release ----------------------------------------------

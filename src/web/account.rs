@@ -8,7 +8,7 @@ use minijinja::context;
 
 use super::complete::redirect_with_cookies;
 use super::extract::{Posted, SignedIn};
-use super::factors::{check_totp, new_backup_codes};
+use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, utc, Verdict};
 use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
 use crate::proxy::upstream::UpstreamClient;
@@ -19,30 +19,6 @@ use crate::store::StoreError;
 /// The upstream client of the worker serving the request, for calling the dashboard's logout.
 #[derive(Clone)]
 pub struct UpstreamHandle(pub UpstreamClient);
-
-/// Unix seconds as a UTC date and time to the minute.
-fn when(unix: u64) -> String {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
 
 pub async fn devices(s: SignedIn) -> Response {
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -66,7 +42,7 @@ pub async fn devices(s: SignedIn) -> Response {
     let sessions: Vec<_> = sessions
         .into_iter()
         .map(|r| {
-            let (current, started) = (r.id == s.claims.sid, when(r.created_at));
+            let (current, started) = (r.id == s.claims.sid, utc(r.created_at));
             context! { id => r.id, label => r.device_label, environment => r.environment, started => started, ip => r.ip, current => current }
         })
         .collect();
@@ -74,7 +50,7 @@ pub async fn devices(s: SignedIn) -> Response {
         .into_iter()
         .map(|d| {
             let current = this_device.as_deref() == Some(d.id.as_str());
-            let (last_seen, until) = (when(d.last_seen), when(d.trusted_until));
+            let (last_seen, until) = (utc(d.last_seen), utc(d.trusted_until));
             context! { id => d.id, label => d.label, last_seen => last_seen, ip => d.last_ip, until => until, current => current }
         })
         .collect();
@@ -134,22 +110,40 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Response {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let ctx = s.base.audit(user);
-    let renewed: Result<Option<Vec<String>>, StoreError> = async {
-        if !check_totp(auth, &ctx, user, posted.field("code")).await? {
-            return Ok(None);
-        }
-        new_backup_codes(auth, user).await.map(Some)
-    }
+    let fresh = regulated(
+        &s.base,
+        user,
+        "totp",
+        check_totp(auth, &ctx, user, posted.field("code")),
+    )
     .await;
+    let renewed = match fresh {
+        Ok(Verdict::Accepted) => new_backup_codes(auth, user).await.map(Some),
+        Ok(
+            Verdict::Rejected {
+                blocked_until: Some(until),
+            }
+            | Verdict::Blocked { until },
+        ) => return blocked_page(&s.base, until),
+        Ok(Verdict::Rejected {
+            blocked_until: None,
+        }) => Ok(None),
+        Err(e) => Err(e),
+    };
     match renewed {
         Ok(Some(plain)) => {
             auth.audit
                 .record(ctx.event(EventKind::BackupCodesRegenerated))
                 .await;
+            let brand = auth.config.environments[s.base.facts.env_index]
+                .display_name
+                .clone();
+            auth.notify(user, |to| {
+                crate::notify::messages::backup_codes_regenerated(to, &brand)
+            });
             codes_page(&s.base, &s.claims.sid, &plain, "devices")
         }
         Ok(None) => {
-            auth.audit.record(ctx.mfa_failure("totp")).await;
             let back = format!("{}devices", s.base.prefix());
             s.base.message(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -240,13 +234,4 @@ pub async fn release(s: SignedIn) -> Response {
     };
     super::templates::secure_headers(resp.headers_mut());
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_render_in_utc() {
-        assert_eq!(super::when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::when(1_700_000_000), "2023-11-14 22:13 UTC");
-    }
 }

@@ -68,6 +68,10 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
     };
     auth.audit.record(ctx.mfa_success(method)).await;
     auth.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
+    let (label, when) = (device::label(user_agent), super::factors::utc(now));
+    auth.notify(&login.user, |to| {
+        crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
+    });
     let mut cookies = vec![
         session.set_cookie,
         set_cookie(

@@ -1,8 +1,10 @@
 //! Factor checks against the store, shared by the sign-in pages and the account pages: each
 //! runs the pure verifier, then claims the single-use marker so no instance accepts it twice.
 
+use super::extract::PageBase;
 use crate::audit::{Context, EventKind};
 use crate::identity::auth::Auth;
+use crate::mfa::attempts::{admit, record};
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::totp::{self, TotpOutcome};
 use crate::store::StoreError;
@@ -74,4 +76,140 @@ pub async fn new_backup_codes(auth: &Auth, user: &str) -> Result<Vec<String>, St
     let (codes, plain) = BackupCodes::generate(&auth.keys, previous);
     auth.records.save_backup_codes(user, &codes).await?;
     Ok(plain)
+}
+
+/// The outcome of a regulated code entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// Evaluated and wrong; `blocked_until` is set when this failure started a block.
+    Rejected {
+        blocked_until: Option<u64>,
+    },
+    /// Not evaluated: the user or the client IP is blocked until then.
+    Blocked {
+        until: u64,
+    },
+}
+
+/// Evaluates one code entry under per-user and per-IP regulation. The user's lock (then the
+/// IP's) is held across read, evaluation and write, so parallel entries are counted exactly,
+/// also across instances; blocked entries are refused without evaluating the code.
+pub async fn regulated(
+    base: &PageBase,
+    user: &str,
+    method: &str,
+    check: impl std::future::Future<Output = Result<bool, StoreError>> + Send,
+) -> Result<Verdict, StoreError> {
+    let auth = &base.auth;
+    let limits = auth.config.environments[base.facts.env_index].regulation;
+    let ip = base.facts.ip.as_str();
+    let ctx = base.audit(user);
+    // In-memory first line: an IP far over its failure budget is refused without store work.
+    if auth.failure_rate.observe(&ip, 0) >= limits.ip.max_failures as isize {
+        let until = auth.clock.now() + 60;
+        auth.audit
+            .record(ctx.event(EventKind::AttemptBlocked { until }))
+            .await;
+        return Ok(Verdict::Blocked { until });
+    }
+    let records = &auth.records;
+    let verdict = records
+        .locked(
+            &format!("user:{user}"),
+            records.locked(&format!("ip:{ip}"), async {
+                let now = auth.clock.now();
+                let user_state = records.attempts("user", user).await?;
+                let ip_state = records.attempts("ip", ip).await?;
+                let (user_state, ip_state) = match (admit(user_state, now), admit(ip_state, now)) {
+                    (Ok(u), Ok(i)) => (u, i),
+                    (Err(until), _) | (_, Err(until)) => return Ok(Verdict::Blocked { until }),
+                };
+                let ok = check.await?;
+                let user_next = record(user_state, ok, &limits.user, now);
+                records.save_attempts("user", user, &user_next).await?;
+                records
+                    .save_attempts("ip", ip, &record(ip_state, ok, &limits.ip, now))
+                    .await?;
+                Ok(if ok {
+                    Verdict::Accepted
+                } else {
+                    Verdict::Rejected {
+                        blocked_until: (user_next.blocked_until > 0)
+                            .then_some(user_next.blocked_until),
+                    }
+                })
+            }),
+        )
+        .await?;
+    match verdict {
+        Verdict::Accepted => {}
+        Verdict::Rejected { blocked_until } => {
+            auth.failure_rate.observe(&ip, 1);
+            auth.audit.record(ctx.mfa_failure(method)).await;
+            if let Some(until) = blocked_until {
+                auth.audit
+                    .record(ctx.event(EventKind::UserBlocked { until }))
+                    .await;
+                let brand = auth.config.environments[base.facts.env_index]
+                    .display_name
+                    .clone();
+                auth.notify(user, |to| {
+                    crate::notify::messages::blocked(to, &brand, &utc(until))
+                });
+            }
+        }
+        Verdict::Blocked { until } => {
+            auth.audit
+                .record(ctx.event(EventKind::AttemptBlocked { until }))
+                .await;
+        }
+    }
+    Ok(verdict)
+}
+
+/// Unix seconds as "YYYY-MM-DD HH:MM UTC".
+pub fn utc(unix: u64) -> String {
+    let (days, secs) = (unix / 86_400, unix % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The page for a blocked user or client.
+pub fn blocked_page(base: &PageBase, until: u64) -> axum::response::Response {
+    base.message(
+        http::StatusCode::TOO_MANY_REQUESTS,
+        "Too many wrong codes",
+        &format!(
+            "For your security, code entry is blocked until {}. Please try again after that.",
+            utc(until)
+        ),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_render_in_utc() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(1_700_000_000), "2023-11-14 22:13 UTC");
+    }
 }

@@ -1,7 +1,7 @@
 //! The second-factor pages a browser sees between the dashboard accepting its password and
-//! the dashboard session being released: enroll TOTP, verify TOTP, use a backup code, see new
-//! backup codes once. Posts arrive CSRF-checked (`Posted`); wrong codes re-show the page with a
-//! generic error.
+//! the dashboard session being released: choose a factor, enroll or verify TOTP, use a backup
+//! code, see new backup codes once. Posts arrive CSRF-checked (`Posted`); every code entry is
+//! regulated (`factors::regulated`); wrong codes re-show the page with a generic error.
 
 use axum::response::Response;
 use http::StatusCode;
@@ -9,16 +9,16 @@ use minijinja::context;
 
 use super::complete::complete;
 use super::extract::{PageBase, PendingPage, Posted};
-use super::factors::{check_totp, new_backup_codes, use_backup_code};
+use super::factors::{
+    blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
+};
 use crate::audit::EventKind;
+use crate::config::Methods;
 use crate::identity::login_flow::PENDING_TTL;
 use crate::mfa::qr;
 use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
 use crate::store::records::TotpRecord;
 use crate::store::StoreError;
-
-/// Wrong codes allowed per pending login before it is dropped (the user signs in again).
-const MAX_FAILURES: u64 = 5;
 
 fn status_for(error: Option<&str>) -> StatusCode {
     if error.is_some() {
@@ -28,12 +28,46 @@ fn status_for(error: Option<&str>) -> StatusCode {
     }
 }
 
-/// `GET {prefix}`: where the browser lands after the dashboard accepted its password.
+pub(super) fn methods(base: &PageBase) -> Methods {
+    base.auth.config.environments[base.facts.env_index].methods
+}
+
+/// Whether this user can receive email codes here.
+pub(super) fn email_allowed(p: &PendingPage) -> bool {
+    methods(&p.base).email && p.base.auth.user_email(&p.login.user).is_some()
+}
+
+/// `GET {prefix}`: where the browser lands after the dashboard accepted its password. A user
+/// with an authenticator app goes straight to it (other factors are linked from there);
+/// otherwise the choices are listed, the authenticator app first (NIST 800-63B ranks email
+/// codes weaker), or the only choice is opened directly.
 pub async fn start(p: PendingPage) -> Response {
-    match p.base.auth.records.totp(&p.login.user).await {
-        Ok(Some(_)) => p.base.to("verify"),
-        Ok(None) => p.base.to("enroll"),
-        Err(e) => p.base.unavailable(e),
+    let has_totp = match p.base.auth.records.totp(&p.login.user).await {
+        Ok(t) => t.is_some(),
+        Err(e) => return p.base.unavailable(e),
+    };
+    let m = methods(&p.base);
+    if has_totp && m.totp {
+        return p.base.to("verify");
+    }
+    let prefix = p.base.prefix();
+    let mut options = Vec::new();
+    if m.totp {
+        options.push(context! { id => "totp", href => format!("{prefix}enroll"), label => "Set up an authenticator app", note => "recommended" });
+    }
+    if email_allowed(&p) {
+        options.push(context! { id => "email", href => format!("{prefix}email"), label => "Email me a code", note => () });
+    }
+    match options.len() {
+        0 => p.base.message(
+            StatusCode::FORBIDDEN,
+            "No second factor available",
+            "None of the sign-in methods allowed here can be used with your account. Please contact your administrator.",
+            None,
+        ),
+        1 if m.totp => p.base.to("enroll"),
+        1 => p.base.to("email"),
+        _ => p.base.render(StatusCode::OK, "choose.html", "Confirm it's you", &p.claims.sid, context! { user => p.login.user, options => options }),
     }
 }
 
@@ -57,6 +91,9 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
 
 /// `GET {prefix}enroll`: the QR code and setup key of a new seed, active only once confirmed.
 pub async fn enroll_form(p: PendingPage) -> Response {
+    if !methods(&p.base).totp {
+        return p.base.to("");
+    }
     let (auth, user) = (&p.base.auth, &p.login.user);
     let seed: Result<Option<Vec<u8>>, StoreError> = async {
         if auth.records.totp(user).await?.is_some() {
@@ -84,7 +121,6 @@ pub async fn enroll_form(p: PendingPage) -> Response {
 pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
     let (auth, user) = (&p.base.auth, &p.login.user);
-    let ctx = p.base.audit(user);
     let record = match auth.records.pending_totp(user).await {
         Ok(Some(r)) => r,
         Ok(None) => return p.base.to("enroll"),
@@ -94,36 +130,58 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
         Ok(s) => s,
         Err(e) => return p.base.unavailable(e),
     };
-    let TotpOutcome::Accepted { step, state } = totp::verify(
-        &secret,
-        posted.field("code"),
-        auth.clock.now(),
-        record.state,
-    ) else {
-        auth.audit.record(ctx.mfa_failure("totp_enroll")).await;
-        if let Some(r) = count_failure(p).await {
-            return r;
+    let mut accepted = None;
+    let verdict = regulated(&p.base, user, "totp_enroll", async {
+        match totp::verify(
+            &secret,
+            posted.field("code"),
+            auth.clock.now(),
+            record.state,
+        ) {
+            TotpOutcome::Accepted { step, state } => {
+                accepted = Some((step, state));
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        return enroll_page(
+    })
+    .await;
+    let (step, state) = match (verdict, accepted) {
+        (Ok(Verdict::Accepted), Some(a)) => a,
+        (
+            Ok(Verdict::Blocked { until })
+            | Ok(Verdict::Rejected {
+                blocked_until: Some(until),
+            }),
+            _,
+        ) => return blocked_page(&p.base, until),
+        (Err(e), _) => return p.base.unavailable(e),
+        _ => return enroll_page(
             p,
             &secret,
             Some("That code did not match. Check the time on your phone and try the current code."),
-        );
+        ),
     };
+    let ctx = p.base.audit(user);
     let result: Result<Vec<String>, StoreError> = async {
         auth.records.claim_totp_step(user, step).await?;
         auth.records
             .activate_totp(user, &TotpRecord { state, ..record })
             .await?;
         let plain = new_backup_codes(auth, user).await?;
-        mark_passed(&p.base, &p.login.id).await?;
+        mark_passed(&p.base, &p.login.id, "totp").await?;
         Ok(plain)
     }
     .await;
     match result {
         Ok(plain) => {
             auth.audit.record(ctx.event(EventKind::TotpEnrolled)).await;
-            auth.audit.record(ctx.mfa_success("totp")).await;
+            let brand = auth.config.environments[p.base.facts.env_index]
+                .display_name
+                .clone();
+            auth.notify(user, |to| {
+                crate::notify::messages::factor_enrolled(to, &brand)
+            });
             codes_page(&p.base, &p.claims.sid, &plain, "continue")
         }
         Err(e) => p.base.unavailable(e),
@@ -146,44 +204,30 @@ pub(super) fn codes_page(base: &PageBase, sid: &str, plain: &[String], next: &st
     )
 }
 
-/// The second factor passed during enrollment; `continue` may now complete the login.
-async fn mark_passed(base: &PageBase, pending_id: &str) -> Result<(), StoreError> {
+/// The second factor (`method`) passed; `continue` may now complete the login.
+pub(super) async fn mark_passed(
+    base: &PageBase,
+    pending_id: &str,
+    method: &str,
+) -> Result<(), StoreError> {
     base.auth
         .records
         .store
         .put(
             &format!("pending-passed:{pending_id}"),
-            b"1",
+            method.as_bytes(),
             Some(PENDING_TTL),
         )
         .await
 }
 
-/// Counts a wrong code; after too many the pending login is dropped.
-async fn count_failure(p: &PendingPage) -> Option<Response> {
-    let records = &p.base.auth.records;
-    let key = format!("pending-fail:{}", p.login.id);
-    match records.store.incr(&key, Some(PENDING_TTL)).await {
-        Ok(n) if n >= MAX_FAILURES => {
-            let _ = records.take_pending(&p.login.id).await;
-            Some(p.base.message(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many wrong codes",
-                "For your security this sign-in was cancelled. Please sign in again.",
-                Some((p.base.login_page(), "Sign in")),
-            ))
-        }
-        Ok(_) => None,
-        Err(e) => Some(p.base.unavailable(e)),
-    }
-}
-
-/// `POST {prefix}continue`: after the backup codes were shown.
+/// `POST {prefix}continue`: after the backup codes were shown, or when declining to set up an
+/// authenticator app after an email code.
 pub async fn continue_login(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
     let key = format!("pending-passed:{}", p.login.id);
     match p.base.auth.records.store.take(&key).await {
-        Ok(Some(_)) => complete(p, "totp").await,
+        Ok(Some(method)) => complete(p, &String::from_utf8_lossy(&method)).await,
         Ok(None) => p.base.to(""),
         Err(e) => p.base.unavailable(e),
     }
@@ -193,7 +237,8 @@ fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
     let extra = context! {
         action => format!("{}verify", p.base.prefix()),
         button => "Verify",
-        backup_link => true,
+        backup_link => methods(&p.base).backup,
+        email_link => email_allowed(p),
         user => p.login.user,
         error => error,
     };
@@ -210,23 +255,48 @@ pub async fn verify_form(p: PendingPage) -> Response {
     verify_page(&p, None)
 }
 
+/// Turns a regulated verdict into the next page: completion, the same page with an error, or
+/// the blocked page.
+async fn after_verdict(
+    p: &PendingPage,
+    verdict: Result<Verdict, StoreError>,
+    method: &str,
+    retry: fn(&PendingPage, Option<&str>) -> Response,
+    error: &str,
+) -> Response {
+    match verdict {
+        Ok(Verdict::Accepted) => complete(p, method).await,
+        Ok(Verdict::Rejected {
+            blocked_until: None,
+        }) => retry(p, Some(error)),
+        Ok(
+            Verdict::Rejected {
+                blocked_until: Some(until),
+            }
+            | Verdict::Blocked { until },
+        ) => blocked_page(&p.base, until),
+        Err(e) => p.base.unavailable(e),
+    }
+}
+
 pub async fn verify_submit(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
     let ctx = p.base.audit(&p.login.user);
-    match check_totp(&p.base.auth, &ctx, &p.login.user, posted.field("code")).await {
-        Ok(true) => complete(p, "totp").await,
-        Ok(false) => {
-            p.base.auth.audit.record(ctx.mfa_failure("totp")).await;
-            match count_failure(p).await {
-                Some(r) => r,
-                None => verify_page(
-                    p,
-                    Some("That code did not work. Wait for a new code and try again."),
-                ),
-            }
-        }
-        Err(e) => p.base.unavailable(e),
-    }
+    let verdict = regulated(
+        &p.base,
+        &p.login.user,
+        "totp",
+        check_totp(&p.base.auth, &ctx, &p.login.user, posted.field("code")),
+    )
+    .await;
+    after_verdict(
+        p,
+        verdict,
+        "totp",
+        verify_page,
+        "That code did not work. Wait for a new code and try again.",
+    )
+    .await
 }
 
 fn backup_page(p: &PendingPage, error: Option<&str>) -> Response {
@@ -245,20 +315,22 @@ pub async fn backup_form(p: PendingPage) -> Response {
 
 pub async fn backup_submit(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
-    let ctx = p.base.audit(&p.login.user);
-    match use_backup_code(&p.base.auth, &ctx, &p.login.user, posted.field("code")).await {
-        Ok(Some(_)) => complete(p, "backup_code").await,
-        Ok(None) => {
-            p.base
-                .auth
-                .audit
-                .record(ctx.mfa_failure("backup_code"))
-                .await;
-            match count_failure(p).await {
-                Some(r) => r,
-                None => backup_page(p, Some("That backup code did not work.")),
-            }
-        }
-        Err(e) => p.base.unavailable(e),
+    if !methods(&p.base).backup {
+        return p.base.to("");
     }
+    let ctx = p.base.audit(&p.login.user);
+    let used = async {
+        use_backup_code(&p.base.auth, &ctx, &p.login.user, posted.field("code"))
+            .await
+            .map(|left| left.is_some())
+    };
+    let verdict = regulated(&p.base, &p.login.user, "backup_code", used).await;
+    after_verdict(
+        p,
+        verdict,
+        "backup_code",
+        backup_page,
+        "That backup code did not work.",
+    )
+    .await
 }

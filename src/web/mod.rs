@@ -4,6 +4,7 @@
 pub mod account;
 pub mod complete;
 pub mod csrf;
+pub mod email_pages;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
@@ -92,6 +93,10 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>) -> Router {
             get(mfa_pages::backup_form).post(mfa_pages::backup_submit),
         )
         .route(&p("continue"), post(mfa_pages::continue_login))
+        .route(&p("email"), get(email_pages::email_form))
+        .route(&p("email/send"), post(email_pages::send))
+        .route(&p("email/verify"), post(email_pages::verify))
+        .route(&p("offer"), get(email_pages::offer))
         .route(
             &p("devices"),
             get(account::devices).post(account::back_to_devices),

@@ -16,6 +16,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("codes.html", include_str!("templates/codes.html")),
     ("devices.html", include_str!("templates/devices.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("choose.html", include_str!("templates/choose.html")),
+    ("email.html", include_str!("templates/email.html")),
+    ("offer.html", include_str!("templates/offer.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("gate.css");

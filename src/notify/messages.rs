@@ -1,0 +1,83 @@
+//! The emails users get, as data: subject, lines of text, and the code when there is one.
+//! No message contains a link with a secret or anything beyond the code and its context.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub brand: String,
+    pub lines: Vec<String>,
+    pub code: Option<String>,
+}
+
+pub fn otp_code(to: &str, brand: &str, code: &str, ttl_secs: u64) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: your sign-in code"),
+        brand: brand.into(),
+        lines: vec![
+            "Someone, hopefully you, entered your password and asked for a sign-in code.".into(),
+            format!(
+                "The code works once and expires in {} minutes.",
+                ttl_secs.div_ceil(60)
+            ),
+            "If this wasn't you, do not share the code and change your password.".into(),
+        ],
+        code: Some(code.into()),
+    }
+}
+
+pub fn device_trusted(to: &str, brand: &str, device: &str, ip: &str, when: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: new device signed in"),
+        brand: brand.into(),
+        lines: vec![
+            format!("A new device passed two-step verification for your account: {device}, from {ip}, at {when}."),
+            "If this wasn't you, sign in, revoke the device on the devices page, and change your password.".into(),
+        ],
+        code: None,
+    }
+}
+
+pub fn factor_enrolled(to: &str, brand: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: authenticator app set up"),
+        brand: brand.into(),
+        lines: vec![
+            "An authenticator app was set up for two-step verification on your account, and new backup codes were created.".into(),
+            "If this wasn't you, contact your administrator now.".into(),
+        ],
+        code: None,
+    }
+}
+
+pub fn backup_codes_regenerated(to: &str, brand: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: new backup codes"),
+        brand: brand.into(),
+        lines: vec![
+            "New backup codes were created for your account; the previous ones no longer work."
+                .into(),
+            "If this wasn't you, contact your administrator now.".into(),
+        ],
+        code: None,
+    }
+}
+
+pub fn blocked(to: &str, brand: &str, until: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: sign-in codes blocked"),
+        brand: brand.into(),
+        lines: vec![
+            format!("Too many wrong codes were entered for your account. Code entry is blocked until {until}."),
+            "If this wasn't you, someone may know your password: change it.".into(),
+        ],
+        code: None,
+    }
+}
