@@ -216,7 +216,10 @@ async fn sessions_end_after_idle_or_absolute_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_deny_admits_only_public_paths() {
-    let t = MfaEnv::start_with("anonymous = \"deny\"\npublic_paths = [\"/static/*\"]");
+    let t = MfaEnv::start_with(support::mfa::Extra {
+        login: "anonymous = \"deny\"\npublic_paths = [\"/static/*\"]",
+        ..Default::default()
+    });
     let browser = t.browser();
     for (path, want) in [
         ("/", 303),

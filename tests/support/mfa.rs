@@ -35,30 +35,52 @@ pub struct MfaEnv {
 /// Gateway TOML protecting `dashboard` on each of `hosts` (one environment per host, named
 /// after the host's first label), MFA required, data in the PKI folder.
 pub fn mfa_toml(pki: &Pki, dashboard: SocketAddr, hosts: &[&str]) -> String {
-    mfa_toml_with(pki, dashboard, hosts, "")
+    mfa_toml_with(pki, dashboard, hosts, &Extra::default())
 }
 
-/// Like `mfa_toml`, with `login_extra` lines added to each `[environments.login]` table.
+/// Additions to the test config: top-level tables, environment keys, login keys.
+#[derive(Default, Clone, Copy)]
+pub struct Extra<'a> {
+    pub top: &'a str,
+    pub env: &'a str,
+    pub login: &'a str,
+}
+
+/// `[mail]` for the test SMTP sink, and email among the methods.
+pub fn mail_extra(smtp_port: u16) -> (String, &'static str) {
+    (
+        format!(
+            "[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n\
+             from = \"Chat Security <security@chat.test>\"\ntimeout_secs = 5\n"
+        ),
+        "methods = [\"totp\", \"email\", \"backup\"]",
+    )
+}
+
+/// Like `mfa_toml`, with additions.
 pub fn mfa_toml_with(
     pki: &Pki,
     dashboard: SocketAddr,
     hosts: &[&str],
-    login_extra: &str,
+    extra: &Extra<'_>,
 ) -> String {
     if !pki.path("master.key").exists() {
         let key = base64::engine::general_purpose::STANDARD.encode([11u8; 32]);
         std::fs::write(pki.path("master.key"), key).unwrap();
     }
-    let mut toml = String::from(
-        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\ndata_dir = \"data\"\n\
-         [secrets]\nkeys = [{ file = \"master.key\" }]\n",
+    // `extra.top` comes first so plain keys stay top-level; its tables end at [secrets].
+    let mut toml = format!(
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\ndata_dir = \"data\"\n{}\n\
+         [secrets]\nkeys = [{{ file = \"master.key\" }}]\n",
+        extra.top
     );
     for host in hosts {
         let name = host.split('.').next().unwrap();
         pki.leaf(name, &[host]);
         toml.push_str(&format!(
             "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [\"{host}\"]\n\
-             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}{login_extra}\n"
+             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n{}\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}{}\n",
+            extra.env, extra.login
         ));
     }
     toml
@@ -66,14 +88,14 @@ pub fn mfa_toml_with(
 
 impl MfaEnv {
     pub fn start() -> Self {
-        Self::start_with("")
+        Self::start_with(Extra::default())
     }
 
-    /// With extra lines in the `[environments.login]` table.
-    pub fn start_with(login_extra: &str) -> Self {
+    /// With additions to the config.
+    pub fn start_with(extra: Extra<'_>) -> Self {
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let toml = mfa_toml_with(&pki, dashboard, &["chat.test"], login_extra);
+        let toml = mfa_toml_with(&pki, dashboard, &["chat.test"], &extra);
         let gw = start_gateway(&pki, &toml);
         Self { pki, gw, dashboard }
     }
