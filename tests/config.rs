@@ -321,3 +321,33 @@ fn authentication_settings_are_validated_with_key_paths() {
         assert_has(&errors(&pki, &toml), want);
     }
 }
+
+#[test]
+fn mail_and_factor_settings_are_validated_with_key_paths() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    let env = |extra: &str| env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", extra);
+    let ok = format!(
+        "[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"a@b.test\"\n{}",
+        env("methods = [\"totp\", \"email\"]")
+    );
+    assert!(Config::from_toml(&ok, pki.dir.path()).is_ok());
+    let cases = [
+        (env("methods = [\"email\"]"), "environments[0].methods: \"email\" needs a [mail] table"),
+        (env("methods = [\"sms\"]"), "environments[0].methods[0]:"),
+        (env("methods = [\"backup\"]"), "environments[0].methods: needs \"totp\" or \"email\""),
+        (format!("[mail]\ntransport = \"smtp\"\nfrom = \"a@b.test\"\n{}", env("")), "mail.host: is required"),
+        (format!("[mail]\ntransport = \"file\"\nfrom = \"not an address\"\n{}", env("")), "mail.from:"),
+        (format!("[mail]\ntransport = \"pigeon\"\nfrom = \"a@b.test\"\n{}", env("")), "mail.transport:"),
+        (
+            format!("[mail]\nhost = \"h\"\nsecurity = \"none\"\nusername = \"u\"\npassword = {{ env = \"MFAGATE_TEST_SMTP_PW\" }}\nfrom = \"a@b.test\"\n{}", env("")),
+            "mail.password: environment variable MFAGATE_TEST_SMTP_PW is not set",
+        ),
+        (format!("[mail]\nhost = \"h\"\nusername = \"u\"\nfrom = \"a@b.test\"\n{}", env("")), "mail.username: username and password go together"),
+        (env("[environments.email_otp]\ncode_ttl_secs = 5"), "environments[0].email_otp.code_ttl_secs:"),
+        (env("[environments.regulation]\nmax_failures = 0"), "environments[0].regulation.max_failures:"),
+    ];
+    for (toml, want) in cases {
+        assert_has(&errors(&pki, &toml), want);
+    }
+}

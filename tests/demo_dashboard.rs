@@ -120,15 +120,22 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
         .cookie_store(true)
         .build()
         .unwrap();
-    // The demo requires MFA: the login lands on TOTP enrollment (redirects followed).
-    let enroll = form_login(
+    // The demo requires MFA: the login lands on the choice of factor (redirects followed).
+    let choose = form_login(
         &client,
         url.trim_end_matches('/'),
         "supervisor@demo.test",
         "supervisor-pass",
     )
     .await;
-    assert_eq!(enroll.url().path(), "/.mfagate/enroll");
+    assert_eq!(choose.url().path(), "/.mfagate/");
+    let choices = choose.text().await.unwrap();
+    assert!(choices.contains("choose-totp") && choices.contains("choose-email"));
+    let enroll = client
+        .get(format!("{url}.mfagate/enroll"))
+        .send()
+        .await
+        .unwrap();
     let page = enroll.text().await.unwrap();
     let key = support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
     let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
