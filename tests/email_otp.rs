@@ -48,28 +48,29 @@ async fn mail_env(sink: &SmtpSink) -> MfaEnv {
     })
 }
 
+/// The CSRF token of the email page of this browser's pending sign-in.
+async fn email_csrf(t: &MfaEnv, browser: &reqwest::Client) -> String {
+    csrf(
+        &t.get(browser, "/.mfagate/email")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+}
+
 async fn request_code(t: &MfaEnv, browser: &reqwest::Client) -> reqwest::Response {
-    let page = t
-        .get(browser, "/.mfagate/email")
-        .await
-        .text()
-        .await
-        .unwrap();
-    t.post(browser, "/.mfagate/email/send", &[("csrf", &csrf(&page))])
+    let token = email_csrf(t, browser).await;
+    t.post(browser, "/.mfagate/email/send", &[("csrf", &token)])
         .await
 }
 
 async fn enter_code(t: &MfaEnv, browser: &reqwest::Client, code: &str) -> reqwest::Response {
-    let page = t
-        .get(browser, "/.mfagate/email")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = email_csrf(t, browser).await;
     t.post(
         browser,
         "/.mfagate/email/verify",
-        &[("code", code), ("csrf", &csrf(&page))],
+        &[("code", code), ("csrf", &token)],
     )
     .await
 }

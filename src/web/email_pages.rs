@@ -7,7 +7,8 @@ use minijinja::context;
 
 use super::complete::complete;
 use super::extract::{PendingPage, Posted};
-use super::factors::{blocked_page, regulated, Verdict};
+use super::factors::{blocked_page, regulated};
+use super::mfa_pages::after_verdict;
 use super::mfa_pages::{email_allowed, mark_passed, methods};
 use crate::audit::EventKind;
 use crate::mfa::attempts::admit;
@@ -181,35 +182,27 @@ pub async fn verify(posted: Posted<PendingPage>) -> Response {
         }
         Ok(outcome == CheckOutcome::Accepted)
     };
-    match regulated(&p.base, user, "email", check).await {
-        Ok(Verdict::Accepted) => {
-            let has_totp = auth.records.totp(user).await.map(|t| t.is_some());
-            match has_totp {
-                // No authenticator yet: offer one before releasing the session.
-                Ok(false) if methods(&p.base).totp => {
-                    match mark_passed(&p.base, &p.login.id, "email").await {
-                        Ok(()) => p.base.to("offer"),
-                        Err(e) => p.base.unavailable(e),
-                    }
-                }
-                Ok(_) => complete(p, "email").await,
-                Err(e) => p.base.unavailable(e),
-            }
-        }
-        Ok(Verdict::Rejected {
-            blocked_until: None,
-        }) => email_page(
-            p,
-            true,
-            Some("That code did not work. Check the latest email, or ask for a new code."),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Ok(
-            Verdict::Rejected {
-                blocked_until: Some(until),
-            }
-            | Verdict::Blocked { until },
-        ) => blocked_page(&p.base, until),
+    let verdict = regulated(&p.base, user, "email", check).await;
+    let retry = |e: Option<&str>| email_page(p, true, e, StatusCode::UNPROCESSABLE_ENTITY);
+    after_verdict(
+        p,
+        verdict,
+        accepted(p),
+        retry,
+        "That code did not work. Check the latest email, or ask for a new code.",
+    )
+    .await
+}
+
+/// A user without an authenticator app is offered one before the session is released.
+async fn accepted(p: &PendingPage) -> Response {
+    match p.base.auth.records.totp(&p.login.user).await {
+        Ok(None) if methods(&p.base).totp => match mark_passed(&p.base, &p.login.id, "email").await
+        {
+            Ok(()) => p.base.to("offer"),
+            Err(e) => p.base.unavailable(e),
+        },
+        Ok(_) => complete(p, "email").await,
         Err(e) => p.base.unavailable(e),
     }
 }

@@ -255,20 +255,20 @@ pub async fn verify_form(p: PendingPage) -> Response {
     verify_page(&p, None)
 }
 
-/// Turns a regulated verdict into the next page: completion, the same page with an error, or
-/// the blocked page.
-async fn after_verdict(
+/// Turns a regulated verdict into the next page: `on_accept` (a lazy future, run only when
+/// accepted), the same page again with `error`, or the blocked page.
+pub(super) async fn after_verdict(
     p: &PendingPage,
     verdict: Result<Verdict, StoreError>,
-    method: &str,
-    retry: fn(&PendingPage, Option<&str>) -> Response,
+    on_accept: impl std::future::Future<Output = Response>,
+    retry: impl FnOnce(Option<&str>) -> Response,
     error: &str,
 ) -> Response {
     match verdict {
-        Ok(Verdict::Accepted) => complete(p, method).await,
+        Ok(Verdict::Accepted) => on_accept.await,
         Ok(Verdict::Rejected {
             blocked_until: None,
-        }) => retry(p, Some(error)),
+        }) => retry(Some(error)),
         Ok(
             Verdict::Rejected {
                 blocked_until: Some(until),
@@ -292,8 +292,8 @@ pub async fn verify_submit(posted: Posted<PendingPage>) -> Response {
     after_verdict(
         p,
         verdict,
-        "totp",
-        verify_page,
+        complete(p, "totp"),
+        |e| verify_page(p, e),
         "That code did not work. Wait for a new code and try again.",
     )
     .await
@@ -328,8 +328,8 @@ pub async fn backup_submit(posted: Posted<PendingPage>) -> Response {
     after_verdict(
         p,
         verdict,
-        "backup_code",
-        backup_page,
+        complete(p, "backup_code"),
+        |e| backup_page(p, e),
         "That backup code did not work.",
     )
     .await
