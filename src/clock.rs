@@ -1,26 +1,57 @@
 //! The gateway's notion of "now". Decisions take `now` as a parameter; this is where the
-//! request path gets it. Tests move it forward to cross expiry boundaries without sleeping.
+//! request path gets it. Tests move it forward to cross expiry boundaries without sleeping,
+//! and can freeze it so exact second counts are deterministic.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
+    /// Unix seconds the clock is frozen at; 0 follows real time.
+    frozen_at: Arc<AtomicU64>,
+}
+
+fn real_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Clock {
     /// Unix seconds.
     pub fn now(&self) -> u64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        real.saturating_add_signed(self.offset_secs.load(Ordering::Relaxed))
+        let base = match self.frozen_at.load(Ordering::Relaxed) {
+            0 => real_now(),
+            frozen => frozen,
+        };
+        base.saturating_add_signed(self.offset_secs.load(Ordering::Relaxed))
     }
 
     /// Moves this clock (and every clone) forward.
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    /// Stops this clock (and every clone) at the current time; only `advance` moves it then.
+    pub fn freeze(&self) {
+        let _ =
+            self.frozen_at
+                .compare_exchange(0, real_now(), Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn frozen_clock_moves_only_when_advanced() {
+        let c = super::Clock::default();
+        c.freeze();
+        let t = c.now();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(c.now(), t);
+        c.advance(60);
+        assert_eq!(c.now(), t + 60);
     }
 }

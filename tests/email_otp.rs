@@ -155,6 +155,7 @@ async fn sends_are_limited_and_codes_expire_bind_and_work_once() {
     let sink = SmtpSink::start().await;
     let t = mail_env(&sink).await;
     let clock = t.auth().clock.clone();
+    clock.freeze();
     let a = t.browser();
     t.login(&a, "agent1@demo.test", "agent1-pass").await;
 
@@ -220,6 +221,7 @@ async fn three_wrong_codes_block_for_five_minutes_even_the_right_one() {
     let sink = SmtpSink::start().await;
     let t = mail_env(&sink).await;
     let clock = t.auth().clock.clone();
+    clock.freeze();
     let browser = t.browser();
     t.login(&browser, "supervisor@demo.test", "supervisor-pass")
         .await;
@@ -387,6 +389,95 @@ async fn the_file_transport_writes_a_readable_eml() {
         from: String::new(),
         to: vec![],
         data: eml,
+        encrypted: false,
     });
     assert_eq!(enter_code(&t, &browser, &code).await.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_from_one_ip_block_it_across_users() {
+    let sink = SmtpSink::start().await;
+    let (top, methods) = mail_extra(sink.port());
+    let t = MfaEnv::start_with(Extra {
+        top: &top,
+        env: &format!("{methods}\n[environments.regulation]\nip_max_failures = 4"),
+        ..Default::default()
+    });
+    for (user, password) in [
+        ("agent1@demo.test", "agent1-pass"),
+        ("agent2@demo.test", "agent2-pass"),
+    ] {
+        let browser = t.browser();
+        t.login(&browser, user, password).await;
+        request_code(&t, &browser).await;
+        for wrong in ["000000", "000001"] {
+            assert_eq!(
+                enter_code(&t, &browser, wrong).await.status(),
+                422,
+                "{user}"
+            );
+        }
+    }
+    // A third user from the same address is refused before any evaluation.
+    let browser = t.browser();
+    t.login(&browser, "admin@demo.test", "admin-pass").await;
+    request_code(&t, &browser).await;
+    let mails = sink.wait_for(3).await;
+    let code = code_in(mails.iter().find(|m| m.to == ["admin@demo.test"]).unwrap());
+    assert_eq!(
+        enter_code(&t, &browser, &code).await.status(),
+        429,
+        "client IP blocked"
+    );
+}
+
+/// Codes over STARTTLS and implicit TLS, with the server certificate checked against
+/// `mail.ca_file`; a server the gateway does not trust gets no code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_travel_over_verified_tls() {
+    for (security, starttls) in [("starttls", true), ("tls", false)] {
+        let pki = support::Pki::new();
+        pki.leaf("smtp", &["127.0.0.1"]);
+        let server = Arc::new(pki.server_tls("smtp"));
+        let sink = SmtpSink::start_with(if starttls {
+            support::smtp::SinkTls::StartTls(server)
+        } else {
+            support::smtp::SinkTls::Implicit(server)
+        })
+        .await;
+        let mail = |ca: &str| {
+            format!(
+                "[mail]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"{security}\"\n{ca}\nfrom = \"security@chat.test\"\ntimeout_secs = 5\n",
+                sink.port()
+            )
+        };
+        // Trusted through the CA file: the code arrives encrypted.
+        let trusted = mail(&format!("ca_file = \"{}\"", pki.path("ca.pem").display()));
+        let t = MfaEnv::start_with(Extra {
+            top: &trusted,
+            env: "methods = [\"totp\", \"email\"]",
+            ..Default::default()
+        });
+        let browser = t.browser();
+        t.login(&browser, "agent2@demo.test", "agent2-pass").await;
+        assert_eq!(request_code(&t, &browser).await.status(), 200, "{security}");
+        let got = sink.wait_for(1).await;
+        assert!(got[0].encrypted, "{security}: delivered over TLS");
+        // Not trusted (system roots only): refused, the page says so.
+        let untrusted = MfaEnv::start_with(Extra {
+            top: &mail(""),
+            env: "methods = [\"totp\", \"email\"]",
+            ..Default::default()
+        });
+        let other = untrusted.browser();
+        untrusted
+            .login(&other, "agent2@demo.test", "agent2-pass")
+            .await;
+        assert_eq!(
+            request_code(&untrusted, &other).await.status(),
+            502,
+            "{security}: unverified server"
+        );
+        assert_eq!(sink.messages().len(), 1);
+    }
 }
