@@ -6,11 +6,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Uri};
+use mfagate::policy::Role;
 use mfagate::proxy::headers::sanitize_request;
 use mfagate::proxy::path::normalize_path;
 use mfagate::proxy::pipeline::request_host;
 use mfagate::session::revocation::RevocationView;
-use mfagate::session::token::{decode_session, encode_session, AuthMethod, SessionClaims, Stage};
+use mfagate::session::token::{
+    decode_session, encode_session, AuthMethod, SessionClaims, Stage, Who,
+};
 use mfagate::store::secret_box::KeyRing;
 use mfagate::store::StoreEvent;
 
@@ -63,6 +66,11 @@ fn bench(c: &mut Criterion) {
         mfa_at: Some(now - 600),
         idle_until: now + 1200,
         expires_at: now + 11 * 3600,
+        who: Who {
+            role: Role::Agent,
+            envs: vec!["prod".into(), "staging".into()],
+            factor: true,
+        },
     };
     let cookie = encode_session(&keys, &claims);
     let view = RevocationView::default();

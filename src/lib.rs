@@ -9,6 +9,7 @@ pub mod identity;
 pub mod logging;
 pub mod mfa;
 pub mod notify;
+pub mod policy;
 pub mod proxy;
 pub mod session;
 pub mod store;

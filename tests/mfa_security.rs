@@ -124,6 +124,11 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         mfa_at: Some(now),
         idle_until: now + 600,
         expires_at: now + 3600,
+        who: mfagate::session::token::Who {
+            role: mfagate::policy::Role::Agent,
+            envs: vec!["alpha".into()],
+            factor: true,
+        },
     };
     let genuine = mfagate::session::token::encode_session(&t_auth.keys, &claims);
     let expired = mfagate::session::token::encode_session(

@@ -52,6 +52,11 @@ pub enum EventKind {
     },
     /// Too many watched logins from one client IP.
     LoginRateLimited,
+    /// The policy ended a session (e.g. the enforcement grace period is over).
+    ForcedLogout {
+        reason: String,
+    },
+    StepUpPassed,
 }
 
 /// Whether what the event describes went through.
@@ -72,7 +77,8 @@ impl EventKind {
             | Self::CredentialWithoutSession
             | Self::EmailCodeResendRefused { .. }
             | Self::AttemptBlocked { .. }
-            | Self::LoginRateLimited => Outcome::Refused,
+            | Self::LoginRateLimited
+            | Self::ForcedLogout { .. } => Outcome::Refused,
             _ => Outcome::Success,
         }
     }

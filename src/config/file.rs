@@ -36,8 +36,45 @@ pub struct FileConfig {
     #[serde(default)]
     pub secrets: FileSecrets,
     pub mail: Option<FileMail>,
+    /// Known users: login identity → role, environments, email.
+    #[serde(default)]
+    pub users: Vec<FileUser>,
+    /// Role and environments for unlisted users by email domain.
+    #[serde(default)]
+    pub user_rules: Vec<FileUserRule>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUser {
+    pub identity: String,
+    pub email: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUserRule {
+    pub email_domain: String,
+    pub role: String,
+    #[serde(default)]
+    pub environments: Vec<String>,
+}
+
+/// `[[environments.rules]]`: a method-aware deny rule on normalized paths.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePathRule {
+    pub roles: Vec<String>,
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default = "defaults::deny")]
+    pub action: String,
 }
 
 /// How the gateway sends email (codes and security notifications).
@@ -161,6 +198,25 @@ pub struct FileEnvironment {
     pub session_absolute_hours: u64,
     #[serde(default = "defaults::device_trust_days")]
     pub device_trust_days: u64,
+    /// Roles the `mfa` mode applies to.
+    #[serde(default = "defaults::mfa_roles")]
+    pub mfa_roles: Vec<String>,
+    /// Sessions started before `mfa = "required"` took effect keep working this long.
+    #[serde(default = "defaults::grace_period_days")]
+    pub grace_period_days: u64,
+    /// Paths that need a second factor within the last `step_up_minutes`.
+    #[serde(default)]
+    pub sensitive_paths: Vec<String>,
+    #[serde(default = "defaults::step_up_minutes")]
+    pub step_up_minutes: u64,
+    /// Whether SSO sessions are also asked for a step-up on sensitive paths.
+    #[serde(default)]
+    pub step_up_sso: bool,
+    #[serde(default)]
+    pub rules: Vec<FilePathRule>,
+    /// Per role: the subset of `methods` allowed (e.g. admin = ["totp"]).
+    #[serde(default)]
+    pub role_methods: std::collections::BTreeMap<String, Vec<String>>,
     /// Second factors offered here, from "totp", "email", "backup".
     #[serde(default = "defaults::methods")]
     pub methods: Vec<String>,
@@ -340,6 +396,18 @@ pub mod defaults {
     }
     pub fn device_trust_days() -> u64 {
         30
+    }
+    pub fn deny() -> String {
+        "deny".into()
+    }
+    pub fn mfa_roles() -> Vec<String> {
+        vec!["agent".into(), "supervisor".into(), "admin".into()]
+    }
+    pub fn grace_period_days() -> u64 {
+        7
+    }
+    pub fn step_up_minutes() -> u64 {
+        10
     }
     pub fn mail_transport() -> String {
         "smtp".into()

@@ -5,6 +5,7 @@ pub mod file;
 pub mod model;
 mod validate;
 mod validate_auth;
+mod validate_policy;
 
 use std::fmt;
 use std::path::Path;

@@ -27,6 +27,7 @@ pub struct Config {
     /// Decoded master keys, current first. Empty only when no environment watches a login.
     pub master_keys: Vec<Vec<u8>>,
     pub mail: Option<MailConfig>,
+    pub directory: crate::policy::users::Directory,
     pub environments: Vec<Environment>,
 }
 
@@ -117,13 +118,7 @@ pub struct LogConfig {
     pub level: String,
 }
 
-/// MFA mode of an environment. `optional` is refused until per-role policy exists, rather
-/// than silently behaving like one of the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MfaMode {
-    Off,
-    Required,
-}
+pub use crate::policy::MfaMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginFormat {
@@ -183,9 +178,12 @@ pub struct Environment {
     pub hosts: Vec<String>,
     pub upstream: Upstream,
     pub certified_key: Arc<CertifiedKey>,
-    pub mfa: MfaMode,
     pub sessions: SessionLimits,
+    /// MFA mode, roles, grace, step-up and path rules.
+    pub policy: crate::policy::EnvPolicy,
     pub methods: Methods,
+    /// Per-role subsets of `methods`.
+    pub role_methods: std::collections::HashMap<crate::policy::Role, Methods>,
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
     pub regulation: Regulation,
     pub login: Option<LoginConfig>,
@@ -198,7 +196,7 @@ impl std::fmt::Debug for Environment {
             .field("name", &self.name)
             .field("hosts", &self.hosts)
             .field("upstream", &self.upstream)
-            .field("mfa", &self.mfa)
+            .field("policy", &self.policy)
             .field("sessions", &self.sessions)
             .field("login", &self.login)
             .finish_non_exhaustive()
@@ -220,4 +218,24 @@ pub enum UpstreamTls {
     CaFile(Vec<CertificateDer<'static>>),
     /// Explicit opt-out, logged loudly at start.
     InsecureSkipVerify,
+}
+
+impl Environment {
+    /// The factors a user with `role` may use here.
+    pub fn methods_for(&self, role: crate::policy::Role) -> Methods {
+        self.role_methods
+            .get(&role)
+            .copied()
+            .unwrap_or(self.methods)
+    }
+}
+
+impl Config {
+    /// Every environment's policy, for `policy::decide` (enforcement times come from the store).
+    pub fn policies(&self) -> crate::policy::PolicySet {
+        crate::policy::PolicySet {
+            environments: self.environments.iter().map(|e| e.policy.clone()).collect(),
+            enforced_since: Default::default(),
+        }
+    }
 }

@@ -93,6 +93,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
 
     let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
     let data_dir = resolve(base_dir, &file.data_dir);
+    let directory = super::validate_policy::directory(&mut errs, &file);
     let mail = file
         .mail
         .as_ref()
@@ -160,6 +161,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         },
         master_keys,
         mail,
+        directory,
         environments,
     })
 }
@@ -224,6 +226,8 @@ fn environment(
     let mfa = super::validate_auth::mfa_mode(errs, key, env);
     let sessions = super::validate_auth::session_limits(errs, key, env);
     let methods = super::validate_auth::methods(errs, key, env, mail);
+    let policy = super::validate_policy::env_policy(errs, key, env, mfa);
+    let role_methods = super::validate_policy::role_methods(errs, key, env, methods);
     let email_otp = super::validate_auth::email_otp(errs, key, env);
     let regulation = super::validate_auth::regulation(errs, key, env);
     let login = env
@@ -249,9 +253,10 @@ fn environment(
         hosts: env.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
         upstream: upstream?,
         certified_key: certified_key?,
-        mfa,
         sessions,
+        policy,
         methods,
+        role_methods,
         email_otp,
         regulation,
         login,

@@ -44,19 +44,23 @@ pub(super) fn master_keys(errs: &mut Errors, keys: &[SecretSource], base: &Path)
 pub(super) fn mfa_mode(errs: &mut Errors, key: &str, env: &FileEnvironment) -> MfaMode {
     match env.mfa.as_str() {
         "off" => MfaMode::Off,
-        "required" => {
+        mode @ ("required" | "optional") => {
             if env.login.is_none() {
                 errs.push(
                     format!("{key}.mfa"),
-                    "\"required\" needs an [environments.login] table describing the dashboard's login",
+                    format!("\"{mode}\" needs an [environments.login] table describing the dashboard's login"),
                 );
             }
-            MfaMode::Required
+            if mode == "required" {
+                MfaMode::Required
+            } else {
+                MfaMode::Optional
+            }
         }
         other => {
             errs.push(
                 format!("{key}.mfa"),
-                format!("{other:?} is not supported; use \"off\" or \"required\""),
+                format!("{other:?} is not one of \"off\", \"optional\", \"required\""),
             );
             MfaMode::Off
         }

@@ -8,6 +8,7 @@ use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::notify::Mailer;
+use crate::policy::PolicySet;
 use crate::proxy::live::LiveConnections;
 use crate::session::revocation::RevocationView;
 use crate::session::token::{decode_session, SessionClaims, Stage};
@@ -30,14 +31,27 @@ pub struct Auth {
     /// (bounded-memory estimators, no store access).
     pub failure_rate: Rate,
     pub login_rate: Rate,
+    /// Environment policies plus enforcement times (updated when enforcement changes).
+    pub policies: std::sync::RwLock<Arc<PolicySet>>,
 }
 
 impl Auth {
     /// Where a user's codes and notifications go: the login identity when it is an email
     /// address (a user directory comes with per-role policy). Never an address typed on a page.
     pub fn user_email(&self, user: &str) -> Option<String> {
-        (user.contains('@') && user.parse::<lettre::message::Mailbox>().is_ok())
-            .then(|| user.to_string())
+        self.config
+            .directory
+            .lookup(user, "")
+            .email
+            .filter(|e| e.parse::<lettre::message::Mailbox>().is_ok())
+    }
+
+    /// The policies with the enforcement times currently known.
+    pub fn policies(&self) -> Arc<PolicySet> {
+        self.policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Queues a notification to `user`, when mail is configured and the user has an address.

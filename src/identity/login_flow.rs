@@ -16,8 +16,9 @@ use super::login_intercept::{
     withhold_token,
 };
 use crate::audit::Context;
-use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute, MfaMode};
-use crate::session::token::{encode_session, new_id, AuthMethod, SessionClaims, Stage};
+use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
+use crate::policy::login_needs_mfa;
+use crate::session::token::{encode_session, new_id, AuthMethod, SessionClaims, Stage, Who};
 use crate::session::{device, set_cookie, SESSION_COOKIE};
 use crate::store::records::{PendingLogin, SessionRecord, WithheldCredential};
 use crate::store::StoreError;
@@ -37,6 +38,8 @@ pub enum LoginError {
 /// Facts of the login request the flow needs after the upstream answered.
 #[derive(Debug, Clone, Default)]
 pub struct LoginRequest {
+    /// Index of the environment the login is for.
+    pub env_index: usize,
     pub user: Option<String>,
     pub next: Option<String>,
     pub user_agent: String,
@@ -79,25 +82,44 @@ pub async fn on_login_response(
         token: token.clone(),
     };
 
-    let trusted = match (&req.device_id, env.mfa) {
-        (_, MfaMode::Off) => Some("mfa_off"),
-        (Some(dev), MfaMode::Required) => {
-            let record = auth.records.device(&user, dev).await?;
-            device::is_trusted(record.as_ref(), now).then_some("trusted_device")
-        }
-        (None, MfaMode::Required) => None,
+    // Who the user is decides whether MFA is needed: the any-environment rule, by role.
+    let entry = auth.config.directory.lookup(&user, &env.name);
+    let who = Who {
+        role: entry.role,
+        envs: entry.environments,
+        factor: auth.records.totp(&user).await?.is_some(),
     };
-    if let Some(reason) = trusted {
+    let needs_mfa = login_needs_mfa(
+        &auth.policies(),
+        &who.envs,
+        req.env_index,
+        who.role,
+        who.factor,
+    );
+    let trusted = match (&req.device_id, needs_mfa) {
+        (_, false) => Some(("mfa_not_required", None)),
+        (Some(dev), true) => {
+            let record = auth.records.device(&user, dev).await?;
+            // A trusted device counts as a second factor as of when it passed one.
+            device::is_trusted(record.as_ref(), now)
+                .then(|| ("trusted_device", record.map(|d| d.last_seen)))
+        }
+        (None, true) => None,
+    };
+    if let Some((reason, mfa_at)) = trusted {
         let device_id = req.device_id.clone().unwrap_or_else(|| new_id(&auth.keys));
         let session = start_session(
             auth,
             env,
-            &user,
-            &device_id,
-            &device::label(&req.user_agent),
-            &ctx.ip,
-            None,
-            Some(&credential),
+            NewSession {
+                user: &user,
+                who,
+                device_id: &device_id,
+                device_label: &device::label(&req.user_agent),
+                ip: &ctx.ip,
+                mfa_at,
+                credential: Some(&credential),
+            },
             now,
         )
         .await?;
@@ -123,6 +145,7 @@ pub async fn on_login_response(
         ip: ctx.ip.clone(),
         user_agent: req.user_agent.clone(),
         created_at: now,
+        who: who.clone(),
     };
     auth.records.save_pending(&pending, PENDING_TTL).await?;
     let claims = SessionClaims {
@@ -136,6 +159,7 @@ pub async fn on_login_response(
         mfa_at: None,
         idle_until: now + PENDING_TTL.as_secs(),
         expires_at: now + PENDING_TTL.as_secs(),
+        who,
     };
     let pending_cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
     auth.audit.record(ctx.login_intercepted()).await;
@@ -178,46 +202,55 @@ pub struct StartedSession {
     pub set_cookie: String,
 }
 
+/// What a new signed-in session is made of.
+pub struct NewSession<'a> {
+    pub user: &'a str,
+    pub who: Who,
+    pub device_id: &'a str,
+    pub device_label: &'a str,
+    pub ip: &'a str,
+    /// When the second factor passed (now, or a trusted device's time), if it did.
+    pub mfa_at: Option<u64>,
+    pub credential: Option<&'a WithheldCredential>,
+}
+
 /// Creates a fully signed-in gateway session: a store record (for listing, revocation and the
 /// dashboard logout) and the cookie that carries its facts.
-#[allow(clippy::too_many_arguments)]
 pub async fn start_session(
     auth: &Auth,
     env: &Environment,
-    user: &str,
-    device_id: &str,
-    device_label: &str,
-    ip: &str,
-    mfa_at: Option<u64>,
-    credential: Option<&WithheldCredential>,
+    new: NewSession<'_>,
     now: u64,
 ) -> Result<StartedSession, StoreError> {
     let limits = env.sessions;
     let claims = SessionClaims {
         sid: new_id(&auth.keys),
         env: env.name.clone(),
-        user: user.to_string(),
-        device: device_id.to_string(),
+        user: new.user.to_string(),
+        device: new.device_id.to_string(),
         auth: AuthMethod::Pwd,
         stage: Stage::Full,
         created_at: now,
-        mfa_at,
+        mfa_at: new.mfa_at,
         idle_until: now + limits.idle.as_secs(),
         expires_at: now + limits.absolute.as_secs(),
+        who: new.who,
     };
     let record = SessionRecord {
         id: claims.sid.clone(),
         environment: env.name.clone(),
-        device_id: device_id.to_string(),
-        device_label: device_label.to_string(),
-        ip: ip.to_string(),
+        device_id: new.device_id.to_string(),
+        device_label: new.device_label.to_string(),
+        ip: new.ip.to_string(),
         created_at: now,
-        mfa_at,
+        mfa_at: new.mfa_at,
         auth: claims.auth,
-        sealed_credential: credential.map(|c| auth.records.seal_credential(user, c)),
+        sealed_credential: new
+            .credential
+            .map(|c| auth.records.seal_credential(new.user, c)),
     };
     auth.records
-        .save_session(user, &record, limits.absolute)
+        .save_session(new.user, &record, limits.absolute)
         .await?;
     Ok(StartedSession {
         set_cookie: set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None),

@@ -80,6 +80,7 @@ impl Target<'_> {
             .map_err(|e| ProxyError::BadLoginBody(e.to_string()))?;
         let next = next_param(&path_and_query, self.route, &body);
         let request = LoginRequest {
+            env_index: self.index,
             user,
             next,
             user_agent: header_str(&parts.headers, USER_AGENT),

@@ -1,6 +1,7 @@
 //! The data plane: listeners, TLS, request hygiene, the pipeline, upstream and WebSockets.
 
 pub mod access_log;
+pub mod decision;
 pub mod error;
 pub mod headers;
 pub mod listener;

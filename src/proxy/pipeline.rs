@@ -17,13 +17,14 @@ use super::access_log::{AccessRecord, LoggedBody};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
 use super::live::{LiveConnections, LiveOwner};
-use super::login;
 use super::path::normalize_path;
 use super::upstream::{self, UpstreamClient};
 use super::websocket;
+use super::{decision, login};
 use crate::config::{Config, Environment};
 use crate::identity::auth::Auth;
 use crate::identity::login_intercept::match_route;
+use crate::policy;
 use crate::proxy::metrics::Metrics;
 use crate::web::account::UpstreamHandle;
 use crate::web::{self, RequestFacts};
@@ -226,6 +227,7 @@ impl Worker {
         // Identify and decide: watched logins, and dashboard credentials without a session.
         let env = self.env(index);
         let mut session = None;
+        let mut grace = None;
         if let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) {
             if let Some(route) = match_route(login, req.method(), &path) {
                 let target = login::Target {
@@ -238,7 +240,38 @@ impl Worker {
                 };
                 return target.intercept(req, path_and_query, record).await;
             }
-            session = auth.full_session(env, req.headers(), auth.clock.now());
+            let now = auth.clock.now();
+            session = auth.full_session(env, req.headers(), now);
+            if let Some(claims) = &session {
+                let facts = policy::RequestFacts {
+                    env: index,
+                    method: req.method(),
+                    path: &path,
+                };
+                let subject = policy::Subject {
+                    role: claims.who.role,
+                    environments: &claims.who.envs,
+                    auth: claims.auth,
+                    created_at: claims.created_at,
+                    mfa_at: claims.mfa_at,
+                    has_factor: claims.who.factor,
+                };
+                match policy::decide(&auth.policies(), &facts, Some(&subject), now) {
+                    policy::Decision::Allow { grace_until } => grace = grace_until,
+                    refused => {
+                        let refusal = decision::Refusal {
+                            auth,
+                            env,
+                            login,
+                            conn,
+                            claims,
+                        };
+                        return Ok(refusal
+                            .act(refused, req.headers(), path_and_query.as_str())
+                            .await);
+                    }
+                }
+            }
             if session.is_none() && login::carries_credential(req.headers(), login) {
                 return Ok(login::refuse_credential(auth, env, login, conn, req.headers()).await);
             }
@@ -281,6 +314,12 @@ impl Worker {
         strip_hop_by_hop(&mut parts.headers);
         if let (Some(auth), Some(claims)) = (&self.shared.auth, &session) {
             login::refresh_session(auth, env, claims, &mut parts.headers);
+        }
+        if let Some(until) = grace {
+            // Sessions living on the enforcement grace period learn when MFA becomes mandatory.
+            if let Ok(v) = HeaderValue::from_str(&crate::web::factors::utc(until)) {
+                parts.headers.insert(decision::GRACE_HEADER, v);
+            }
         }
         Ok(Response::from_parts(parts, Body::new(body)))
     }

@@ -251,6 +251,7 @@ fn build_auth(
         mailer,
         failure_rate: Rate::new(Duration::from_secs(60)),
         login_rate: Rate::new(Duration::from_secs(60)),
+        policies: std::sync::RwLock::new(Arc::new(config.policies())),
     };
     Ok(Some(AuthParts {
         auth: Arc::new(auth),

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Role;
 use crate::store::secret_box::KeyRing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,16 @@ pub enum Stage {
     Full,
 }
 
+/// Who the session's user is, for per-request policy without a directory or store lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who {
+    pub role: Role,
+    /// Environments the user belongs to (the any-environment rule).
+    pub envs: Vec<String>,
+    /// Whether the user has a second factor set up.
+    pub factor: bool,
+}
+
 /// Facts in the session cookie. Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionClaims {
@@ -40,6 +51,7 @@ pub struct SessionClaims {
     /// Idle deadline; refreshed by re-issuing the cookie, never past `expires_at`.
     pub idle_until: u64,
     pub expires_at: u64,
+    pub who: Who,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +149,11 @@ mod tests {
             mfa_at: Some(now),
             idle_until: now + 1800,
             expires_at: now + 12 * 3600,
+            who: Who {
+                role: Role::Agent,
+                envs: vec!["prod".into()],
+                factor: true,
+            },
         }
     }
 

@@ -15,7 +15,7 @@ use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
 use crate::session::revocation::REVOKED_SET;
-use crate::session::token::AuthMethod;
+use crate::session::token::{AuthMethod, Who};
 
 fn user_key(user: &str, what: &str) -> String {
     format!("user:{{{user}}}:{what}")
@@ -85,6 +85,7 @@ pub struct PendingLogin {
     pub ip: String,
     pub user_agent: String,
     pub created_at: u64,
+    pub who: Who,
 }
 
 #[derive(Clone)]

@@ -6,8 +6,8 @@ use http::HeaderValue;
 
 use super::extract::PendingPage;
 use crate::audit::EventKind;
-use crate::identity::login_flow::{start_session, StartedSession};
-use crate::session::token::{decode_device, encode_device, new_id};
+use crate::identity::login_flow::{start_session, NewSession, StartedSession};
+use crate::session::token::{decode_device, encode_device, new_id, Who};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
 use crate::store::records::WithheldCredential;
 use crate::store::StoreError;
@@ -41,18 +41,19 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
         let credential = auth
             .records
             .open_credential(&login.user, &login.sealed_credential)?;
-        let session = start_session(
-            auth,
-            env,
-            &login.user,
-            &device_id,
-            &record.label,
+        let new = NewSession {
+            user: &login.user,
+            who: Who {
+                factor: login.who.factor || auth.records.totp(&login.user).await?.is_some(),
+                ..login.who.clone()
+            },
+            device_id: &device_id,
+            device_label: &record.label,
             ip,
-            Some(now),
-            Some(&credential),
-            now,
-        )
-        .await?;
+            mfa_at: Some(now),
+            credential: Some(&credential),
+        };
+        let session = start_session(auth, env, new, now).await?;
         if login.token_login {
             if let Some(token) = &credential.token {
                 let sealed = auth.keys.seal(token.as_bytes(), session.sid.as_bytes());

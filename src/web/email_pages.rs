@@ -9,7 +9,7 @@ use super::complete::complete;
 use super::extract::{PendingPage, Posted};
 use super::factors::{blocked_page, regulated};
 use super::mfa_pages::after_verdict;
-use super::mfa_pages::{email_allowed, mark_passed, methods};
+use super::mfa_pages::{email_allowed, mark_passed};
 use crate::audit::EventKind;
 use crate::mfa::attempts::admit;
 use crate::mfa::email_otp::{self, CheckOutcome, SendDecision};
@@ -31,7 +31,7 @@ fn email_page(p: &PendingPage, sent: bool, error: Option<&str>, status: StatusCo
         sent => sent,
         masked => masked(&to),
         ttl_minutes => env.email_otp.ttl_secs.div_ceil(60),
-        totp_link => methods(&p.base).totp,
+        totp_link => p.methods().totp,
         error => error,
     };
     p.base.render(
@@ -197,8 +197,7 @@ pub async fn verify(posted: Posted<PendingPage>) -> Response {
 /// A user without an authenticator app is offered one before the session is released.
 async fn accepted(p: &PendingPage) -> Response {
     match p.base.auth.records.totp(&p.login.user).await {
-        Ok(None) if methods(&p.base).totp => match mark_passed(&p.base, &p.login.id, "email").await
-        {
+        Ok(None) if p.methods().totp => match mark_passed(&p.base, &p.login.id, "email").await {
             Ok(()) => p.base.to("offer"),
             Err(e) => p.base.unavailable(e),
         },

@@ -108,6 +108,12 @@ pub struct PendingPage {
 }
 
 impl PendingPage {
+    /// The factors this user's role may use in this environment.
+    pub fn methods(&self) -> crate::config::Methods {
+        self.base.auth.config.environments[self.base.facts.env_index]
+            .methods_for(self.claims.who.role)
+    }
+
     /// The page for a pending sign-in that no longer exists.
     pub fn expired(base: &PageBase) -> Response {
         base.message(

@@ -13,7 +13,6 @@ use super::factors::{
     blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
 };
 use crate::audit::EventKind;
-use crate::config::Methods;
 use crate::identity::login_flow::PENDING_TTL;
 use crate::mfa::qr;
 use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
@@ -28,13 +27,9 @@ fn status_for(error: Option<&str>) -> StatusCode {
     }
 }
 
-pub(super) fn methods(base: &PageBase) -> Methods {
-    base.auth.config.environments[base.facts.env_index].methods
-}
-
 /// Whether this user can receive email codes here.
 pub(super) fn email_allowed(p: &PendingPage) -> bool {
-    methods(&p.base).email && p.base.auth.user_email(&p.login.user).is_some()
+    p.methods().email && p.base.auth.user_email(&p.login.user).is_some()
 }
 
 /// `GET {prefix}`: where the browser lands after the dashboard accepted its password. A user
@@ -46,7 +41,7 @@ pub async fn start(p: PendingPage) -> Response {
         Ok(t) => t.is_some(),
         Err(e) => return p.base.unavailable(e),
     };
-    let m = methods(&p.base);
+    let m = p.methods();
     if has_totp && m.totp {
         return p.base.to("verify");
     }
@@ -91,7 +86,7 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
 
 /// `GET {prefix}enroll`: the QR code and setup key of a new seed, active only once confirmed.
 pub async fn enroll_form(p: PendingPage) -> Response {
-    if !methods(&p.base).totp {
+    if !p.methods().totp {
         return p.base.to("");
     }
     let (auth, user) = (&p.base.auth, &p.login.user);
@@ -237,7 +232,7 @@ fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
     let extra = context! {
         action => format!("{}verify", p.base.prefix()),
         button => "Verify",
-        backup_link => methods(&p.base).backup,
+        backup_link => p.methods().backup,
         email_link => email_allowed(p),
         user => p.login.user,
         error => error,
@@ -315,7 +310,7 @@ pub async fn backup_form(p: PendingPage) -> Response {
 
 pub async fn backup_submit(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
-    if !methods(&p.base).backup {
+    if !p.methods().backup {
         return p.base.to("");
     }
     let ctx = p.base.audit(&p.login.user);

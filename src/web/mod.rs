@@ -8,6 +8,7 @@ pub mod email_pages;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
+pub mod step_up;
 pub mod templates;
 
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>) -> Router {
         .route(&p("email/send"), post(email_pages::send))
         .route(&p("email/verify"), post(email_pages::verify))
         .route(&p("offer"), get(email_pages::offer))
+        .route(&p("step-up"), get(step_up::form).post(step_up::submit))
         .route(
             &p("devices"),
             get(account::devices).post(account::back_to_devices),

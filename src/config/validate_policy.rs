@@ -1,0 +1,204 @@
+//! Validation of policy settings: users and domain rules, roles the MFA mode applies to, grace,
+//! step-up, per-role path rules and per-role methods.
+
+use std::collections::HashMap;
+
+use super::file::{FileConfig, FileEnvironment, FilePathRule};
+use super::model::Methods;
+use super::validate::Errors;
+use crate::policy::users::{Directory, DomainRule, UserEntry};
+use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule, Role};
+
+fn role(errs: &mut Errors, key: String, name: &str) -> Role {
+    Role::parse(name).unwrap_or_else(|| {
+        errs.push(
+            key,
+            format!("{name:?} is not one of \"owner\", \"admin\", \"supervisor\", \"agent\""),
+        );
+        Role::Agent
+    })
+}
+
+fn pattern(errs: &mut Errors, key: String, p: &str) -> PathPattern {
+    let exact = p.strip_suffix('*').unwrap_or(p);
+    if !exact.starts_with('/') || exact.contains('*') {
+        errs.push(
+            key,
+            format!("{p:?} must be a path, optionally ending in '*'"),
+        );
+    }
+    PathPattern(p.to_string())
+}
+
+fn known_envs(errs: &mut Errors, key: &str, envs: &[String], names: &[&str]) {
+    for (i, e) in envs.iter().enumerate() {
+        if !names.contains(&e.as_str()) {
+            errs.push(
+                format!("{key}.environments[{i}]"),
+                format!("{e:?} is not an environment name"),
+            );
+        }
+    }
+}
+
+pub(super) fn directory(errs: &mut Errors, file: &FileConfig) -> Directory {
+    let names: Vec<&str> = file.environments.iter().map(|e| e.name.as_str()).collect();
+    let mut users = HashMap::new();
+    for (i, u) in file.users.iter().enumerate() {
+        let key = format!("users[{i}]");
+        let identity = crate::identity::login_intercept::normalize_user(&u.identity);
+        if identity.is_empty() {
+            errs.push(format!("{key}.identity"), "must not be empty");
+        }
+        known_envs(errs, &key, &u.environments, &names);
+        let entry = UserEntry {
+            role: role(errs, format!("{key}.role"), &u.role),
+            environments: u.environments.clone(),
+            email: u.email.clone(),
+        };
+        if users.insert(identity.clone(), entry).is_some() {
+            errs.push(
+                format!("{key}.identity"),
+                format!("{identity:?} is listed twice"),
+            );
+        }
+    }
+    let rules = file
+        .user_rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let key = format!("user_rules[{i}]");
+            known_envs(errs, &key, &r.environments, &names);
+            if r.email_domain.is_empty() || r.email_domain.contains('@') {
+                errs.push(
+                    format!("{key}.email_domain"),
+                    "must be a domain like \"example.com\"",
+                );
+            }
+            DomainRule {
+                domain: r.email_domain.to_lowercase(),
+                role: role(errs, format!("{key}.role"), &r.role),
+                environments: r.environments.clone(),
+            }
+        })
+        .collect();
+    Directory { users, rules }
+}
+
+fn path_rule(errs: &mut Errors, key: &str, r: &FilePathRule) -> PathRule {
+    if r.action != "deny" {
+        errs.push(
+            format!("{key}.action"),
+            format!("{:?} is not supported; only \"deny\"", r.action),
+        );
+    }
+    if r.roles.is_empty() || r.paths.is_empty() {
+        errs.push(key.to_string(), "needs roles and paths");
+    }
+    PathRule {
+        roles: r
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(j, n)| role(errs, format!("{key}.roles[{j}]"), n))
+            .collect(),
+        paths: r
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(j, p)| pattern(errs, format!("{key}.paths[{j}]"), p))
+            .collect(),
+        methods: r
+            .methods
+            .iter()
+            .enumerate()
+            .filter_map(
+                |(j, m)| match m.to_ascii_uppercase().parse::<http::Method>() {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        errs.push(
+                            format!("{key}.methods[{j}]"),
+                            format!("{m:?} is not an HTTP method"),
+                        );
+                        None
+                    }
+                },
+            )
+            .collect(),
+    }
+}
+
+pub(super) fn env_policy(
+    errs: &mut Errors,
+    key: &str,
+    env: &FileEnvironment,
+    mode: MfaMode,
+) -> EnvPolicy {
+    if env.grace_period_days > 365 {
+        errs.push(format!("{key}.grace_period_days"), "must be at most 365");
+    }
+    if env.step_up_minutes == 0 {
+        errs.push(format!("{key}.step_up_minutes"), "must be at least 1");
+    }
+    EnvPolicy {
+        name: env.name.clone(),
+        mode,
+        mfa_roles: env
+            .mfa_roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| role(errs, format!("{key}.mfa_roles[{i}]"), r))
+            .collect(),
+        grace_secs: env.grace_period_days * 86_400,
+        sensitive_paths: env
+            .sensitive_paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| pattern(errs, format!("{key}.sensitive_paths[{i}]"), p))
+            .collect(),
+        step_up_secs: env.step_up_minutes * 60,
+        step_up_sso: env.step_up_sso,
+        rules: env
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| path_rule(errs, &format!("{key}.rules[{i}]"), r))
+            .collect(),
+    }
+}
+
+/// Per-role restrictions of the environment's methods.
+pub(super) fn role_methods(
+    errs: &mut Errors,
+    key: &str,
+    env: &FileEnvironment,
+    all: Methods,
+) -> HashMap<Role, Methods> {
+    let mut out = HashMap::new();
+    for (name, list) in &env.role_methods {
+        let k = format!("{key}.role_methods.{name}");
+        let r = role(errs, k.clone(), name);
+        let mut m = Methods {
+            totp: false,
+            email: false,
+            backup: false,
+        };
+        for method in list {
+            match method.as_str() {
+                "totp" if all.totp => m.totp = true,
+                "email" if all.email => m.email = true,
+                "backup" if all.backup => m.backup = true,
+                other => errs.push(
+                    k.clone(),
+                    format!("{other:?} is not among the environment's methods"),
+                ),
+            }
+        }
+        if !(m.totp || m.email) {
+            errs.push(k.clone(), "needs \"totp\" or \"email\"");
+        }
+        out.insert(r, m);
+    }
+    out
+}

@@ -1,0 +1,252 @@
+//! Policy (DESIGN.md "Policy"): one pure decision per request from the request, the session,
+//! the user's roles and environments, the environments' policies, enforcement state and `now`.
+//! No I/O: the pipeline gathers facts (the session cookie carries the user's role and
+//! environments) and acts on the decision.
+
+pub mod users;
+
+use std::collections::HashMap;
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::session::token::AuthMethod;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+    /// Everything an admin may do, and more (later admin features).
+    Owner,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "agent" => Some(Self::Agent),
+            "supervisor" => Some(Self::Supervisor),
+            "admin" => Some(Self::Admin),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+
+    /// Whether a rule or list naming `other` applies to this role (owner ⊃ admin).
+    pub fn is(self, other: Role) -> bool {
+        self == other || (self == Role::Owner && other == Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaMode {
+    Off,
+    /// Users who have a factor must use it; others are not asked.
+    Optional,
+    Required,
+}
+
+/// A path pattern: exact, or a prefix when it ends in `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern(pub String);
+
+impl PathPattern {
+    pub fn matches(&self, path: &str) -> bool {
+        match self.0.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.0,
+        }
+    }
+}
+
+/// `[[environments.rules]]`: deny these methods on these paths to these roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    pub roles: Vec<Role>,
+    pub paths: Vec<PathPattern>,
+    /// Empty means every method.
+    pub methods: Vec<Method>,
+}
+
+impl PathRule {
+    fn denies(&self, role: Role, method: &Method, path: &str) -> bool {
+        self.roles.iter().any(|r| role.is(*r))
+            && (self.methods.is_empty() || self.methods.contains(method))
+            && self.paths.iter().any(|p| p.matches(path))
+    }
+}
+
+/// The policy part of one environment.
+#[derive(Debug, Clone)]
+pub struct EnvPolicy {
+    pub name: String,
+    pub mode: MfaMode,
+    /// Roles the mode applies to.
+    pub mfa_roles: Vec<Role>,
+    pub grace_secs: u64,
+    pub sensitive_paths: Vec<PathPattern>,
+    pub step_up_secs: u64,
+    pub step_up_sso: bool,
+    pub rules: Vec<PathRule>,
+}
+
+impl EnvPolicy {
+    fn mode_for(&self, role: Role) -> MfaMode {
+        if self.mfa_roles.iter().any(|r| role.is(*r)) {
+            self.mode
+        } else {
+            MfaMode::Off
+        }
+    }
+}
+
+/// All environments' policies plus when enforcement started in each (from the store).
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    pub environments: Vec<EnvPolicy>,
+    /// Environment name → Unix seconds `required` took effect.
+    pub enforced_since: HashMap<String, u64>,
+}
+
+/// Who is asking, from the session.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub role: Role,
+    pub environments: &'a [String],
+    pub auth: AuthMethod,
+    pub created_at: u64,
+    /// Last second factor for this session (a trusted device counts with its trust time).
+    pub mfa_at: Option<u64>,
+    pub has_factor: bool,
+}
+
+/// What is asked.
+#[derive(Debug, Clone)]
+pub struct RequestFacts<'a> {
+    pub env: usize,
+    pub method: &'a Method,
+    pub path: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    Enroll,
+    Verify,
+    StepUp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead; `grace_until` is set while the session lives on an enforcement grace period.
+    Allow {
+        grace_until: Option<u64>,
+    },
+    Challenge(Challenge),
+    /// No session: sign in first.
+    Login,
+    ForceLogout(&'static str),
+    Deny(&'static str),
+}
+
+/// Any-environment rule: MFA is required if ANY environment the user belongs to (or is
+/// accessing) requires it for the user's role. Returns the requiring environments' indexes.
+pub fn requiring_environments(
+    policies: &PolicySet,
+    subject_envs: &[String],
+    accessing: usize,
+    role: Role,
+) -> Vec<usize> {
+    policies
+        .environments
+        .iter()
+        .enumerate()
+        .filter(|(i, env)| {
+            (*i == accessing || subject_envs.contains(&env.name))
+                && env.mode_for(role) == MfaMode::Required
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether a password login by a user with `role` in `environments` needs a second factor now
+/// (login interception). `has_factor` matters for `optional` environments.
+pub fn login_needs_mfa(
+    policies: &PolicySet,
+    environments: &[String],
+    accessing: usize,
+    role: Role,
+    has_factor: bool,
+) -> bool {
+    !requiring_environments(policies, environments, accessing, role).is_empty()
+        || (has_factor
+            && policies.environments.iter().enumerate().any(|(i, e)| {
+                (i == accessing || environments.contains(&e.name))
+                    && e.mode_for(role) == MfaMode::Optional
+            }))
+}
+
+/// The decision for one request.
+pub fn decide(
+    policies: &PolicySet,
+    req: &RequestFacts<'_>,
+    subject: Option<&Subject<'_>>,
+    now: u64,
+) -> Decision {
+    let Some(s) = subject else {
+        return Decision::Login;
+    };
+    let env = &policies.environments[req.env];
+    if env
+        .rules
+        .iter()
+        .any(|r| r.denies(s.role, req.method, req.path))
+    {
+        return Decision::Deny("path rule");
+    }
+    let mut grace_until = None;
+    if s.auth == AuthMethod::Pwd && s.mfa_at.is_none() {
+        let requiring = requiring_environments(policies, s.environments, req.env, s.role);
+        if !requiring.is_empty() {
+            // Enforcement began at the earliest requiring environment; a session older than
+            // that lives on until the end of that environment's grace period.
+            let start = requiring
+                .iter()
+                .map(|i| {
+                    let e = &policies.environments[*i];
+                    (
+                        policies.enforced_since.get(&e.name).copied().unwrap_or(0),
+                        e.grace_secs,
+                    )
+                })
+                .min()
+                .unwrap_or((0, 0));
+            let (since, grace) = start;
+            if s.created_at >= since {
+                return Decision::Challenge(if s.has_factor {
+                    Challenge::Verify
+                } else {
+                    Challenge::Enroll
+                });
+            }
+            if now >= since + grace {
+                return Decision::ForceLogout("enforcement grace period ended");
+            }
+            grace_until = Some(since + grace);
+        } else if s.has_factor && env.mode_for(s.role) == MfaMode::Optional {
+            return Decision::Challenge(Challenge::Verify);
+        }
+    }
+    if env.sensitive_paths.iter().any(|p| p.matches(req.path))
+        && (s.auth == AuthMethod::Pwd || env.step_up_sso)
+    {
+        let fresh = s.mfa_at.is_some_and(|t| t + env.step_up_secs > now);
+        if !fresh {
+            return Decision::Challenge(Challenge::StepUp);
+        }
+    }
+    Decision::Allow { grace_until }
+}
+
+#[cfg(test)]
+mod decide_tests;

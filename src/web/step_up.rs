@@ -1,0 +1,97 @@
+//! Step-up: a signed-in user reaching a sensitive path without a recent second factor confirms
+//! with the authenticator app; the session cookie is re-issued with a fresh `mfa_at`.
+
+use axum::extract::Query;
+use axum::response::Response;
+use http::StatusCode;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::complete::redirect_with_cookies;
+use super::extract::{Posted, SignedIn};
+use super::factors::{blocked_page, check_totp, regulated, Verdict};
+use crate::audit::EventKind;
+use crate::identity::login_intercept::safe_next;
+use crate::session::token::{encode_session, SessionClaims};
+use crate::session::{set_cookie, SESSION_COOKIE};
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+fn page(s: &SignedIn, next: &str, error: Option<&str>) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let extra = context! {
+        action => format!("{}step-up", s.base.prefix()),
+        button => "Confirm",
+        step_up => true,
+        next => safe_next(Some(next)),
+        user => s.claims.user,
+        error => error,
+    };
+    s.base.render(
+        status,
+        "verify.html",
+        "Confirm it's you",
+        &s.claims.sid,
+        extra,
+    )
+}
+
+pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Response {
+    let next = q.next.unwrap_or_else(|| "/".into());
+    match s.base.auth.records.totp(&s.claims.user).await {
+        Ok(Some(_)) => page(&s, &next, None),
+        Ok(None) => s.base.message(
+            StatusCode::FORBIDDEN,
+            "Authenticator app needed",
+            "This page needs a fresh confirmation with an authenticator app. Sign out and sign in again to set one up.",
+            None,
+        ),
+        Err(e) => s.base.unavailable(e),
+    }
+}
+
+pub async fn submit(posted: Posted<SignedIn>) -> Response {
+    let s = &posted.session;
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let ctx = s.base.audit(user);
+    let next = safe_next(Some(posted.field("next")));
+    let verdict = regulated(
+        &s.base,
+        user,
+        "totp_step_up",
+        check_totp(auth, &ctx, user, posted.field("code")),
+    )
+    .await;
+    match verdict {
+        Ok(Verdict::Accepted) => {
+            auth.audit.record(ctx.event(EventKind::StepUpPassed)).await;
+            let claims = SessionClaims {
+                mfa_at: Some(auth.clock.now()),
+                ..s.claims.clone()
+            };
+            let cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
+            redirect_with_cookies(&next, &[cookie])
+        }
+        Ok(Verdict::Rejected {
+            blocked_until: None,
+        }) => page(
+            s,
+            &next,
+            Some("That code did not work. Wait for a new code and try again."),
+        ),
+        Ok(
+            Verdict::Rejected {
+                blocked_until: Some(until),
+            }
+            | Verdict::Blocked { until },
+        ) => blocked_page(&s.base, until),
+        Err(e) => s.base.unavailable(e),
+    }
+}
