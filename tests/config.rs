@@ -267,7 +267,10 @@ fn authentication_settings_are_validated_with_key_paths() {
             with("[secrets]\nkeys = [\"nope.key\"]", "", ""),
             "secrets.keys[0]: cannot read",
         ),
-        (with(keys, "mfa = \"sometimes\"", ""), "environments[0].mfa:"),
+        (
+            with(keys, "mfa = \"sometimes\"", ""),
+            "environments[0].mfa:",
+        ),
         (
             env_block(
                 "prod.pem",

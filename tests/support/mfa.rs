@@ -57,6 +57,37 @@ pub fn mail_extra(smtp_port: u16) -> (String, &'static str) {
     )
 }
 
+/// The top of a gateway config (listeners, data, key) with `top` additions.
+pub fn config_head(pki: &Pki, top: &str) -> String {
+    if !pki.path("master.key").exists() {
+        let key = base64::engine::general_purpose::STANDARD.encode([11u8; 32]);
+        std::fs::write(pki.path("master.key"), key).unwrap();
+    }
+    // `top` comes first so plain keys stay top-level; its tables end at [secrets].
+    format!(
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\ndata_dir = \"data\"\n{top}\n\
+         [secrets]\nkeys = [{{ file = \"master.key\" }}]\n"
+    )
+}
+
+/// One environment named after the host's first label, in front of `dashboard`.
+pub fn environment(
+    pki: &Pki,
+    dashboard: SocketAddr,
+    host: &str,
+    mfa: &str,
+    env: &str,
+    login: &str,
+) -> String {
+    let name = host.split('.').next().unwrap();
+    pki.leaf(name, &[host]);
+    format!(
+        "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [\"{host}\"]\n\
+         upstream = \"http://{dashboard}\"\nmfa = \"{mfa}\"\n{env}\n[environments.tls]\ncert = \"{name}.pem\"\n\
+         key = \"{name}-key.pem\"\n{LOGIN_TOML}{login}\n"
+    )
+}
+
 /// Like `mfa_toml`, with additions.
 pub fn mfa_toml_with(
     pki: &Pki,
@@ -64,23 +95,15 @@ pub fn mfa_toml_with(
     hosts: &[&str],
     extra: &Extra<'_>,
 ) -> String {
-    if !pki.path("master.key").exists() {
-        let key = base64::engine::general_purpose::STANDARD.encode([11u8; 32]);
-        std::fs::write(pki.path("master.key"), key).unwrap();
-    }
-    // `extra.top` comes first so plain keys stay top-level; its tables end at [secrets].
-    let mut toml = format!(
-        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 2\ndata_dir = \"data\"\n{}\n\
-         [secrets]\nkeys = [{{ file = \"master.key\" }}]\n",
-        extra.top
-    );
+    let mut toml = config_head(pki, extra.top);
     for host in hosts {
-        let name = host.split('.').next().unwrap();
-        pki.leaf(name, &[host]);
-        toml.push_str(&format!(
-            "\n[[environments]]\nname = \"{name}\"\ndisplay_name = \"{name} chat\"\nhosts = [\"{host}\"]\n\
-             upstream = \"http://{dashboard}\"\nmfa = \"required\"\n{}\n[environments.tls]\ncert = \"{name}.pem\"\nkey = \"{name}-key.pem\"\n{LOGIN_TOML}{}\n",
-            extra.env, extra.login
+        toml.push_str(&environment(
+            pki,
+            dashboard,
+            host,
+            "required",
+            extra.env,
+            extra.login,
         ));
     }
     toml
@@ -243,4 +266,14 @@ pub fn between(text: &str, start: &str, end: &str) -> String {
 /// The CSRF token of the (first) form on a page.
 pub fn csrf(page: &str) -> String {
     between(page, "name=\"csrf\" value=\"", "\"")
+}
+
+/// An HTML attribute value as a browser reads it (the templates escape `/`, `&`, quotes).
+pub fn html_unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
