@@ -252,6 +252,8 @@ pub async fn start_session(
     auth.records
         .save_session(new.user, &record, limits.absolute)
         .await?;
+    // Role and environments as of this sign-in, for enforcement sweeps.
+    auth.records.save_profile(new.user, &claims.who).await?;
     Ok(StartedSession {
         set_cookie: set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None),
         sid: claims.sid,

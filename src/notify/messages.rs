@@ -81,3 +81,16 @@ pub fn blocked(to: &str, brand: &str, until: &str) -> Email {
         code: None,
     }
 }
+
+pub fn enforcement_notice(to: &str, brand: &str, deadline: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: two-step verification becomes mandatory"),
+        brand: brand.into(),
+        lines: vec![
+            format!("Two-step verification becomes mandatory for your account on {deadline}."),
+            "Set it up at your next sign-in: after your password you will be asked to add an authenticator app. Sessions without it end on that date, on all devices.".into(),
+        ],
+        code: None,
+    }
+}

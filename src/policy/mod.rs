@@ -3,6 +3,7 @@
 //! No I/O: the pipeline gathers facts (the session cookie carries the user's role and
 //! environments) and acts on the decision.
 
+pub mod enforcement;
 pub mod users;
 
 use std::collections::HashMap;

@@ -82,6 +82,15 @@ impl Shared {
         }
     }
 
+    /// A new pooled client for environment `index` (for work off the request path).
+    pub fn upstream_client(&self, index: usize) -> Result<UpstreamClient, rustls::Error> {
+        upstream::client(
+            &self.config.environments[index],
+            &self.config.timeouts,
+            &self.system_roots,
+        )
+    }
+
     /// Environment index serving `host` (lower-case, no port).
     pub fn environment_for(&self, host: &str) -> Option<usize> {
         self.hosts.get(host).copied()

@@ -145,8 +145,11 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
 
     let https_port = config.public_https_port.unwrap_or(https_addr.port());
     let admin_app = admin_router(shared.clone(), readiness.clone());
-    let redirect_app = redirect_router(shared, https_port);
+    let redirect_app = redirect_router(shared.clone(), https_port);
     let rx = shutdown_rx;
+    let enforcer = auth
+        .clone()
+        .map(|auth| crate::session::enforcement::run(auth, shared.clone()));
     let follow = match (&auth, revocation_events) {
         (Some(auth), Some(events)) => Some(
             auth.revocation
@@ -164,6 +167,9 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
                 }
                 if let Some(mail_worker) = mail_worker {
                     tokio::spawn(mail_worker);
+                }
+                if let Some(enforcer) = enforcer {
+                    tokio::spawn(enforcer);
                 }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
                 let admin_srv =
@@ -253,8 +259,18 @@ fn build_auth(
         login_rate: Rate::new(Duration::from_secs(60)),
         policies: std::sync::RwLock::new(Arc::new(config.policies())),
     };
+    let auth = Arc::new(auth);
+    // Enforcement times are known before any worker serves a request.
+    let enforcing = auth.clone();
+    std::thread::spawn(move || {
+        current_thread_runtime()
+            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
+            .block_on(crate::session::enforcement::record(&enforcing))
+    })
+    .join()
+    .map_err(|_| StartError::Thread(io::Error::other("enforcement setup panicked")))??;
     Ok(Some(AuthParts {
-        auth: Arc::new(auth),
+        auth,
         events,
         mail_worker,
     }))

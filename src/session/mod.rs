@@ -1,6 +1,7 @@
 //! Sessions: cookie tokens, the in-memory revocation view, and the cookies themselves.
 
 pub mod device;
+pub mod enforcement;
 pub mod revocation;
 pub mod token;
 

@@ -25,6 +25,9 @@ fn attempts_key(scope: &str, id: &str) -> String {
     format!("attempts:{scope}:{{{id}}}")
 }
 
+/// Store set of every user who had a session.
+const USERS_SET: &str = "users";
+
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 const LOCK_TTL: Duration = Duration::from_secs(10);
 
@@ -258,6 +261,50 @@ impl Records {
         .await?;
         self.store
             .set_add(&user_key(user, "sessions"), &session.id)
+            .await?;
+        self.store.set_add(USERS_SET, user).await
+    }
+
+    /// The user's role and environments as of their last sign-in.
+    pub async fn profile(&self, user: &str) -> StoreResult<Option<Who>> {
+        self.get_json(&user_key(user, "profile")).await
+    }
+
+    pub async fn save_profile(&self, user: &str, who: &Who) -> StoreResult<()> {
+        self.put_json(&user_key(user, "profile"), who, None).await
+    }
+
+    /// Every user who ever had a gateway session (for enforcement sweeps and admin tools).
+    pub async fn known_users(&self) -> StoreResult<Vec<String>> {
+        self.store.set_members(USERS_SET).await
+    }
+
+    /// When `required` took effect in `env`: recorded once and kept across restarts. A missing
+    /// record is written with `now`.
+    pub async fn enforcement_since(&self, env: &str, now: u64) -> StoreResult<u64> {
+        let key = format!("enforcement:{env}");
+        self.store
+            .put_if_absent(&key, now.to_string().as_bytes(), None)
+            .await?;
+        let raw = self.store.get(&key).await?.unwrap_or_default();
+        String::from_utf8_lossy(&raw)
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{key} is not a time")))
+    }
+
+    /// Forgets an enforcement (the environment no longer requires MFA), so switching it on
+    /// again starts a new grace period.
+    pub async fn clear_enforcement(&self, env: &str) -> StoreResult<()> {
+        self.store
+            .delete(&format!("enforcement:{env}"))
+            .await
+            .map(drop)
+    }
+
+    /// Claims a one-time action (e.g. "announce enforcement to this user"); false if done.
+    pub async fn once(&self, what: &str) -> StoreResult<bool> {
+        self.store
+            .put_if_absent(&format!("once:{what}"), b"1", None)
             .await
     }
 

@@ -1,0 +1,181 @@
+//! Carries out enforcement with grace (DESIGN.md "Enforcement with grace"): records when
+//! `required` took effect (in the store, so restarts do not move it), tells users without a
+//! factor once, and when the grace period ends logs out, on every device, each session that
+//! never passed a second factor: store revocation (to every instance), live WebSockets closed,
+//! the dashboard's logout called with the withheld credential. The sweep runs on a timer, so
+//! a session with nothing but an idle WebSocket is cut too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::{Context, EventKind};
+use crate::identity::auth::Auth;
+use crate::policy::enforcement::{grace_over, in_scope, must_end};
+use crate::policy::MfaMode;
+use crate::proxy::pipeline::Shared;
+use crate::store::StoreResult;
+
+/// How often the sweep checks the clock.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Records (or reads back) `enforced_since` for every environment requiring MFA and publishes
+/// it to the policies; forgets it for the others.
+pub async fn record(auth: &Auth) -> StoreResult<()> {
+    let now = auth.clock.now();
+    let mut policies = (*auth.policies()).clone();
+    for env in &auth.config.environments {
+        if env.policy.mode == MfaMode::Required {
+            let since = auth.records.enforcement_since(&env.name, now).await?;
+            policies.enforced_since.insert(env.name.clone(), since);
+        } else {
+            auth.records.clear_enforcement(&env.name).await?;
+        }
+    }
+    *auth.policies.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policies);
+    announce(auth).await
+}
+
+/// Who a user is for enforcement: their profile from their last sign-in, else the directory.
+async fn who(auth: &Auth, user: &str) -> StoreResult<(crate::policy::Role, Vec<String>)> {
+    Ok(match auth.records.profile(user).await? {
+        Some(w) => (w.role, w.envs),
+        None => {
+            let e = auth.config.directory.lookup(user, "");
+            (e.role, e.environments)
+        }
+    })
+}
+
+/// Candidates for enforcement: users listed in config and users who ever signed in.
+async fn users(auth: &Auth) -> StoreResult<Vec<String>> {
+    let mut all: HashSet<String> = auth.config.directory.users.keys().cloned().collect();
+    all.extend(auth.records.known_users().await?);
+    Ok(all.into_iter().collect())
+}
+
+/// Emails each in-scope user without a factor once per enforcement.
+async fn announce(auth: &Auth) -> StoreResult<()> {
+    if auth.mailer.is_none() {
+        return Ok(());
+    }
+    let policies = auth.policies();
+    for (index, env) in auth.config.environments.iter().enumerate() {
+        let Some(since) = policies.enforced_since.get(&env.name).copied() else {
+            continue;
+        };
+        let deadline = crate::web::factors::utc(since + env.policy.grace_secs);
+        for user in users(auth).await? {
+            let (role, envs) = who(auth, &user).await?;
+            if !in_scope(&policies, index, role, &envs) || auth.records.totp(&user).await?.is_some()
+            {
+                continue;
+            }
+            if auth
+                .records
+                .once(&format!("announce:{}:{since}:{user}", env.name))
+                .await?
+            {
+                auth.notify(&user, |to| {
+                    crate::notify::messages::enforcement_notice(to, &env.display_name, &deadline)
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The sweep loop; runs for the life of the gateway on the control runtime.
+pub async fn run(auth: Arc<Auth>, shared: Arc<Shared>) {
+    let mut swept: HashSet<(String, u64)> = HashSet::new();
+    loop {
+        tokio::time::sleep(TICK).await;
+        let policies = auth.policies();
+        let now = auth.clock.now();
+        for (index, env) in auth.config.environments.iter().enumerate() {
+            let Some(since) = policies.enforced_since.get(&env.name).copied() else {
+                continue;
+            };
+            if !grace_over(since, env.policy.grace_secs, now)
+                || swept.contains(&(env.name.clone(), since))
+            {
+                continue;
+            }
+            match sweep(&auth, &shared, index, since).await {
+                Ok(ended) => {
+                    tracing::info!(environment = %env.name, ended, "enforcement grace period over; sessions without MFA ended");
+                    swept.insert((env.name.clone(), since));
+                }
+                Err(e) => {
+                    tracing::error!(environment = %env.name, error = %e, "enforcement sweep failed; retrying")
+                }
+            }
+        }
+    }
+}
+
+/// Ends every session that must end for the enforcement of environment `index`.
+async fn sweep(auth: &Auth, shared: &Shared, index: usize, since: u64) -> StoreResult<usize> {
+    let policies = auth.policies();
+    let env = &auth.config.environments[index];
+    let client = shared.upstream_client(index).ok();
+    let mut ended = 0;
+    for user in users(auth).await? {
+        let (role, envs) = who(auth, &user).await?;
+        if !in_scope(&policies, index, role, &envs) {
+            tracing::debug!(%user, ?role, ?envs, "not in scope of enforcement");
+            continue;
+        }
+        for session in auth.records.sessions(&user).await? {
+            if !must_end(session.auth, session.created_at, session.mfa_at, since) {
+                tracing::debug!(%user, session.created_at, since, mfa_at = ?session.mfa_at, "session kept");
+                continue;
+            }
+            auth.records.revoke_session(&user, &session.id).await?;
+            auth.live.close_session(&session.id);
+            // The dashboard logout of the session's own environment.
+            let session_env = auth
+                .config
+                .environments
+                .iter()
+                .position(|e| e.name == session.environment);
+            if let (Some(i), Some(sealed)) = (session_env, &session.sealed_credential) {
+                let logout_env = &auth.config.environments[i];
+                let route = logout_env.login.as_ref().and_then(|l| l.logout.as_ref());
+                let client = if i == index {
+                    client.clone()
+                } else {
+                    shared.upstream_client(i).ok()
+                };
+                if let (Some(route), Some(client), Ok(credential)) =
+                    (route, client, auth.records.open_credential(&user, sealed))
+                {
+                    let host = logout_env.hosts.first().map_or("", String::as_str);
+                    crate::proxy::upstream::call_logout(
+                        &client,
+                        logout_env,
+                        route,
+                        &credential,
+                        host,
+                    )
+                    .await;
+                }
+            }
+            let ctx = Context {
+                at: auth.clock.now(),
+                environment: env.name.clone(),
+                ip: String::new(),
+                request_id: String::new(),
+                user: Some(user.clone()),
+                device: Some(session.device_id.clone()),
+            };
+            auth.audit
+                .record(ctx.event(EventKind::ForcedLogout {
+                    reason: "enforcement grace period ended".into(),
+                }))
+                .await;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
