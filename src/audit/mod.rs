@@ -57,6 +57,12 @@ pub enum EventKind {
         reason: String,
     },
     StepUpPassed,
+    /// A plain identity header from a peer that is not a trusted proxy (stripped, ignored).
+    SpoofedIdentityHeader,
+    /// An SSO token that failed verification (the request is treated as anonymous).
+    SsoRejected {
+        reason: String,
+    },
 }
 
 /// Whether what the event describes went through.
@@ -78,7 +84,9 @@ impl EventKind {
             | Self::EmailCodeResendRefused { .. }
             | Self::AttemptBlocked { .. }
             | Self::LoginRateLimited
-            | Self::ForcedLogout { .. } => Outcome::Refused,
+            | Self::ForcedLogout { .. }
+            | Self::SpoofedIdentityHeader
+            | Self::SsoRejected { .. } => Outcome::Refused,
             _ => Outcome::Success,
         }
     }

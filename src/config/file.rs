@@ -36,6 +36,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub secrets: FileSecrets,
     pub mail: Option<FileMail>,
+    /// Signed identity assertion sent to the dashboards.
+    pub assertion: Option<FileAssertion>,
     /// Known users: login identity → role, environments, email.
     #[serde(default)]
     pub users: Vec<FileUser>,
@@ -44,6 +46,17 @@ pub struct FileConfig {
     pub user_rules: Vec<FileUserRule>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+}
+
+/// `[assertion]`: the gateway signs who passed MFA into `X-Mfagate-Assertion` on every
+/// request to a dashboard; the public key is served at `/.mfagate/jwks.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAssertion {
+    /// PEM private key: P-256 for "ES256", Ed25519 for "EdDSA".
+    pub key: SecretSource,
+    #[serde(default = "defaults::assertion_algorithm")]
+    pub algorithm: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +239,35 @@ pub struct FileEnvironment {
     pub regulation: FileRegulation,
     pub tls: Option<FileTls>,
     pub login: Option<FileLogin>,
+    pub sso: Option<FileSso>,
+}
+
+/// Trusted single sign-on in front of this environment: users it vouches for skip the second
+/// factor. Either a signed JWT header, or a plain header from trusted proxies, or both.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSso {
+    /// Header carrying the SSO's signed JWT (e.g. "Cf-Access-Jwt-Assertion").
+    pub jwt_header: Option<String>,
+    /// JWKS with the SSO's public keys.
+    pub jwks_file: Option<String>,
+    #[serde(default = "defaults::sso_algorithms")]
+    pub algorithms: Vec<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    /// `amr` values the token must all carry (e.g. ["mfa"]).
+    #[serde(default)]
+    pub required_amr: Vec<String>,
+    #[serde(default = "defaults::sso_subject_claim")]
+    pub subject_claim: String,
+    /// Claim holding the user's role (owner/admin/supervisor/agent); else the directory decides.
+    pub role_claim: Option<String>,
+    #[serde(default = "defaults::sso_leeway_secs")]
+    pub leeway_secs: u64,
+    /// Plain identity header, believed only from `trusted_proxies`.
+    pub trusted_header: Option<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -395,6 +437,18 @@ pub mod defaults {
         12
     }
     pub fn device_trust_days() -> u64 {
+        30
+    }
+    pub fn assertion_algorithm() -> String {
+        "ES256".into()
+    }
+    pub fn sso_algorithms() -> Vec<String> {
+        vec!["RS256".into(), "ES256".into(), "EdDSA".into()]
+    }
+    pub fn sso_subject_claim() -> String {
+        "email".into()
+    }
+    pub fn sso_leeway_secs() -> u64 {
         30
     }
     pub fn deny() -> String {

@@ -6,6 +6,7 @@ pub mod model;
 mod validate;
 mod validate_auth;
 mod validate_policy;
+mod validate_sso;
 
 use std::fmt;
 use std::path::Path;

@@ -28,6 +28,7 @@ pub struct Config {
     pub master_keys: Vec<Vec<u8>>,
     pub mail: Option<MailConfig>,
     pub directory: crate::policy::users::Directory,
+    pub assertion: Option<Arc<crate::identity::assertion::Asserter>>,
     pub environments: Vec<Environment>,
 }
 
@@ -187,6 +188,7 @@ pub struct Environment {
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
     pub regulation: Regulation,
     pub login: Option<LoginConfig>,
+    pub sso: Option<Arc<crate::identity::sso::Sso>>,
 }
 
 impl std::fmt::Debug for Environment {

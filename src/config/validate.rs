@@ -94,6 +94,10 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
     let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
     let data_dir = resolve(base_dir, &file.data_dir);
     let directory = super::validate_policy::directory(&mut errs, &file);
+    let assertion = file
+        .assertion
+        .as_ref()
+        .and_then(|a| super::validate_sso::assertion(&mut errs, a, base_dir));
     let mail = file
         .mail
         .as_ref()
@@ -162,6 +166,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         master_keys,
         mail,
         directory,
+        assertion,
         environments,
     })
 }
@@ -230,6 +235,10 @@ fn environment(
     let role_methods = super::validate_policy::role_methods(errs, key, env, methods);
     let email_otp = super::validate_auth::email_otp(errs, key, env);
     let regulation = super::validate_auth::regulation(errs, key, env);
+    let sso = env
+        .sso
+        .as_ref()
+        .and_then(|s| super::validate_sso::sso(errs, key, s, base));
     let login = env
         .login
         .as_ref()
@@ -260,6 +269,7 @@ fn environment(
         email_otp,
         regulation,
         login,
+        sso,
     })
 }
 

@@ -79,24 +79,7 @@ impl Refusal<'_> {
 
     fn deny(&self, headers: &HeaderMap, reason: &str) -> Response<Body> {
         tracing::info!(user = %self.claims.user, reason, "request denied by policy");
-        if wants_json(headers) {
-            return json(
-                StatusCode::FORBIDDEN,
-                serde_json::json!({"error": "forbidden"}),
-            );
-        }
-        let page = crate::web::error_page(
-            StatusCode::FORBIDDEN,
-            "Your role is not allowed to do this here. Ask an administrator.",
-            &self.env.display_name,
-        );
-        let mut resp = Response::new(Body::from(page));
-        *resp.status_mut() = StatusCode::FORBIDDEN;
-        resp.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        resp
+        forbidden(self.env, headers)
     }
 
     /// Ends the session everywhere and sends the browser to sign in again.
@@ -127,5 +110,27 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// 403 for a request the policy refuses (HTML page or JSON).
+pub(super) fn forbidden(env: &Environment, headers: &HeaderMap) -> Response<Body> {
+    if wants_json(headers) {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": "forbidden"}),
+        );
+    }
+    let page = crate::web::error_page(
+        StatusCode::FORBIDDEN,
+        "Your role is not allowed to do this here. Ask an administrator.",
+        &env.display_name,
+    );
+    let mut resp = Response::new(Body::from(page));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     resp
 }

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod path;
 pub mod pipeline;
 pub mod server;
+pub mod sso_step;
 pub mod tls;
 pub mod upstream;
 pub mod websocket;

@@ -20,7 +20,7 @@ use super::live::{LiveConnections, LiveOwner};
 use super::path::normalize_path;
 use super::upstream::{self, UpstreamClient};
 use super::websocket;
-use super::{decision, login};
+use super::{decision, login, sso_step};
 use crate::config::{Config, Environment};
 use crate::identity::auth::Auth;
 use crate::identity::login_intercept::match_route;
@@ -70,7 +70,11 @@ impl Shared {
             RootCertStore::empty()
         };
         Self {
-            gateway_routes: web::router(&config.gateway_prefix, auth.clone()),
+            gateway_routes: web::router(
+                &config.gateway_prefix,
+                auth.clone(),
+                config.assertion.as_ref().map(|a| a.jwks_json().to_string()),
+            ),
             auth,
             prefix_root: config.gateway_prefix.trim_end_matches('/').to_string(),
             hosts,
@@ -237,7 +241,18 @@ impl Worker {
         let env = self.env(index);
         let mut session = None;
         let mut grace = None;
-        if let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) {
+        let mut asserted = None;
+        if let (Some(auth), true) = (&self.shared.auth, env.login.is_some()) {
+            let step =
+                sso_step::sso_step(auth, env, index, conn, req.method(), &path, req.headers())
+                    .await;
+            match step {
+                sso_step::SsoStep::Respond(resp) => return Ok(resp),
+                sso_step::SsoStep::Identified(who) => asserted = Some(who),
+                sso_step::SsoStep::Continue => {}
+            }
+        }
+        if let (Some(auth), Some(login), None) = (&self.shared.auth, &env.login, &asserted) {
             if let Some(route) = match_route(login, req.method(), &path) {
                 let target = login::Target {
                     worker: self,
@@ -300,6 +315,19 @@ impl Worker {
             // Sanitizing strips hop-by-hop headers; the upgrade ones go back in afterwards.
             parts.extensions.insert(websocket::UpgradeRequested);
         }
+        let asserted = asserted.or_else(|| {
+            session.as_ref().map(|c| sso_step::Asserted {
+                user: c.user.clone(),
+                email: None,
+                role: c.who.role,
+                sso: false,
+                mfa_at: c.mfa_at,
+                created_at: c.created_at,
+            })
+        });
+        if let Some(who) = asserted {
+            parts.extensions.insert(who);
+        }
         let resp = self
             .forward(index, conn, parts, body, path_and_query, &authority, record)
             .await?;
@@ -350,7 +378,13 @@ impl Worker {
             .extensions
             .remove::<websocket::UpgradeRequested>()
             .is_some();
+        let asserted = parts.extensions.remove::<sso_step::Asserted>();
         upstream::rewrite(env, &mut parts, path_and_query, authority, conn.peer.ip());
+        if let (Some(who), Some(asserter), Some(auth)) =
+            (asserted, &self.shared.config.assertion, &self.shared.auth)
+        {
+            self.assert_identity(asserter, auth, env, &who, &mut parts.headers);
+        }
         if upgrade {
             websocket::restore_upgrade_headers(&mut parts.headers);
         }
@@ -368,6 +402,37 @@ impl Worker {
             .env(Some(index))
             .observe_upstream(elapsed.as_secs_f64());
         sent
+    }
+
+    /// Adds the signed identity assertion (the client's copy was stripped by `rewrite`).
+    fn assert_identity(
+        &self,
+        asserter: &crate::identity::assertion::Asserter,
+        auth: &Auth,
+        env: &Environment,
+        who: &sso_step::Asserted,
+        headers: &mut HeaderMap,
+    ) {
+        let amr: &[&str] = match (who.sso, who.mfa_at) {
+            (true, _) => &["sso"],
+            (false, Some(_)) => &["pwd", "otp"],
+            (false, None) => &["pwd"],
+        };
+        let email = who.email.clone().or_else(|| auth.user_email(&who.user));
+        let role = serde_json::to_value(who.role).ok();
+        let assertion = crate::identity::assertion::Assertion {
+            user: &who.user,
+            email: email.as_deref(),
+            role: role.as_ref().and_then(|r| r.as_str()).unwrap_or("agent"),
+            env: &env.name,
+            amr,
+            auth_time: who.mfa_at.unwrap_or(who.created_at),
+        };
+        if let Some(token) = asserter.sign(&assertion, auth.clock.now()) {
+            if let Ok(v) = HeaderValue::from_str(&token) {
+                headers.insert(crate::identity::assertion::HEADER, v);
+            }
+        }
     }
 
     fn is_gateway_path(&self, path: &str) -> bool {

@@ -71,11 +71,21 @@ pub fn message(
 
 /// The Router for everything under `prefix` (which starts and ends with `/`). Without `auth`
 /// (no environment watches a login) only health and the stylesheet exist.
-pub fn router(prefix: &str, auth: Option<Arc<Auth>>) -> Router {
+pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Router {
     let p = |path: &str| format!("{prefix}{path}");
-    let base = Router::new()
+    let mut base = Router::new()
         .route(&p("health"), get(|| async { "ok" }))
         .route(&p("static/gate.css"), get(stylesheet));
+    if let Some(jwks) = jwks {
+        // Public keys of the identity assertion, for dashboards that verify it.
+        base = base.route(
+            &p("jwks.json"),
+            get(move || {
+                let jwks = jwks.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], jwks) }
+            }),
+        );
+    }
     let Some(auth) = auth else {
         return base.fallback(not_found);
     };

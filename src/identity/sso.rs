@@ -1,0 +1,140 @@
+//! Trusted single sign-on (DESIGN.md "SSO"): an identity asserted by an SSO proxy in front of
+//! the gateway, either as a signed JWT (verified against the SSO's JWKS with an algorithm
+//! allow-list, issuer, audience, expiry and optional `amr`) or as a plain header believed only
+//! when the TCP peer is a trusted proxy. Users the SSO vouches for skip the second factor.
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName};
+use ipnet::IpNet;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use crate::identity::login_intercept::normalize_user;
+use crate::policy::Role;
+
+#[derive(Debug)]
+pub struct JwtSso {
+    pub header: HeaderName,
+    pub keys: JwkSet,
+    pub algorithms: Vec<Algorithm>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub required_amr: Vec<String>,
+    pub subject_claim: String,
+    pub role_claim: Option<String>,
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug)]
+pub struct HeaderSso {
+    pub header: HeaderName,
+    pub trusted: Vec<IpNet>,
+}
+
+#[derive(Debug, Default)]
+pub struct Sso {
+    pub jwt: Option<JwtSso>,
+    pub header: Option<HeaderSso>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoIdentity {
+    pub user: String,
+    /// From the role claim, when configured and valid.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoOutcome {
+    /// No SSO assertion on the request.
+    Absent,
+    Verified(SsoIdentity),
+    /// An assertion that failed verification: the request is treated as anonymous.
+    Rejected(String),
+    /// A plain identity header from a peer that is not a trusted proxy.
+    Spoofed,
+}
+
+impl JwtSso {
+    fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
+        let header = decode_header(token).map_err(|e| format!("unreadable header: {e}"))?;
+        // Only asymmetric algorithms from the allow-list; "none" never parses as an algorithm.
+        if !self.algorithms.contains(&header.alg) {
+            return Err(format!("algorithm {:?} not allowed", header.alg));
+        }
+        let kid = header.kid.ok_or("token has no kid")?;
+        let jwk = self
+            .keys
+            .find(&kid)
+            .ok_or_else(|| format!("unknown kid {kid:?}"))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.algorithms = vec![header.alg];
+        validation.leeway = self.leeway_secs;
+        validation.validate_nbf = true;
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let claims = decode::<Value>(token, &key, &validation)
+            .map_err(|e| format!("invalid token: {e}"))?
+            .claims;
+        let amr: Vec<&str> = claims
+            .get("amr")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(missing) = self
+            .required_amr
+            .iter()
+            .find(|r| !amr.contains(&r.as_str()))
+        {
+            return Err(format!("amr lacks {missing:?}"));
+        }
+        let user = claims
+            .get(&self.subject_claim)
+            .and_then(Value::as_str)
+            .map(normalize_user)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| format!("no {} claim", self.subject_claim))?;
+        let role = self
+            .role_claim
+            .as_ref()
+            .and_then(|c| claims.get(c))
+            .and_then(Value::as_str)
+            .and_then(Role::parse);
+        Ok(SsoIdentity { user, role })
+    }
+}
+
+impl Sso {
+    /// The SSO identity of a request from `peer`, if any.
+    pub fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> SsoOutcome {
+        if let Some(jwt) = &self.jwt {
+            if let Some(token) = headers.get(&jwt.header).and_then(|v| v.to_str().ok()) {
+                return match jwt.verify(token.trim()) {
+                    Ok(id) => SsoOutcome::Verified(id),
+                    Err(why) => SsoOutcome::Rejected(why),
+                };
+            }
+        }
+        if let Some(plain) = &self.header {
+            if let Some(value) = headers.get(&plain.header).and_then(|v| v.to_str().ok()) {
+                if !plain.trusted.iter().any(|net| net.contains(&peer)) {
+                    return SsoOutcome::Spoofed;
+                }
+                let user = normalize_user(value);
+                if !user.is_empty() {
+                    return SsoOutcome::Verified(SsoIdentity { user, role: None });
+                }
+            }
+        }
+        SsoOutcome::Absent
+    }
+}
