@@ -288,3 +288,48 @@ async fn new_backup_codes_need_a_fresh_factor_and_replace_the_old_ones() {
         "old codes no longer work"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let t = MfaEnv::start();
+    let laptop = t.browser();
+    let (secret, _, page) = t
+        .login_and_enroll(&laptop, "agent1@demo.test", "agent1-pass")
+        .await;
+    let released = t
+        .post(&laptop, "/.mfagate/continue", &[("csrf", &csrf(&page))])
+        .await;
+    let cookies: Vec<String> = set_cookies(&released)
+        .iter()
+        .filter(|c| c.starts_with("dash_session=") || c.starts_with("__Host-mfagate="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect();
+    let phone = t.browser();
+    t.login(&phone, "agent1@demo.test", "agent1-pass").await;
+    t.next_step();
+    assert_eq!(t.verify(&phone, &t.code(&secret)).await.status(), 303);
+
+    let tls = t
+        .pki
+        .connect(t.gw.https_addr, "chat.test", &[b"http/1.1"])
+        .await
+        .unwrap();
+    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookies.join("; ").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
+
+    t.auth().revoke_all("agent1@demo.test").await.unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    assert!(closed.is_ok(), "WebSocket closed");
+    for browser in [&laptop, &phone] {
+        let resp = t.get(browser, "/").await;
+        assert_eq!(location(&resp), "/login", "every session of the user ended");
+    }
+}

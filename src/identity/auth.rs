@@ -15,6 +15,7 @@ use crate::session::token::{decode_session, SessionClaims, Stage};
 use crate::session::{cookie_value, SESSION_COOKIE};
 use crate::store::records::Records;
 use crate::store::secret_box::KeyRing;
+use crate::store::StoreResult;
 use pingora_limits::rate::Rate;
 
 pub struct Auth {
@@ -52,6 +53,33 @@ impl Auth {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Ends one session everywhere: removed from the store and announced to every instance,
+    /// whose revocation views refuse it and whose live WebSockets of it are closed.
+    pub async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
+        self.records.revoke_session(user, sid).await?;
+        // This instance closes at once; others on the event.
+        self.live.close_session(sid);
+        Ok(())
+    }
+
+    /// Ends every session of `user` everywhere (e.g. a factor reset by an admin).
+    pub async fn revoke_all(&self, user: &str) -> StoreResult<()> {
+        for session in self.records.sessions(user).await? {
+            self.records.revoke_session(user, &session.id).await?;
+        }
+        // Also covers sessions the store no longer lists (cookie-only, any instance).
+        let before_ms = (self.clock.now() + 1) * 1000;
+        self.records
+            .store
+            .publish(&crate::store::StoreEvent::UserRevoked {
+                user: user.to_string(),
+                before_ms,
+            })
+            .await?;
+        self.live.close_user(user);
+        Ok(())
     }
 
     /// Queues a notification to `user`, when mail is configured and the user has an address.

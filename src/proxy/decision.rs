@@ -85,10 +85,9 @@ impl Refusal<'_> {
     /// Ends the session everywhere and sends the browser to sign in again.
     async fn force_logout(&self, headers: &HeaderMap, reason: &'static str) -> Response<Body> {
         let (auth, claims) = (self.auth, self.claims);
-        if let Err(e) = auth.records.revoke_session(&claims.user, &claims.sid).await {
+        if let Err(e) = auth.revoke(&claims.user, &claims.sid).await {
             tracing::error!(error = %e, "could not record a forced logout; refusing the request anyway");
         }
-        auth.live.close_session(&claims.sid);
         auth.audit
             .record(self.ctx().event(EventKind::ForcedLogout {
                 reason: reason.into(),

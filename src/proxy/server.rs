@@ -151,11 +151,11 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         .clone()
         .map(|auth| crate::session::enforcement::run(auth, shared.clone()));
     let follow = match (&auth, revocation_events) {
-        (Some(auth), Some(events)) => Some(
-            auth.revocation
-                .clone()
-                .follow(events, auth.records.store.clone()),
-        ),
+        (Some(auth), Some(events)) => Some(auth.revocation.clone().follow(
+            events,
+            auth.records.store.clone(),
+            auth.live.clone(),
+        )),
         _ => None,
     };
     let control = std::thread::Builder::new()

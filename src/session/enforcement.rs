@@ -131,8 +131,7 @@ async fn sweep(auth: &Auth, shared: &Shared, index: usize, since: u64) -> StoreR
                 tracing::debug!(%user, session.created_at, since, mfa_at = ?session.mfa_at, "session kept");
                 continue;
             }
-            auth.records.revoke_session(&user, &session.id).await?;
-            auth.live.close_session(&session.id);
+            auth.revoke(&user, &session.id).await?;
             // The dashboard logout of the session's own environment.
             let session_env = auth
                 .config

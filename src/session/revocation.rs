@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use crate::proxy::live::LiveConnections;
 use crate::store::{Store, StoreEvent};
 
 /// Store set listing revoked session ids, for resync at start.
@@ -54,11 +55,19 @@ impl RevocationView {
         self: Arc<Self>,
         mut events: tokio::sync::broadcast::Receiver<StoreEvent>,
         store: Arc<dyn Store>,
+        live: Arc<LiveConnections>,
     ) {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             match events.recv().await {
-                Ok(event) => self.apply(&event),
+                Ok(event) => {
+                    self.apply(&event);
+                    // Live WebSockets of what was revoked end too, on every instance.
+                    match &event {
+                        StoreEvent::SessionRevoked { session_id } => live.close_session(session_id),
+                        StoreEvent::UserRevoked { user, .. } => live.close_user(user),
+                    };
+                }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "revocation events lagged; resyncing");
                     if let Err(e) = self.load(&*store).await {

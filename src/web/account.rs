@@ -90,8 +90,7 @@ pub async fn revoke(posted: Posted<SignedIn>) -> Response {
             EventKind::SessionRevoked
         };
         for sid in ended {
-            auth.records.revoke_session(user, &sid).await?;
-            auth.live.close_session(&sid);
+            auth.revoke(user, &sid).await?;
         }
         Ok(kind)
     }
@@ -175,10 +174,9 @@ pub async fn logout(
         .await
         .ok()
         .flatten();
-    if let Err(e) = auth.records.revoke_session(&claims.user, &claims.sid).await {
+    if let Err(e) = auth.revoke(&claims.user, &claims.sid).await {
         return s.base.unavailable(e);
     }
-    auth.live.close_session(&claims.sid);
     let route = env.login.as_ref().and_then(|l| l.logout.as_ref());
     if let (Some(route), Some(sealed), Some(Extension(UpstreamHandle(client)))) =
         (route, session.and_then(|r| r.sealed_credential), upstream)
