@@ -61,6 +61,8 @@ algorithms = ["ES256"]
 issuer = "https://sso.test"
 audience = "chat-gateway"
 required_amr = ["mfa"]
+role_claim = "role"
+environments_claim = "envs"
 trusted_header = "X-Forwarded-Email"
 trusted_proxies = ["127.0.0.1/32"]
 "#;
@@ -266,10 +268,12 @@ async fn the_identity_assertion_verifies_against_the_published_jwks() {
     let base = format!("https://echo.test:{}", gw.https_addr.port());
     let echoed: serde_json::Value = c
         .get(format!("{base}/echo"))
-        .header(
-            "Cf-Access-Jwt-Assertion",
-            issuer.token(claims("supervisor@demo.test"), "sso-1"),
-        )
+        .header("Cf-Access-Jwt-Assertion", {
+            let mut c = claims("supervisor@demo.test");
+            c["role"] = serde_json::json!("supervisor");
+            c["envs"] = serde_json::json!(["echo", "alpha"]);
+            issuer.token(c, "sso-1")
+        })
         .header("X-Mfagate-Assertion", "forged.by.client")
         .send()
         .await
@@ -306,7 +310,11 @@ async fn the_identity_assertion_verifies_against_the_published_jwks() {
     assert_eq!(claims["sub"], "supervisor@demo.test");
     assert_eq!(claims["env"], "echo");
     assert_eq!(claims["amr"], serde_json::json!(["sso"]));
-    assert_eq!(claims["roles"], serde_json::json!(["agent"]));
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["supervisor"]),
+        "role from the SSO's claim"
+    );
     assert_eq!(
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
         60

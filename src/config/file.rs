@@ -262,6 +262,8 @@ pub struct FileSso {
     pub subject_claim: String,
     /// Claim holding the user's role (owner/admin/supervisor/agent); else the directory decides.
     pub role_claim: Option<String>,
+    /// Claim holding the user's environments (an array of names); else the directory decides.
+    pub environments_claim: Option<String>,
     #[serde(default = "defaults::sso_leeway_secs")]
     pub leeway_secs: u64,
     /// Plain identity header, believed only from `trusted_proxies`.

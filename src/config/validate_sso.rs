@@ -75,6 +75,7 @@ pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> O
             required_amr: sso.required_amr.clone(),
             subject_claim: sso.subject_claim.clone(),
             role_claim: sso.role_claim.clone(),
+            environments_claim: sso.environments_claim.clone(),
             leeway_secs: sso.leeway_secs.min(300),
         })
     });

@@ -24,6 +24,7 @@ pub struct JwtSso {
     pub required_amr: Vec<String>,
     pub subject_claim: String,
     pub role_claim: Option<String>,
+    pub environments_claim: Option<String>,
     pub leeway_secs: u64,
 }
 
@@ -44,6 +45,8 @@ pub struct SsoIdentity {
     pub user: String,
     /// From the role claim, when configured and valid.
     pub role: Option<Role>,
+    /// From the environments claim, when configured.
+    pub environments: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +112,22 @@ impl JwtSso {
             .and_then(|c| claims.get(c))
             .and_then(Value::as_str)
             .and_then(Role::parse);
-        Ok(SsoIdentity { user, role })
+        let environments = self
+            .environments_claim
+            .as_ref()
+            .and_then(|c| claims.get(c))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            });
+        Ok(SsoIdentity {
+            user,
+            role,
+            environments,
+        })
     }
 }
 
@@ -131,7 +149,11 @@ impl Sso {
                 }
                 let user = normalize_user(value);
                 if !user.is_empty() {
-                    return SsoOutcome::Verified(SsoIdentity { user, role: None });
+                    return SsoOutcome::Verified(SsoIdentity {
+                        user,
+                        role: None,
+                        environments: None,
+                    });
                 }
             }
         }

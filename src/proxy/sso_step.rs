@@ -72,8 +72,11 @@ pub(super) async fn sso_step(
         SsoOutcome::Verified(id) => id,
     };
     let now = auth.clock.now();
-    let entry = auth.config.directory.lookup(&id.user, &env.name);
+    let mut entry = auth.config.directory.lookup(&id.user, &env.name);
     let role = id.role.unwrap_or(entry.role);
+    if let Some(envs) = id.environments {
+        entry.environments = envs;
+    }
     let subject = policy::Subject {
         role,
         environments: &entry.environments,
