@@ -321,3 +321,84 @@ async fn the_identity_assertion_verifies_against_the_published_jwks() {
     );
     stop(gw).await;
 }
+
+/// SSO keys from an https JWKS: fetched when a token names an unknown key (so rotation just
+/// works), never more often than `jwks_refresh_secs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_jwks_is_fetched_and_refreshed_on_rotation_but_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let pki = Pki::new();
+    let first = Issuer::new(&pki);
+    let served = Arc::new(Mutex::new(
+        std::fs::read_to_string(pki.path("sso-jwks.json")).unwrap(),
+    ));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (s, f) = (served.clone(), fetches.clone());
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            f.fetch_add(1, Ordering::SeqCst);
+            let body = s.lock().unwrap().clone();
+            async move { body }
+        }),
+    );
+    pki.leaf("jwks", &["127.0.0.1"]);
+    let jwks = upstream::serve_tls(app, pki.server_tls("jwks")).await;
+    let remote = SSO.replace(
+        "jwks_file = \"sso-jwks.json\"",
+        &format!("jwks_url = \"https://127.0.0.1:{}/jwks\"\njwks_ca_file = \"ca.pem\"\njwks_refresh_secs = 1", jwks.port()),
+    );
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut toml = config_head(&pki, "");
+    toml.push_str(&environment(
+        &pki,
+        dashboard,
+        "alpha.test",
+        "required",
+        "",
+        &remote,
+    ));
+    let gw = start_gateway(&pki, &toml);
+    let c = || client(&pki, &gw, "127.0.0.1".parse().unwrap());
+
+    let token = first.token(claims("agent1@demo.test"), "sso-1");
+    assert_eq!(
+        login(&gw, &c(), Some(("Cf-Access-Jwt-Assertion", &token)))
+            .await
+            .status(),
+        302
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched on first use");
+
+    // The SSO rotates to a new key (same file name, new kid).
+    let rotated = Issuer::new(&pki);
+    let mut set: JwkSet =
+        serde_json::from_str(&std::fs::read_to_string(pki.path("sso-jwks.json")).unwrap()).unwrap();
+    set.keys[0].common.key_id = Some("sso-2".into());
+    *served.lock().unwrap() = serde_json::to_string(&set).unwrap();
+    let new_token = rotated.token(claims("agent1@demo.test"), "sso-2");
+    let too_soon = login(&gw, &c(), Some(("Cf-Access-Jwt-Assertion", &new_token))).await;
+    assert_eq!(
+        location(&too_soon),
+        "/.mfagate/",
+        "not refetched within the refresh interval"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        login(&gw, &c(), Some(("Cf-Access-Jwt-Assertion", &new_token)))
+            .await
+            .status(),
+        302,
+        "refetched for the new kid"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    // Unknown key ids cannot make the gateway hammer the SSO.
+    for kid in ["x1", "x2", "x3"] {
+        let bogus = rotated.token(claims("agent1@demo.test"), kid);
+        login(&gw, &c(), Some(("Cf-Access-Jwt-Assertion", &bogus))).await;
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "bounded");
+    stop(gw).await;
+}

@@ -249,8 +249,15 @@ pub struct FileEnvironment {
 pub struct FileSso {
     /// Header carrying the SSO's signed JWT (e.g. "Cf-Access-Jwt-Assertion").
     pub jwt_header: Option<String>,
-    /// JWKS with the SSO's public keys.
+    /// JWKS with the SSO's public keys: a file, or an https URL (fetched when a token names
+    /// a key not yet known, at most every 30 s).
     pub jwks_file: Option<String>,
+    pub jwks_url: Option<String>,
+    /// PEM CA file to trust for `jwks_url` instead of the system roots.
+    pub jwks_ca_file: Option<String>,
+    /// Least time between two fetches of `jwks_url`. Default 30.
+    #[serde(default = "defaults::jwks_refresh_secs")]
+    pub jwks_refresh_secs: u64,
     #[serde(default = "defaults::sso_algorithms")]
     pub algorithms: Vec<String>,
     pub issuer: Option<String>,
@@ -449,6 +456,9 @@ pub mod defaults {
     }
     pub fn sso_subject_claim() -> String {
         "email".into()
+    }
+    pub fn jwks_refresh_secs() -> u64 {
+        30
     }
     pub fn sso_leeway_secs() -> u64 {
         30

@@ -10,7 +10,9 @@ use jsonwebtoken::Algorithm;
 use super::file::{FileAssertion, FileSso};
 use super::validate::{read_secret, resolve, Errors};
 use crate::identity::assertion::Asserter;
+use crate::identity::jwks::Jwks;
 use crate::identity::sso::{HeaderSso, JwtSso, Sso};
+use rustls::pki_types::pem::PemObject;
 
 fn header(errs: &mut Errors, key: String, name: &str) -> Option<HeaderName> {
     match HeaderName::from_bytes(name.as_bytes()) {
@@ -27,28 +29,7 @@ pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> O
     let before = errs.0.len();
     let jwt = sso.jwt_header.as_ref().and_then(|name| {
         let header = header(errs, format!("{key}.jwt_header"), name)?;
-        let Some(file) = &sso.jwks_file else {
-            errs.push(format!("{key}.jwks_file"), "is required with jwt_header");
-            return None;
-        };
-        let path = resolve(base, file);
-        let keys = match std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<JwkSet>(&b).map_err(|e| e.to_string()))
-        {
-            Ok(k) if !k.keys.is_empty() => k,
-            Ok(_) => {
-                errs.push(format!("{key}.jwks_file"), "has no keys");
-                return None;
-            }
-            Err(e) => {
-                errs.push(
-                    format!("{key}.jwks_file"),
-                    format!("{}: {e}", path.display()),
-                );
-                return None;
-            }
-        };
+        let keys = jwks(errs, &key, sso, base)?;
         let mut algorithms = Vec::new();
         for (i, a) in sso.algorithms.iter().enumerate() {
             match a.parse::<Algorithm>() {
@@ -137,6 +118,77 @@ pub(super) fn assertion(
         Ok(asserter) => Some(Arc::new(asserter)),
         Err(e) => {
             errs.push("assertion.key", e);
+            None
+        }
+    }
+}
+
+/// The SSO's keys: exactly one of a JWKS file or an https JWKS URL.
+fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Jwks> {
+    match (&sso.jwks_file, &sso.jwks_url) {
+        (Some(file), None) => {
+            let path = resolve(base, file);
+            let read = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<JwkSet>(&b).map_err(|e| e.to_string()));
+            match read {
+                Ok(k) if !k.keys.is_empty() => Some(Jwks::Fixed(k)),
+                Ok(_) => {
+                    errs.push(format!("{key}.jwks_file"), "has no keys");
+                    None
+                }
+                Err(e) => {
+                    errs.push(
+                        format!("{key}.jwks_file"),
+                        format!("{}: {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(url)) => {
+            let uri = match url.parse::<http::Uri>() {
+                Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => u,
+                _ => {
+                    errs.push(
+                        format!("{key}.jwks_url"),
+                        format!("{url:?} is not an https URL"),
+                    );
+                    return None;
+                }
+            };
+            let roots = match &sso.jwks_ca_file {
+                None => crate::proxy::tls::load_system_roots(),
+                Some(file) => {
+                    let path = resolve(base, file);
+                    let mut roots = rustls::RootCertStore::empty();
+                    let certs = rustls::pki_types::CertificateDer::pem_file_iter(&path)
+                        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                        .unwrap_or_default();
+                    let (added, _) = roots.add_parsable_certificates(certs);
+                    if added == 0 {
+                        errs.push(
+                            format!("{key}.jwks_ca_file"),
+                            format!("no PEM certificate readable in {}", path.display()),
+                        );
+                        return None;
+                    }
+                    roots
+                }
+            };
+            Jwks::remote(
+                uri,
+                roots,
+                std::time::Duration::from_secs(sso.jwks_refresh_secs.max(1)),
+            )
+            .map_err(|e| errs.push(format!("{key}.jwks_url"), e))
+            .ok()
+        }
+        _ => {
+            errs.push(
+                format!("{key}.jwks_file"),
+                "set exactly one of jwks_file and jwks_url with jwt_header",
+            );
             None
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod assertion;
 pub mod auth;
+pub mod jwks;
 pub mod login_flow;
 pub mod login_intercept;
 pub mod sso;

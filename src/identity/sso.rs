@@ -7,17 +7,17 @@ use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
+use super::jwks::Jwks;
 use crate::identity::login_intercept::normalize_user;
 use crate::policy::Role;
 
 #[derive(Debug)]
 pub struct JwtSso {
     pub header: HeaderName,
-    pub keys: JwkSet,
+    pub keys: Jwks,
     pub algorithms: Vec<Algorithm>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
@@ -61,7 +61,7 @@ pub enum SsoOutcome {
 }
 
 impl JwtSso {
-    fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
+    async fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
         let header = decode_header(token).map_err(|e| format!("unreadable header: {e}"))?;
         // Only asymmetric algorithms from the allow-list; "none" never parses as an algorithm.
         if !self.algorithms.contains(&header.alg) {
@@ -71,8 +71,9 @@ impl JwtSso {
         let jwk = self
             .keys
             .find(&kid)
+            .await
             .ok_or_else(|| format!("unknown kid {kid:?}"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable key: {e}"))?;
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
         validation.leeway = self.leeway_secs;
@@ -133,10 +134,10 @@ impl JwtSso {
 
 impl Sso {
     /// The SSO identity of a request from `peer`, if any.
-    pub fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> SsoOutcome {
+    pub async fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> SsoOutcome {
         if let Some(jwt) = &self.jwt {
             if let Some(token) = headers.get(&jwt.header).and_then(|v| v.to_str().ok()) {
-                return match jwt.verify(token.trim()) {
+                return match jwt.verify(token.trim()).await {
                     Ok(id) => SsoOutcome::Verified(id),
                     Err(why) => SsoOutcome::Rejected(why),
                 };

@@ -46,7 +46,7 @@ pub(super) async fn sso_step(
     let Some(sso) = &env.sso else {
         return SsoStep::Continue;
     };
-    let outcome = sso.identify(headers, conn.peer.ip());
+    let outcome = sso.identify(headers, conn.peer.ip()).await;
     let ctx = || Context {
         at: auth.clock.now(),
         environment: env.name.clone(),

@@ -52,9 +52,15 @@ pub async fn start(name: &'static str) -> EchoUpstream {
 
 /// The echo upstream over TLS with the given server config (for https upstream tests).
 pub async fn start_tls(name: &'static str, tls: rustls::ServerConfig) -> EchoUpstream {
+    let (app, counters) = app(name);
+    let addr = serve_tls(app, tls).await;
+    EchoUpstream { addr, counters }
+}
+
+/// Serves `app` over TLS on an ephemeral port.
+pub async fn serve_tls(app: Router, tls: rustls::ServerConfig) -> SocketAddr {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::service::TowerToHyperService;
-    let (app, counters) = app(name);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
@@ -76,7 +82,7 @@ pub async fn start_tls(name: &'static str, tls: rustls::ServerConfig) -> EchoUps
             });
         }
     });
-    EchoUpstream { addr, counters }
+    addr
 }
 
 fn app(name: &'static str) -> (Router, Arc<Counters>) {
