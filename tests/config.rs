@@ -354,3 +354,36 @@ fn mail_and_factor_settings_are_validated_with_key_paths() {
         assert_has(&errors(&pki, &toml), want);
     }
 }
+
+#[test]
+fn policy_and_sso_settings_are_validated_with_key_paths() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    std::fs::write(pki.path("empty-jwks.json"), "{\"keys\":[]}").unwrap();
+    let env = |extra: &str| env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", extra);
+    let cases = [
+        (format!("[[users]]\nidentity = \"a@b.test\"\nrole = \"boss\"\nenvironments = [\"prod\"]\n{}", env("")), "users[0].role:"),
+        (format!("[[users]]\nidentity = \"a@b.test\"\nrole = \"agent\"\nenvironments = [\"nope\"]\n{}", env("")), "users[0].environments[0]:"),
+        (format!("[[user_rules]]\nemail_domain = \"@b.test\"\nrole = \"agent\"\n{}", env("")), "user_rules[0].email_domain:"),
+        (env("mfa_roles = [\"chef\"]"), "environments[0].mfa_roles[0]:"),
+        (env("sensitive_paths = [\"billing\"]"), "environments[0].sensitive_paths[0]:"),
+        (env("[[environments.rules]]\nroles = [\"agent\"]\npaths = [\"/x\"]\naction = \"allow\""), "environments[0].rules[0].action:"),
+        (env("[[environments.rules]]\nroles = [\"agent\"]\npaths = [\"/x\"]\nmethods = [\"PO ST\"]"), "environments[0].rules[0].methods[0]:"),
+        (env("[environments.role_methods]\nadmin = [\"email\"]"), "environments[0].role_methods.admin:"),
+        (env("[environments.sso]\njwt_header = \"X-Jwt\"\njwks_file = \"empty-jwks.json\"\nissuer = \"i\"\naudience = \"a\""), "environments[0].sso.jwks_file: has no keys"),
+        (env("[environments.sso]\njwt_header = \"X-Jwt\"\njwks_url = \"http://sso.test/keys\"\nissuer = \"i\"\naudience = \"a\""), "environments[0].sso.jwks_url:"),
+        (env("[environments.sso]\ntrusted_header = \"X-Forwarded-Email\"\ntrusted_proxies = [\"10.0.0.0/33\"]"), "environments[0].sso.trusted_proxies[0]:"),
+        (format!("[assertion]\nkey = \"prod-key.pem\"\nalgorithm = \"HS256\"\n{}", env("")), "assertion.algorithm:"),
+    ];
+    for (toml, want) in cases {
+        assert_has(&errors(&pki, &toml), want);
+    }
+    // HMAC algorithms are refused for SSO tokens: the JWKS is public.
+    std::fs::write(
+        pki.path("jwks.json"),
+        "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\",\"kid\":\"k\"}]}",
+    )
+    .unwrap();
+    let hs = env("[environments.sso]\njwt_header = \"X-Jwt\"\njwks_file = \"jwks.json\"\nalgorithms = [\"HS256\"]\nissuer = \"i\"\naudience = \"a\"");
+    assert_has(&errors(&pki, &hs), "environments[0].sso.algorithms[0]:");
+}

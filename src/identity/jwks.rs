@@ -31,7 +31,7 @@ pub enum Jwks {
     Fixed(JwkSet),
     Remote {
         keys: RwLock<Arc<JwkSet>>,
-        source: RemoteJwks,
+        source: Box<RemoteJwks>,
     },
 }
 
@@ -68,12 +68,12 @@ impl Jwks {
             .wrap_connector(http);
         Ok(Self::Remote {
             keys: RwLock::new(Arc::new(JwkSet { keys: Vec::new() })),
-            source: RemoteJwks {
+            source: Box::new(RemoteJwks {
                 uri,
                 min_refresh,
                 client: Client::builder(TokioExecutor::new()).build(connector),
                 last_fetch: tokio::sync::Mutex::new(None),
-            },
+            }),
         })
     }
 
