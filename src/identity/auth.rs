@@ -55,6 +55,18 @@ impl Auth {
             .clone()
     }
 
+    /// Audit context for a request from `ip` in `env`, with a fresh request id.
+    pub fn audit_context(&self, env: &Environment, ip: impl ToString) -> crate::audit::Context {
+        crate::audit::Context {
+            at: self.clock.now(),
+            environment: env.name.clone(),
+            ip: ip.to_string(),
+            request_id: crate::proxy::pipeline::new_request_id(),
+            user: None,
+            device: None,
+        }
+    }
+
     /// Ends one session everywhere: removed from the store and announced to every instance,
     /// whose revocation views refuse it and whose live WebSockets of it are closed.
     pub async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::login::to_login;
-use super::pipeline::{new_request_id, wants_json, ConnInfo};
+use super::pipeline::{wants_json, ConnInfo};
 use crate::audit::{Context, EventKind};
 use crate::config::{Environment, LoginConfig};
 use crate::identity::auth::Auth;
@@ -45,14 +45,10 @@ impl Refusal<'_> {
     }
 
     fn ctx(&self) -> Context {
-        Context {
-            at: self.auth.clock.now(),
-            environment: self.env.name.clone(),
-            ip: self.conn.peer.ip().to_string(),
-            request_id: new_request_id(),
-            user: Some(self.claims.user.clone()),
-            device: Some(self.claims.device.clone()),
-        }
+        self.auth
+            .audit_context(self.env, self.conn.peer.ip())
+            .with_user(&self.claims.user)
+            .with_device(&self.claims.device)
     }
 
     fn step_up(&self, headers: &HeaderMap, path_and_query: &str) -> Response<Body> {

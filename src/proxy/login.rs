@@ -12,8 +12,8 @@ use hyper::body::Incoming;
 use super::access_log::AccessRecord;
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
-use super::pipeline::{new_request_id, wants_json, ConnInfo, Worker};
-use crate::audit::{Context, EventKind};
+use super::pipeline::{wants_json, ConnInfo, Worker};
+use crate::audit::EventKind;
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
 use crate::identity::auth::Auth;
 use crate::identity::login_flow::{on_login_response, LoginError, LoginRequest};
@@ -50,14 +50,7 @@ impl Target<'_> {
         // Per-IP limit on password attempts through the gateway (in memory, bounded).
         let ip = self.conn.peer.ip();
         if self.auth.login_rate.observe(&ip, 1) > env.regulation.login_per_ip_per_minute as isize {
-            let ctx = Context {
-                at: self.auth.clock.now(),
-                environment: env.name.clone(),
-                ip: ip.to_string(),
-                request_id: new_request_id(),
-                user: None,
-                device: None,
-            };
+            let ctx = self.auth.audit_context(env, ip.to_string());
             self.auth
                 .audit
                 .record(ctx.event(EventKind::LoginRateLimited))
@@ -86,14 +79,9 @@ impl Target<'_> {
             user_agent: header_str(&parts.headers, USER_AGENT),
             device_id: cookie_value(&parts.headers, DEVICE_COOKIE)
                 .and_then(|v| decode_device(&self.auth.keys, v).ok()),
-            audit: Context {
-                at: self.auth.clock.now(),
-                environment: env.name.clone(),
-                ip: self.conn.peer.ip().to_string(),
-                request_id: new_request_id(),
-                user: None,
-                device: None,
-            },
+            audit: self
+                .auth
+                .audit_context(env, self.conn.peer.ip().to_string()),
         };
         let resp = self
             .worker
@@ -168,14 +156,7 @@ pub(super) async fn refuse_credential(
     conn: &ConnInfo,
     headers: &HeaderMap,
 ) -> Response<Body> {
-    let ctx = Context {
-        at: auth.clock.now(),
-        environment: env.name.clone(),
-        ip: conn.peer.ip().to_string(),
-        request_id: new_request_id(),
-        user: None,
-        device: None,
-    };
+    let ctx = auth.audit_context(env, conn.peer.ip());
     auth.audit
         .record(ctx.event(EventKind::CredentialWithoutSession))
         .await;

@@ -7,8 +7,8 @@ use axum::body::Body;
 use http::{HeaderMap, Method, Response};
 
 use super::decision::forbidden;
-use super::pipeline::{new_request_id, ConnInfo};
-use crate::audit::{Context, EventKind};
+use super::pipeline::ConnInfo;
+use crate::audit::EventKind;
 use crate::config::Environment;
 use crate::identity::auth::Auth;
 use crate::identity::sso::SsoOutcome;
@@ -47,14 +47,7 @@ pub(super) async fn sso_step(
         return SsoStep::Continue;
     };
     let outcome = sso.identify(headers, conn.peer.ip()).await;
-    let ctx = || Context {
-        at: auth.clock.now(),
-        environment: env.name.clone(),
-        ip: conn.peer.ip().to_string(),
-        request_id: new_request_id(),
-        user: None,
-        device: None,
-    };
+    let ctx = || auth.audit_context(env, conn.peer.ip().to_string());
     let id = match outcome {
         SsoOutcome::Absent => return SsoStep::Continue,
         SsoOutcome::Spoofed => {
