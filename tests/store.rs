@@ -4,7 +4,7 @@ mod support;
 
 use std::sync::Arc;
 
-use mfagate::store::{EmbeddedStore, Store};
+use mfagate::store::{EmbeddedStore, RedisStore, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_meets_the_contract() {
@@ -30,4 +30,55 @@ async fn committed_writes_survive_reopening_the_file() {
     );
     assert_eq!(store.set_members("durable:set").await.unwrap(), ["m"]);
     assert_eq!(store.read_log("durable:log", 0, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract() {
+    let server = support::redis::RedisServer::start(false);
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&server.url(), "mfagate-test:").unwrap());
+    support::store_contract::run_all(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
+    let server = support::redis::RedisServer::start(true);
+    let a = RedisStore::open(&server.url(), "p:").unwrap();
+    let b = RedisStore::open(&server.url(), "p:").unwrap();
+    let mut events = b.subscribe();
+    // The first message of a subscription is the resync signal.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(2), events.recv()).await;
+    assert_eq!(first.unwrap().unwrap(), mfagate::store::StoreEvent::Resync);
+    let event = mfagate::store::StoreEvent::SessionRevoked {
+        session_id: "s9".into(),
+    };
+    a.publish(&event).await.unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(2), events.recv()).await;
+    assert_eq!(got.unwrap().unwrap(), event);
+    a.put("durable", b"1", None).await.unwrap();
+
+    // Redis dies and comes back (AOF on): data is intact and subscribers are told to resync.
+    let server = server.restart(true);
+    let resync = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Ok(mfagate::store::StoreEvent::Resync) = events.recv().await {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(resync.is_ok(), "resync after reconnect");
+    let mut value = None;
+    for _ in 0..50 {
+        if let Ok(v) = a.get("durable").await {
+            value = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        value.as_deref(),
+        Some(&b"1"[..]),
+        "data survived the restart"
+    );
+    drop(server);
 }

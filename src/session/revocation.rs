@@ -28,6 +28,7 @@ impl RevocationView {
                 let entry = users.entry(user.clone()).or_insert(0);
                 *entry = (*entry).max(*before_ms);
             }
+            StoreEvent::Resync => {}
         }
     }
 
@@ -60,12 +61,18 @@ impl RevocationView {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             match events.recv().await {
+                Ok(StoreEvent::Resync) => {
+                    if let Err(e) = self.load(&*store).await {
+                        tracing::error!(error = %e, "revocation resync failed");
+                    }
+                }
                 Ok(event) => {
                     self.apply(&event);
                     // Live WebSockets of what was revoked end too, on every instance.
                     match &event {
                         StoreEvent::SessionRevoked { session_id } => live.close_session(session_id),
                         StoreEvent::UserRevoked { user, .. } => live.close_user(user),
+                        StoreEvent::Resync => 0,
                     };
                 }
                 Err(RecvError::Lagged(missed)) => {

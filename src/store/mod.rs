@@ -8,6 +8,7 @@
 
 pub mod embedded;
 pub mod records;
+pub mod redis;
 pub mod secret_box;
 
 use std::future::Future;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+pub use self::redis::RedisStore;
 pub use embedded::EmbeddedStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,8 @@ pub enum StoreEvent {
     SessionRevoked { session_id: String },
     /// Every session of a user that started before `before_ms` (Unix ms) is revoked.
     UserRevoked { user: String, before_ms: u64 },
+    /// Events may have been missed (the backend reconnected): reload revocations.
+    Resync,
 }
 
 /// Backend contract. Keys are plain strings chosen by `records.rs`; values are bytes. A TTL of

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod mfa;
+pub mod redis;
 pub mod smtp;
 pub mod store_contract;
 pub mod upstream;

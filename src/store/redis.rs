@@ -1,0 +1,301 @@
+//! The Redis backend for several gateway instances. Every key is under a configurable prefix;
+//! multi-key operations keep their keys in one hash slot (`{...}` tags) for Cluster. Counters,
+//! single-use markers and log appends are atomic (native commands or Lua). Revocation events
+//! travel over pub/sub; after every (re)subscription subscribers get `StoreEvent::Resync` so
+//! they reload what they might have missed.
+//!
+//! The connection manager and the subscriber run on the store's own runtime thread, so the
+//! store can be used from any worker runtime and lives exactly as long as it is referenced.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use tokio::sync::{broadcast, oneshot};
+
+use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
+
+const INCR: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n";
+
+const APPEND: &str = r"
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], seq .. '-1', 'v', ARGV[1])
+return seq";
+
+/// One XRANGE entry: id and field/value pairs.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
+pub struct RedisStore {
+    manager: ConnectionManager,
+    prefix: String,
+    events: broadcast::Sender<StoreEvent>,
+    incr: Script,
+    append: Script,
+    /// Dropping it stops the store's runtime thread.
+    _stop: oneshot::Sender<()>,
+}
+
+fn err(e: redis::RedisError) -> StoreError {
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+fn ttl_ms(ttl: Option<Duration>) -> u64 {
+    ttl.map_or(0, |t| t.as_millis().max(1) as u64)
+}
+
+impl RedisStore {
+    /// Connects to `url` (redis:// or rediss://); keys and the event channel live under
+    /// `prefix`. Fails when Redis cannot be reached.
+    pub fn open(url: &str, prefix: &str) -> StoreResult<Self> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::Unavailable(format!("redis URL: {e}")))?;
+        let (events, _) = broadcast::channel(1024);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let channel = format!("{prefix}events");
+        let sender = events.clone();
+        std::thread::Builder::new()
+            .name("mfagate-redis".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StoreError::Unavailable(e.to_string())));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let config = redis::aio::ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(Duration::from_secs(2)))
+                        .set_response_timeout(Some(Duration::from_secs(2)));
+                    match client.get_connection_manager_with_config(config).await {
+                        Ok(manager) => {
+                            let _ = ready_tx.send(Ok(manager));
+                            tokio::spawn(subscribe(client, channel, sender));
+                            let _ = stopped.await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(err(e)));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let manager = ready_rx
+            .recv()
+            .map_err(|_| StoreError::Unavailable("redis thread ended".into()))??;
+        Ok(Self {
+            manager,
+            prefix: prefix.to_string(),
+            events,
+            incr: Script::new(INCR),
+            append: Script::new(APPEND),
+            _stop: stop,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Keys of a log: its sequence counter and its stream, in one slot.
+    fn log_keys(&self, log: &str) -> (String, String) {
+        (
+            self.key(&format!("log:{{{log}}}:seq")),
+            self.key(&format!("log:{{{log}}}")),
+        )
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+}
+
+/// Follows the event channel for the life of the store, resubscribing after disconnects.
+async fn subscribe(client: redis::Client, channel: String, events: broadcast::Sender<StoreEvent>) {
+    use futures_util::StreamExt;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => {
+                if pubsub.subscribe(&channel).await.is_ok() {
+                    backoff = Duration::from_millis(100);
+                    // Anything published while unsubscribed is recovered by a resync.
+                    let _ = events.send(StoreEvent::Resync);
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(msg) = messages.next().await {
+                        match serde_json::from_slice::<StoreEvent>(msg.get_payload_bytes()) {
+                            Ok(event) => {
+                                let _ = events.send(event);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "unreadable store event"),
+                        }
+                    }
+                }
+                tracing::warn!("redis event subscription lost; reconnecting");
+            }
+            Err(e) => tracing::warn!(error = %e, "redis event subscription failed; retrying"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+impl Store for RedisStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.conn().get(self.key(key)).await.map_err(err) })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key(key)).arg(value);
+            if ttl.is_some() {
+                cmd.arg("PX").arg(ttl_ms(ttl));
+            }
+            cmd.query_async::<()>(&mut self.conn()).await.map_err(err)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let n: u64 = self.conn().del(self.key(key)).await.map_err(err)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key(key)).arg(value).arg("NX");
+            if ttl.is_some() {
+                cmd.arg("PX").arg(ttl_ms(ttl));
+            }
+            let set: Option<String> = cmd.query_async(&mut self.conn()).await.map_err(err)?;
+            Ok(set.is_some())
+        })
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            redis::cmd("GETDEL")
+                .arg(self.key(key))
+                .query_async(&mut self.conn())
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn incr<'a>(&'a self, key: &'a str, ttl: Option<Duration>) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.incr
+                .key(self.key(key))
+                .arg(ttl_ms(ttl))
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn set_add<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.conn()
+                .sadd::<_, _, ()>(self.key(set), member)
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn set_remove<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.conn()
+                .srem::<_, _, ()>(self.key(set), member)
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn set_members<'a>(&'a self, set: &'a str) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async move { self.conn().smembers(self.key(set)).await.map_err(err) })
+    }
+
+    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let (seq, stream) = self.log_keys(log);
+            self.append
+                .key(seq)
+                .key(stream)
+                .arg(value)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn read_log<'a>(
+        &'a self,
+        log: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>> {
+        Box::pin(async move {
+            let (_, stream) = self.log_keys(log);
+            let entries: Vec<StreamEntry> = redis::cmd("XRANGE")
+                .arg(stream)
+                .arg(format!("{}-0", after.saturating_add(1)))
+                .arg("+")
+                .arg("COUNT")
+                .arg(limit)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(err)?;
+            entries
+                .into_iter()
+                .map(|(id, mut fields)| {
+                    let seq = id
+                        .split('-')
+                        .next()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("log id {id}")))?;
+                    let value = fields.pop().map(|(_, v)| v).unwrap_or_default();
+                    Ok((seq, value))
+                })
+                .collect()
+        })
+    }
+
+    fn publish<'a>(&'a self, event: &'a StoreEvent) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let payload =
+                serde_json::to_vec(event).map_err(|e| StoreError::Backend(e.to_string()))?;
+            self.conn()
+                .publish::<_, _, ()>(self.key("events"), payload)
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
+        self.events.subscribe()
+    }
+}
