@@ -36,6 +36,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub secrets: FileSecrets,
     pub mail: Option<FileMail>,
+    #[serde(default)]
+    pub store: FileStore,
     /// Signed identity assertion sent to the dashboards.
     pub assertion: Option<FileAssertion>,
     /// Known users: login identity → role, environments, email.
@@ -46,6 +48,28 @@ pub struct FileConfig {
     pub user_rules: Vec<FileUserRule>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+}
+
+/// Where state lives: the embedded file (one node) or Redis (several instances).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStore {
+    #[serde(default = "defaults::store_backend")]
+    pub backend: String,
+    /// redis:// or rediss:// URL (it may hold a password: a file or MFAGATE_* env var works too).
+    pub url: Option<SecretSource>,
+    #[serde(default = "defaults::store_prefix")]
+    pub prefix: String,
+}
+
+impl Default for FileStore {
+    fn default() -> Self {
+        Self {
+            backend: defaults::store_backend(),
+            url: None,
+            prefix: defaults::store_prefix(),
+        }
+    }
 }
 
 /// `[assertion]`: the gateway signs who passed MFA into `X-Mfagate-Assertion` on every
@@ -447,6 +471,12 @@ pub mod defaults {
     }
     pub fn device_trust_days() -> u64 {
         30
+    }
+    pub fn store_backend() -> String {
+        "embedded".into()
+    }
+    pub fn store_prefix() -> String {
+        "mfagate:".into()
     }
     pub fn assertion_algorithm() -> String {
         "ES256".into()

@@ -29,6 +29,7 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     pub directory: crate::policy::users::Directory,
     pub assertion: Option<Arc<crate::identity::assertion::Asserter>>,
+    pub store: StoreBackend,
     pub environments: Vec<Environment>,
 }
 
@@ -94,6 +95,27 @@ pub struct Regulation {
     pub user: crate::mfa::attempts::Limits,
     pub ip: crate::mfa::attempts::Limits,
     pub login_per_ip_per_minute: u32,
+}
+
+/// Where the gateway's state lives.
+#[derive(Clone)]
+pub enum StoreBackend {
+    /// redb file in `data_dir`.
+    Embedded,
+    Redis {
+        url: String,
+        prefix: String,
+    },
+}
+
+impl std::fmt::Debug for StoreBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => write!(f, "Embedded"),
+            // The URL may carry a password.
+            Self::Redis { prefix, .. } => write!(f, "Redis(prefix {prefix:?})"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

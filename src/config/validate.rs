@@ -93,6 +93,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
 
     let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
     let data_dir = resolve(base_dir, &file.data_dir);
+    let store = store_backend(&mut errs, &file.store, base_dir);
     let directory = super::validate_policy::directory(&mut errs, &file);
     let assertion = file
         .assertion
@@ -167,6 +168,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         mail,
         directory,
         assertion,
+        store,
         environments,
     })
 }
@@ -419,6 +421,41 @@ fn certified_key(
                 format!("unusable key or key does not match the certificate: {e}"),
             );
             None
+        }
+    }
+}
+
+fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path) -> StoreBackend {
+    match store.backend.as_str() {
+        "embedded" => StoreBackend::Embedded,
+        "redis" => {
+            let url = match &store.url {
+                None => {
+                    errs.push("store.url", "is required for the redis backend");
+                    String::new()
+                }
+                Some(source) => match read_secret(source, base) {
+                    Ok(raw) => String::from_utf8_lossy(&raw).trim().to_string(),
+                    Err(e) => {
+                        errs.push("store.url", e);
+                        String::new()
+                    }
+                },
+            };
+            if !url.is_empty() && !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                errs.push("store.url", "must start with redis:// or rediss://");
+            }
+            StoreBackend::Redis {
+                url,
+                prefix: store.prefix.clone(),
+            }
+        }
+        other => {
+            errs.push(
+                "store.backend",
+                format!("{other:?} is not \"embedded\" or \"redis\""),
+            );
+            StoreBackend::Embedded
         }
     }
 }

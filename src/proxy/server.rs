@@ -15,6 +15,7 @@ use super::live::LiveConnections;
 use super::pipeline::{Shared, Worker};
 use crate::audit::AuditSink;
 use crate::clock::Clock;
+use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
 use crate::identity::auth::Auth;
 use crate::notify::Mailer;
@@ -23,7 +24,7 @@ use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 use crate::session::revocation::RevocationView;
 use crate::store::records::Records;
 use crate::store::secret_box::KeyRing;
-use crate::store::{EmbeddedStore, Store};
+use crate::store::{EmbeddedStore, RedisStore, Store};
 use pingora_limits::rate::Rate;
 use std::time::Duration;
 
@@ -225,7 +226,10 @@ fn build_auth(
     if !config.environments.iter().any(|e| e.login.is_some()) {
         return Ok(None);
     }
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let store: Arc<dyn Store> = match &config.store {
+        StoreBackend::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir)?),
+        StoreBackend::Redis { url, prefix } => Arc::new(RedisStore::open(url, prefix)?),
+    };
     let revocation = Arc::new(RevocationView::default());
     let events = store.subscribe();
     let (view, s) = (revocation.clone(), store.clone());
