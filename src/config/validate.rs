@@ -442,7 +442,7 @@ fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path)
                     }
                 },
             };
-            if !url.is_empty() && !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
                 errs.push("store.url", "must start with redis:// or rediss://");
             }
             StoreBackend::Redis {
