@@ -201,3 +201,121 @@ async fn two_instances_share_sessions_devices_logouts_and_codes() {
     stop(t.a).await;
     stop(t.b).await;
 }
+
+/// Redis dies under a signed-in user: the session keeps working within `max_staleness`, then
+/// fails closed with 503 (readiness too) instead of trusting an old revocation view; logins
+/// fail closed; when Redis comes back (AOF) the gateway recovers by itself, factors intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_fails_closed_after_staleness_and_recovers() {
+    let mut redis = RedisServer::start(true);
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut toml = config_head(
+        &pki,
+        &format!(
+            "[store]\nbackend = \"redis\"\nurl = \"{}\"\nmax_staleness_secs = 2\n",
+            redis.url()
+        ),
+    );
+    toml.push_str(&environment(
+        &pki,
+        dashboard,
+        "chat.test",
+        "required",
+        "",
+        "",
+    ));
+    let gw = start_gateway(&pki, &toml);
+    let browser = pki.client(&["chat.test"], gw.https_addr, false);
+    let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
+    let login = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
+    browser
+        .post(url("/login"))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    let page = browser
+        .get(url("/.mfagate/enroll"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = mfagate::mfa::totp::parse_setup_key(&support::mfa::between(
+        &page,
+        "<code id=\"setup-key\">",
+        "</code>",
+    ))
+    .unwrap();
+    let code = mfagate::mfa::totp::code_at(&secret, gw.auth.as_ref().unwrap().clock.now());
+    let codes = browser
+        .post(url("/.mfagate/enroll"))
+        .form(&[("code", code.as_str()), ("csrf", &csrf(&page))])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    browser
+        .post(url("/.mfagate/continue"))
+        .form(&[("csrf", csrf(&codes))])
+        .send()
+        .await
+        .unwrap();
+    let admin = format!("http://{}/readyz", gw.admin_addr);
+    assert_eq!(browser.get(url("/")).send().await.unwrap().status(), 200);
+
+    redis.kill();
+    assert_eq!(
+        browser.get(url("/")).send().await.unwrap().status(),
+        200,
+        "within staleness: served from memory"
+    );
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(
+        browser.get(url("/")).send().await.unwrap().status(),
+        503,
+        "stale: fail closed"
+    );
+    assert_eq!(
+        reqwest::get(&admin).await.unwrap().status(),
+        503,
+        "not ready while stale"
+    );
+    let other = pki.client(&["chat.test"], gw.https_addr, false);
+    assert_eq!(
+        other
+            .post(url("/login"))
+            .form(&login)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503,
+        "logins fail closed"
+    );
+
+    redis.revive(true);
+    let started = Instant::now();
+    while browser.get(url("/")).send().await.unwrap().status() != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("recovered {:?} after redis came back", started.elapsed());
+    assert_eq!(reqwest::get(&admin).await.unwrap().status(), 200);
+    let again = other.post(url("/login")).form(&login).send().await.unwrap();
+    assert_eq!(location(&again), "/.mfagate/");
+    let next = other.get(url("/.mfagate/")).send().await.unwrap();
+    assert_eq!(
+        location(&next),
+        "/.mfagate/verify",
+        "the enrollment survived the outage (AOF)"
+    );
+    stop(gw).await;
+}

@@ -60,6 +60,10 @@ pub struct FileStore {
     pub url: Option<SecretSource>,
     #[serde(default = "defaults::store_prefix")]
     pub prefix: String,
+    /// Signed-in requests are refused (503) once revocation events have not been confirmed
+    /// for this long (Redis unreachable): they could miss a logout made on another instance.
+    #[serde(default = "defaults::max_staleness_secs")]
+    pub max_staleness_secs: u64,
 }
 
 impl Default for FileStore {
@@ -68,6 +72,7 @@ impl Default for FileStore {
             backend: defaults::store_backend(),
             url: None,
             prefix: defaults::store_prefix(),
+            max_staleness_secs: defaults::max_staleness_secs(),
         }
     }
 }
@@ -474,6 +479,9 @@ pub mod defaults {
     }
     pub fn store_backend() -> String {
         "embedded".into()
+    }
+    pub fn max_staleness_secs() -> u64 {
+        30
     }
     pub fn store_prefix() -> String {
         "mfagate:".into()

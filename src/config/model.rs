@@ -105,6 +105,8 @@ pub enum StoreBackend {
     Redis {
         url: String,
         prefix: String,
+        /// Longest tolerated lag of revocation events before signed-in requests get 503.
+        max_staleness: Duration,
     },
 }
 

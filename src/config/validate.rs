@@ -434,6 +434,8 @@ fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path)
                     errs.push("store.url", "is required for the redis backend");
                     String::new()
                 }
+                // A plain string is the URL itself; { file } or { env } read it from there.
+                Some(super::file::SecretSource::Path(literal)) => literal.trim().to_string(),
                 Some(source) => match read_secret(source, base) {
                     Ok(raw) => String::from_utf8_lossy(&raw).trim().to_string(),
                     Err(e) => {
@@ -445,9 +447,13 @@ fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path)
             if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
                 errs.push("store.url", "must start with redis:// or rediss://");
             }
+            if store.max_staleness_secs == 0 {
+                errs.push("store.max_staleness_secs", "must be at least 1");
+            }
             StoreBackend::Redis {
                 url,
                 prefix: store.prefix.clone(),
+                max_staleness: Duration::from_secs(store.max_staleness_secs),
             }
         }
         other => {

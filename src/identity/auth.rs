@@ -55,6 +55,17 @@ impl Auth {
             .clone()
     }
 
+    /// Whether revocation events are too old to trust (a shared store unreachable for longer
+    /// than `max_staleness`): signed-in requests must then fail closed.
+    pub fn revocations_stale(&self) -> bool {
+        match &self.config.store {
+            crate::config::StoreBackend::Embedded => false,
+            crate::config::StoreBackend::Redis { max_staleness, .. } => {
+                self.records.store.event_lag() > *max_staleness
+            }
+        }
+    }
+
     /// Audit context for a request from `ip` in `env`, with a fresh request id.
     pub fn audit_context(&self, env: &Environment, ip: impl ToString) -> crate::audit::Context {
         crate::audit::Context {

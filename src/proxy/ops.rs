@@ -43,7 +43,12 @@ pub fn admin_router(shared: Arc<Shared>, readiness: Arc<Readiness>) -> Router {
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {
-    if s.readiness.get() {
+    let stale = s
+        .shared
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.revocations_stale());
+    if s.readiness.get() && !stale {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()

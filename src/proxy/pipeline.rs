@@ -266,6 +266,12 @@ impl Worker {
             }
             let now = auth.clock.now();
             session = auth.full_session(env, req.headers(), now);
+            if session.is_some() && auth.revocations_stale() {
+                // A logout made on another instance may not have reached us: fail closed.
+                return Err(ProxyError::Unavailable(
+                    "revocation events are stale".into(),
+                ));
+            }
             if let Some(claims) = &session {
                 let facts = policy::RequestFacts {
                     env: index,

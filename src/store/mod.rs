@@ -83,4 +83,10 @@ pub trait Store: Send + Sync + 'static {
     /// Delivers an event to every subscriber on every instance.
     fn publish<'a>(&'a self, event: &'a StoreEvent) -> StoreFuture<'a, ()>;
     fn subscribe(&self) -> broadcast::Receiver<StoreEvent>;
+
+    /// How long ago events were last known to flow (the backend reachable and subscribed).
+    /// In-process events never lag.
+    fn event_lag(&self) -> Duration {
+        Duration::ZERO
+    }
 }

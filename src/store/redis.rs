@@ -28,8 +28,22 @@ return seq";
 /// One XRANGE entry: id and field/value pairs.
 type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
+/// When events were last known to flow: Redis answered a PING while subscribed.
+struct Health {
+    epoch: std::time::Instant,
+    subscribed: std::sync::atomic::AtomicBool,
+    last_ok_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Health {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+}
+
 pub struct RedisStore {
     manager: ConnectionManager,
+    health: std::sync::Arc<Health>,
     prefix: String,
     events: broadcast::Sender<StoreEvent>,
     incr: Script,
@@ -61,6 +75,12 @@ impl RedisStore {
         let (stop, stopped) = oneshot::channel::<()>();
         let channel = format!("{prefix}events");
         let sender = events.clone();
+        let health = std::sync::Arc::new(Health {
+            epoch: std::time::Instant::now(),
+            subscribed: false.into(),
+            last_ok_ms: 0.into(),
+        });
+        let monitored = health.clone();
         std::thread::Builder::new()
             .name("mfagate-redis".into())
             .spawn(move || {
@@ -80,8 +100,9 @@ impl RedisStore {
                         .set_response_timeout(Some(Duration::from_secs(2)));
                     match client.get_connection_manager_with_config(config).await {
                         Ok(manager) => {
-                            let _ = ready_tx.send(Ok(manager));
-                            tokio::spawn(subscribe(client, channel, sender));
+                            let _ = ready_tx.send(Ok(manager.clone()));
+                            tokio::spawn(subscribe(client, channel, sender, monitored.clone()));
+                            tokio::spawn(heartbeat(manager, monitored));
                             let _ = stopped.await;
                         }
                         Err(e) => {
@@ -96,6 +117,7 @@ impl RedisStore {
             .map_err(|_| StoreError::Unavailable("redis thread ended".into()))??;
         Ok(Self {
             manager,
+            health,
             prefix: prefix.to_string(),
             events,
             incr: Script::new(INCR),
@@ -121,15 +143,40 @@ impl RedisStore {
     }
 }
 
+/// Confirms twice a second that Redis answers; with a live subscription that keeps the
+/// revocation view fresh.
+async fn heartbeat(manager: ConnectionManager, health: std::sync::Arc<Health>) {
+    use std::sync::atomic::Ordering;
+    loop {
+        let mut conn = manager.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), ping).await {
+            if health.subscribed.load(Ordering::SeqCst) {
+                health.last_ok_ms.store(health.now_ms(), Ordering::SeqCst);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Follows the event channel for the life of the store, resubscribing after disconnects.
-async fn subscribe(client: redis::Client, channel: String, events: broadcast::Sender<StoreEvent>) {
+async fn subscribe(
+    client: redis::Client,
+    channel: String,
+    events: broadcast::Sender<StoreEvent>,
+    health: std::sync::Arc<Health>,
+) {
     use futures_util::StreamExt;
+    use std::sync::atomic::Ordering;
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(&channel).await.is_ok() {
                     backoff = Duration::from_millis(100);
+                    health.subscribed.store(true, Ordering::SeqCst);
+                    health.last_ok_ms.store(health.now_ms(), Ordering::SeqCst);
                     // Anything published while unsubscribed is recovered by a resync.
                     let _ = events.send(StoreEvent::Resync);
                     let mut messages = pubsub.into_on_message();
@@ -142,6 +189,7 @@ async fn subscribe(client: redis::Client, channel: String, events: broadcast::Se
                         }
                     }
                 }
+                health.subscribed.store(false, Ordering::SeqCst);
                 tracing::warn!("redis event subscription lost; reconnecting");
             }
             Err(e) => tracing::warn!(error = %e, "redis event subscription failed; retrying"),
@@ -297,5 +345,13 @@ impl Store for RedisStore {
 
     fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
         self.events.subscribe()
+    }
+
+    fn event_lag(&self) -> Duration {
+        let last = self
+            .health
+            .last_ok_ms
+            .load(std::sync::atomic::Ordering::SeqCst);
+        Duration::from_millis(self.health.now_ms().saturating_sub(last))
     }
 }

@@ -76,7 +76,14 @@ impl RedisServer {
         }
     }
 
-    fn kill(&mut self) {
+    /// Starts the killed server again on the same port and folder.
+    pub fn revive(&mut self, aof: bool) {
+        let dir = self.dir.take().expect("a server has a folder");
+        *self = Self::spawn(dir, self.port, aof);
+    }
+
+    /// Kills the server, as a crash would.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
