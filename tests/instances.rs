@@ -319,3 +319,149 @@ async fn redis_outage_fails_closed_after_staleness_and_recovers() {
     );
     stop(gw).await;
 }
+
+/// Total calls per command from INFO commandstats.
+async fn command_calls(url: &str) -> std::collections::BTreeMap<String, u64> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|l| l.strip_prefix("cmdstat_"))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(':')?;
+            let calls = rest
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))?
+                .parse()
+                .ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect()
+}
+
+/// The hot path: 10 000 authenticated requests cause no Redis commands beyond the heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticated_requests_make_no_redis_round_trips() {
+    let redis = RedisServer::start(false);
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut toml = config_head(
+        &pki,
+        &format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url()),
+    );
+    toml.push_str(&environment(&pki, dashboard, "chat.test", "off", "", ""));
+    let gw = start_gateway(&pki, &toml);
+    let browser = pki.client(&["chat.test"], gw.https_addr, false);
+    let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
+    let signed_in = browser
+        .post(url("/login"))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 302);
+    let before = command_calls(&redis.url()).await;
+    const N: usize = 10_000;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (browser, url) = (browser.clone(), url("/api/v1/me"));
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..N / 8 {
+                assert_eq!(browser.get(&url).send().await.unwrap().status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let after = command_calls(&redis.url()).await;
+    let per_request: u64 = after
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "ping" | "info" | "subscribe"))
+        .map(|(name, calls)| calls - before.get(name).copied().unwrap_or(0))
+        .sum();
+    println!(
+        "redis commands during {N} authenticated requests (heartbeat excluded): {per_request}"
+    );
+    assert!(
+        per_request < 10,
+        "hot path touched Redis {per_request} times: {after:?}"
+    );
+    stop(gw).await;
+}
+
+/// Bytes per session in Redis, measured over 10 000 sessions (target at most 600 B).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_costs_little_memory_in_redis() {
+    use mfagate::store::records::{Records, SessionRecord, WithheldCredential};
+    use mfagate::store::{RedisStore, Store};
+    let redis = RedisServer::start(false);
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(RedisStore::open(&redis.url(), "mfagate:").unwrap());
+    let keys = std::sync::Arc::new(mfagate::store::secret_box::KeyRing::new(&[vec![1; 32]]));
+    let records = Records::new(store, keys);
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let used = |info: String| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let before = used(
+        redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await
+            .unwrap(),
+    );
+    const N: u64 = 10_000;
+    let credential = WithheldCredential {
+        set_cookies: vec!["_chat_session=0123456789abcdef0123456789abcdef; Path=/; HttpOnly; Secure; SameSite=Lax".into()],
+        token: None,
+    };
+    for i in 0..N {
+        let user = format!("agent{i}@example.com");
+        let record = SessionRecord {
+            id: format!("k3J8dW1hX2Rldi0w{i:06}"),
+            environment: "prod".into(),
+            device_id: format!("Zm9vYmFyYmF6cXV4{i:06}"),
+            device_label: "Chrome on Windows".into(),
+            ip: "203.0.113.7".into(),
+            created_at: 1_800_000_000,
+            mfa_at: Some(1_800_000_000),
+            auth: mfagate::session::token::AuthMethod::Pwd,
+            sealed_credential: Some(records.seal_credential(&user, &credential)),
+        };
+        records
+            .save_session(&user, &record, Duration::from_secs(12 * 3600))
+            .await
+            .unwrap();
+    }
+    let after = used(
+        redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await
+            .unwrap(),
+    );
+    let with_indexes = (after - before) / N;
+    let mut usage = 0u64;
+    for i in 0..N {
+        let key = format!("mfagate:user:{{agent{i}@example.com}}:session:k3J8dW1hX2Rldi0w{i:06}");
+        let bytes: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        usage += bytes;
+    }
+    let per_session = usage / N;
+    println!("redis MEMORY USAGE per session record: {per_session} B; with the user's index sets (one user per session, worst case): {with_indexes} B");
+    assert!(per_session <= 600, "{per_session} B per session");
+}

@@ -30,6 +30,7 @@ impl Default for EmailOtpPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EmailOtpState {
     pub pending_id: String,
+    #[serde(with = "crate::store::bytes")]
     pub code_mac: Vec<u8>,
     pub issued_at: u64,
     pub used: bool,

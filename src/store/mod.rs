@@ -6,6 +6,7 @@
 //! Secrets never reach a backend in clear: `secret_box` encrypts them first, and codes are only
 //! stored as hashes.
 
+pub mod bytes;
 pub mod embedded;
 pub mod records;
 pub mod redis;

@@ -34,6 +34,7 @@ const LOCK_TTL: Duration = Duration::from_secs(10);
 /// An active (or pending, during enrollment) TOTP factor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotpRecord {
+    #[serde(with = "super::bytes")]
     pub sealed_secret: Vec<u8>,
     pub state: TotpState,
     pub enrolled_at: u64,
@@ -62,6 +63,11 @@ pub struct SessionRecord {
     pub mfa_at: Option<u64>,
     pub auth: AuthMethod,
     /// The dashboard credential, sealed, for calling the dashboard's logout endpoint.
+    #[serde(
+        with = "super::bytes::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sealed_credential: Option<Vec<u8>>,
 }
 
@@ -80,6 +86,7 @@ pub struct PendingLogin {
     pub id: String,
     pub user: String,
     pub environment: String,
+    #[serde(with = "super::bytes")]
     pub sealed_credential: Vec<u8>,
     /// Same-origin path to continue to after MFA.
     pub next: String,
