@@ -465,3 +465,202 @@ async fn a_session_costs_little_memory_in_redis() {
     println!("redis MEMORY USAGE per session record: {per_session} B; with the user's index sets (one user per session, worst case): {with_indexes} B");
     assert!(per_session <= 600, "{per_session} B per session");
 }
+
+/// Two instances, one Redis, with mail: the grace-end sweep closes WebSockets on both
+/// instances, and twenty parallel wrong email codes spread over both are evaluated exactly three
+/// times.
+struct MailPair {
+    pki: Pki,
+    a: RunningGateway,
+    b: RunningGateway,
+    sink: support::smtp::SmtpSink,
+    _redis: RedisServer,
+}
+
+impl MailPair {
+    async fn start(env_extra: &str) -> Self {
+        let redis = RedisServer::start(false);
+        let sink = support::smtp::SmtpSink::start().await;
+        let (mail, methods) = support::mfa::mail_extra(sink.port());
+        let pki = Pki::new();
+        let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut toml = config_head(
+            &pki,
+            &format!(
+                "[store]\nbackend = \"redis\"\nurl = \"{}\"\n{mail}",
+                redis.url()
+            ),
+        );
+        toml.push_str(&environment(
+            &pki,
+            dashboard,
+            "chat.test",
+            "required",
+            &format!("{methods}\n{env_extra}"),
+            "",
+        ));
+        let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
+        Self {
+            pki,
+            a,
+            b,
+            sink,
+            _redis: redis,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_email_codes_over_two_instances_are_evaluated_three_times() {
+    let t = MailPair::start("").await;
+    let browser = t.pki.client(&["chat.test"], t.a.https_addr, false);
+    let url =
+        |gw: &RunningGateway, p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
+    browser
+        .post(url(&t.a, "/login"))
+        .form(&[("email", "agent2@demo.test"), ("password", "agent2-pass")])
+        .send()
+        .await
+        .unwrap();
+    let page = browser
+        .get(url(&t.a, "/.mfagate/email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf(&page);
+    browser
+        .post(url(&t.a, "/.mfagate/email/send"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    t.sink.wait_for(1).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let gw_url = url(
+            if i % 2 == 0 { &t.a } else { &t.b },
+            "/.mfagate/email/verify",
+        );
+        let (browser, token) = (browser.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let code = format!("{:06}", 900_000 + i);
+            browser
+                .post(gw_url)
+                .form(&[("code", code.as_str()), ("csrf", token.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        18,
+        "{statuses:?}"
+    );
+    let events = t.a.auth.as_ref().unwrap().audit.read(0, 1000).await;
+    let evaluated = events
+        .iter()
+        .filter(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::MfaFailure { .. }))
+        .count();
+    assert_eq!(
+        evaluated, 3,
+        "exactly three evaluated across both instances (shared audit log)"
+    );
+    stop(t.a).await;
+    stop(t.b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_end_closes_websockets_on_both_instances() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let redis = RedisServer::start(false);
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let toml = |mode: &str| {
+        let mut t = config_head(
+            &pki,
+            &format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url()),
+        );
+        let env =
+            "grace_period_days = 7\nsession_idle_minutes = 20160\nsession_absolute_hours = 720";
+        t.push_str(&environment(&pki, dashboard, "chat.test", mode, env, ""));
+        t
+    };
+    // Before enforcement: one browser signs in on each instance with the password only.
+    let (a, b) = (
+        start_gateway(&pki, &toml("off")),
+        start_gateway(&pki, &toml("off")),
+    );
+    let mut cookies = Vec::new();
+    for gw in [&a, &b] {
+        let resp = pki
+            .client(&["chat.test"], gw.https_addr, false)
+            .post(format!("https://chat.test:{}/login", gw.https_addr.port()))
+            .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302);
+        cookies.push(
+            support::mfa::set_cookies(&resp)
+                .iter()
+                .map(|c| c.split(';').next().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    stop(a).await;
+    stop(b).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Enforcement on, both instances; a WebSocket on each.
+    let (a, b) = (
+        start_gateway(&pki, &toml("required")),
+        start_gateway(&pki, &toml("required")),
+    );
+    let mut sockets = Vec::new();
+    for (gw, cookie) in [(&a, &cookies[0]), (&b, &cookies[1])] {
+        let tls = pki
+            .connect(gw.https_addr, "chat.test", &[b"http/1.1"])
+            .await
+            .unwrap();
+        let mut request = "wss://chat.test/ws".into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.join("; ").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::client_async(request, tls)
+            .await
+            .expect("session lives in grace");
+        sockets.push(ws);
+    }
+    for gw in [&a, &b] {
+        gw.auth.as_ref().unwrap().clock.advance(7 * 86_400 + 1);
+    }
+    let started = Instant::now();
+    for mut ws in sockets {
+        let closed = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        assert!(closed.is_ok(), "WebSocket not closed within 1 s");
+    }
+    println!(
+        "both instances' WebSockets closed within {:?}",
+        started.elapsed()
+    );
+    stop(a).await;
+    stop(b).await;
+}
