@@ -401,7 +401,7 @@ async fn a_session_costs_little_memory_in_redis() {
     use mfagate::store::{RedisStore, Store};
     let redis = RedisServer::start(false);
     let store: std::sync::Arc<dyn Store> =
-        std::sync::Arc::new(RedisStore::open(&redis.url(), "mfagate:").unwrap());
+        std::sync::Arc::new(RedisStore::open(&redis.url(), "mfagate:", None).unwrap());
     let keys = std::sync::Arc::new(mfagate::store::secret_box::KeyRing::new(&[vec![1; 32]]));
     let records = Records::new(store, keys);
     let client = redis::Client::open(redis.url()).unwrap();

@@ -35,15 +35,16 @@ async fn committed_writes_survive_reopening_the_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract() {
     let server = support::redis::RedisServer::start(false);
-    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&server.url(), "mfagate-test:").unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(RedisStore::open(&server.url(), "mfagate-test:", None).unwrap());
     support::store_contract::run_all(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
     let server = support::redis::RedisServer::start(true);
-    let a = RedisStore::open(&server.url(), "p:").unwrap();
-    let b = RedisStore::open(&server.url(), "p:").unwrap();
+    let a = RedisStore::open(&server.url(), "p:", None).unwrap();
+    let b = RedisStore::open(&server.url(), "p:", None).unwrap();
     let mut events = b.subscribe();
     // The first message of a subscription is the resync signal.
     let first = tokio::time::timeout(std::time::Duration::from_secs(2), events.recv()).await;
@@ -81,4 +82,19 @@ async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
         "data survived the restart"
     );
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract_over_verified_tls() {
+    let pki = support::Pki::new();
+    let server = support::redis::RedisServer::start_tls(&pki);
+    assert!(server.url().starts_with("rediss://"));
+    let ca = std::fs::read(pki.path("ca.pem")).unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(RedisStore::open(&server.url(), "tls:", Some(ca)).unwrap());
+    support::store_contract::run_all(store).await;
+    // A server whose certificate chains to nothing trusted is refused.
+    let other = support::Pki::new();
+    let untrusted = std::fs::read(other.path("ca.pem")).unwrap();
+    assert!(RedisStore::open(&server.url(), "tls:", Some(untrusted)).is_err());
 }

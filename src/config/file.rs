@@ -60,6 +60,8 @@ pub struct FileStore {
     pub url: Option<SecretSource>,
     #[serde(default = "defaults::store_prefix")]
     pub prefix: String,
+    /// For rediss://: PEM file of the CAs to trust instead of the system roots.
+    pub ca_file: Option<String>,
     /// Signed-in requests are refused (503) once revocation events have not been confirmed
     /// for this long (Redis unreachable): they could miss a logout made on another instance.
     #[serde(default = "defaults::max_staleness_secs")]
@@ -72,6 +74,7 @@ impl Default for FileStore {
             backend: defaults::store_backend(),
             url: None,
             prefix: defaults::store_prefix(),
+            ca_file: None,
             max_staleness_secs: defaults::max_staleness_secs(),
         }
     }

@@ -105,6 +105,8 @@ pub enum StoreBackend {
     Redis {
         url: String,
         prefix: String,
+        /// PEM CA certificates to trust for rediss://.
+        ca_pem: Option<Vec<u8>>,
         /// Longest tolerated lag of revocation events before signed-in requests get 503.
         max_staleness: Duration,
     },

@@ -450,9 +450,21 @@ fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path)
             if store.max_staleness_secs == 0 {
                 errs.push("store.max_staleness_secs", "must be at least 1");
             }
+            let ca_pem = store.ca_file.as_ref().and_then(|file| {
+                let path = resolve(base, file);
+                std::fs::read(&path)
+                    .map_err(|e| {
+                        errs.push(
+                            "store.ca_file",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })
+                    .ok()
+            });
             StoreBackend::Redis {
                 url,
                 prefix: store.prefix.clone(),
+                ca_pem,
                 max_staleness: Duration::from_secs(store.max_staleness_secs),
             }
         }

@@ -65,11 +65,21 @@ fn ttl_ms(ttl: Option<Duration>) -> u64 {
 }
 
 impl RedisStore {
-    /// Connects to `url` (redis:// or rediss://); keys and the event channel live under
-    /// `prefix`. Fails when Redis cannot be reached.
-    pub fn open(url: &str, prefix: &str) -> StoreResult<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("redis URL: {e}")))?;
+    /// Connects to `url` (redis://, or rediss:// verified against `ca_pem` or the system
+    /// roots); keys and the event channel live under `prefix`. Fails when Redis cannot be
+    /// reached.
+    pub fn open(url: &str, prefix: &str, ca_pem: Option<Vec<u8>>) -> StoreResult<Self> {
+        let client = match ca_pem {
+            Some(root_cert) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| StoreError::Unavailable(format!("redis URL: {e}")))?;
         let (events, _) = broadcast::channel(1024);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();

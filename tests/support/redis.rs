@@ -2,7 +2,7 @@
 //! killed when dropped. A missing binary fails the test with what to install.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,8 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: Option<tempfile::TempDir>,
+    /// Certificate, key and CA files when the server speaks TLS only.
+    tls: Option<[PathBuf; 3]>,
 }
 
 impl Drop for RedisServer {
@@ -27,28 +29,61 @@ fn binary() -> &'static str {
     panic!("redis-server is not installed: `apt-get install -y redis-server` (Debian package redis-server)");
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl RedisServer {
     /// Starts redis-server; `aof` keeps data across restarts of the same server.
     pub fn start(aof: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::spawn(dir, port, aof)
+        Self::spawn(tempfile::tempdir().unwrap(), free_port(), aof, None)
     }
 
-    fn spawn(dir: tempfile::TempDir, port: u16, aof: bool) -> Self {
-        let child = Command::new(binary())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
+    /// A server that only speaks TLS, with a certificate for 127.0.0.1 from `pki`.
+    pub fn start_tls(pki: &super::Pki) -> Self {
+        pki.leaf("redis", &["127.0.0.1"]);
+        let files = [
+            pki.path("redis.pem"),
+            pki.path("redis-key.pem"),
+            pki.path("ca.pem"),
+        ];
+        Self::spawn(
+            tempfile::tempdir().unwrap(),
+            free_port(),
+            false,
+            Some(files),
+        )
+    }
+
+    fn spawn(dir: tempfile::TempDir, port: u16, aof: bool, tls: Option<[PathBuf; 3]>) -> Self {
+        let mut cmd = Command::new(binary());
+        match &tls {
+            None => {
+                cmd.args(["--port", &port.to_string()]);
+            }
+            Some([cert, key, ca]) => {
+                cmd.args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port.to_string(),
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca);
+            }
+        }
+        let child = cmd
+            .args(["--bind", "127.0.0.1", "--save", ""])
             .args([
                 "--appendonly",
                 if aof { "yes" } else { "no" },
@@ -73,13 +108,17 @@ impl RedisServer {
             child: Some(child),
             port,
             dir: Some(dir),
+            tls,
         }
     }
 
-    /// Starts the killed server again on the same port and folder.
-    pub fn revive(&mut self, aof: bool) {
-        let dir = self.dir.take().expect("a server has a folder");
-        *self = Self::spawn(dir, self.port, aof);
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
     }
 
     /// Kills the server, as a crash would.
@@ -90,14 +129,16 @@ impl RedisServer {
         }
     }
 
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+    /// Starts the killed server again on the same port and folder.
+    pub fn revive(&mut self, aof: bool) {
+        let dir = self.dir.take().expect("a server has a folder");
+        *self = Self::spawn(dir, self.port, aof, self.tls.clone());
     }
 
-    /// Kills the server (as a crash would) and starts it again on the same port and folder.
+    /// Kills the server and starts it again on the same port and folder.
     pub fn restart(mut self, aof: bool) -> Self {
         self.kill();
         let dir = self.dir.take().expect("a server has a folder");
-        Self::spawn(dir, self.port, aof)
+        Self::spawn(dir, self.port, aof, self.tls.clone())
     }
 }
