@@ -73,6 +73,28 @@ impl Pair {
     ) -> reqwest::Response {
         b.post(Self::url(gw, path)).form(form).send().await.unwrap()
     }
+
+    /// Enters an authenticator code on `gw`'s verify page.
+    async fn verify(
+        &self,
+        b: &reqwest::Client,
+        gw: &RunningGateway,
+        code: &str,
+    ) -> reqwest::Response {
+        let page = self
+            .get(b, gw, "/.mfagate/verify")
+            .await
+            .text()
+            .await
+            .unwrap();
+        self.post(
+            b,
+            gw,
+            "/.mfagate/verify",
+            &[("code", code), ("csrf", &csrf(&page))],
+        )
+        .await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,36 +156,12 @@ async fn two_instances_share_sessions_devices_logouts_and_codes() {
         gw.auth.as_ref().unwrap().clock.advance(30);
     }
     let code = mfagate::mfa::totp::code_at(&secret, clock.now());
-    let page = t
-        .get(&x, &t.a, "/.mfagate/verify")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let on_a = t
-        .post(
-            &x,
-            &t.a,
-            "/.mfagate/verify",
-            &[("code", &code), ("csrf", &csrf(&page))],
-        )
-        .await;
-    assert_eq!(on_a.status(), 303);
-    let page = t
-        .get(&y, &t.b, "/.mfagate/verify")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let on_b = t
-        .post(
-            &y,
-            &t.b,
-            "/.mfagate/verify",
-            &[("code", &code), ("csrf", &csrf(&page))],
-        )
-        .await;
-    assert_eq!(on_b.status(), 422, "replay across instances");
+    assert_eq!(t.verify(&x, &t.a, &code).await.status(), 303);
+    assert_eq!(
+        t.verify(&y, &t.b, &code).await.status(),
+        422,
+        "replay across instances"
+    );
 
     // Logout on B: A refuses the same session cookie within a second (revocation event).
     let direct = t.pki.client(&["chat.test"], t.a.https_addr, false);
