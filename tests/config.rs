@@ -186,6 +186,12 @@ fn reference_config_documents_only_real_keys() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mfagate.toml"))
         .unwrap();
     FileConfig::parse(&text).unwrap_or_else(|e| panic!("config/mfagate.toml: {e}"));
+    let redis = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/redis-standalone.toml"
+    ))
+    .unwrap();
+    FileConfig::parse(&redis).unwrap_or_else(|e| panic!("config/redis-standalone.toml: {e}"));
     let demo = FileConfig::parse(mfagate::demo::DEMO_CONFIG).unwrap();
     assert_eq!(demo.environments.len(), 1);
 }

@@ -72,7 +72,9 @@ impl http_body::Body for LoggedBody {
 impl Drop for LoggedBody {
     fn drop(&mut self) {
         let r = &self.record;
-        let upstream_ms = r.upstream.map(|d| d.as_secs_f64() * 1000.0);
+        // Milliseconds to the microsecond: enough precision, readable numbers.
+        let ms = |d: Duration| (d.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        let upstream_ms = r.upstream.map(ms);
         tracing::info!(
             target: "mfagate::access",
             peer = %r.peer,
@@ -81,7 +83,7 @@ impl Drop for LoggedBody {
             path = %r.path,
             environment = %r.environment,
             status = r.status,
-            duration_ms = r.started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = ms(r.started.elapsed()),
             upstream_ms,
             bytes = self.bytes,
             error = r.error.as_deref(),
