@@ -10,6 +10,22 @@ use support::mfa::{config_head, csrf, environment, location};
 use support::redis::RedisServer;
 use support::{start_gateway, stop, Pki};
 
+/// Gateway config on Redis at `url` (`store` adds [store] keys) protecting `dashboard`.
+/// `url` is a TOML value: a quoted string or an `{ env = "..." }` table.
+fn redis_toml(
+    pki: &Pki,
+    dashboard: std::net::SocketAddr,
+    url: &str,
+    store: &str,
+    mode: &str,
+    env: &str,
+) -> String {
+    let head = format!("[store]\nbackend = \"redis\"\nurl = {url}\n{store}\n");
+    let mut toml = config_head(pki, &head);
+    toml.push_str(&environment(pki, dashboard, "chat.test", mode, env, ""));
+    toml
+}
+
 struct Pair {
     pki: Pki,
     a: RunningGateway,
@@ -22,26 +38,13 @@ impl Pair {
         let redis = RedisServer::start(false);
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let mut toml = config_head(
-            &pki,
-            &format!(
-                "[store]\nbackend = \"redis\"\nurl = {{ env = \"MFAGATE_TEST_REDIS_URL_{}\" }}\n",
-                redis.port
-            ),
-        );
+        let url = format!("{{ env = \"MFAGATE_TEST_REDIS_URL_{}\" }}", redis.port);
         // The URL comes from the environment like a password-bearing URL would.
         std::env::set_var(
             format!("MFAGATE_TEST_REDIS_URL_{}", redis.port),
             redis.url(),
         );
-        toml.push_str(&environment(
-            &pki,
-            dashboard,
-            "chat.test",
-            "required",
-            "",
-            "",
-        ));
+        let toml = redis_toml(&pki, dashboard, &url, "", "required", "");
         let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
         Self {
             pki,
@@ -208,21 +211,15 @@ async fn redis_outage_fails_closed_after_staleness_and_recovers() {
     let mut redis = RedisServer::start(true);
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-    let mut toml = config_head(
-        &pki,
-        &format!(
-            "[store]\nbackend = \"redis\"\nurl = \"{}\"\nmax_staleness_secs = 2\n",
-            redis.url()
-        ),
-    );
-    toml.push_str(&environment(
+    let url = format!("\"{}\"", redis.url());
+    let toml = redis_toml(
         &pki,
         dashboard,
-        "chat.test",
+        &url,
+        "max_staleness_secs = 2",
         "required",
         "",
-        "",
-    ));
+    );
     let gw = start_gateway(&pki, &toml);
     let browser = pki.client(&["chat.test"], gw.https_addr, false);
     let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
@@ -318,6 +315,52 @@ async fn redis_outage_fails_closed_after_staleness_and_recovers() {
     stop(gw).await;
 }
 
+/// Redis down when the gateway starts: it starts anyway, not ready and failing closed, and
+/// becomes ready by itself once Redis answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_started_without_redis_is_not_ready_until_redis_answers() {
+    let mut redis = RedisServer::start(false);
+    redis.kill();
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("\"{}\"", redis.url());
+    let gw = start_gateway(&pki, &redis_toml(&pki, dashboard, &url, "", "required", ""));
+    let admin = format!("http://{}/readyz", gw.admin_addr);
+    assert_eq!(reqwest::get(&admin).await.unwrap().status(), 503);
+    let browser = pki.client(&["chat.test"], gw.https_addr, false);
+    let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
+    let login = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
+    let refused = browser
+        .post(url("/login"))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503, "logins fail closed");
+    assert!(
+        refused.headers().get("set-cookie").is_none(),
+        "no session is released without a decision"
+    );
+
+    redis.revive(false);
+    let started = Instant::now();
+    while reqwest::get(&admin).await.unwrap().status() != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let accepted = browser
+        .post(url("/login"))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&accepted), "/.mfagate/");
+    stop(gw).await;
+}
+
 /// Total calls per command from INFO commandstats.
 async fn command_calls(url: &str) -> std::collections::BTreeMap<String, u64> {
     let client = redis::Client::open(url).unwrap();
@@ -347,11 +390,14 @@ async fn authenticated_requests_make_no_redis_round_trips() {
     let redis = RedisServer::start(false);
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-    let mut toml = config_head(
+    let toml = redis_toml(
         &pki,
-        &format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url()),
+        dashboard,
+        &format!("\"{}\"", redis.url()),
+        "",
+        "off",
+        "",
     );
-    toml.push_str(&environment(&pki, dashboard, "chat.test", "off", "", ""));
     let gw = start_gateway(&pki, &toml);
     let browser = pki.client(&["chat.test"], gw.https_addr, false);
     let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
@@ -482,21 +528,9 @@ impl MailPair {
         let (mail, methods) = support::mfa::mail_extra(sink.port());
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let mut toml = config_head(
-            &pki,
-            &format!(
-                "[store]\nbackend = \"redis\"\nurl = \"{}\"\n{mail}",
-                redis.url()
-            ),
-        );
-        toml.push_str(&environment(
-            &pki,
-            dashboard,
-            "chat.test",
-            "required",
-            &format!("{methods}\n{env_extra}"),
-            "",
-        ));
+        let url = format!("\"{}\"", redis.url());
+        let env = format!("{methods}\n{env_extra}");
+        let toml = redis_toml(&pki, dashboard, &url, &mail, "required", &env);
         let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
         Self {
             pki,
@@ -590,14 +624,16 @@ async fn grace_end_closes_websockets_on_both_instances() {
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
     let toml = |mode: &str| {
-        let mut t = config_head(
-            &pki,
-            &format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url()),
-        );
         let env =
             "grace_period_days = 7\nsession_idle_minutes = 20160\nsession_absolute_hours = 720";
-        t.push_str(&environment(&pki, dashboard, "chat.test", mode, env, ""));
-        t
+        redis_toml(
+            &pki,
+            dashboard,
+            &format!("\"{}\"", redis.url()),
+            "",
+            mode,
+            env,
+        )
     };
     // Before enforcement: one browser signs in on each instance with the password only.
     let (a, b) = (

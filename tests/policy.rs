@@ -105,37 +105,11 @@ impl Two {
         email: &str,
         password: &str,
     ) -> Vec<u8> {
-        let resp = self.login(b, host, email, password).await;
-        assert_eq!(
-            location(&resp),
-            "/.mfagate/",
-            "{email} on {host} must pass MFA"
-        );
-        let page = self
-            .get(b, host, "/.mfagate/enroll")
+        let base = self.url(host, "");
+        let now = self.gw.auth.as_ref().unwrap().clock.now();
+        support::mfa::enroll_at(b, &base, email, password, now)
             .await
-            .text()
-            .await
-            .unwrap();
-        let key = support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
-        let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
-        let code = mfagate::mfa::totp::code_at(&secret, self.gw.auth.as_ref().unwrap().clock.now());
-        let codes = self
-            .post(
-                b,
-                host,
-                "/.mfagate/enroll",
-                &[("code", &code), ("csrf", &csrf(&page))],
-            )
-            .await
-            .text()
-            .await
-            .unwrap();
-        let done = self
-            .post(b, host, "/.mfagate/continue", &[("csrf", &csrf(&codes))])
-            .await;
-        assert_eq!(done.status(), 303);
-        secret
+            .0
     }
 }
 

@@ -238,14 +238,8 @@ fn build_auth(
     let revocation = Arc::new(RevocationView::default());
     let events = store.subscribe();
     let (view, s) = (revocation.clone(), store.clone());
-    // A separate thread: `start` may itself be called from inside an async runtime.
-    std::thread::spawn(move || {
-        current_thread_runtime()
-            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
-            .block_on(view.load(&*s))
-    })
-    .join()
-    .map_err(|_| StartError::Thread(io::Error::other("revocation load panicked")))??;
+    // Unreachable: the view counts as stale and is loaded on the store's first resync.
+    startup_step("revocation load", async move { view.load(&*s).await })?;
     let keys = Arc::new(KeyRing::new(&config.master_keys));
     let (mailer, mail_worker) = match &config.mail {
         Some(mail) => {
@@ -269,20 +263,40 @@ fn build_auth(
         policies: std::sync::RwLock::new(Arc::new(config.policies())),
     };
     let auth = Arc::new(auth);
-    // Enforcement times are known before any worker serves a request.
+    // Enforcement times are known before any worker serves a request. Unreachable: every
+    // requiring environment is enforced without grace until the sweep loop records them.
     let enforcing = auth.clone();
-    std::thread::spawn(move || {
-        current_thread_runtime()
-            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
-            .block_on(crate::session::enforcement::record(&enforcing))
-    })
-    .join()
-    .map_err(|_| StartError::Thread(io::Error::other("enforcement setup panicked")))??;
+    startup_step("enforcement setup", async move {
+        crate::session::enforcement::record(&enforcing).await
+    })?;
     Ok(Some(AuthParts {
         auth,
         events,
         mail_worker,
     }))
+}
+
+/// Runs a store step of start-up on its own thread (`start` may itself be called from inside an
+/// async runtime). An unreachable shared store is not a start failure: the instance starts not
+/// ready, fails closed, and redoes the step once the store answers.
+fn startup_step(
+    what: &'static str,
+    step: impl std::future::Future<Output = crate::store::StoreResult<()>> + Send + 'static,
+) -> Result<(), StartError> {
+    let done = std::thread::spawn(move || {
+        current_thread_runtime()
+            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
+            .block_on(step)
+    })
+    .join()
+    .map_err(|_| StartError::Thread(io::Error::other(format!("{what} panicked"))))?;
+    match done {
+        Err(crate::store::StoreError::Unavailable(e)) => {
+            tracing::warn!(step = what, error = %e, "store unreachable at start; not ready until it answers");
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {

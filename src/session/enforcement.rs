@@ -85,11 +85,26 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
     Ok(())
 }
 
+/// Whether an environment requiring MFA has no recorded enforcement time yet.
+fn unrecorded(auth: &Auth) -> bool {
+    let policies = auth.policies();
+    auth.config.environments.iter().any(|env| {
+        env.policy.mode == MfaMode::Required && !policies.enforced_since.contains_key(&env.name)
+    })
+}
+
 /// The sweep loop; runs for the life of the gateway on the control runtime.
 pub async fn run(auth: Arc<Auth>, shared: Arc<Shared>) {
     let mut swept: HashSet<(String, u64)> = HashSet::new();
     loop {
         tokio::time::sleep(TICK).await;
+        if unrecorded(&auth) {
+            // Start-up could not reach the store; until this succeeds, enforcement is strict.
+            if let Err(e) = record(&auth).await {
+                tracing::warn!(error = %e, "enforcement times not recorded yet; retrying");
+                continue;
+            }
+        }
         let policies = auth.policies();
         let now = auth.clock.now();
         for (index, env) in auth.config.environments.iter().enumerate() {

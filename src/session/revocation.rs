@@ -50,6 +50,17 @@ impl RevocationView {
         Ok(())
     }
 
+    /// Reloads until the store answers: a view that missed events must not be trusted, and
+    /// while the store is down the instance is stale (not ready) anyway.
+    async fn resync(&self, store: &dyn Store) {
+        let mut wait = std::time::Duration::from_millis(100);
+        while let Err(e) = self.load(store).await {
+            tracing::error!(error = %e, "revocation resync failed; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(5));
+        }
+    }
+
     /// Applies events from `events` (subscribed before the initial `load`, so none is missed)
     /// until the store goes away; resyncs from the store when events were dropped.
     pub async fn follow(
@@ -61,11 +72,7 @@ impl RevocationView {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             match events.recv().await {
-                Ok(StoreEvent::Resync) => {
-                    if let Err(e) = self.load(&*store).await {
-                        tracing::error!(error = %e, "revocation resync failed");
-                    }
-                }
+                Ok(StoreEvent::Resync) => self.resync(&*store).await,
                 Ok(event) => {
                     self.apply(&event);
                     // Live WebSockets of what was revoked end too, on every instance.
@@ -77,9 +84,7 @@ impl RevocationView {
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "revocation events lagged; resyncing");
-                    if let Err(e) = self.load(&*store).await {
-                        tracing::error!(error = %e, "revocation resync failed");
-                    }
+                    self.resync(&*store).await;
                 }
                 Err(RecvError::Closed) => return,
             }

@@ -28,6 +28,9 @@ return seq";
 /// One XRANGE entry: id and field/value pairs.
 type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
+/// Marks `last_ok_ms` before Redis was ever reached: the view is infinitely stale.
+const NEVER: u64 = u64::MAX;
+
 /// When events were last known to flow: Redis answered a PING while subscribed.
 struct Health {
     epoch: std::time::Instant,
@@ -42,7 +45,8 @@ impl Health {
 }
 
 pub struct RedisStore {
-    manager: ConnectionManager,
+    /// Set once Redis is first reached; until then every operation is `Unavailable`.
+    manager: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
     health: std::sync::Arc<Health>,
     prefix: String,
     events: broadcast::Sender<StoreEvent>,
@@ -66,8 +70,9 @@ fn ttl_ms(ttl: Option<Duration>) -> u64 {
 
 impl RedisStore {
     /// Connects to `url` (redis://, or rediss:// verified against `ca_pem` or the system
-    /// roots); keys and the event channel live under `prefix`. Fails when Redis cannot be
-    /// reached.
+    /// roots); keys and the event channel live under `prefix`. Only a bad URL fails: an
+    /// unreachable Redis is retried in the background with backoff, and until it answers every
+    /// operation fails closed and the store reports itself infinitely stale (not ready).
     pub fn open(url: &str, prefix: &str, ca_pem: Option<Vec<u8>>) -> StoreResult<Self> {
         let client = match ca_pem {
             Some(root_cert) => redis::Client::build_with_tls(
@@ -88,9 +93,11 @@ impl RedisStore {
         let health = std::sync::Arc::new(Health {
             epoch: std::time::Instant::now(),
             subscribed: false.into(),
-            last_ok_ms: 0.into(),
+            last_ok_ms: NEVER.into(),
         });
         let monitored = health.clone();
+        let manager = std::sync::Arc::new(std::sync::OnceLock::new());
+        let connected = manager.clone();
         std::thread::Builder::new()
             .name("mfagate-redis".into())
             .spawn(move || {
@@ -105,26 +112,30 @@ impl RedisStore {
                     }
                 };
                 rt.block_on(async move {
-                    let config = redis::aio::ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(Duration::from_secs(2)))
-                        .set_response_timeout(Some(Duration::from_secs(2)));
-                    match client.get_connection_manager_with_config(config).await {
-                        Ok(manager) => {
-                            let _ = ready_tx.send(Ok(manager.clone()));
-                            tokio::spawn(subscribe(client, channel, sender, monitored.clone()));
-                            tokio::spawn(heartbeat(manager, monitored));
-                            let _ = stopped.await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(err(e)));
-                        }
+                    let run = async {
+                        let manager = connect(&client, &connected, ready_tx).await;
+                        tokio::spawn(subscribe(client, channel, sender, monitored.clone()));
+                        tokio::spawn(heartbeat(manager, monitored));
+                        std::future::pending::<()>().await
+                    };
+                    tokio::select! {
+                        _ = run => {}
+                        _ = stopped => {}
                     }
                 });
             })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let manager = ready_rx
+        ready_rx
             .recv()
             .map_err(|_| StoreError::Unavailable("redis thread ended".into()))??;
+        // Reached: give the subscription a moment so a healthy instance starts ready.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while manager.get().is_some()
+            && health.last_ok_ms.load(std::sync::atomic::Ordering::SeqCst) == NEVER
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Ok(Self {
             manager,
             health,
@@ -148,8 +159,45 @@ impl RedisStore {
         )
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.manager.clone()
+    fn conn(&self) -> StoreResult<ConnectionManager> {
+        self.manager
+            .get()
+            .cloned()
+            .ok_or_else(|| StoreError::Unavailable("redis has not been reached yet".into()))
+    }
+}
+
+/// The first connection, retried with backoff (the connection manager reconnects by itself
+/// after that). Each failure is logged so an operator sees why the instance is not ready.
+/// The manager goes into `slot`; `first_attempt` hears when the first try is over, whatever
+/// its outcome.
+async fn connect(
+    client: &redis::Client,
+    slot: &std::sync::OnceLock<ConnectionManager>,
+    first_attempt: std::sync::mpsc::Sender<StoreResult<()>>,
+) -> ConnectionManager {
+    let mut backoff = Duration::from_millis(100);
+    let mut first_attempt = Some(first_attempt);
+    loop {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        match client.get_connection_manager_with_config(config).await {
+            Ok(manager) => {
+                tracing::info!("redis reached");
+                let _ = slot.set(manager.clone());
+                if let Some(first) = first_attempt.take() {
+                    let _ = first.send(Ok(()));
+                }
+                return manager;
+            }
+            Err(e) => tracing::warn!(error = %err(e), "redis unreachable; not ready, retrying"),
+        }
+        if let Some(first) = first_attempt.take() {
+            let _ = first.send(Ok(()));
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -211,7 +259,7 @@ async fn subscribe(
 
 impl Store for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.conn().get(self.key(key)).await.map_err(err) })
+        Box::pin(async move { self.conn()?.get(self.key(key)).await.map_err(err) })
     }
 
     fn put<'a>(
@@ -226,13 +274,13 @@ impl Store for RedisStore {
             if ttl.is_some() {
                 cmd.arg("PX").arg(ttl_ms(ttl));
             }
-            cmd.query_async::<()>(&mut self.conn()).await.map_err(err)
+            cmd.query_async::<()>(&mut self.conn()?).await.map_err(err)
         })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let n: u64 = self.conn().del(self.key(key)).await.map_err(err)?;
+            let n: u64 = self.conn()?.del(self.key(key)).await.map_err(err)?;
             Ok(n > 0)
         })
     }
@@ -249,7 +297,7 @@ impl Store for RedisStore {
             if ttl.is_some() {
                 cmd.arg("PX").arg(ttl_ms(ttl));
             }
-            let set: Option<String> = cmd.query_async(&mut self.conn()).await.map_err(err)?;
+            let set: Option<String> = cmd.query_async(&mut self.conn()?).await.map_err(err)?;
             Ok(set.is_some())
         })
     }
@@ -258,7 +306,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             redis::cmd("GETDEL")
                 .arg(self.key(key))
-                .query_async(&mut self.conn())
+                .query_async(&mut self.conn()?)
                 .await
                 .map_err(err)
         })
@@ -269,7 +317,7 @@ impl Store for RedisStore {
             self.incr
                 .key(self.key(key))
                 .arg(ttl_ms(ttl))
-                .invoke_async(&mut self.conn())
+                .invoke_async(&mut self.conn()?)
                 .await
                 .map_err(err)
         })
@@ -277,7 +325,7 @@ impl Store for RedisStore {
 
     fn set_add<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            self.conn()
+            self.conn()?
                 .sadd::<_, _, ()>(self.key(set), member)
                 .await
                 .map_err(err)
@@ -286,7 +334,7 @@ impl Store for RedisStore {
 
     fn set_remove<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            self.conn()
+            self.conn()?
                 .srem::<_, _, ()>(self.key(set), member)
                 .await
                 .map_err(err)
@@ -294,7 +342,7 @@ impl Store for RedisStore {
     }
 
     fn set_members<'a>(&'a self, set: &'a str) -> StoreFuture<'a, Vec<String>> {
-        Box::pin(async move { self.conn().smembers(self.key(set)).await.map_err(err) })
+        Box::pin(async move { self.conn()?.smembers(self.key(set)).await.map_err(err) })
     }
 
     fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
@@ -304,7 +352,7 @@ impl Store for RedisStore {
                 .key(seq)
                 .key(stream)
                 .arg(value)
-                .invoke_async(&mut self.conn())
+                .invoke_async(&mut self.conn()?)
                 .await
                 .map_err(err)
         })
@@ -324,7 +372,7 @@ impl Store for RedisStore {
                 .arg("+")
                 .arg("COUNT")
                 .arg(limit)
-                .query_async(&mut self.conn())
+                .query_async(&mut self.conn()?)
                 .await
                 .map_err(err)?;
             entries
@@ -346,7 +394,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let payload =
                 serde_json::to_vec(event).map_err(|e| StoreError::Backend(e.to_string()))?;
-            self.conn()
+            self.conn()?
                 .publish::<_, _, ()>(self.key("events"), payload)
                 .await
                 .map_err(err)
@@ -362,6 +410,9 @@ impl Store for RedisStore {
             .health
             .last_ok_ms
             .load(std::sync::atomic::Ordering::SeqCst);
+        if last == NEVER {
+            return Duration::MAX;
+        }
         Duration::from_millis(self.health.now_ms().saturating_sub(last))
     }
 }

@@ -277,3 +277,54 @@ pub fn html_unescape(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+/// Signs `browser` in at `base` (https://host:port) and enrolls TOTP through the pages, with
+/// codes for Unix time `now`. Returns the seed and the response that released the session.
+pub async fn enroll_at(
+    browser: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+    now: u64,
+) -> (Vec<u8>, reqwest::Response) {
+    let login = browser
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&login),
+        "/.mfagate/",
+        "{email} at {base} must pass MFA"
+    );
+    let page = browser
+        .get(format!("{base}/.mfagate/enroll"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret =
+        mfagate::mfa::totp::parse_setup_key(&between(&page, "<code id=\"setup-key\">", "</code>"))
+            .unwrap();
+    let code = mfagate::mfa::totp::code_at(&secret, now);
+    let codes = browser
+        .post(format!("{base}/.mfagate/enroll"))
+        .form(&[("code", code.as_str()), ("csrf", &csrf(&page))])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let released = browser
+        .post(format!("{base}/.mfagate/continue"))
+        .form(&[("csrf", csrf(&codes))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 303, "session released after enrollment");
+    (secret, released)
+}
