@@ -142,3 +142,26 @@ impl RedisServer {
         Self::spawn(dir, self.port, aof, self.tls.clone())
     }
 }
+
+/// Gateway config on Redis at `url` (`store` adds [store] keys) protecting `dashboard`.
+/// `url` is a TOML value: a quoted string or an `{ env = "..." }` table.
+pub fn redis_toml(
+    pki: &super::Pki,
+    dashboard: std::net::SocketAddr,
+    url: &str,
+    store: &str,
+    mode: &str,
+    env: &str,
+) -> String {
+    let head = format!("[store]\nbackend = \"redis\"\nurl = {url}\n{store}\n");
+    let mut toml = super::mfa::config_head(pki, &head);
+    toml.push_str(&super::mfa::environment(
+        pki,
+        dashboard,
+        "chat.test",
+        mode,
+        env,
+        "",
+    ));
+    toml
+}
