@@ -239,7 +239,14 @@ fn build_auth(
     let events = store.subscribe();
     let (view, s) = (revocation.clone(), store.clone());
     // Unreachable: the view counts as stale and is loaded on the store's first resync.
-    startup_step("revocation load", async move { view.load(&*s).await })?;
+    // Only the shared store may be unreachable at start: it reports its own staleness, which
+    // keeps the instance not ready and failing closed until it answers.
+    let shared = matches!(config.store, StoreBackend::Redis { .. });
+    startup_step(
+        "revocation load",
+        shared,
+        async move { view.load(&*s).await },
+    )?;
     let keys = Arc::new(KeyRing::new(&config.master_keys));
     let (mailer, mail_worker) = match &config.mail {
         Some(mail) => {
@@ -266,7 +273,7 @@ fn build_auth(
     // Enforcement times are known before any worker serves a request. Unreachable: every
     // requiring environment is enforced without grace until the sweep loop records them.
     let enforcing = auth.clone();
-    startup_step("enforcement setup", async move {
+    startup_step("enforcement setup", shared, async move {
         crate::session::enforcement::record(&enforcing).await
     })?;
     Ok(Some(AuthParts {
@@ -281,6 +288,7 @@ fn build_auth(
 /// ready, fails closed, and redoes the step once the store answers.
 fn startup_step(
     what: &'static str,
+    shared_store: bool,
     step: impl std::future::Future<Output = crate::store::StoreResult<()>> + Send + 'static,
 ) -> Result<(), StartError> {
     let done = std::thread::spawn(move || {
@@ -291,7 +299,7 @@ fn startup_step(
     .join()
     .map_err(|_| StartError::Thread(io::Error::other(format!("{what} panicked"))))?;
     match done {
-        Err(crate::store::StoreError::Unavailable(e)) => {
+        Err(crate::store::StoreError::Unavailable(e)) if shared_store => {
             tracing::warn!(step = what, error = %e, "store unreachable at start; not ready until it answers");
             Ok(())
         }

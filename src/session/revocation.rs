@@ -70,6 +70,9 @@ impl RevocationView {
         live: Arc<LiveConnections>,
     ) {
         use tokio::sync::broadcast::error::RecvError;
+        // Covers a load at start that failed while the subscription was already live (its
+        // Resync came before `events` existed); otherwise one cheap extra read.
+        self.resync(&*store).await;
         loop {
             match events.recv().await {
                 Ok(StoreEvent::Resync) => self.resync(&*store).await,
