@@ -6,7 +6,6 @@ mod support;
 use futures_util::{SinkExt, StreamExt};
 use mfagate::demo;
 use support::{gateway_toml, start_gateway, stop, EnvSpec, Pki};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,15 +54,10 @@ async fn login_through_the_gateway_reaches_the_inbox() {
 
     // The chat WebSocket with the dashboard session cookie.
     let session = cookie.split(';').next().unwrap().to_string();
-    let tls = pki
-        .connect(gw.https_addr, "chat.test", &[b"http/1.1"])
+    let mut ws = pki
+        .open_ws(gw.https_addr, "chat.test", &session)
         .await
         .unwrap();
-    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", session.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
     ws.send(Message::text("hi team")).await.unwrap();
     let msg = ws.next().await.unwrap().unwrap();
     assert_eq!(

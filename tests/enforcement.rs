@@ -12,7 +12,6 @@ use futures_util::StreamExt;
 use mfagate::proxy::RunningGateway;
 use support::mfa::{config_head, environment, location, set_cookies};
 use support::{start_gateway, Pki};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn gateway(pki: &Pki, dashboard: SocketAddr, mode: &str) -> RunningGateway {
     let mut toml = config_head(pki, "");
@@ -123,15 +122,10 @@ async fn sessions_live_through_grace_then_end_everywhere() {
     );
 
     // An idle WebSocket on the first browser's session.
-    let tls = pki
-        .connect(gw.https_addr, "alpha.test", &[b"http/1.1"])
+    let mut ws = pki
+        .open_ws(gw.https_addr, "alpha.test", &browsers[0].join("; "))
         .await
         .unwrap();
-    let mut request = "wss://alpha.test/ws".into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", browsers[0].join("; ").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
 
     // Grace ends: no request arrives, yet within a second the WebSocket is closed.
     auth.clock.advance(4 * 86_400);

@@ -449,7 +449,6 @@ async fn parallel_wrong_email_codes_over_two_instances_are_evaluated_three_times
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grace_end_closes_websockets_on_both_instances() {
     use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let redis = RedisServer::start(false);
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -497,15 +496,8 @@ async fn grace_end_closes_websockets_on_both_instances() {
     );
     let mut sockets = Vec::new();
     for (gw, cookie) in [(&a, &cookies[0]), (&b, &cookies[1])] {
-        let tls = pki
-            .connect(gw.https_addr, "chat.test", &[b"http/1.1"])
-            .await
-            .unwrap();
-        let mut request = "wss://chat.test/ws".into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("cookie", cookie.join("; ").parse().unwrap());
-        let (ws, _) = tokio_tungstenite::client_async(request, tls)
+        let ws = pki
+            .open_ws(gw.https_addr, "chat.test", &cookie.join("; "))
             .await
             .expect("session lives in grace");
         sockets.push(ws);

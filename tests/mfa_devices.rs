@@ -292,7 +292,6 @@ async fn new_backup_codes_need_a_fresh_factor_and_replace_the_old_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
     use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let t = MfaEnv::start();
     let laptop = t.browser();
     let (secret, _, page) = t
@@ -311,16 +310,11 @@ async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
     t.next_step();
     assert_eq!(t.verify(&phone, &t.code(&secret)).await.status(), 303);
 
-    let tls = t
+    let mut ws = t
         .pki
-        .connect(t.gw.https_addr, "chat.test", &[b"http/1.1"])
+        .open_ws(t.gw.https_addr, "chat.test", &cookies.join("; "))
         .await
         .unwrap();
-    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", cookies.join("; ").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
 
     t.auth().revoke_all("agent1@demo.test").await.unwrap();
     let closed = tokio::time::timeout(std::time::Duration::from_secs(1), async {

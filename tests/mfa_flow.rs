@@ -5,7 +5,6 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use support::mfa::{csrf, location, set_cookies, MfaEnv};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,16 +61,11 @@ async fn form_login_is_held_until_totp_enrollment_then_released() {
         .filter(|c| c.starts_with("dash_session=") || c.starts_with("__Host-mfagate="))
         .map(|c| c.split(';').next().unwrap().to_string())
         .collect();
-    let tls = t
+    let mut ws = t
         .pki
-        .connect(t.gw.https_addr, "chat.test", &[b"http/1.1"])
+        .open_ws(t.gw.https_addr, "chat.test", &cookie_header.join("; "))
         .await
         .unwrap();
-    let mut request = "wss://chat.test/ws".into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", cookie_header.join("; ").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
     ws.send(Message::text("hello")).await.unwrap();
     let msg = ws.next().await.unwrap().unwrap();
     assert_eq!(msg.into_text().unwrap().as_str(), "agent1@demo.test: hello");

@@ -128,6 +128,25 @@ impl Pki {
             .await
     }
 
+    /// Opens the dashboard's WebSocket (`/ws` on `host`) through the gateway at `addr`,
+    /// presenting `cookie` as the Cookie header.
+    pub async fn open_ws(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        cookie: &str,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<TlsStream<tokio::net::TcpStream>>,
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let tls = self.connect(addr, host, &[b"http/1.1"]).await?;
+        let mut request = format!("wss://{host}/ws").into_client_request()?;
+        let cookie = cookie.parse().expect("a valid Cookie header");
+        request.headers_mut().insert("cookie", cookie);
+        Ok(tokio_tungstenite::client_async(request, tls).await?.0)
+    }
+
     /// Sends raw HTTP/1.1 bytes over TLS (exact path and header spelling on the wire) and
     /// returns the whole response text. The request should carry `Connection: close`.
     pub async fn raw_http1(&self, addr: SocketAddr, sni: &str, request: &str) -> String {
