@@ -159,6 +159,16 @@ impl RedisStore {
         )
     }
 
+    /// `SET key value [PX ttl]`; callers may add conditions.
+    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if ttl.is_some() {
+            cmd.arg("PX").arg(ttl_ms(ttl));
+        }
+        cmd
+    }
+
     fn conn(&self) -> StoreResult<ConnectionManager> {
         self.manager
             .get()
@@ -269,11 +279,7 @@ impl Store for RedisStore {
         ttl: Option<Duration>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(self.key(key)).arg(value);
-            if ttl.is_some() {
-                cmd.arg("PX").arg(ttl_ms(ttl));
-            }
+            let cmd = self.set(key, value, ttl);
             cmd.query_async::<()>(&mut self.conn()?).await.map_err(err)
         })
     }
@@ -292,11 +298,8 @@ impl Store for RedisStore {
         ttl: Option<Duration>,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(self.key(key)).arg(value).arg("NX");
-            if ttl.is_some() {
-                cmd.arg("PX").arg(ttl_ms(ttl));
-            }
+            let mut cmd = self.set(key, value, ttl);
+            cmd.arg("NX");
             let set: Option<String> = cmd.query_async(&mut self.conn()?).await.map_err(err)?;
             Ok(set.is_some())
         })
