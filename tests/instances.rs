@@ -69,19 +69,7 @@ impl Pair {
         gw: &RunningGateway,
         code: &str,
     ) -> reqwest::Response {
-        let page = self
-            .get(b, gw, "/.mfagate/verify")
-            .await
-            .text()
-            .await
-            .unwrap();
-        self.post(
-            b,
-            gw,
-            "/.mfagate/verify",
-            &[("code", code), ("csrf", &csrf(&page))],
-        )
-        .await
+        support::mfa::verify_at(b, &Self::url(gw, ""), code).await
     }
 }
 

@@ -224,19 +224,23 @@ impl MfaEnv {
 
     /// Verifies with the authenticator on the verify page; returns the final response.
     pub async fn verify(&self, client: &reqwest::Client, code: &str) -> reqwest::Response {
-        let page = self
-            .get(client, "/.mfagate/verify")
-            .await
-            .text()
-            .await
-            .unwrap();
-        self.post(
-            client,
-            "/.mfagate/verify",
-            &[("code", code), ("csrf", &csrf(&page))],
-        )
-        .await
+        verify_at(client, &self.url(""), code).await
     }
+}
+
+/// Enters an authenticator code on the verify page of the gateway at `base`.
+pub async fn verify_at(browser: &reqwest::Client, base: &str, code: &str) -> reqwest::Response {
+    let url = format!("{base}/.mfagate/verify");
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [("code", code), ("csrf", &csrf(&page))];
+    browser.post(&url).form(&form).send().await.unwrap()
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
