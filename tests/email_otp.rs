@@ -292,16 +292,7 @@ async fn twenty_parallel_wrong_codes_are_evaluated_exactly_three_times() {
         statuses.push(task.await.unwrap());
     }
     statuses.sort_unstable();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 422).count(),
-        2,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
-        18,
-        "{statuses:?}"
-    );
+    support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
     let events = t.auth().audit.read(0, 1000).await;
     assert_eq!(
         count(&events, |k| matches!(k, EventKind::MfaFailure { .. })),

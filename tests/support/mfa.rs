@@ -332,3 +332,11 @@ pub async fn enroll_at(
     assert_eq!(released.status(), 303, "session released after enrollment");
     (secret, released)
 }
+
+/// 20 parallel wrong codes: only 3 are evaluated (the third blocks), so 2 say "wrong code"
+/// (422) and 18 say "blocked" (429), whatever instance they reached.
+pub fn assert_twenty_wrong_codes_regulated(statuses: &[u16]) {
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(count(422), 2, "{statuses:?}");
+    assert_eq!(count(429), 18, "{statuses:?}");
+}
