@@ -260,10 +260,11 @@ async fn authenticated_requests_make_no_redis_round_trips() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_costs_little_memory_in_redis() {
     use mfagate::store::records::{Records, SessionRecord, WithheldCredential};
-    use mfagate::store::{RedisStore, Store};
+    use mfagate::store::{RedisStore, RedisTarget, Store};
     let redis = RedisServer::start(false);
-    let store: std::sync::Arc<dyn Store> =
-        std::sync::Arc::new(RedisStore::open(&redis.url(), "mfagate:", None).unwrap());
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        RedisStore::open(&RedisTarget::standalone(&redis.url(), None), "mfagate:").unwrap(),
+    );
     let keys = std::sync::Arc::new(mfagate::store::secret_box::KeyRing::new(&[vec![1; 32]]));
     let records = Records::new(store, keys);
     let client = redis::Client::open(redis.url()).unwrap();

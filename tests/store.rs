@@ -4,7 +4,7 @@ mod support;
 
 use std::sync::Arc;
 
-use mfagate::store::{EmbeddedStore, RedisStore, Store};
+use mfagate::store::{EmbeddedStore, RedisStore, RedisTarget, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_meets_the_contract() {
@@ -35,16 +35,21 @@ async fn committed_writes_survive_reopening_the_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract() {
     let server = support::redis::RedisServer::start(false);
-    let store: Arc<dyn Store> =
-        Arc::new(RedisStore::open(&server.url(), "mfagate-test:", None).unwrap());
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::open(
+            &RedisTarget::standalone(&server.url(), None),
+            "mfagate-test:",
+        )
+        .unwrap(),
+    );
     support::store_contract::run_all(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
     let server = support::redis::RedisServer::start(true);
-    let a = RedisStore::open(&server.url(), "p:", None).unwrap();
-    let b = RedisStore::open(&server.url(), "p:", None).unwrap();
+    let a = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
+    let b = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
     // `open` returns once subscribed to a reachable Redis: nothing published now is missed.
     assert!(b.event_lag() < std::time::Duration::from_secs(1));
     let mut events = b.subscribe();
@@ -89,14 +94,19 @@ async fn redis_store_meets_the_contract_over_verified_tls() {
     let server = support::redis::RedisServer::start_tls(&pki);
     assert!(server.url().starts_with("rediss://"));
     let ca = std::fs::read(pki.path("ca.pem")).unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(RedisStore::open(&server.url(), "tls:", Some(ca)).unwrap());
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::open(&RedisTarget::standalone(&server.url(), Some(ca)), "tls:").unwrap(),
+    );
     support::store_contract::run_all(store).await;
     // A server whose certificate chains to nothing trusted is never used: every operation
     // fails and the store stays infinitely stale.
     let other = support::Pki::new();
     let untrusted = std::fs::read(other.path("ca.pem")).unwrap();
-    let refused = RedisStore::open(&server.url(), "tls:", Some(untrusted)).unwrap();
+    let refused = RedisStore::open(
+        &RedisTarget::standalone(&server.url(), Some(untrusted)),
+        "tls:",
+    )
+    .unwrap();
     assert!(refused.get("k").await.is_err());
     assert_eq!(refused.event_lag(), std::time::Duration::MAX);
 }

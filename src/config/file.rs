@@ -56,8 +56,22 @@ pub struct FileConfig {
 pub struct FileStore {
     #[serde(default = "defaults::store_backend")]
     pub backend: String,
-    /// redis:// or rediss:// URL (it may hold a password: a file or MFAGATE_* env var works too).
+    /// For redis: "standalone", "sentinel" or "cluster".
+    #[serde(default = "defaults::store_topology")]
+    pub topology: String,
+    /// Standalone: redis:// or rediss:// URL (it may hold a password: a file or MFAGATE_* env
+    /// var works too).
     pub url: Option<SecretSource>,
+    /// Sentinel: the Sentinels' addresses; Cluster: some nodes' addresses. No credentials.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Sentinel: the name of the master the Sentinels watch.
+    pub master_name: Option<String>,
+    /// Sentinel and Cluster: ACL user and password of the data nodes.
+    pub username: Option<String>,
+    pub password: Option<SecretSource>,
+    /// Sentinel: password of the Sentinels, when they require one.
+    pub sentinel_password: Option<SecretSource>,
     #[serde(default = "defaults::store_prefix")]
     pub prefix: String,
     /// For rediss://: PEM file of the CAs to trust instead of the system roots.
@@ -72,7 +86,13 @@ impl Default for FileStore {
     fn default() -> Self {
         Self {
             backend: defaults::store_backend(),
+            topology: defaults::store_topology(),
             url: None,
+            nodes: Vec::new(),
+            master_name: None,
+            username: None,
+            password: None,
+            sentinel_password: None,
             prefix: defaults::store_prefix(),
             ca_file: None,
             max_staleness_secs: defaults::max_staleness_secs(),
@@ -482,6 +502,9 @@ pub mod defaults {
     }
     pub fn store_backend() -> String {
         "embedded".into()
+    }
+    pub fn store_topology() -> String {
+        "standalone".into()
     }
     pub fn max_staleness_secs() -> u64 {
         30

@@ -7,6 +7,7 @@ mod validate;
 mod validate_auth;
 mod validate_policy;
 mod validate_sso;
+mod validate_store;
 
 use std::fmt;
 use std::path::Path;

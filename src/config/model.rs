@@ -103,10 +103,9 @@ pub enum StoreBackend {
     /// redb file in `data_dir`.
     Embedded,
     Redis {
-        url: String,
+        /// Standalone, Sentinel or Cluster, with credentials and CAs.
+        target: crate::store::RedisTarget,
         prefix: String,
-        /// PEM CA certificates to trust for rediss://.
-        ca_pem: Option<Vec<u8>>,
         /// Longest tolerated lag of revocation events before signed-in requests get 503.
         max_staleness: Duration,
     },
@@ -116,8 +115,15 @@ impl std::fmt::Debug for StoreBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Embedded => write!(f, "Embedded"),
-            // The URL may carry a password.
-            Self::Redis { prefix, .. } => write!(f, "Redis(prefix {prefix:?})"),
+            // The target may carry passwords.
+            Self::Redis { target, prefix, .. } => {
+                let shape = match target.topology {
+                    crate::store::Topology::Standalone { .. } => "standalone",
+                    crate::store::Topology::Sentinel { .. } => "sentinel",
+                    crate::store::Topology::Cluster { .. } => "cluster",
+                };
+                write!(f, "Redis({shape}, prefix {prefix:?})")
+            }
         }
     }
 }

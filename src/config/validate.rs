@@ -93,7 +93,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
 
     let master_keys = super::validate_auth::master_keys(&mut errs, &file.secrets.keys, base_dir);
     let data_dir = resolve(base_dir, &file.data_dir);
-    let store = store_backend(&mut errs, &file.store, base_dir);
+    let store = super::validate_store::store_backend(&mut errs, &file.store, base_dir);
     let directory = super::validate_policy::directory(&mut errs, &file);
     let assertion = file
         .assertion
@@ -421,59 +421,6 @@ fn certified_key(
                 format!("unusable key or key does not match the certificate: {e}"),
             );
             None
-        }
-    }
-}
-
-fn store_backend(errs: &mut Errors, store: &super::file::FileStore, base: &Path) -> StoreBackend {
-    match store.backend.as_str() {
-        "embedded" => StoreBackend::Embedded,
-        "redis" => {
-            let url = match &store.url {
-                None => {
-                    errs.push("store.url", "is required for the redis backend");
-                    String::new()
-                }
-                // A plain string is the URL itself; { file } or { env } read it from there.
-                Some(super::file::SecretSource::Path(literal)) => literal.trim().to_string(),
-                Some(source) => match read_secret(source, base) {
-                    Ok(raw) => String::from_utf8_lossy(&raw).trim().to_string(),
-                    Err(e) => {
-                        errs.push("store.url", e);
-                        String::new()
-                    }
-                },
-            };
-            if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
-                errs.push("store.url", "must start with redis:// or rediss://");
-            }
-            if store.max_staleness_secs == 0 {
-                errs.push("store.max_staleness_secs", "must be at least 1");
-            }
-            let ca_pem = store.ca_file.as_ref().and_then(|file| {
-                let path = resolve(base, file);
-                std::fs::read(&path)
-                    .map_err(|e| {
-                        errs.push(
-                            "store.ca_file",
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    })
-                    .ok()
-            });
-            StoreBackend::Redis {
-                url,
-                prefix: store.prefix.clone(),
-                ca_pem,
-                max_staleness: Duration::from_secs(store.max_staleness_secs),
-            }
-        }
-        other => {
-            errs.push(
-                "store.backend",
-                format!("{other:?} is not \"embedded\" or \"redis\""),
-            );
-            StoreBackend::Embedded
         }
     }
 }

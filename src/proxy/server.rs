@@ -228,12 +228,7 @@ fn build_auth(
     }
     let store: Arc<dyn Store> = match &config.store {
         StoreBackend::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir)?),
-        StoreBackend::Redis {
-            url,
-            prefix,
-            ca_pem,
-            ..
-        } => Arc::new(RedisStore::open(url, prefix, ca_pem.clone())?),
+        StoreBackend::Redis { target, prefix, .. } => Arc::new(RedisStore::open(target, prefix)?),
     };
     let revocation = Arc::new(RevocationView::default());
     let events = store.subscribe();

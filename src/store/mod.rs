@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-pub use self::redis::RedisStore;
+pub use self::redis::{check_node_address, RedisStore, RedisTarget, Topology};
 pub use embedded::EmbeddedStore;
 
 #[derive(Debug, thiserror::Error)]

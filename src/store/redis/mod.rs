@@ -1,17 +1,25 @@
-//! The Redis backend for several gateway instances. Every key is under a configurable prefix;
-//! multi-key operations keep their keys in one hash slot (`{...}` tags) for Cluster. Counters,
-//! single-use markers and log appends are atomic (native commands or Lua). Revocation events
-//! travel over pub/sub; after every (re)subscription subscribers get `StoreEvent::Resync` so
-//! they reload what they might have missed.
+//! The Redis backend for several gateway instances: standalone, Sentinel or Cluster (`link`).
+//! Every key is under a configurable prefix; multi-key operations keep their keys in one hash
+//! slot (`{...}` tags) for Cluster. Counters, single-use markers and log appends are atomic
+//! (native commands or Lua). Revocation events travel over pub/sub (`events`).
 //!
-//! The connection manager and the subscriber run on the store's own runtime thread, so the
-//! store can be used from any worker runtime and lives exactly as long as it is referenced.
+//! The connections and the subscriber run on the store's own runtime thread, so the store can
+//! be used from any worker runtime and lives exactly as long as it is referenced.
+
+mod events;
+mod link;
+
+pub use link::{check_node_address, RedisTarget, Topology};
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use std::sync::Arc;
+
 use redis::{AsyncCommands, Script};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
+
+use events::Health;
+use link::{Conn, Link};
 
 use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
 
@@ -28,26 +36,11 @@ return seq";
 /// One XRANGE entry: id and field/value pairs.
 type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
-/// Marks `last_ok_ms` before Redis was ever reached: the view is infinitely stale.
-const NEVER: u64 = u64::MAX;
-
-/// When events were last known to flow: Redis answered a PING while subscribed.
-struct Health {
-    epoch: std::time::Instant,
-    subscribed: std::sync::atomic::AtomicBool,
-    last_ok_ms: std::sync::atomic::AtomicU64,
-}
-
-impl Health {
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-}
-
 pub struct RedisStore {
-    /// Set once Redis is first reached; until then every operation is `Unavailable`.
-    manager: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
-    health: std::sync::Arc<Health>,
+    /// Where commands go now; `None` until Redis is first reached, and until then every
+    /// operation is `Unavailable`.
+    link: watch::Receiver<Option<Link>>,
+    health: Arc<Health>,
     prefix: String,
     events: broadcast::Sender<StoreEvent>,
     incr: Script,
@@ -69,35 +62,19 @@ fn ttl_ms(ttl: Option<Duration>) -> u64 {
 }
 
 impl RedisStore {
-    /// Connects to `url` (redis://, or rediss:// verified against `ca_pem` or the system
-    /// roots); keys and the event channel live under `prefix`. Only a bad URL fails: an
-    /// unreachable Redis is retried in the background with backoff, and until it answers every
-    /// operation fails closed and the store reports itself infinitely stale (not ready).
-    pub fn open(url: &str, prefix: &str, ca_pem: Option<Vec<u8>>) -> StoreResult<Self> {
-        let client = match ca_pem {
-            Some(root_cert) => redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root_cert),
-                },
-            ),
-            None => redis::Client::open(url),
-        }
-        .map_err(|e| StoreError::Unavailable(format!("redis URL: {e}")))?;
+    /// Connects to `target`; keys and the event channel live under `prefix`. Only bad
+    /// addresses fail: an unreachable Redis is retried in the background with backoff, and
+    /// until it answers every operation fails closed and the store reports itself infinitely
+    /// stale (not ready).
+    pub fn open(target: &RedisTarget, prefix: &str) -> StoreResult<Self> {
+        link::check(target)?;
         let (events, _) = broadcast::channel(1024);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
-        let channel = format!("{prefix}events");
-        let sender = events.clone();
-        let health = std::sync::Arc::new(Health {
-            epoch: std::time::Instant::now(),
-            subscribed: false.into(),
-            last_ok_ms: NEVER.into(),
-        });
-        let monitored = health.clone();
-        let manager = std::sync::Arc::new(std::sync::OnceLock::new());
-        let connected = manager.clone();
+        let (link_tx, link_rx) = watch::channel(None);
+        let health = Arc::new(Health::default());
+        let (target, channel) = (target.clone(), format!("{prefix}events"));
+        let (sender, monitored, followed) = (events.clone(), health.clone(), link_rx.clone());
         std::thread::Builder::new()
             .name("mfagate-redis".into())
             .spawn(move || {
@@ -112,14 +89,9 @@ impl RedisStore {
                     }
                 };
                 rt.block_on(async move {
-                    let run = async {
-                        let manager = connect(&client, &connected, ready_tx).await;
-                        tokio::spawn(subscribe(client, channel, sender, monitored.clone()));
-                        tokio::spawn(heartbeat(manager, monitored));
-                        std::future::pending::<()>().await
-                    };
+                    tokio::spawn(events::follow(followed, channel, sender, monitored.clone()));
                     tokio::select! {
-                        _ = run => {}
+                        _ = link::supervise(target, link_tx, monitored, ready_tx) => {}
                         _ = stopped => {}
                     }
                 });
@@ -130,14 +102,14 @@ impl RedisStore {
             .map_err(|_| StoreError::Unavailable("redis thread ended".into()))??;
         // Reached: give the subscription a moment so a healthy instance starts ready.
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while manager.get().is_some()
-            && health.last_ok_ms.load(std::sync::atomic::Ordering::SeqCst) == NEVER
+        while link_rx.borrow().is_some()
+            && !health.ever_ok()
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(5));
         }
         Ok(Self {
-            manager,
+            link: link_rx,
             health,
             prefix: prefix.to_string(),
             events,
@@ -169,101 +141,12 @@ impl RedisStore {
         cmd
     }
 
-    fn conn(&self) -> StoreResult<ConnectionManager> {
-        self.manager
-            .get()
-            .cloned()
+    fn conn(&self) -> StoreResult<Conn> {
+        self.link
+            .borrow()
+            .as_ref()
+            .map(|l| l.conn.clone())
             .ok_or_else(|| StoreError::Unavailable("redis has not been reached yet".into()))
-    }
-}
-
-/// The first connection, retried with backoff (the connection manager reconnects by itself
-/// after that). Each failure is logged so an operator sees why the instance is not ready.
-/// The manager goes into `slot`; `first_attempt` hears when the first try is over, whatever
-/// its outcome.
-async fn connect(
-    client: &redis::Client,
-    slot: &std::sync::OnceLock<ConnectionManager>,
-    first_attempt: std::sync::mpsc::Sender<StoreResult<()>>,
-) -> ConnectionManager {
-    let mut backoff = Duration::from_millis(100);
-    let mut first_attempt = Some(first_attempt);
-    loop {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        match client.get_connection_manager_with_config(config).await {
-            Ok(manager) => {
-                tracing::info!("redis reached");
-                let _ = slot.set(manager.clone());
-                if let Some(first) = first_attempt.take() {
-                    let _ = first.send(Ok(()));
-                }
-                return manager;
-            }
-            Err(e) => tracing::warn!(error = %err(e), "redis unreachable; not ready, retrying"),
-        }
-        if let Some(first) = first_attempt.take() {
-            let _ = first.send(Ok(()));
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// Confirms twice a second that Redis answers; with a live subscription that keeps the
-/// revocation view fresh.
-async fn heartbeat(manager: ConnectionManager, health: std::sync::Arc<Health>) {
-    use std::sync::atomic::Ordering;
-    loop {
-        let mut conn = manager.clone();
-        let cmd = redis::cmd("PING");
-        let ping = cmd.query_async::<String>(&mut conn);
-        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), ping).await {
-            if health.subscribed.load(Ordering::SeqCst) {
-                health.last_ok_ms.store(health.now_ms(), Ordering::SeqCst);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Follows the event channel for the life of the store, resubscribing after disconnects.
-async fn subscribe(
-    client: redis::Client,
-    channel: String,
-    events: broadcast::Sender<StoreEvent>,
-    health: std::sync::Arc<Health>,
-) {
-    use futures_util::StreamExt;
-    use std::sync::atomic::Ordering;
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => {
-                if pubsub.subscribe(&channel).await.is_ok() {
-                    backoff = Duration::from_millis(100);
-                    health.subscribed.store(true, Ordering::SeqCst);
-                    health.last_ok_ms.store(health.now_ms(), Ordering::SeqCst);
-                    // Anything published while unsubscribed is recovered by a resync.
-                    let _ = events.send(StoreEvent::Resync);
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(msg) = messages.next().await {
-                        match serde_json::from_slice::<StoreEvent>(msg.get_payload_bytes()) {
-                            Ok(event) => {
-                                let _ = events.send(event);
-                            }
-                            Err(e) => tracing::warn!(error = %e, "unreadable store event"),
-                        }
-                    }
-                }
-                health.subscribed.store(false, Ordering::SeqCst);
-                tracing::warn!("redis event subscription lost; reconnecting");
-            }
-            Err(e) => tracing::warn!(error = %e, "redis event subscription failed; retrying"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -409,13 +292,6 @@ impl Store for RedisStore {
     }
 
     fn event_lag(&self) -> Duration {
-        let last = self
-            .health
-            .last_ok_ms
-            .load(std::sync::atomic::Ordering::SeqCst);
-        if last == NEVER {
-            return Duration::MAX;
-        }
-        Duration::from_millis(self.health.now_ms().saturating_sub(last))
+        self.health.lag()
     }
 }

@@ -1,0 +1,356 @@
+//! How the store reaches Redis in each deployment shape. A `Link` is where commands go now and
+//! which nodes carry the event channel; the supervisor publishes a new `Link` whenever that
+//! changes (first contact, a Sentinel failover), and everything else follows it.
+//!
+//! - Standalone: one server; the connection manager reconnects to it by itself.
+//! - Sentinel: the master is asked of the Sentinels and checked with `ROLE`. The heartbeat asks
+//!   the master `ROLE` too, so a dead or demoted master makes the supervisor ask again and move
+//!   commands and the subscription to the new master.
+//! - Cluster: the cluster connection follows slots and failovers by itself. Classic pub/sub is
+//!   broadcast to every node of a cluster, so events are followed on any one seed node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{IntoConnectionInfo, RedisFuture, TlsCertificates, TlsMode};
+use tokio::sync::watch;
+
+use super::events::Health;
+use crate::store::{StoreError, StoreResult};
+
+/// Where a Redis deployment is and how to sign in to it.
+#[derive(Clone)]
+pub struct RedisTarget {
+    pub topology: Topology,
+    /// ACL user and password of the data nodes for Sentinel and Cluster (a standalone URL
+    /// carries its own).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Password of the Sentinels themselves, when they require one.
+    pub sentinel_password: Option<String>,
+    /// PEM CA certificates to trust for rediss:// instead of the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+#[derive(Clone)]
+pub enum Topology {
+    /// redis:// or rediss:// URL of one server.
+    Standalone { url: String },
+    /// Addresses of the Sentinels and the name of the master they watch.
+    Sentinel {
+        sentinels: Vec<String>,
+        master_name: String,
+    },
+    /// Addresses of some nodes of the cluster; the rest is discovered.
+    Cluster { nodes: Vec<String> },
+}
+
+impl RedisTarget {
+    /// Just one URL, as tests and the simplest deployments use.
+    pub fn standalone(url: &str, ca_pem: Option<Vec<u8>>) -> Self {
+        Self {
+            topology: Topology::Standalone { url: url.into() },
+            username: None,
+            password: None,
+            sentinel_password: None,
+            ca_pem,
+        }
+    }
+
+    fn certificates(&self) -> TlsCertificates {
+        TlsCertificates {
+            client_tls: None,
+            root_cert: self.ca_pem.clone(),
+        }
+    }
+
+    /// A client for one node at `url`, with the target's credentials and CAs.
+    fn node_client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        let mut info = url.into_connection_info()?;
+        let mut settings = info.redis_settings().clone();
+        if let Some(user) = &self.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            settings = settings.set_password(password);
+        }
+        info = info.set_redis_settings(settings);
+        match &self.ca_pem {
+            Some(_) => redis::Client::build_with_tls(info, self.certificates()),
+            None => redis::Client::open(info),
+        }
+    }
+}
+
+/// The connection commands use: one server's manager or the cluster's connection.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Where commands go now and the nodes the event channel can be followed on, in order of
+/// preference.
+#[derive(Clone)]
+pub struct Link {
+    pub conn: Conn,
+    pub event_nodes: Arc<Vec<redis::Client>>,
+}
+
+/// Builds links for one target; a Sentinel client keeps its connections to the Sentinels.
+/// There is one per store, so the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Connector {
+    Standalone(redis::Client),
+    Sentinel(SentinelClient),
+    Cluster {
+        client: ClusterClient,
+        nodes: Arc<Vec<redis::Client>>,
+    },
+}
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Connector {
+    fn new(target: &RedisTarget) -> redis::RedisResult<Self> {
+        match &target.topology {
+            Topology::Standalone { url } => Ok(Self::Standalone(target.node_client(url)?)),
+            Topology::Sentinel {
+                sentinels,
+                master_name,
+            } => {
+                let addrs = sentinels
+                    .iter()
+                    .map(|s| s.as_str().into_connection_info().map(|i| i.addr().clone()))
+                    .collect::<redis::RedisResult<Vec<_>>>()?;
+                let tls = sentinels.iter().any(|s| s.starts_with("rediss://"));
+                let mut builder =
+                    SentinelClientBuilder::new(addrs, master_name, SentinelServerType::Master)?;
+                if let Some(user) = &target.username {
+                    builder = builder.set_client_to_redis_username(user);
+                }
+                if let Some(password) = &target.password {
+                    builder = builder.set_client_to_redis_password(password);
+                }
+                if let Some(password) = &target.sentinel_password {
+                    builder = builder.set_client_to_sentinel_password(password);
+                }
+                if tls {
+                    builder = builder
+                        .set_client_to_redis_tls_mode(TlsMode::Secure)
+                        .set_client_to_sentinel_tls_mode(TlsMode::Secure);
+                    if target.ca_pem.is_some() {
+                        builder = builder
+                            .set_client_to_redis_certificates(target.certificates())
+                            .set_client_to_sentinel_certificates(target.certificates());
+                    }
+                }
+                Ok(Self::Sentinel(builder.build()?))
+            }
+            Topology::Cluster { nodes } => {
+                let mut builder = ClusterClient::builder(nodes.iter().map(String::as_str))
+                    .connection_timeout(TIMEOUT)
+                    .response_timeout(TIMEOUT);
+                if let Some(user) = &target.username {
+                    builder = builder.username(user);
+                }
+                if let Some(password) = &target.password {
+                    builder = builder.password(password);
+                }
+                if target.ca_pem.is_some() {
+                    builder = builder.certs(target.certificates());
+                }
+                let clients = nodes
+                    .iter()
+                    .map(|n| target.node_client(n))
+                    .collect::<redis::RedisResult<Vec<_>>>()?;
+                Ok(Self::Cluster {
+                    client: builder.build()?,
+                    nodes: Arc::new(clients),
+                })
+            }
+        }
+    }
+
+    /// A new link to where writes go now.
+    async fn link(&mut self) -> redis::RedisResult<Link> {
+        let single = |client: redis::Client| async move {
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT));
+            let manager = client.get_connection_manager_with_config(config).await?;
+            Ok::<_, redis::RedisError>(Link {
+                conn: Conn::Single(manager),
+                event_nodes: Arc::new(vec![client]),
+            })
+        };
+        match self {
+            Self::Standalone(client) => single(client.clone()).await,
+            Self::Sentinel(sentinel) => single(sentinel.async_get_client().await?).await,
+            Self::Cluster { client, nodes } => Ok(Link {
+                conn: Conn::Cluster(client.get_async_connection().await?),
+                event_nodes: nodes.clone(),
+            }),
+        }
+    }
+
+    /// Whether the master must be looked up again when it stops answering as master.
+    fn follows_master(&self) -> bool {
+        matches!(self, Self::Sentinel(_))
+    }
+}
+
+/// Checks one node address the way the client will read it: redis:// or rediss://, a host
+/// and a port, and no credentials (those come from the target, so they stay out of lists that
+/// end up in logs and process listings).
+pub fn check_node_address(url: &str) -> Result<(), String> {
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("must start with redis:// or rediss://".into());
+    }
+    let info = url.into_connection_info().map_err(|e| e.to_string())?;
+    let settings = info.redis_settings();
+    if settings.username().is_some() || settings.password().is_some() {
+        return Err("must not carry credentials: use store.username and store.password".into());
+    }
+    Ok(())
+}
+
+/// Checks the target's addresses without contacting anything.
+pub fn check(target: &RedisTarget) -> StoreResult<()> {
+    Connector::new(target)
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("redis address: {e}")))
+}
+
+/// Keeps `link` pointing where commands should go, for the life of the store, and confirms
+/// twice a second that Redis answers (which keeps the revocation view fresh while the
+/// subscription lives). `first_attempt` hears when the first try is over, whatever its outcome,
+/// so a gateway can start (not ready) while Redis is unreachable.
+pub async fn supervise(
+    target: RedisTarget,
+    link: watch::Sender<Option<Link>>,
+    health: Arc<Health>,
+    first_attempt: std::sync::mpsc::Sender<StoreResult<()>>,
+) {
+    let mut connector = match Connector::new(&target) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = first_attempt.send(Err(StoreError::Unavailable(format!("redis: {e}"))));
+            return;
+        }
+    };
+    let mut first_attempt = Some(first_attempt);
+    let mut backoff = Backoff::default();
+    loop {
+        match connector.link().await {
+            Ok(current) => {
+                tracing::info!("redis reached");
+                backoff = Backoff::default();
+                link.send_replace(Some(current.clone()));
+                if let Some(first) = first_attempt.take() {
+                    let _ = first.send(Ok(()));
+                }
+                heartbeat(&current, &health, connector.follows_master()).await;
+                tracing::warn!("redis master stopped answering as master; asking the sentinels");
+                continue;
+            }
+            Err(e) => tracing::warn!(error = %e, "redis unreachable; not ready, retrying"),
+        }
+        if let Some(first) = first_attempt.take() {
+            let _ = first.send(Ok(()));
+        }
+        // A master lookup is retried quickly: a failover is usually over within seconds.
+        let cap = if connector.follows_master() { 1 } else { 5 };
+        backoff.wait(Duration::from_secs(cap)).await;
+    }
+}
+
+/// Doubling waits from 100 ms, up to a cap.
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self(Duration::from_millis(100))
+    }
+}
+
+impl Backoff {
+    pub async fn wait(&mut self, cap: Duration) {
+        tokio::time::sleep(self.0.min(cap)).await;
+        self.0 = (self.0 * 2).min(cap);
+    }
+}
+
+/// Beats until the link should be replaced, which only happens when the master has to be
+/// followed: after two missed or non-master answers in a row. Otherwise beats forever.
+async fn heartbeat(link: &Link, health: &Health, follows_master: bool) {
+    let mut misses = 0;
+    loop {
+        let mut conn = link.conn.clone();
+        let beat = async {
+            if follows_master {
+                let role: redis::Value = redis::cmd("ROLE").query_async(&mut conn).await?;
+                Ok(is_master(&role))
+            } else {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| true)
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(1), beat).await {
+            Ok(Ok(true)) => {
+                misses = 0;
+                health.beat();
+            }
+            Ok(Ok(false)) | Ok(Err(_)) | Err(_) => misses += 1,
+        }
+        if follows_master && misses >= 2 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `ROLE` answers an array whose first element is "master", "slave" or "sentinel".
+fn is_master(role: &redis::Value) -> bool {
+    match role {
+        redis::Value::Array(items) => matches!(
+            items.first(),
+            Some(redis::Value::BulkString(b)) if b == b"master"
+        ),
+        _ => false,
+    }
+}
