@@ -9,34 +9,32 @@ use mfagate::proxy::RunningGateway;
 use support::mfa::{csrf, location};
 use support::redis::redis_toml;
 use support::redis::RedisServer;
+use support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
 use support::{start_gateway, stop, Pki};
 
 struct Pair {
     pki: Pki,
     a: RunningGateway,
     b: RunningGateway,
-    _redis: RedisServer,
+    redis: Deployment,
 }
 
 impl Pair {
-    fn start() -> Self {
-        let redis = RedisServer::start(false);
+    fn start(redis: Deployment) -> Self {
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let url = format!("{{ env = \"MFAGATE_TEST_REDIS_URL_{}\" }}", redis.port);
-        // The URL comes from the environment like a password-bearing URL would.
-        std::env::set_var(
-            format!("MFAGATE_TEST_REDIS_URL_{}", redis.port),
-            redis.url(),
-        );
-        let toml = redis_toml(&pki, dashboard, &url, "", "required", "");
+        let store = match &redis {
+            Deployment::Standalone(server) => {
+                // The URL comes from the environment like a password-bearing URL would.
+                let var = format!("MFAGATE_TEST_REDIS_URL_{}", server.port);
+                std::env::set_var(&var, server.url());
+                format!("url = {{ env = \"{var}\" }}")
+            }
+            other => other.store_keys(),
+        };
+        let toml = redis_toml(&pki, dashboard, &store, "", "required", "");
         let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
-        Self {
-            pki,
-            a,
-            b,
-            _redis: redis,
-        }
+        Self { pki, a, b, redis }
     }
 
     /// A browser that can talk to both instances (cookies are per host, not per port).
@@ -75,7 +73,35 @@ impl Pair {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_devices_logouts_and_codes() {
-    let t = Pair::start();
+    let t = Pair::start(Deployment::Standalone(RedisServer::start(false)));
+    share_sessions_devices_logouts_and_codes(t).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_through_sentinel_share_everything() {
+    let t = Pair::start(Deployment::Sentinel(SentinelSet::start()));
+    share_sessions_devices_logouts_and_codes(t).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_a_cluster_share_everything() {
+    let t = Pair::start(Deployment::Cluster(ClusterSet::start()));
+    let redis = share_sessions_devices_logouts_and_codes(t).await;
+    let Deployment::Cluster(cluster) = redis else {
+        unreachable!()
+    };
+    let spread = cluster.keys_per_node();
+    println!("keys per cluster master: {spread:?}");
+    assert!(
+        spread.iter().all(|&n| n > 0),
+        "the gateway's keys are spread over every master: {spread:?}"
+    );
+}
+
+/// MFA on A is accepted on B, a device trusted on A skips MFA on B, a TOTP code used on A is
+/// refused on B, and a logout on B is refused on A within a second. Returns the deployment so
+/// a caller can inspect it.
+async fn share_sessions_devices_logouts_and_codes(t: Pair) -> Deployment {
     let laptop = t.browser();
     // MFA on A.
     let login = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
@@ -174,6 +200,7 @@ async fn two_instances_share_sessions_devices_logouts_and_codes() {
     println!("logout on B took effect on A after {:?}", started.elapsed());
     stop(t.a).await;
     stop(t.b).await;
+    t.redis
 }
 
 /// Redis dies under a signed-in user: the session keeps working within `max_staleness`, then
@@ -208,14 +235,7 @@ async fn authenticated_requests_make_no_redis_round_trips() {
     let redis = RedisServer::start(false);
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-    let toml = redis_toml(
-        &pki,
-        dashboard,
-        &format!("\"{}\"", redis.url()),
-        "",
-        "off",
-        "",
-    );
+    let toml = redis_toml(&pki, dashboard, &redis.store_keys(), "", "off", "");
     let gw = start_gateway(&pki, &toml);
     let browser = pki.client(&["chat.test"], gw.https_addr, false);
     let url = |p: &str| format!("https://chat.test:{}{p}", gw.https_addr.port());
@@ -347,9 +367,15 @@ impl MailPair {
         let (mail, methods) = support::mfa::mail_extra(sink.port());
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let url = format!("\"{}\"", redis.url());
         let env = format!("{methods}\n{env_extra}");
-        let toml = redis_toml(&pki, dashboard, &url, &mail, "required", &env);
+        let toml = redis_toml(
+            &pki,
+            dashboard,
+            &redis.store_keys(),
+            &mail,
+            "required",
+            &env,
+        );
         let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
         Self {
             pki,
@@ -435,14 +461,7 @@ async fn grace_end_closes_websockets_on_both_instances() {
     let toml = |mode: &str| {
         let env =
             "grace_period_days = 7\nsession_idle_minutes = 20160\nsession_absolute_hours = 720";
-        redis_toml(
-            &pki,
-            dashboard,
-            &format!("\"{}\"", redis.url()),
-            "",
-            mode,
-            env,
-        )
+        redis_toml(&pki, dashboard, &redis.store_keys(), "", mode, env)
     };
     // Before enforcement: one browser signs in on each instance with the password only.
     let (a, b) = (

@@ -89,15 +89,8 @@ async fn redis_dies_under_steady_load_fails_closed_after_staleness_and_recovers(
     let mut redis = RedisServer::start(true);
     let pki = Pki::new();
     let (dashboard, reached) = counting_dashboard().await;
-    let url = format!("\"{}\"", redis.url());
-    let toml = redis_toml(
-        &pki,
-        dashboard,
-        &url,
-        "max_staleness_secs = 2",
-        "required",
-        "",
-    );
+    let store = format!("{}\nmax_staleness_secs = 2", redis.store_keys());
+    let toml = redis_toml(&pki, dashboard, &store, "", "required", "");
     let gw = start_gateway(&pki, &toml);
     let browser = pki.client(&["chat.test"], gw.https_addr, false);
     let base = format!("https://chat.test:{}", gw.https_addr.port());
@@ -188,8 +181,11 @@ async fn a_gateway_started_without_redis_is_not_ready_until_redis_answers() {
     redis.kill();
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-    let url = format!("\"{}\"", redis.url());
-    let gw = start_gateway(&pki, &redis_toml(&pki, dashboard, &url, "", "required", ""));
+    let store = redis.store_keys();
+    let gw = start_gateway(
+        &pki,
+        &redis_toml(&pki, dashboard, &store, "", "required", ""),
+    );
     let admin = format!("http://{}/readyz", gw.admin_addr);
     assert_eq!(reqwest::get(&admin).await.unwrap().status(), 503);
     let browser = pki.client(&["chat.test"], gw.https_addr, false);

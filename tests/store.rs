@@ -1,4 +1,5 @@
-//! The embedded store against the contract, plus durability across a reopen.
+//! Both stores against the same contract (Redis standalone, over TLS, through Sentinel and
+//! on a Cluster), plus durability across a reopen or a restart.
 
 mod support;
 
@@ -109,4 +110,23 @@ async fn redis_store_meets_the_contract_over_verified_tls() {
     .unwrap();
     assert!(refused.get("k").await.is_err());
     assert_eq!(refused.event_lag(), std::time::Duration::MAX);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract_through_sentinel() {
+    let sentinel = support::redis_deploy::SentinelSet::start();
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&sentinel.target(), "s:").unwrap());
+    support::store_contract::run_all(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract_on_a_cluster() {
+    let cluster = support::redis_deploy::ClusterSet::start();
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&cluster.target(), "c:").unwrap());
+    support::store_contract::run_all(store).await;
+    let spread = cluster.keys_per_node();
+    assert!(
+        spread.iter().filter(|&&n| n > 0).count() >= 2,
+        "keys spread over the masters: {spread:?}"
+    );
 }

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod mfa;
 pub mod redis;
+pub mod redis_deploy;
 pub mod smtp;
 pub mod store_contract;
 pub mod upstream;

@@ -12,6 +12,8 @@ pub struct RedisServer {
     dir: Option<tempfile::TempDir>,
     /// Certificate, key and CA files when the server speaks TLS only.
     tls: Option<[PathBuf; 3]>,
+    /// More command-line arguments (replication, cluster mode), kept for a restart.
+    extra: Vec<String>,
 }
 
 impl Drop for RedisServer {
@@ -20,7 +22,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn binary() -> &'static str {
+pub(super) fn binary() -> &'static str {
     for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] {
         if Path::new(candidate).exists() {
             return candidate;
@@ -29,7 +31,7 @@ fn binary() -> &'static str {
     panic!("redis-server is not installed: `apt-get install -y redis-server` (Debian package redis-server)");
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -40,7 +42,13 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Starts redis-server; `aof` keeps data across restarts of the same server.
     pub fn start(aof: bool) -> Self {
-        Self::spawn(tempfile::tempdir().unwrap(), free_port(), aof, None)
+        Self::start_with(aof, &[])
+    }
+
+    /// Starts redis-server with more arguments, e.g. `["--replicaof", host, port]`.
+    pub fn start_with(aof: bool, extra: &[&str]) -> Self {
+        let extra = extra.iter().map(|a| a.to_string()).collect();
+        Self::spawn(tempfile::tempdir().unwrap(), free_port(), aof, None, extra)
     }
 
     /// A server that only speaks TLS, with a certificate for 127.0.0.1 from `pki`.
@@ -56,10 +64,17 @@ impl RedisServer {
             free_port(),
             false,
             Some(files),
+            Vec::new(),
         )
     }
 
-    fn spawn(dir: tempfile::TempDir, port: u16, aof: bool, tls: Option<[PathBuf; 3]>) -> Self {
+    fn spawn(
+        dir: tempfile::TempDir,
+        port: u16,
+        aof: bool,
+        tls: Option<[PathBuf; 3]>,
+        extra: Vec<String>,
+    ) -> Self {
         let mut cmd = Command::new(binary());
         match &tls {
             None => {
@@ -92,6 +107,7 @@ impl RedisServer {
             ])
             .arg("--dir")
             .arg(dir.path())
+            .args(&extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -109,6 +125,7 @@ impl RedisServer {
             port,
             dir: Some(dir),
             tls,
+            extra,
         }
     }
 
@@ -119,6 +136,11 @@ impl RedisServer {
             "redis"
         };
         format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    /// The `[store]` keys that reach this server.
+    pub fn store_keys(&self) -> String {
+        format!("url = \"{}\"", self.url())
     }
 
     /// Kills the server, as a crash would.
@@ -132,28 +154,35 @@ impl RedisServer {
     /// Starts the killed server again on the same port and folder.
     pub fn revive(&mut self, aof: bool) {
         let dir = self.dir.take().expect("a server has a folder");
-        *self = Self::spawn(dir, self.port, aof, self.tls.clone());
+        *self = Self::spawn(dir, self.port, aof, self.tls.clone(), self.extra.clone());
     }
 
     /// Kills the server and starts it again on the same port and folder.
     pub fn restart(mut self, aof: bool) -> Self {
         self.kill();
         let dir = self.dir.take().expect("a server has a folder");
-        Self::spawn(dir, self.port, aof, self.tls.clone())
+        Self::spawn(dir, self.port, aof, self.tls.clone(), self.extra.clone())
+    }
+
+    /// A blocking connection for setting up and inspecting the server.
+    pub fn admin(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection())
+            .expect("connect to the test redis-server")
     }
 }
 
-/// Gateway config on Redis at `url` (`store` adds [store] keys) protecting `dashboard`.
-/// `url` is a TOML value: a quoted string or an `{ env = "..." }` table.
+/// Gateway config on Redis (`store` holds the `[store]` keys after `backend`, e.g. `url = ...`;
+/// `extra` more tables) protecting `dashboard`.
 pub fn redis_toml(
     pki: &super::Pki,
     dashboard: std::net::SocketAddr,
-    url: &str,
     store: &str,
+    extra: &str,
     mode: &str,
     env: &str,
 ) -> String {
-    let head = format!("[store]\nbackend = \"redis\"\nurl = {url}\n{store}\n");
+    let head = format!("[store]\nbackend = \"redis\"\n{store}\n{extra}\n");
     let mut toml = super::mfa::config_head(pki, &head);
     toml.push_str(&super::mfa::environment(
         pki,

@@ -49,8 +49,27 @@ pub struct RedisStore {
     _stop: oneshot::Sender<()>,
 }
 
+/// Errors that say Redis cannot serve right now (down, failing over, loading, a demoted master
+/// or a cluster without a slot's owner) are `Unavailable`, so callers answer 503 and retry
+/// later; anything else is a `Backend` fault.
 fn err(e: redis::RedisError) -> StoreError {
-    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+    use redis::{ErrorKind, ServerErrorKind};
+    let passing = matches!(
+        e.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::ReadOnly
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::BusyLoading
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+        ) | ErrorKind::ClusterConnectionNotFound
+    );
+    if passing
+        || e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+    {
         StoreError::Unavailable(e.to_string())
     } else {
         StoreError::Backend(e.to_string())

@@ -1,0 +1,272 @@
+//! Real multi-process Redis deployments for tests: a master with a replica watched by a
+//! Sentinel, and a three-master Cluster. Every process listens on 127.0.0.1 on an ephemeral
+//! port and is killed when dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mfagate::store::{RedisTarget, Topology};
+
+use super::redis::{binary, free_port, RedisServer};
+
+/// The master name the Sentinel watches.
+pub const MASTER_NAME: &str = "mfagate-test";
+
+/// Waits up to `limit` for `ready`, failing the test with `what` otherwise.
+fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn info_field(conn: &mut redis::Connection, section: &str, field: &str) -> Option<String> {
+    let info: String = redis::cmd("INFO").arg(section).query(conn).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// One master, one replica and one Sentinel. The gateway is also given the address of a
+/// Sentinel that does not answer, listed first, so it has to move on to the next one.
+pub struct SentinelSet {
+    /// The servers that started as master and as replica; after a failover they swap roles.
+    pub servers: Vec<RedisServer>,
+    sentinel: Option<Child>,
+    pub sentinel_port: u16,
+    dead_sentinel_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SentinelSet {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.sentinel.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl SentinelSet {
+    pub fn start() -> Self {
+        let master = RedisServer::start(false);
+        let port = master.port.to_string();
+        let replica = RedisServer::start_with(false, &["--replicaof", "127.0.0.1", &port]);
+        let mut conn = replica.admin();
+        wait_for(Duration::from_secs(10), "replica in sync", || {
+            info_field(&mut conn, "replication", "master_link_status").as_deref() == Some("up")
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let sentinel_port = free_port();
+        let conf = dir.path().join("sentinel.conf");
+        // A failover starts one second after the master stops answering; quorum 1 since one
+        // Sentinel runs.
+        std::fs::write(
+            &conf,
+            format!(
+                "port {sentinel_port}\nbind 127.0.0.1\ndir {dir}\n\
+                 sentinel monitor {MASTER_NAME} 127.0.0.1 {port} 1\n\
+                 sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                 sentinel failover-timeout {MASTER_NAME} 5000\n",
+                dir = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let sentinel = Command::new(binary())
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server --sentinel starts");
+        let set = Self {
+            servers: vec![master, replica],
+            sentinel: Some(sentinel),
+            sentinel_port,
+            dead_sentinel_port: free_port(),
+            _dir: dir,
+        };
+        // A failover needs the Sentinel to know the replica, which it learns from the master.
+        wait_for(
+            Duration::from_secs(15),
+            "sentinel knows the replica",
+            || {
+                set.sentinel_conn()
+                    .and_then(|mut c| {
+                        redis::cmd("SENTINEL")
+                            .arg("REPLICAS")
+                            .arg(MASTER_NAME)
+                            .query::<Vec<redis::Value>>(&mut c)
+                    })
+                    .is_ok_and(|replicas| !replicas.is_empty())
+            },
+        );
+        set
+    }
+
+    fn sentinel_conn(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.sentinel_port))?.get_connection()
+    }
+
+    /// The master's port, as the Sentinel says now.
+    pub fn master_port(&self) -> u16 {
+        let (_, port): (String, u16) = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(MASTER_NAME)
+            .query(&mut self.sentinel_conn().unwrap())
+            .unwrap();
+        port
+    }
+
+    fn master_index(&self) -> usize {
+        let port = self.master_port();
+        self.servers.iter().position(|s| s.port == port).unwrap()
+    }
+
+    /// Waits until every write so far has reached the replica, so a failover loses nothing.
+    pub fn sync_replica(&self) {
+        let mut conn = self.servers[self.master_index()].admin();
+        let acked: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(5000)
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(acked, 1, "the replica acknowledged the writes");
+    }
+
+    /// Kills the current master, as a crash would; the Sentinel promotes the replica.
+    pub fn kill_master(&mut self) -> u16 {
+        let index = self.master_index();
+        let port = self.servers[index].port;
+        self.servers[index].kill();
+        port
+    }
+
+    fn nodes(&self) -> [String; 2] {
+        [
+            format!("redis://127.0.0.1:{}/", self.dead_sentinel_port),
+            format!("redis://127.0.0.1:{}/", self.sentinel_port),
+        ]
+    }
+
+    /// The `[store]` keys that reach this deployment.
+    pub fn store_keys(&self) -> String {
+        let [dead, live] = self.nodes();
+        format!(
+            "topology = \"sentinel\"\nnodes = [\"{dead}\", \"{live}\"]\nmaster_name = \"{MASTER_NAME}\""
+        )
+    }
+
+    pub fn target(&self) -> RedisTarget {
+        RedisTarget {
+            topology: Topology::Sentinel {
+                sentinels: self.nodes().to_vec(),
+                master_name: MASTER_NAME.into(),
+            },
+            ..RedisTarget::standalone("", None)
+        }
+    }
+}
+
+/// Three masters sharing the 16 384 slots.
+pub struct ClusterSet {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl ClusterSet {
+    pub fn start() -> Self {
+        const N: u16 = 3;
+        let nodes: Vec<RedisServer> = (0..N)
+            .map(|_| {
+                RedisServer::start_with(
+                    false,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "2000",
+                    ],
+                )
+            })
+            .collect();
+        for (i, node) in nodes.iter().enumerate() {
+            let i = i as u16;
+            let (first, last) = (i * 16384 / N, (i + 1) * 16384 / N - 1);
+            let _: () = redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(first)
+                .arg(last)
+                .query(&mut node.admin())
+                .unwrap();
+        }
+        let mut first = nodes[0].admin();
+        for node in &nodes[1..] {
+            let _: () = redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(node.port)
+                .query(&mut first)
+                .unwrap();
+        }
+        for node in &nodes {
+            let mut conn = node.admin();
+            wait_for(Duration::from_secs(20), "cluster state ok", || {
+                let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
+                info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{N}"))
+            });
+        }
+        Self { nodes }
+    }
+
+    fn addresses(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The `[store]` keys that reach this deployment (two seed nodes; the third is found).
+    pub fn store_keys(&self) -> String {
+        let seeds = self.addresses()[..2]
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("topology = \"cluster\"\nnodes = [{seeds}]")
+    }
+
+    pub fn target(&self) -> RedisTarget {
+        RedisTarget {
+            topology: Topology::Cluster {
+                nodes: self.addresses()[..2].to_vec(),
+            },
+            ..RedisTarget::standalone("", None)
+        }
+    }
+
+    /// How many keys each master holds: proof that data is spread over the slots.
+    pub fn keys_per_node(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .map(|n| redis::cmd("DBSIZE").query(&mut n.admin()).unwrap())
+            .collect()
+    }
+}
+
+/// Any of the deployments, as a gateway test reaches it.
+pub enum Deployment {
+    Standalone(RedisServer),
+    Sentinel(SentinelSet),
+    Cluster(ClusterSet),
+}
+
+impl Deployment {
+    pub fn store_keys(&self) -> String {
+        match self {
+            Self::Standalone(s) => s.store_keys(),
+            Self::Sentinel(s) => s.store_keys(),
+            Self::Cluster(c) => c.store_keys(),
+        }
+    }
+}
