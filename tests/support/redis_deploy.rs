@@ -119,7 +119,7 @@ impl SentinelSet {
         port
     }
 
-    fn master_index(&self) -> usize {
+    pub fn master_index(&self) -> usize {
         let port = self.master_port();
         self.servers.iter().position(|s| s.port == port).unwrap()
     }
@@ -136,11 +136,9 @@ impl SentinelSet {
     }
 
     /// Kills the current master, as a crash would; the Sentinel promotes the replica.
-    pub fn kill_master(&mut self) -> u16 {
+    pub fn kill_master(&mut self) {
         let index = self.master_index();
-        let port = self.servers[index].port;
         self.servers[index].kill();
-        port
     }
 
     fn nodes(&self) -> [String; 2] {
@@ -169,28 +167,35 @@ impl SentinelSet {
     }
 }
 
-/// Three masters sharing the 16 384 slots.
+/// Three masters sharing the 16 384 slots, optionally with a replica of the first master (the
+/// first seed node the gateway is given), so killing that master fails over.
 pub struct ClusterSet {
     pub nodes: Vec<RedisServer>,
+    pub replica: Option<RedisServer>,
 }
+
+const CLUSTER_ARGS: [&str; 6] = [
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "2000",
+];
 
 impl ClusterSet {
     pub fn start() -> Self {
+        Self::launch(false)
+    }
+
+    pub fn start_with_replica() -> Self {
+        Self::launch(true)
+    }
+
+    fn launch(with_replica: bool) -> Self {
         const N: u16 = 3;
         let nodes: Vec<RedisServer> = (0..N)
-            .map(|_| {
-                RedisServer::start_with(
-                    false,
-                    &[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        "2000",
-                    ],
-                )
-            })
+            .map(|_| RedisServer::start_with(false, &CLUSTER_ARGS))
             .collect();
         for (i, node) in nodes.iter().enumerate() {
             let i = i as u16;
@@ -202,8 +207,9 @@ impl ClusterSet {
                 .query(&mut node.admin())
                 .unwrap();
         }
+        let replica = with_replica.then(|| RedisServer::start_with(false, &CLUSTER_ARGS));
         let mut first = nodes[0].admin();
-        for node in &nodes[1..] {
+        for node in nodes[1..].iter().chain(&replica) {
             let _: () = redis::cmd("CLUSTER")
                 .arg("MEET")
                 .arg("127.0.0.1")
@@ -211,15 +217,40 @@ impl ClusterSet {
                 .query(&mut first)
                 .unwrap();
         }
-        for node in &nodes {
-            let mut conn = node.admin();
+        let known = N as usize + replica.iter().count();
+        let set = Self { nodes, replica };
+        set.wait_until_ok(known);
+        if let Some(replica) = &set.replica {
+            let id: String = redis::cmd("CLUSTER")
+                .arg("MYID")
+                .query(&mut set.nodes[0].admin())
+                .unwrap();
+            let mut conn = replica.admin();
+            let _: () = redis::cmd("CLUSTER")
+                .arg("REPLICATE")
+                .arg(&id)
+                .query(&mut conn)
+                .unwrap();
+            wait_for(Duration::from_secs(20), "cluster replica in sync", || {
+                info_field(&mut conn, "replication", "master_link_status").as_deref() == Some("up")
+            });
+        }
+        set
+    }
+
+    /// Waits until every live node sees `known` nodes and all slots served.
+    pub fn wait_until_ok(&self, known: usize) {
+        for node in self.nodes.iter().chain(&self.replica) {
+            let Ok(mut conn) = redis::Client::open(node.url()).and_then(|c| c.get_connection())
+            else {
+                continue; // killed
+            };
             wait_for(Duration::from_secs(20), "cluster state ok", || {
                 let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
                 info.contains("cluster_state:ok")
-                    && info.contains(&format!("cluster_known_nodes:{N}"))
+                    && info.contains(&format!("cluster_known_nodes:{known}"))
             });
         }
-        Self { nodes }
     }
 
     fn addresses(&self) -> Vec<String> {
@@ -252,6 +283,16 @@ impl ClusterSet {
             .map(|n| redis::cmd("DBSIZE").query(&mut n.admin()).unwrap())
             .collect()
     }
+
+    /// Waits until every write so far on the first master has reached its replica.
+    pub fn sync_replica(&self) {
+        let acked: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(5000)
+            .query(&mut self.nodes[0].admin())
+            .unwrap();
+        assert_eq!(acked, 1, "the replica acknowledged the writes");
+    }
 }
 
 /// Any of the deployments, as a gateway test reaches it.
@@ -267,6 +308,45 @@ impl Deployment {
             Self::Standalone(s) => s.store_keys(),
             Self::Sentinel(s) => s.store_keys(),
             Self::Cluster(c) => c.store_keys(),
+        }
+    }
+}
+
+/// A deployment that can lose its master and carry on: which server dies, which one takes
+/// over, and how to make sure the successor has every acknowledged write first.
+impl Deployment {
+    /// The master that a failover test kills.
+    pub fn doomed(&self) -> &RedisServer {
+        match self {
+            Self::Sentinel(s) => &s.servers[s.master_index()],
+            Self::Cluster(c) => &c.nodes[0],
+            Self::Standalone(_) => panic!("a standalone server has no failover"),
+        }
+    }
+
+    /// The replica that takes over from `doomed`.
+    pub fn successor(&self) -> &RedisServer {
+        match self {
+            Self::Sentinel(s) => &s.servers[1 - s.master_index()],
+            Self::Cluster(c) => c.replica.as_ref().expect("a cluster with a replica"),
+            Self::Standalone(_) => panic!("a standalone server has no failover"),
+        }
+    }
+
+    pub fn sync_replica(&self) {
+        match self {
+            Self::Sentinel(s) => s.sync_replica(),
+            Self::Cluster(c) => c.sync_replica(),
+            Self::Standalone(_) => panic!("a standalone server has no replica"),
+        }
+    }
+
+    /// Kills `doomed`, as a crash would.
+    pub fn kill_master(&mut self) {
+        match self {
+            Self::Sentinel(s) => s.kill_master(),
+            Self::Cluster(c) => c.nodes[0].kill(),
+            Self::Standalone(_) => panic!("a standalone server has no failover"),
         }
     }
 }

@@ -207,9 +207,16 @@ impl Connector {
     /// A new link to where writes go now.
     async fn link(&mut self) -> redis::RedisResult<Link> {
         let single = |client: redis::Client| async move {
+            // A command that finds the connection broken waits for the reconnection, so it is
+            // tried only twice, close together: while Redis is away, logins and code entry
+            // must get their 503 at once rather than after the default six-step backoff. The
+            // heartbeat keeps trying every half second.
             let config = redis::aio::ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(TIMEOUT))
-                .set_response_timeout(Some(TIMEOUT));
+                .set_response_timeout(Some(TIMEOUT))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(50))
+                .set_max_delay(Duration::from_millis(100));
             let manager = client.get_connection_manager_with_config(config).await?;
             Ok::<_, redis::RedisError>(Link {
                 conn: Conn::Single(manager),
