@@ -192,6 +192,11 @@ fn reference_config_documents_only_real_keys() {
     ))
     .unwrap();
     FileConfig::parse(&redis).unwrap_or_else(|e| panic!("config/redis-standalone.toml: {e}"));
+    for example in ["redis-sentinel.toml", "redis-cluster.toml"] {
+        let path = format!("{}/config/{example}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        FileConfig::parse(&text).unwrap_or_else(|e| panic!("config/{example}: {e}"));
+    }
     let demo = FileConfig::parse(mfagate::demo::DEMO_CONFIG).unwrap();
     assert_eq!(demo.environments.len(), 1);
 }
@@ -392,4 +397,90 @@ fn policy_and_sso_settings_are_validated_with_key_paths() {
     .unwrap();
     let hs = env("[environments.sso]\njwt_header = \"X-Jwt\"\njwks_file = \"jwks.json\"\nalgorithms = [\"HS256\"]\nissuer = \"i\"\naudience = \"a\"");
     assert_has(&errors(&pki, &hs), "environments[0].sso.algorithms[0]:");
+}
+
+#[test]
+fn store_settings_are_validated_with_key_paths() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    std::fs::write(pki.path("redis-pw"), "pw\n").unwrap();
+    let store = |keys: &str| with_top(&format!("[store]\nbackend = \"redis\"\n{keys}"));
+    let sentinel =
+        "topology = \"sentinel\"\nnodes = [\"redis://127.0.0.1:26379\"]\nmaster_name = \"m\"";
+    let cluster =
+        "topology = \"cluster\"\nnodes = [\"redis://127.0.0.1:7000\", \"redis://127.0.0.1:7001\"]";
+    for ok in [
+        "url = \"redis://127.0.0.1:6379/0\"",
+        sentinel,
+        cluster,
+        &format!("{sentinel}\nusername = \"gw\"\npassword = \"redis-pw\"\nsentinel_password = {{ file = \"redis-pw\" }}"),
+    ] {
+        Config::from_toml(&store(ok), pki.dir.path())
+            .unwrap_or_else(|e| panic!("refused:\n{ok}\n{e}"));
+    }
+    let cases = [
+        (store(""), "store.url: is required"),
+        (
+            store("url = \"http://127.0.0.1:6379\""),
+            "store.url: must start with redis://",
+        ),
+        (store("topology = \"ring\""), "store.topology:"),
+        (
+            store("url = \"redis://h:1\"\nnodes = [\"redis://h:2\"]"),
+            "store.nodes: is only for",
+        ),
+        (
+            store("url = \"redis://h:1\"\npassword = \"redis-pw\""),
+            "store.password: is only for",
+        ),
+        (
+            store("topology = \"sentinel\"\nnodes = [\"redis://h:26379\"]"),
+            "store.master_name: is required",
+        ),
+        (
+            store("topology = \"sentinel\"\nmaster_name = \"m\""),
+            "store.nodes: at least one",
+        ),
+        (
+            store(&format!("{sentinel}\nurl = \"redis://h:1\"")),
+            "store.url: is only for",
+        ),
+        (
+            store("topology = \"cluster\"\nnodes = [\"redis://:pw@h:7000\"]"),
+            "store.nodes[0]: must not carry credentials",
+        ),
+        (
+            store("topology = \"cluster\"\nnodes = [\"h:7000\"]"),
+            "store.nodes[0]: must start with",
+        ),
+        (
+            store("topology = \"cluster\"\nnodes = [\"redis://h:7000\", \"rediss://h:7001\"]"),
+            "store.nodes: use rediss://",
+        ),
+        (
+            store(&format!("{cluster}\nmaster_name = \"m\"")),
+            "store.master_name: is only for",
+        ),
+        (
+            store(&format!("{cluster}\nprefix = \"{{gw}}:\"")),
+            "store.prefix: must not contain",
+        ),
+        (
+            store(&format!(
+                "{cluster}\npassword = {{ env = \"MFAGATE_TEST_UNSET_REDIS_PW\" }}"
+            )),
+            "store.password: environment variable MFAGATE_TEST_UNSET_REDIS_PW is not set",
+        ),
+        (
+            store(&format!("{cluster}\nmax_staleness_secs = 0")),
+            "store.max_staleness_secs:",
+        ),
+        (
+            store(&format!("{cluster}\nca_file = \"missing-ca.pem\"")),
+            "store.ca_file: cannot read",
+        ),
+    ];
+    for (toml, want) in cases {
+        assert_has(&errors(&pki, &toml), want);
+    }
 }

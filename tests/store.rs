@@ -119,10 +119,44 @@ async fn redis_store_meets_the_contract_through_sentinel() {
     support::store_contract::run_all(store).await;
 }
 
+/// Data nodes and the Sentinel that require passwords: the store signs in to both; with a
+/// wrong data password it never works and stays infinitely stale (fails closed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_signs_in_to_a_sentinel_and_its_master_with_passwords() {
+    let sentinel = support::redis_deploy::SentinelSet::start_with_passwords("data-pw", "sent-pw");
+    let target = sentinel.target();
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "sp:").unwrap());
+    support::store_contract::run_all(store).await;
+    let wrong = RedisTarget {
+        password: Some("not-the-password".into()),
+        ..target.clone()
+    };
+    let refused = RedisStore::open(&wrong, "sp:").unwrap();
+    assert!(refused.get("k").await.is_err());
+    assert_eq!(refused.event_lag(), std::time::Duration::MAX);
+    let unauthenticated = RedisTarget {
+        sentinel_password: None,
+        ..target
+    };
+    let refused = RedisStore::open(&unauthenticated, "sp:").unwrap();
+    assert!(refused.get("k").await.is_err());
+}
+
+/// On a cluster whose nodes require an ACL user and password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_on_a_cluster() {
-    let cluster = support::redis_deploy::ClusterSet::start();
-    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&cluster.target(), "c:").unwrap());
+    let cluster = support::redis_deploy::ClusterSet::start_with_password("cluster-pw");
+    let target = cluster.target();
+    let wrong = RedisTarget {
+        password: Some("not-the-password".into()),
+        ..target.clone()
+    };
+    let refused = RedisStore::open(&wrong, "c:").unwrap();
+    assert!(
+        refused.get("k").await.is_err(),
+        "a wrong password gets nothing"
+    );
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "c:").unwrap());
     support::store_contract::run_all(store).await;
     let spread = cluster.keys_per_node();
     assert!(

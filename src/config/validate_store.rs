@@ -16,6 +16,11 @@ pub(super) fn store_backend(errs: &mut Errors, store: &FileStore, base: &Path) -
             if store.max_staleness_secs == 0 {
                 errs.push("store.max_staleness_secs", "must be at least 1");
             }
+            // Keys put a user's or a log's name in `{...}` so Cluster keeps what belongs
+            // together in one slot; braces in the prefix would change which part is hashed.
+            if store.prefix.contains(['{', '}']) {
+                errs.push("store.prefix", "must not contain { or }");
+            }
             let ca_pem = store.ca_file.as_ref().and_then(|file| {
                 let path = resolve(base, file);
                 std::fs::read(&path)

@@ -14,6 +14,8 @@ pub struct RedisServer {
     tls: Option<[PathBuf; 3]>,
     /// More command-line arguments (replication, cluster mode), kept for a restart.
     extra: Vec<String>,
+    /// The `--requirepass` among `extra`, for the harness's own connections.
+    password: Option<String>,
 }
 
 impl Drop for RedisServer {
@@ -125,6 +127,10 @@ impl RedisServer {
             port,
             dir: Some(dir),
             tls,
+            password: extra
+                .iter()
+                .position(|a| a == "--requirepass")
+                .and_then(|i| extra.get(i + 1).cloned()),
             extra,
         }
     }
@@ -166,9 +172,16 @@ impl RedisServer {
 
     /// A blocking connection for setting up and inspecting the server.
     pub fn admin(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection())
-            .expect("connect to the test redis-server")
+        self.try_admin().expect("connect to the test redis-server")
+    }
+
+    /// `admin`, for a server that may have been killed.
+    pub fn try_admin(&self) -> redis::RedisResult<redis::Connection> {
+        let url = match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url)?.get_connection()
     }
 }
 

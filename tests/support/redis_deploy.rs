@@ -33,6 +33,8 @@ fn info_field(conn: &mut redis::Connection, section: &str, field: &str) -> Optio
 pub struct SentinelSet {
     /// The servers that started as master and as replica; after a failover they swap roles.
     pub servers: Vec<RedisServer>,
+    /// Passwords of the data nodes and of the Sentinel, when they require them.
+    passwords: Option<(String, String)>,
     sentinel: Option<Child>,
     pub sentinel_port: u16,
     dead_sentinel_port: u16,
@@ -50,9 +52,24 @@ impl Drop for SentinelSet {
 
 impl SentinelSet {
     pub fn start() -> Self {
-        let master = RedisServer::start(false);
+        Self::launch(None)
+    }
+
+    /// Data nodes that require `data` and a Sentinel that requires `sentinel` as passwords.
+    pub fn start_with_passwords(data: &str, sentinel: &str) -> Self {
+        Self::launch(Some((data.into(), sentinel.into())))
+    }
+
+    fn launch(passwords: Option<(String, String)>) -> Self {
+        let auth: Vec<&str> = match &passwords {
+            Some((data, _)) => vec!["--requirepass", data, "--masterauth", data],
+            None => Vec::new(),
+        };
+        let master = RedisServer::start_with(false, &auth);
         let port = master.port.to_string();
-        let replica = RedisServer::start_with(false, &["--replicaof", "127.0.0.1", &port]);
+        let mut replica_args = vec!["--replicaof", "127.0.0.1", &port];
+        replica_args.extend(&auth);
+        let replica = RedisServer::start_with(false, &replica_args);
         let mut conn = replica.admin();
         wait_for(Duration::from_secs(10), "replica in sync", || {
             info_field(&mut conn, "replication", "master_link_status").as_deref() == Some("up")
@@ -68,8 +85,14 @@ impl SentinelSet {
                 "port {sentinel_port}\nbind 127.0.0.1\ndir {dir}\n\
                  sentinel monitor {MASTER_NAME} 127.0.0.1 {port} 1\n\
                  sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
-                 sentinel failover-timeout {MASTER_NAME} 5000\n",
-                dir = dir.path().display()
+                 sentinel failover-timeout {MASTER_NAME} 5000\n{auth}",
+                dir = dir.path().display(),
+                auth = match &passwords {
+                    Some((data, sentinel)) => format!(
+                        "sentinel auth-pass {MASTER_NAME} {data}\nrequirepass {sentinel}\n"
+                    ),
+                    None => String::new(),
+                },
             ),
         )
         .unwrap();
@@ -82,6 +105,7 @@ impl SentinelSet {
             .expect("redis-server --sentinel starts");
         let set = Self {
             servers: vec![master, replica],
+            passwords,
             sentinel: Some(sentinel),
             sentinel_port,
             dead_sentinel_port: free_port(),
@@ -106,7 +130,12 @@ impl SentinelSet {
     }
 
     fn sentinel_conn(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.sentinel_port))?.get_connection()
+        let auth = match &self.passwords {
+            Some((_, sentinel)) => format!(":{sentinel}@"),
+            None => String::new(),
+        };
+        redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.sentinel_port))?
+            .get_connection()
     }
 
     /// The master's port, as the Sentinel says now.
@@ -162,6 +191,8 @@ impl SentinelSet {
                 sentinels: self.nodes().to_vec(),
                 master_name: MASTER_NAME.into(),
             },
+            password: self.passwords.as_ref().map(|(data, _)| data.clone()),
+            sentinel_password: self.passwords.as_ref().map(|(_, s)| s.clone()),
             ..RedisTarget::standalone("", None)
         }
     }
@@ -172,6 +203,8 @@ impl SentinelSet {
 pub struct ClusterSet {
     pub nodes: Vec<RedisServer>,
     pub replica: Option<RedisServer>,
+    /// The password of the `default` user on every node, when they require one.
+    password: Option<String>,
 }
 
 const CLUSTER_ARGS: [&str; 6] = [
@@ -185,17 +218,26 @@ const CLUSTER_ARGS: [&str; 6] = [
 
 impl ClusterSet {
     pub fn start() -> Self {
-        Self::launch(false)
+        Self::launch(false, None)
     }
 
     pub fn start_with_replica() -> Self {
-        Self::launch(true)
+        Self::launch(true, None)
     }
 
-    fn launch(with_replica: bool) -> Self {
+    /// Nodes whose `default` user requires `password` (between nodes too).
+    pub fn start_with_password(password: &str) -> Self {
+        Self::launch(false, Some(password))
+    }
+
+    fn launch(with_replica: bool, password: Option<&str>) -> Self {
         const N: u16 = 3;
+        let mut args = CLUSTER_ARGS.to_vec();
+        if let Some(pw) = password {
+            args.extend(["--requirepass", pw, "--masterauth", pw]);
+        }
         let nodes: Vec<RedisServer> = (0..N)
-            .map(|_| RedisServer::start_with(false, &CLUSTER_ARGS))
+            .map(|_| RedisServer::start_with(false, &args))
             .collect();
         for (i, node) in nodes.iter().enumerate() {
             let i = i as u16;
@@ -207,7 +249,7 @@ impl ClusterSet {
                 .query(&mut node.admin())
                 .unwrap();
         }
-        let replica = with_replica.then(|| RedisServer::start_with(false, &CLUSTER_ARGS));
+        let replica = with_replica.then(|| RedisServer::start_with(false, &args));
         let mut first = nodes[0].admin();
         for node in nodes[1..].iter().chain(&replica) {
             let _: () = redis::cmd("CLUSTER")
@@ -218,7 +260,11 @@ impl ClusterSet {
                 .unwrap();
         }
         let known = N as usize + replica.iter().count();
-        let set = Self { nodes, replica };
+        let set = Self {
+            nodes,
+            replica,
+            password: password.map(String::from),
+        };
         set.wait_until_ok(known);
         if let Some(replica) = &set.replica {
             let id: String = redis::cmd("CLUSTER")
@@ -241,8 +287,7 @@ impl ClusterSet {
     /// Waits until every live node sees `known` nodes and all slots served.
     pub fn wait_until_ok(&self, known: usize) {
         for node in self.nodes.iter().chain(&self.replica) {
-            let Ok(mut conn) = redis::Client::open(node.url()).and_then(|c| c.get_connection())
-            else {
+            let Ok(mut conn) = node.try_admin() else {
                 continue; // killed
             };
             wait_for(Duration::from_secs(20), "cluster state ok", || {
@@ -272,6 +317,9 @@ impl ClusterSet {
             topology: Topology::Cluster {
                 nodes: self.addresses()[..2].to_vec(),
             },
+            // Named explicitly, as an ACL user would be.
+            username: self.password.as_ref().map(|_| "default".into()),
+            password: self.password.clone(),
             ..RedisTarget::standalone("", None)
         }
     }
