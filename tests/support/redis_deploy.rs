@@ -236,9 +236,14 @@ impl ClusterSet {
         if let Some(pw) = password {
             args.extend(["--requirepass", pw, "--masterauth", pw]);
         }
-        let nodes: Vec<RedisServer> = (0..N)
-            .map(|_| RedisServer::start_with(false, &args))
-            .collect();
+        // The bus port defaults to the port + 10 000, past 65 535 for a high ephemeral port.
+        let node = || {
+            let bus = free_port().to_string();
+            let mut with_bus = args.clone();
+            with_bus.extend(["--cluster-port", &bus]);
+            RedisServer::start_with(false, &with_bus)
+        };
+        let nodes: Vec<RedisServer> = (0..N).map(|_| node()).collect();
         for (i, node) in nodes.iter().enumerate() {
             let i = i as u16;
             let (first, last) = (i * 16384 / N, (i + 1) * 16384 / N - 1);
@@ -249,13 +254,19 @@ impl ClusterSet {
                 .query(&mut node.admin())
                 .unwrap();
         }
-        let replica = with_replica.then(|| RedisServer::start_with(false, &args));
+        let replica = with_replica.then(node);
         let mut first = nodes[0].admin();
         for node in nodes[1..].iter().chain(&replica) {
+            let (_, bus): (String, u16) = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("cluster-port")
+                .query(&mut node.admin())
+                .unwrap();
             let _: () = redis::cmd("CLUSTER")
                 .arg("MEET")
                 .arg("127.0.0.1")
                 .arg(node.port)
+                .arg(bus)
                 .query(&mut first)
                 .unwrap();
         }
