@@ -119,6 +119,22 @@ async fn redis_store_meets_the_contract_through_sentinel() {
     support::store_contract::run_all(store).await;
 }
 
+/// Sentinel and data nodes that speak TLS only, verified against `ca_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract_through_sentinel_over_verified_tls() {
+    let pki = support::Pki::new();
+    let sentinel = support::redis_deploy::SentinelSet::start_tls(&pki);
+    let target = sentinel.target();
+    let untrusted = RedisTarget {
+        ca_pem: Some(std::fs::read(support::Pki::new().path("ca.pem")).unwrap()),
+        ..target.clone()
+    };
+    let refused = RedisStore::open(&untrusted, "st:").unwrap();
+    assert!(refused.get("k").await.is_err());
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "st:").unwrap());
+    support::store_contract::run_all(store).await;
+}
+
 /// Data nodes and the Sentinel that require passwords: the store signs in to both; with a
 /// wrong data password it never works and stays infinitely stale (fails closed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,4 +179,25 @@ async fn redis_store_meets_the_contract_on_a_cluster() {
         spread.iter().filter(|&&n| n > 0).count() >= 2,
         "keys spread over the masters: {spread:?}"
     );
+}
+
+/// A cluster that speaks TLS only: nodes are verified against `ca_file`, and a cluster whose
+/// certificates chain to nothing trusted is never used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract_on_a_cluster_over_verified_tls() {
+    let pki = support::Pki::new();
+    let cluster = support::redis_deploy::ClusterSet::start_tls(&pki);
+    let target = cluster.target();
+    assert!(
+        matches!(&target.topology, mfagate::store::Topology::Cluster { nodes } if nodes[0].starts_with("rediss://"))
+    );
+    let untrusted = RedisTarget {
+        ca_pem: Some(std::fs::read(support::Pki::new().path("ca.pem")).unwrap()),
+        ..target.clone()
+    };
+    let refused = RedisStore::open(&untrusted, "ct:").unwrap();
+    assert!(refused.get("k").await.is_err());
+    assert_eq!(refused.event_lag(), std::time::Duration::MAX);
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "ct:").unwrap());
+    support::store_contract::run_all(store).await;
 }

@@ -55,7 +55,14 @@ impl RedisServer {
 
     /// A server that only speaks TLS, with a certificate for 127.0.0.1 from `pki`.
     pub fn start_tls(pki: &super::Pki) -> Self {
-        pki.leaf("redis", &["127.0.0.1"]);
+        Self::start_tls_with(pki, &[])
+    }
+
+    /// `start_tls` with more arguments (e.g. `--tls-cluster yes`).
+    pub fn start_tls_with(pki: &super::Pki, extra: &[&str]) -> Self {
+        if !pki.path("redis.pem").exists() {
+            pki.leaf("redis", &["127.0.0.1"]);
+        }
         let files = [
             pki.path("redis.pem"),
             pki.path("redis-key.pem"),
@@ -66,7 +73,7 @@ impl RedisServer {
             free_port(),
             false,
             Some(files),
-            Vec::new(),
+            extra.iter().map(|a| a.to_string()).collect(),
         )
     }
 
@@ -177,12 +184,32 @@ impl RedisServer {
 
     /// `admin`, for a server that may have been killed.
     pub fn try_admin(&self) -> redis::RedisResult<redis::Connection> {
-        let url = match &self.password {
-            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/", self.port),
-            None => self.url(),
-        };
-        redis::Client::open(url)?.get_connection()
+        let ca = self.tls.as_ref().map(|[_, _, ca]| ca.as_path());
+        admin_connection(self.port, self.password.as_deref(), ca)
     }
+}
+
+/// A blocking connection to a test server (or Sentinel) on 127.0.0.1:`port`, with its password
+/// and, for TLS, the CA file its certificate chains to.
+pub fn admin_connection(
+    port: u16,
+    password: Option<&str>,
+    ca: Option<&Path>,
+) -> redis::RedisResult<redis::Connection> {
+    let scheme = if ca.is_some() { "rediss" } else { "redis" };
+    let auth = password.map_or(String::new(), |pw| format!(":{pw}@"));
+    let url = format!("{scheme}://{auth}127.0.0.1:{port}/");
+    let client = match ca {
+        Some(ca) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(ca).unwrap()),
+            },
+        )?,
+        None => redis::Client::open(url)?,
+    };
+    client.get_connection()
 }
 
 /// Gateway config on Redis (`store` holds the `[store]` keys after `backend`, e.g. `url = ...`;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mfagate::store::{RedisTarget, Topology};
 
-use super::redis::{binary, free_port, RedisServer};
+use super::redis::{admin_connection, binary, free_port, RedisServer};
 
 /// The master name the Sentinel watches.
 pub const MASTER_NAME: &str = "mfagate-test";
@@ -35,6 +35,8 @@ pub struct SentinelSet {
     pub servers: Vec<RedisServer>,
     /// Passwords of the data nodes and of the Sentinel, when they require them.
     passwords: Option<(String, String)>,
+    /// The CA file of every certificate, when all of them speak TLS only.
+    ca: Option<std::path::PathBuf>,
     sentinel: Option<Child>,
     pub sentinel_port: u16,
     dead_sentinel_port: u16,
@@ -52,24 +54,36 @@ impl Drop for SentinelSet {
 
 impl SentinelSet {
     pub fn start() -> Self {
-        Self::launch(None)
+        Self::launch(None, None)
     }
 
     /// Data nodes that require `data` and a Sentinel that requires `sentinel` as passwords.
     pub fn start_with_passwords(data: &str, sentinel: &str) -> Self {
-        Self::launch(Some((data.into(), sentinel.into())))
+        Self::launch(Some((data.into(), sentinel.into())), None)
     }
 
-    fn launch(passwords: Option<(String, String)>) -> Self {
-        let auth: Vec<&str> = match &passwords {
+    /// Data nodes and the Sentinel speak TLS only, with certificates from `pki`.
+    pub fn start_tls(pki: &super::Pki) -> Self {
+        Self::launch(None, Some(pki))
+    }
+
+    fn launch(passwords: Option<(String, String)>, tls: Option<&super::Pki>) -> Self {
+        let mut args: Vec<&str> = match &passwords {
             Some((data, _)) => vec!["--requirepass", data, "--masterauth", data],
             None => Vec::new(),
         };
-        let master = RedisServer::start_with(false, &auth);
+        if tls.is_some() {
+            args.extend(["--tls-replication", "yes"]);
+        }
+        let server = |args: &[&str]| match tls {
+            Some(pki) => RedisServer::start_tls_with(pki, args),
+            None => RedisServer::start_with(false, args),
+        };
+        let master = server(&args);
         let port = master.port.to_string();
         let mut replica_args = vec!["--replicaof", "127.0.0.1", &port];
-        replica_args.extend(&auth);
-        let replica = RedisServer::start_with(false, &replica_args);
+        replica_args.extend(&args);
+        let replica = server(&replica_args);
         let mut conn = replica.admin();
         wait_for(Duration::from_secs(10), "replica in sync", || {
             info_field(&mut conn, "replication", "master_link_status").as_deref() == Some("up")
@@ -77,12 +91,22 @@ impl SentinelSet {
         let dir = tempfile::tempdir().unwrap();
         let sentinel_port = free_port();
         let conf = dir.path().join("sentinel.conf");
+        let listen = match tls {
+            Some(pki) => format!(
+                "port 0\ntls-port {sentinel_port}\ntls-auth-clients no\ntls-replication yes\n\
+                 tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n",
+                pki.path("redis.pem").display(),
+                pki.path("redis-key.pem").display(),
+                pki.path("ca.pem").display(),
+            ),
+            None => format!("port {sentinel_port}\n"),
+        };
         // A failover starts one second after the master stops answering; quorum 1 since one
         // Sentinel runs.
         std::fs::write(
             &conf,
             format!(
-                "port {sentinel_port}\nbind 127.0.0.1\ndir {dir}\n\
+                "{listen}bind 127.0.0.1\ndir {dir}\n\
                  sentinel monitor {MASTER_NAME} 127.0.0.1 {port} 1\n\
                  sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                  sentinel failover-timeout {MASTER_NAME} 5000\n{auth}",
@@ -106,6 +130,7 @@ impl SentinelSet {
         let set = Self {
             servers: vec![master, replica],
             passwords,
+            ca: tls.map(|pki| pki.path("ca.pem")),
             sentinel: Some(sentinel),
             sentinel_port,
             dead_sentinel_port: free_port(),
@@ -130,12 +155,8 @@ impl SentinelSet {
     }
 
     fn sentinel_conn(&self) -> redis::RedisResult<redis::Connection> {
-        let auth = match &self.passwords {
-            Some((_, sentinel)) => format!(":{sentinel}@"),
-            None => String::new(),
-        };
-        redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.sentinel_port))?
-            .get_connection()
+        let password = self.passwords.as_ref().map(|(_, s)| s.as_str());
+        admin_connection(self.sentinel_port, password, self.ca.as_deref())
     }
 
     /// The master's port, as the Sentinel says now.
@@ -171,9 +192,10 @@ impl SentinelSet {
     }
 
     fn nodes(&self) -> [String; 2] {
+        let scheme = if self.ca.is_some() { "rediss" } else { "redis" };
         [
-            format!("redis://127.0.0.1:{}/", self.dead_sentinel_port),
-            format!("redis://127.0.0.1:{}/", self.sentinel_port),
+            format!("{scheme}://127.0.0.1:{}/", self.dead_sentinel_port),
+            format!("{scheme}://127.0.0.1:{}/", self.sentinel_port),
         ]
     }
 
@@ -193,6 +215,7 @@ impl SentinelSet {
             },
             password: self.passwords.as_ref().map(|(data, _)| data.clone()),
             sentinel_password: self.passwords.as_ref().map(|(_, s)| s.clone()),
+            ca_pem: self.ca.as_ref().map(|ca| std::fs::read(ca).unwrap()),
             ..RedisTarget::standalone("", None)
         }
     }
@@ -205,6 +228,8 @@ pub struct ClusterSet {
     pub replica: Option<RedisServer>,
     /// The password of the `default` user on every node, when they require one.
     password: Option<String>,
+    /// The CA of the nodes' certificates, when they speak TLS only.
+    ca_pem: Option<Vec<u8>>,
 }
 
 const CLUSTER_ARGS: [&str; 6] = [
@@ -218,19 +243,25 @@ const CLUSTER_ARGS: [&str; 6] = [
 
 impl ClusterSet {
     pub fn start() -> Self {
-        Self::launch(false, None)
+        Self::launch(false, None, None)
     }
 
     pub fn start_with_replica() -> Self {
-        Self::launch(true, None)
+        Self::launch(true, None, None)
     }
 
     /// Nodes whose `default` user requires `password` (between nodes too).
     pub fn start_with_password(password: &str) -> Self {
-        Self::launch(false, Some(password))
+        Self::launch(false, Some(password), None)
     }
 
-    fn launch(with_replica: bool, password: Option<&str>) -> Self {
+    /// Nodes that speak TLS only (clients, the cluster bus and replication), with a
+    /// certificate from `pki`.
+    pub fn start_tls(pki: &super::Pki) -> Self {
+        Self::launch(false, None, Some(pki))
+    }
+
+    fn launch(with_replica: bool, password: Option<&str>, tls: Option<&super::Pki>) -> Self {
         const N: u16 = 3;
         let mut args = CLUSTER_ARGS.to_vec();
         if let Some(pw) = password {
@@ -241,7 +272,13 @@ impl ClusterSet {
             let bus = free_port().to_string();
             let mut with_bus = args.clone();
             with_bus.extend(["--cluster-port", &bus]);
-            RedisServer::start_with(false, &with_bus)
+            match tls {
+                Some(pki) => {
+                    with_bus.extend(["--tls-cluster", "yes", "--tls-replication", "yes"]);
+                    RedisServer::start_tls_with(pki, &with_bus)
+                }
+                None => RedisServer::start_with(false, &with_bus),
+            }
         };
         let nodes: Vec<RedisServer> = (0..N).map(|_| node()).collect();
         for (i, node) in nodes.iter().enumerate() {
@@ -275,6 +312,7 @@ impl ClusterSet {
             nodes,
             replica,
             password: password.map(String::from),
+            ca_pem: tls.map(|pki| std::fs::read(pki.path("ca.pem")).unwrap()),
         };
         set.wait_until_ok(known);
         if let Some(replica) = &set.replica {
@@ -331,7 +369,7 @@ impl ClusterSet {
             // Named explicitly, as an ACL user would be.
             username: self.password.as_ref().map(|_| "default".into()),
             password: self.password.clone(),
-            ..RedisTarget::standalone("", None)
+            ..RedisTarget::standalone("", self.ca_pem.clone())
         }
     }
 
