@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use mfagate::proxy::RunningGateway;
-use support::mfa::{csrf, set_cookies};
+use support::mfa::set_cookies;
 use support::redis::redis_toml;
 use support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
 use support::{start_gateway, stop, Pki};
@@ -29,10 +29,10 @@ fn url(gw: &RunningGateway, path: &str) -> String {
     format!("https://chat.test:{}{path}", gw.https_addr.port())
 }
 
-/// Posts agent1's password to the dashboard login on `gw` with a new browser.
-async fn sign_in(pki: &Pki, gw: &RunningGateway) -> reqwest::Response {
+/// Posts agent1's password to the dashboard login on `gw`.
+async fn sign_in(browser: &reqwest::Client, gw: &RunningGateway) -> reqwest::Response {
     let login = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
-    pki.client(&["chat.test"], gw.https_addr, false)
+    browser
         .post(url(gw, "/login"))
         .form(&login)
         .send()
@@ -70,7 +70,9 @@ async fn survive_failover(mut redis: Deployment, shape: &str) {
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
     let toml = redis_toml(&pki, dashboard, &redis.store_keys(), "", "off", "");
     let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
-    let signed_in = sign_in(&pki, &a).await;
+    // A browser's cookies are per host, so it can use either instance.
+    let laptop = pki.client(&["chat.test"], a.https_addr, false);
+    let signed_in = sign_in(&laptop, &a).await;
     assert_eq!(signed_in.status(), 302);
     let session = session_cookie(&signed_in);
     assert_eq!(
@@ -94,7 +96,7 @@ async fn survive_failover(mut redis: Deployment, shape: &str) {
     // follows the new master, then they work again.
     for gw in [&a, &b] {
         loop {
-            let resp = sign_in(&pki, gw).await;
+            let resp = sign_in(&pki.client(&["chat.test"], gw.https_addr, false), gw).await;
             match resp.status().as_u16() {
                 302 => break,
                 503 => assert!(
@@ -126,36 +128,12 @@ async fn survive_failover(mut redis: Deployment, shape: &str) {
 
     // Revocations travel again: a logout on B is refused on A within a second.
     assert_eq!(status_with(&pki, &a, "/", &session).await, 200, "control");
-    let browser = pki.client(&["chat.test"], b.https_addr, false);
-    let devices = browser
-        .get(url(&b, "/.mfagate/devices"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let out = browser
-        .post(url(&b, "/.mfagate/logout"))
-        .header("cookie", &session)
-        .form(&[("csrf", csrf(&devices))])
-        .send()
-        .await
-        .unwrap();
+    let out = support::mfa::logout_at(&laptop, &url(&b, "")).await;
     assert_eq!(out.status(), 303);
-    let started = Instant::now();
-    while status_with(&pki, &a, "/", &session).await == 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{shape}: A still accepts the session 1 s after the logout on B"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    println!(
-        "{shape}: logout on B refused on A after {:?}",
-        started.elapsed()
-    );
+    let limit = Duration::from_secs(1);
+    let took =
+        support::mfa::refused_within(limit, shape, || status_with(&pki, &a, "/", &session)).await;
+    println!("{shape}: logout on B refused on A after {took:?}");
     stop(a).await;
     stop(b).await;
 }

@@ -60,36 +60,51 @@ pub(super) fn store_backend(errs: &mut Errors, store: &FileStore, base: &Path) -
     }
 }
 
+/// The topology-specific keys and the topologies that use each.
+const TOPOLOGY_KEYS: [(&str, &[&str]); 6] = [
+    ("url", &["standalone"]),
+    ("nodes", &["sentinel", "cluster"]),
+    ("master_name", &["sentinel"]),
+    ("username", &["sentinel", "cluster"]),
+    ("password", &["sentinel", "cluster"]),
+    ("sentinel_password", &["sentinel"]),
+];
+
 fn topology(errs: &mut Errors, store: &FileStore, base: &Path) -> Topology {
-    let set = |present: bool, key: &str, errs: &mut Errors, why: &str| {
-        if present {
-            errs.push(format!("store.{key}"), why.to_string());
-        }
-    };
-    match store.topology.as_str() {
-        "standalone" => {
-            let why = "is only for topology \"sentinel\" or \"cluster\" (a standalone URL carries its own credentials)";
-            set(!store.nodes.is_empty(), "nodes", errs, why);
-            set(store.master_name.is_some(), "master_name", errs, why);
-            set(store.username.is_some(), "username", errs, why);
-            set(store.password.is_some(), "password", errs, why);
-            set(
-                store.sentinel_password.is_some(),
-                "sentinel_password",
-                errs,
-                why,
+    let name = store.topology.as_str();
+    if !matches!(name, "standalone" | "sentinel" | "cluster") {
+        errs.push(
+            "store.topology",
+            format!("{name:?} is not \"standalone\", \"sentinel\" or \"cluster\""),
+        );
+        return Topology::Standalone { url: String::new() };
+    }
+    let present = [
+        store.url.is_some(),
+        !store.nodes.is_empty(),
+        store.master_name.is_some(),
+        store.username.is_some(),
+        store.password.is_some(),
+        store.sentinel_password.is_some(),
+    ];
+    for ((key, users), set) in TOPOLOGY_KEYS.iter().zip(present) {
+        if set && !users.contains(&name) {
+            let users = users
+                .iter()
+                .map(|u| format!("{u:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            errs.push(
+                format!("store.{key}"),
+                format!("is only for topology {users}"),
             );
-            Topology::Standalone {
-                url: url(errs, store, base),
-            }
         }
+    }
+    match name {
+        "standalone" => Topology::Standalone {
+            url: url(errs, store, base),
+        },
         "sentinel" => {
-            set(
-                store.url.is_some(),
-                "url",
-                errs,
-                "is only for topology \"standalone\": list the Sentinels in store.nodes",
-            );
             nodes(errs, &store.nodes);
             let master_name = store.master_name.clone().unwrap_or_default();
             if master_name.trim().is_empty() {
@@ -100,32 +115,11 @@ fn topology(errs: &mut Errors, store: &FileStore, base: &Path) -> Topology {
                 master_name,
             }
         }
-        "cluster" => {
-            set(
-                store.url.is_some(),
-                "url",
-                errs,
-                "is only for topology \"standalone\": list some cluster nodes in store.nodes",
-            );
-            let why = "is only for topology \"sentinel\"";
-            set(store.master_name.is_some(), "master_name", errs, why);
-            set(
-                store.sentinel_password.is_some(),
-                "sentinel_password",
-                errs,
-                why,
-            );
+        _ => {
             nodes(errs, &store.nodes);
             Topology::Cluster {
                 nodes: store.nodes.clone(),
             }
-        }
-        other => {
-            errs.push(
-                "store.topology",
-                format!("{other:?} is not \"standalone\", \"sentinel\" or \"cluster\""),
-            );
-            Topology::Standalone { url: String::new() }
         }
     }
 }

@@ -228,17 +228,16 @@ impl MfaEnv {
     }
 }
 
+/// The text of the page at `url`, whatever its status.
+pub async fn page(browser: &reqwest::Client, url: &str) -> String {
+    let resp = browser.get(url).send().await.unwrap();
+    resp.text().await.unwrap()
+}
+
 /// Enters an authenticator code on the verify page of the gateway at `base`.
 pub async fn verify_at(browser: &reqwest::Client, base: &str, code: &str) -> reqwest::Response {
     let url = format!("{base}/.mfagate/verify");
-    let page = browser
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(browser, &url).await;
     let form = [("code", code), ("csrf", &csrf(&page))];
     browser.post(&url).form(&form).send().await.unwrap()
 }
@@ -302,14 +301,7 @@ pub async fn enroll_at(
         "/.mfagate/",
         "{email} at {base} must pass MFA"
     );
-    let page = browser
-        .get(format!("{base}/.mfagate/enroll"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(browser, &format!("{base}/.mfagate/enroll")).await;
     let secret =
         mfagate::mfa::totp::parse_setup_key(&between(&page, "<code id=\"setup-key\">", "</code>"))
             .unwrap();
@@ -339,4 +331,35 @@ pub fn assert_twenty_wrong_codes_regulated(statuses: &[u16]) {
     let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
     assert_eq!(count(422), 2, "{statuses:?}");
     assert_eq!(count(429), 18, "{statuses:?}");
+}
+
+/// Signs out through the gateway at `base` with the browser's cookies: the devices page's CSRF
+/// token, then the logout form.
+pub async fn logout_at(browser: &reqwest::Client, base: &str) -> reqwest::Response {
+    let devices = page(browser, &format!("{base}/.mfagate/devices")).await;
+    let form = [("csrf", csrf(&devices))];
+    let url = format!("{base}/.mfagate/logout");
+    browser.post(url).form(&form).send().await.unwrap()
+}
+
+/// Polls `status` until it is no longer 200 and returns how long that took; fails the test
+/// (naming `what`) when it is still 200 after `limit`.
+pub async fn refused_within<F, Fut>(
+    limit: std::time::Duration,
+    what: &str,
+    mut status: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let started = std::time::Instant::now();
+    while status().await == 200 {
+        assert!(
+            started.elapsed() < limit,
+            "{what}: still accepted after {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    started.elapsed()
 }
