@@ -413,7 +413,7 @@ fn store_settings_are_validated_with_key_paths() {
         "url = \"redis://127.0.0.1:6379/0\"",
         sentinel,
         cluster,
-        &format!("{sentinel}\nusername = \"gw\"\npassword = \"redis-pw\"\nsentinel_password = {{ file = \"redis-pw\" }}"),
+        &format!("{sentinel}\nusername = \"gw\"\npassword = {{ file = \"redis-pw\" }}\nsentinel_password = {{ file = \"redis-pw\" }}"),
     ] {
         Config::from_toml(&store(ok), pki.dir.path())
             .unwrap_or_else(|e| panic!("refused:\n{ok}\n{e}"));
@@ -476,6 +476,10 @@ fn store_settings_are_validated_with_key_paths() {
             "store.max_staleness_secs:",
         ),
         (
+            store(&format!("{cluster}\npassword = \"hunter2\"")),
+            "store.password: must be { file",
+        ),
+        (
             store(&format!("{cluster}\nca_file = \"missing-ca.pem\"")),
             "store.ca_file: cannot read",
         ),
@@ -483,4 +487,7 @@ fn store_settings_are_validated_with_key_paths() {
     for (toml, want) in cases {
         assert_has(&errors(&pki, &toml), want);
     }
+    // A password written in place is refused without being repeated.
+    let errs = errors(&pki, &store(&format!("{cluster}\npassword = \"hunter2\"")));
+    assert!(errs.iter().all(|e| !e.contains("hunter2")), "{errs:?}");
 }

@@ -37,8 +37,8 @@ pub(super) fn store_backend(errs: &mut Errors, store: &FileStore, base: &Path) -
                 target: RedisTarget {
                     topology,
                     username: store.username.clone(),
-                    password: secret(errs, "store.password", store.password.as_ref(), base),
-                    sentinel_password: secret(
+                    password: password(errs, "store.password", store.password.as_ref(), base),
+                    sentinel_password: password(
                         errs,
                         "store.sentinel_password",
                         store.sentinel_password.as_ref(),
@@ -154,6 +154,24 @@ fn nodes(errs: &mut Errors, nodes: &[String]) {
     if tls != 0 && tls != nodes.len() {
         errs.push("store.nodes", "use rediss:// for every node or for none");
     }
+}
+
+/// A password: only `{ file }` or `{ env }`. Elsewhere a plain string is a file path, but
+/// here it is too likely the password itself, which a "cannot read" error would then print.
+fn password(
+    errs: &mut Errors,
+    key: &str,
+    source: Option<&SecretSource>,
+    base: &Path,
+) -> Option<String> {
+    if let Some(SecretSource::Path(_)) = source {
+        errs.push(
+            key,
+            "must be { file = \"..\" } or { env = \"MFAGATE_...\" }, not a plain string",
+        );
+        return None;
+    }
+    secret(errs, key, source, base)
 }
 
 /// A secret's text, trimmed; read errors are recorded under `key`.

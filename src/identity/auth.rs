@@ -94,13 +94,7 @@ impl Auth {
         }
         // Also covers sessions the store no longer lists (cookie-only, any instance).
         let before_ms = (self.clock.now() + 1) * 1000;
-        self.records
-            .store
-            .publish(&crate::store::StoreEvent::UserRevoked {
-                user: user.to_string(),
-                before_ms,
-            })
-            .await?;
+        self.records.revoke_user(user, before_ms).await?;
         self.live.close_user(user);
         Ok(())
     }

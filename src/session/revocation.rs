@@ -9,6 +9,10 @@ use crate::store::{Store, StoreEvent};
 
 /// Store set listing revoked session ids, for resync at start.
 pub const REVOKED_SET: &str = "revoked-sessions";
+/// Store set of "`before_ms` `user`" entries (every session of the user created before that
+/// Unix ms is revoked), for resync: an event alone would be lost by an instance that was not
+/// subscribed at that moment.
+pub const REVOKED_USERS_SET: &str = "revoked-users";
 
 #[derive(Default)]
 pub struct RevocationView {
@@ -46,6 +50,18 @@ impl RevocationView {
     pub async fn load(&self, store: &dyn Store) -> crate::store::StoreResult<()> {
         for sid in store.set_members(REVOKED_SET).await? {
             self.apply(&StoreEvent::SessionRevoked { session_id: sid });
+        }
+        for entry in store.set_members(REVOKED_USERS_SET).await? {
+            let parsed = entry
+                .split_once(' ')
+                .and_then(|(ms, user)| Some((ms.parse().ok()?, user)));
+            match parsed {
+                Some((before_ms, user)) => self.apply(&StoreEvent::UserRevoked {
+                    user: user.to_string(),
+                    before_ms,
+                }),
+                None => tracing::warn!("unreadable user revocation in the store; ignored"),
+            }
         }
         Ok(())
     }
@@ -102,4 +118,32 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::records::Records;
+    use crate::store::secret_box::KeyRing;
+    use crate::store::EmbeddedStore;
+
+    /// An instance that missed the events (started later, or resubscribed) still refuses what
+    /// was revoked: sessions one by one and a user's sessions all at once.
+    #[tokio::test]
+    async fn a_fresh_view_loads_session_and_user_revocations_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let records = Records::new(store.clone(), Arc::new(KeyRing::new(&[vec![7; 32]])));
+        records.revoke_session("ada@x.test", "s1").await.unwrap();
+        records
+            .revoke_user("bob@x.test", 1_800_000_000_000)
+            .await
+            .unwrap();
+        let view = RevocationView::default();
+        view.load(&*store).await.unwrap();
+        assert!(view.is_revoked("s1", "ada@x.test", 1_900_000_000));
+        assert!(!view.is_revoked("s2", "ada@x.test", 1_700_000_000));
+        assert!(view.is_revoked("s3", "bob@x.test", 1_799_999_999));
+        assert!(!view.is_revoked("s4", "bob@x.test", 1_800_000_000));
+    }
 }

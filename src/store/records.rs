@@ -14,7 +14,7 @@ use crate::mfa::attempts::AttemptState;
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
-use crate::session::revocation::REVOKED_SET;
+use crate::session::revocation::{REVOKED_SET, REVOKED_USERS_SET};
 use crate::session::token::{AuthMethod, Who};
 
 fn user_key(user: &str, what: &str) -> String {
@@ -350,6 +350,21 @@ impl Records {
         self.store
             .publish(&StoreEvent::SessionRevoked {
                 session_id: id.to_string(),
+            })
+            .await
+    }
+
+    /// Revokes every session of `user` created before `before_ms` (Unix ms) everywhere:
+    /// recorded for resync, then announced. Recording first also makes it fail on a store
+    /// that cannot take writes (a demoted master) instead of only publishing.
+    pub async fn revoke_user(&self, user: &str, before_ms: u64) -> StoreResult<()> {
+        self.store
+            .set_add(REVOKED_USERS_SET, &format!("{before_ms} {user}"))
+            .await?;
+        self.store
+            .publish(&StoreEvent::UserRevoked {
+                user: user.to_string(),
+                before_ms,
             })
             .await
     }

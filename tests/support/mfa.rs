@@ -342,8 +342,8 @@ pub async fn logout_at(browser: &reqwest::Client, base: &str) -> reqwest::Respon
     browser.post(url).form(&form).send().await.unwrap()
 }
 
-/// Polls `status` until it is no longer 200 and returns how long that took; fails the test
-/// (naming `what`) when it is still 200 after `limit`.
+/// Polls `status` until the session is refused (a redirect or 4xx) and returns how long that
+/// took; fails the test (naming `what`) on a 5xx or when it is still 200 after `limit`.
 pub async fn refused_within<F, Fut>(
     limit: std::time::Duration,
     what: &str,
@@ -354,12 +354,17 @@ where
     Fut: std::future::Future<Output = u16>,
 {
     let started = std::time::Instant::now();
-    while status().await == 200 {
+    loop {
+        match status().await {
+            200 => {}
+            // A failure is not a refusal: the session must be turned away, not the request.
+            failed @ 500.. => panic!("{what}: answered {failed} instead of refusing"),
+            _ => return started.elapsed(),
+        }
         assert!(
             started.elapsed() < limit,
             "{what}: still accepted after {limit:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    started.elapsed()
 }

@@ -9,9 +9,6 @@ use mfagate::store::{RedisTarget, Topology};
 
 use super::redis::{admin_connection, binary, free_port, RedisServer};
 
-/// The master name the Sentinel watches.
-pub const MASTER_NAME: &str = "mfagate-test";
-
 /// Waits up to `limit` for `ready`, failing the test with `what` otherwise.
 fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -39,6 +36,9 @@ pub struct SentinelSet {
     ca: Option<std::path::PathBuf>,
     sentinel: Option<Child>,
     pub sentinel_port: u16,
+    /// The master's name, unique per set, so a Sentinel of another test that happens to
+    /// listen on the unanswering address cannot hand out its own master.
+    master_name: String,
     dead_sentinel_port: u16,
     _dir: tempfile::TempDir,
 }
@@ -90,6 +90,7 @@ impl SentinelSet {
         });
         let dir = tempfile::tempdir().unwrap();
         let sentinel_port = free_port();
+        let master_name = format!("mfagate-{sentinel_port}");
         let conf = dir.path().join("sentinel.conf");
         let listen = match tls {
             Some(pki) => format!(
@@ -107,13 +108,13 @@ impl SentinelSet {
             &conf,
             format!(
                 "{listen}bind 127.0.0.1\ndir {dir}\n\
-                 sentinel monitor {MASTER_NAME} 127.0.0.1 {port} 1\n\
-                 sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
-                 sentinel failover-timeout {MASTER_NAME} 5000\n{auth}",
+                 sentinel monitor {master_name} 127.0.0.1 {port} 1\n\
+                 sentinel down-after-milliseconds {master_name} 1000\n\
+                 sentinel failover-timeout {master_name} 5000\n{auth}",
                 dir = dir.path().display(),
                 auth = match &passwords {
                     Some((data, sentinel)) => format!(
-                        "sentinel auth-pass {MASTER_NAME} {data}\nrequirepass {sentinel}\n"
+                        "sentinel auth-pass {master_name} {data}\nrequirepass {sentinel}\n"
                     ),
                     None => String::new(),
                 },
@@ -133,6 +134,7 @@ impl SentinelSet {
             ca: tls.map(|pki| pki.path("ca.pem")),
             sentinel: Some(sentinel),
             sentinel_port,
+            master_name,
             dead_sentinel_port: free_port(),
             _dir: dir,
         };
@@ -145,7 +147,7 @@ impl SentinelSet {
                     .and_then(|mut c| {
                         redis::cmd("SENTINEL")
                             .arg("REPLICAS")
-                            .arg(MASTER_NAME)
+                            .arg(&set.master_name)
                             .query::<Vec<redis::Value>>(&mut c)
                     })
                     .is_ok_and(|replicas| !replicas.is_empty())
@@ -163,7 +165,7 @@ impl SentinelSet {
     pub fn master_port(&self) -> u16 {
         let (_, port): (String, u16) = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(MASTER_NAME)
+            .arg(&self.master_name)
             .query(&mut self.sentinel_conn().unwrap())
             .unwrap();
         port
@@ -185,6 +187,23 @@ impl SentinelSet {
         assert_eq!(acked, 1, "the replica acknowledged the writes");
     }
 
+    /// Asks the Sentinel for a planned failover: the replica is promoted and the old master,
+    /// still running, becomes its replica.
+    /// Returns once the Sentinel names the new master. The old one goes on answering as a
+    /// master until the Sentinel converts it (seconds later): the window in which a client
+    /// that does not ask the Sentinels would keep writing to it.
+    pub fn demote_master(&self) {
+        let old = self.master_index();
+        let _: () = redis::cmd("SENTINEL")
+            .arg("FAILOVER")
+            .arg(&self.master_name)
+            .query(&mut self.sentinel_conn().unwrap())
+            .unwrap();
+        wait_for(Duration::from_secs(20), "planned failover done", || {
+            self.master_index() != old
+        });
+    }
+
     /// Kills the current master, as a crash would; the Sentinel promotes the replica.
     pub fn kill_master(&mut self) {
         let index = self.master_index();
@@ -203,7 +222,8 @@ impl SentinelSet {
     pub fn store_keys(&self) -> String {
         let [dead, live] = self.nodes();
         format!(
-            "topology = \"sentinel\"\nnodes = [\"{dead}\", \"{live}\"]\nmaster_name = \"{MASTER_NAME}\""
+            "topology = \"sentinel\"\nnodes = [\"{dead}\", \"{live}\"]\nmaster_name = \"{}\"",
+            self.master_name
         )
     }
 
@@ -211,7 +231,7 @@ impl SentinelSet {
         RedisTarget {
             topology: Topology::Sentinel {
                 sentinels: self.nodes().to_vec(),
-                master_name: MASTER_NAME.into(),
+                master_name: self.master_name.clone(),
             },
             password: self.passwords.as_ref().map(|(data, _)| data.clone()),
             sentinel_password: self.passwords.as_ref().map(|(_, s)| s.clone()),
@@ -435,6 +455,14 @@ impl Deployment {
             Self::Sentinel(s) => s.sync_replica(),
             Self::Cluster(c) => c.sync_replica(),
             Self::Standalone(_) => panic!("a standalone server has no replica"),
+        }
+    }
+
+    /// Fails `doomed` over while it keeps running (a Sentinel's planned failover).
+    pub fn demote_master(&mut self) {
+        match self {
+            Self::Sentinel(s) => s.demote_master(),
+            _ => panic!("only a Sentinel set fails over on request here"),
         }
     }
 

@@ -1,27 +1,36 @@
 //! Revocation events over Redis pub/sub, and how fresh they are known to be.
 //!
+//! Freshness is proven end to end: the supervisor's heartbeat publishes to this instance's
+//! own beat channel through the command connection twice a second, and only a beat that
+//! arrives on the subscription counts. So a subscription that died silently (a node gone
+//! without a reset, a cluster node cut off from the bus, a master that no longer receives the
+//! publishes) makes the view stale, and the gateway fails closed after `max_staleness`.
+//!
 //! The subscription follows the current `Link`: it moves when the link changes (a Sentinel
-//! failover) and tries the next event node when one fails (a Cluster node down). After every
-//! (re)subscription subscribers get `StoreEvent::Resync`, since anything published while
-//! unsubscribed was missed.
+//! failover), and tries the next event node when one fails or falls silent (a Cluster node
+//! down). After every (re)subscription subscribers get `StoreEvent::Resync`, since anything
+//! published while unsubscribed was missed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::{broadcast, watch};
 
-use super::link::{Backoff, Link};
+use super::link::{Link, TIMEOUT};
+use super::supervise::Backoff;
 use crate::store::StoreEvent;
 
 /// Marks `last_ok_ms` before Redis was ever reached: the view is infinitely stale.
 const NEVER: u64 = u64::MAX;
 
-/// When events were last known to flow: Redis answered a heartbeat while subscribed.
+/// A subscription that hears nothing (not even its own beats) for this long is dead.
+const SILENCE: Duration = Duration::from_secs(3);
+
+/// When events were last known to flow: a beat came back over the subscription.
 pub struct Health {
     epoch: Instant,
-    subscribed: AtomicBool,
     last_ok_ms: AtomicU64,
 }
 
@@ -29,7 +38,6 @@ impl Default for Health {
     fn default() -> Self {
         Self {
             epoch: Instant::now(),
-            subscribed: false.into(),
             last_ok_ms: NEVER.into(),
         }
     }
@@ -40,18 +48,9 @@ impl Health {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Redis answered: events are flowing if the subscription lives.
-    pub fn beat(&self) {
-        if self.subscribed.load(Ordering::SeqCst) {
-            self.last_ok_ms.store(self.now_ms(), Ordering::SeqCst);
-        }
-    }
-
-    fn set_subscribed(&self, subscribed: bool) {
-        self.subscribed.store(subscribed, Ordering::SeqCst);
-        if subscribed {
-            self.last_ok_ms.store(self.now_ms(), Ordering::SeqCst);
-        }
+    /// A beat arrived over the subscription: events flow.
+    fn beat(&self) {
+        self.last_ok_ms.store(self.now_ms(), Ordering::SeqCst);
     }
 
     /// Whether events have ever been confirmed.
@@ -69,10 +68,17 @@ impl Health {
     }
 }
 
+/// The channels one instance follows: everyone's events and its own beats.
+#[derive(Clone)]
+pub struct Channels {
+    pub events: String,
+    pub beat: String,
+}
+
 /// Follows the event channel for the life of the store.
 pub async fn follow(
     mut link: watch::Receiver<Option<Link>>,
-    channel: String,
+    channels: Channels,
     events: broadcast::Sender<StoreEvent>,
     health: Arc<Health>,
 ) {
@@ -86,26 +92,39 @@ pub async fn follow(
             continue;
         };
         let client = &current.event_nodes[node % current.event_nodes.len()];
-        let moved = match subscribed(client, &channel).await {
-            Ok(pubsub) => {
+        let attempt = tokio::select! {
+            attempt = tokio::time::timeout(TIMEOUT, subscribed(client, &channels)) => attempt,
+            changed = link.changed() => match changed {
+                Ok(()) => continue,
+                Err(_) => return,
+            },
+        };
+        let moved = match attempt {
+            Ok(Ok(pubsub)) => {
                 backoff = Backoff::default();
-                health.set_subscribed(true);
                 let _ = events.send(StoreEvent::Resync);
                 let mut messages = pubsub.into_on_message();
-                let moved = loop {
+                loop {
                     tokio::select! {
-                        msg = messages.next() => match msg {
-                            Some(msg) => relay(&events, msg.get_payload_bytes()),
-                            None => break false,
+                        msg = tokio::time::timeout(SILENCE, messages.next()) => match msg {
+                            Ok(Some(msg)) if msg.get_channel_name() == channels.beat => health.beat(),
+                            Ok(Some(msg)) => relay(&events, msg.get_payload_bytes()),
+                            Ok(None) => break false,
+                            Err(_) => {
+                                tracing::warn!("redis event subscription fell silent");
+                                break false;
+                            }
                         },
                         changed = link.changed() => break changed.is_ok(),
                     }
-                };
-                health.set_subscribed(false);
-                moved
+                }
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "redis event subscription failed; retrying");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("redis event subscription timed out; retrying");
                 false
             }
         };
@@ -113,19 +132,22 @@ pub async fn follow(
             return;
         }
         if !moved {
-            tracing::warn!("redis event subscription lost; reconnecting");
             node = node.wrapping_add(1);
-            backoff.wait(Duration::from_secs(5)).await;
+            tokio::select! {
+                _ = backoff.wait(Duration::from_secs(5)) => {}
+                changed = link.changed() => if changed.is_err() { return },
+            }
         }
     }
 }
 
 async fn subscribed(
     client: &redis::Client,
-    channel: &str,
+    channels: &Channels,
 ) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
+    pubsub.subscribe(&channels.events).await?;
+    pubsub.subscribe(&channels.beat).await?;
     Ok(pubsub)
 }
 

@@ -1,11 +1,9 @@
 //! How the store reaches Redis in each deployment shape. A `Link` is where commands go now and
-//! which nodes carry the event channel; the supervisor publishes a new `Link` whenever that
-//! changes (first contact, a Sentinel failover), and everything else follows it.
+//! which nodes carry the event channel; the supervisor (`supervise`) publishes a new `Link`
+//! whenever that changes (first contact, a Sentinel failover), and everything else follows it.
 //!
 //! - Standalone: one server; the connection manager reconnects to it by itself.
-//! - Sentinel: the master is asked of the Sentinels and checked with `ROLE`. The heartbeat asks
-//!   the master `ROLE` too, so a dead or demoted master makes the supervisor ask again and move
-//!   commands and the subscription to the new master.
+//! - Sentinel: the master is asked of the Sentinels and checked with `ROLE`.
 //! - Cluster: the cluster connection follows slots and failovers by itself. Classic pub/sub is
 //!   broadcast to every node of a cluster, so events are followed on any one seed node.
 
@@ -17,9 +15,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{IntoConnectionInfo, RedisFuture, TlsCertificates, TlsMode};
-use tokio::sync::watch;
 
-use super::events::Health;
 use crate::store::{StoreError, StoreResult};
 
 /// Where a Redis deployment is and how to sign in to it.
@@ -132,7 +128,7 @@ pub struct Link {
 /// Builds links for one target; a Sentinel client keeps its connections to the Sentinels.
 /// There is one per store, so the size of its variants does not matter.
 #[allow(clippy::large_enum_variant)]
-enum Connector {
+pub(super) enum Connector {
     Standalone(redis::Client),
     Sentinel(SentinelClient),
     Cluster {
@@ -141,10 +137,11 @@ enum Connector {
     },
 }
 
-const TIMEOUT: Duration = Duration::from_secs(2);
+/// Connection and response timeout of every Redis connection.
+pub const TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Connector {
-    fn new(target: &RedisTarget) -> redis::RedisResult<Self> {
+    pub(super) fn new(target: &RedisTarget) -> redis::RedisResult<Self> {
         match &target.topology {
             Topology::Standalone { url } => Ok(Self::Standalone(target.node_client(url)?)),
             Topology::Sentinel {
@@ -205,7 +202,7 @@ impl Connector {
     }
 
     /// A new link to where writes go now.
-    async fn link(&mut self) -> redis::RedisResult<Link> {
+    pub(super) async fn link(&mut self) -> redis::RedisResult<Link> {
         let single = |client: redis::Client| async move {
             // A command that finds the connection broken waits for the reconnection, so it is
             // tried only twice, close together: while Redis is away, logins and code entry
@@ -234,8 +231,22 @@ impl Connector {
     }
 
     /// Whether the master must be looked up again when it stops answering as master.
-    fn follows_master(&self) -> bool {
+    pub(super) fn follows_master(&self) -> bool {
         matches!(self, Self::Sentinel(_))
+    }
+
+    /// For Sentinel: whether the Sentinels still name the master `link` points at (`None`
+    /// when none of them answers in time). Always true for the other shapes.
+    pub(super) async fn still_names(&mut self, link: &Link) -> Option<bool> {
+        let Self::Sentinel(sentinel) = self else {
+            return Some(true);
+        };
+        let named = tokio::time::timeout(TIMEOUT, sentinel.async_get_client()).await;
+        let current = link.event_nodes.first()?.get_connection_info().addr();
+        match named {
+            Ok(Ok(client)) => Some(client.get_connection_info().addr() == current),
+            _ => None,
+        }
     }
 }
 
@@ -259,105 +270,4 @@ pub fn check(target: &RedisTarget) -> StoreResult<()> {
     Connector::new(target)
         .map(|_| ())
         .map_err(|e| StoreError::Unavailable(format!("redis address: {e}")))
-}
-
-/// Keeps `link` pointing where commands should go, for the life of the store, and confirms
-/// twice a second that Redis answers (which keeps the revocation view fresh while the
-/// subscription lives). `first_attempt` hears when the first try is over, whatever its outcome,
-/// so a gateway can start (not ready) while Redis is unreachable.
-pub async fn supervise(
-    target: RedisTarget,
-    link: watch::Sender<Option<Link>>,
-    health: Arc<Health>,
-    first_attempt: std::sync::mpsc::Sender<StoreResult<()>>,
-) {
-    let mut connector = match Connector::new(&target) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = first_attempt.send(Err(StoreError::Unavailable(format!("redis: {e}"))));
-            return;
-        }
-    };
-    let mut first_attempt = Some(first_attempt);
-    let mut backoff = Backoff::default();
-    loop {
-        match connector.link().await {
-            Ok(current) => {
-                tracing::info!("redis reached");
-                backoff = Backoff::default();
-                link.send_replace(Some(current.clone()));
-                if let Some(first) = first_attempt.take() {
-                    let _ = first.send(Ok(()));
-                }
-                heartbeat(&current, &health, connector.follows_master()).await;
-                tracing::warn!("redis master stopped answering as master; asking the sentinels");
-                continue;
-            }
-            Err(e) => tracing::warn!(error = %e, "redis unreachable; not ready, retrying"),
-        }
-        if let Some(first) = first_attempt.take() {
-            let _ = first.send(Ok(()));
-        }
-        // A master lookup is retried quickly: a failover is usually over within seconds.
-        let cap = if connector.follows_master() { 1 } else { 5 };
-        backoff.wait(Duration::from_secs(cap)).await;
-    }
-}
-
-/// Doubling waits from 100 ms, up to a cap.
-pub struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self(Duration::from_millis(100))
-    }
-}
-
-impl Backoff {
-    pub async fn wait(&mut self, cap: Duration) {
-        tokio::time::sleep(self.0.min(cap)).await;
-        self.0 = (self.0 * 2).min(cap);
-    }
-}
-
-/// Beats until the link should be replaced, which only happens when the master has to be
-/// followed: after two missed or non-master answers in a row. Otherwise beats forever.
-async fn heartbeat(link: &Link, health: &Health, follows_master: bool) {
-    let mut misses = 0;
-    loop {
-        let mut conn = link.conn.clone();
-        let beat = async {
-            if follows_master {
-                let role: redis::Value = redis::cmd("ROLE").query_async(&mut conn).await?;
-                Ok(is_master(&role))
-            } else {
-                redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .map(|_| true)
-            }
-        };
-        match tokio::time::timeout(Duration::from_secs(1), beat).await {
-            Ok(Ok(true)) => {
-                misses = 0;
-                health.beat();
-            }
-            Ok(Ok(false)) | Ok(Err(_)) | Err(_) => misses += 1,
-        }
-        if follows_master && misses >= 2 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// `ROLE` answers an array whose first element is "master", "slave" or "sentinel".
-fn is_master(role: &redis::Value) -> bool {
-    match role {
-        redis::Value::Array(items) => matches!(
-            items.first(),
-            Some(redis::Value::BulkString(b)) if b == b"master"
-        ),
-        _ => false,
-    }
 }

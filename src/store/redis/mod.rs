@@ -8,6 +8,7 @@
 
 mod events;
 mod link;
+mod supervise;
 
 pub use link::{check_node_address, RedisTarget, Topology};
 
@@ -15,10 +16,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use redis::{AsyncCommands, Script};
+use redis::AsyncCommands;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use events::Health;
+use events::{Channels, Health};
 use link::{Conn, Link};
 
 use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
@@ -33,6 +34,15 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], seq .. '-1', 'v', ARGV[1])
 return seq";
 
+/// `EVAL script numkeys keys...`; callers add the arguments. EVAL rather than EVALSHA: the
+/// scripts are tiny, and EVALSHA's fallback (SCRIPT LOAD to every node) fails on a cluster
+/// with a node down, or on a just-promoted replica that has not seen the script.
+fn eval(script: &str, keys: &[String]) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(script).arg(keys.len()).arg(keys);
+    cmd
+}
+
 /// One XRANGE entry: id and field/value pairs.
 type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
@@ -43,8 +53,6 @@ pub struct RedisStore {
     health: Arc<Health>,
     prefix: String,
     events: broadcast::Sender<StoreEvent>,
-    incr: Script,
-    append: Script,
     /// Dropping it stops the store's runtime thread.
     _stop: oneshot::Sender<()>,
 }
@@ -92,7 +100,12 @@ impl RedisStore {
         let (stop, stopped) = oneshot::channel::<()>();
         let (link_tx, link_rx) = watch::channel(None);
         let health = Arc::new(Health::default());
-        let (target, channel) = (target.clone(), format!("{prefix}events"));
+        let channels = Channels {
+            events: format!("{prefix}events"),
+            // Only this instance listens to its beats.
+            beat: format!("{prefix}beat:{:016x}", rand::random::<u64>()),
+        };
+        let (target, beat) = (target.clone(), channels.beat.clone());
         let (sender, monitored, followed) = (events.clone(), health.clone(), link_rx.clone());
         std::thread::Builder::new()
             .name("mfagate-redis".into())
@@ -108,9 +121,9 @@ impl RedisStore {
                     }
                 };
                 rt.block_on(async move {
-                    tokio::spawn(events::follow(followed, channel, sender, monitored.clone()));
+                    tokio::spawn(events::follow(followed, channels, sender, monitored));
                     tokio::select! {
-                        _ = link::supervise(target, link_tx, monitored, ready_tx) => {}
+                        _ = supervise::supervise(target, link_tx, beat, ready_tx) => {}
                         _ = stopped => {}
                     }
                 });
@@ -132,8 +145,6 @@ impl RedisStore {
             health,
             prefix: prefix.to_string(),
             events,
-            incr: Script::new(INCR),
-            append: Script::new(APPEND),
             _stop: stop,
         })
     }
@@ -219,10 +230,9 @@ impl Store for RedisStore {
 
     fn incr<'a>(&'a self, key: &'a str, ttl: Option<Duration>) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-            self.incr
-                .key(self.key(key))
+            eval(INCR, &[self.key(key)])
                 .arg(ttl_ms(ttl))
-                .invoke_async(&mut self.conn()?)
+                .query_async(&mut self.conn()?)
                 .await
                 .map_err(err)
         })
@@ -253,11 +263,9 @@ impl Store for RedisStore {
     fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let (seq, stream) = self.log_keys(log);
-            self.append
-                .key(seq)
-                .key(stream)
+            eval(APPEND, &[seq, stream])
                 .arg(value)
-                .invoke_async(&mut self.conn()?)
+                .query_async(&mut self.conn()?)
                 .await
                 .map_err(err)
         })
