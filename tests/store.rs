@@ -52,6 +52,9 @@ async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
     let a = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
     let b = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
     // `open` returns once subscribed to a reachable Redis: nothing published now is missed.
+    // Events count as flowing only once a view has reloaded for the Resync it was sent.
+    assert_eq!(b.event_lag(), std::time::Duration::MAX, "a reload is owed");
+    b.resynced(b.resyncs_asked());
     assert!(b.event_lag() < std::time::Duration::from_secs(1));
     let mut events = b.subscribe();
     let event = mfagate::store::StoreEvent::SessionRevoked {
@@ -73,6 +76,15 @@ async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
     })
     .await;
     assert!(resync.is_ok(), "resync after reconnect");
+    // Stale until the reload for that Resync is reported, even though Redis answers again.
+    assert_eq!(b.event_lag(), std::time::Duration::MAX);
+    b.resynced(b.resyncs_asked());
+    let fresh = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        while b.event_lag() > std::time::Duration::from_secs(1) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    assert!(fresh.await.is_ok(), "fresh again once reloaded");
     let mut value = None;
     for _ in 0..50 {
         if let Ok(v) = a.get("durable").await {

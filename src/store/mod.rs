@@ -90,4 +90,15 @@ pub trait Store: Send + Sync + 'static {
     fn event_lag(&self) -> Duration {
         Duration::ZERO
     }
+
+    /// How many `Resync`s this store has asked for so far. A subscriber that keeps a view
+    /// reads it before reloading and reports it with `resynced` afterwards.
+    fn resyncs_asked(&self) -> u64 {
+        0
+    }
+
+    /// The view has been reloaded for every `Resync` up to `asked`. Until the last one asked
+    /// for is covered, a backend that can miss events reports itself infinitely stale, so no
+    /// request is decided on a view that has not caught up yet.
+    fn resynced(&self, _asked: u64) {}
 }

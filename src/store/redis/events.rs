@@ -28,10 +28,14 @@ const NEVER: u64 = u64::MAX;
 /// A subscription that hears nothing (not even its own beats) for this long is dead.
 const SILENCE: Duration = Duration::from_secs(3);
 
-/// When events were last known to flow: a beat came back over the subscription.
+/// When events were last known to flow (a beat came back over the subscription), and whether
+/// the views have caught up with what a resubscription may have missed.
 pub struct Health {
     epoch: Instant,
     last_ok_ms: AtomicU64,
+    /// `Resync`s sent, and the latest one a view reported reloaded.
+    resyncs_asked: AtomicU64,
+    resyncs_done: AtomicU64,
 }
 
 impl Default for Health {
@@ -39,6 +43,8 @@ impl Default for Health {
         Self {
             epoch: Instant::now(),
             last_ok_ms: NEVER.into(),
+            resyncs_asked: 0.into(),
+            resyncs_done: 0.into(),
         }
     }
 }
@@ -58,13 +64,30 @@ impl Health {
         self.last_ok_ms.load(Ordering::SeqCst) != NEVER
     }
 
-    /// How long events have not been confirmed; `Duration::MAX` before the first time.
+    /// How long events have not been confirmed; `Duration::MAX` before the first time and
+    /// while a reload owed after a resubscription has not been done.
     pub fn lag(&self) -> Duration {
         let last = self.last_ok_ms.load(Ordering::SeqCst);
-        if last == NEVER {
+        let behind =
+            self.resyncs_done.load(Ordering::SeqCst) < self.resyncs_asked.load(Ordering::SeqCst);
+        if last == NEVER || behind {
             return Duration::MAX;
         }
         Duration::from_millis(self.now_ms().saturating_sub(last))
+    }
+
+    pub fn resyncs_asked(&self) -> u64 {
+        self.resyncs_asked.load(Ordering::SeqCst)
+    }
+
+    pub fn resynced(&self, asked: u64) {
+        self.resyncs_done.fetch_max(asked, Ordering::SeqCst);
+    }
+
+    /// Asks for a reload: counted before it is sent, so no view can report it done early.
+    fn ask_resync(&self, events: &broadcast::Sender<StoreEvent>) {
+        self.resyncs_asked.fetch_add(1, Ordering::SeqCst);
+        let _ = events.send(StoreEvent::Resync);
     }
 }
 
@@ -102,7 +125,7 @@ pub async fn follow(
         let moved = match attempt {
             Ok(Ok(pubsub)) => {
                 backoff = Backoff::default();
-                let _ = events.send(StoreEvent::Resync);
+                health.ask_resync(&events);
                 let mut messages = pubsub.into_on_message();
                 loop {
                     tokio::select! {

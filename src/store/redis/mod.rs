@@ -321,4 +321,12 @@ impl Store for RedisStore {
     fn event_lag(&self) -> Duration {
         self.health.lag()
     }
+
+    fn resyncs_asked(&self) -> u64 {
+        self.health.resyncs_asked()
+    }
+
+    fn resynced(&self, asked: u64) {
+        self.health.resynced(asked)
+    }
 }
