@@ -46,6 +46,27 @@ async fn redis_store_meets_the_contract() {
     support::store_contract::run_all(store).await;
 }
 
+/// An ACL user allowed only the keys and channels under its prefix is enough: the store
+/// never touches anything outside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_needs_only_its_prefix_under_an_acl() {
+    let acl = ["--user", "gw", "on", ">gw-pw", "~acl:*", "&acl:*", "+@all"];
+    let server = support::redis::RedisServer::start_with(false, &acl);
+    let url = format!("redis://gw:gw-pw@127.0.0.1:{}/", server.port);
+    let store = RedisStore::open(&RedisTarget::standalone(&url, None), "acl:").unwrap();
+    assert!(
+        store.event_lag() == std::time::Duration::MAX,
+        "a reload is owed"
+    );
+    store.resynced(store.resyncs_asked());
+    assert!(
+        store.event_lag() < std::time::Duration::from_secs(1),
+        "beats come back through the channels the ACL allows"
+    );
+    let store: Arc<dyn Store> = Arc::new(store);
+    support::store_contract::run_all(store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
     let server = support::redis::RedisServer::start(true);
@@ -129,6 +150,40 @@ async fn redis_store_meets_the_contract_through_sentinel() {
     let sentinel = support::redis_deploy::SentinelSet::start();
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&sentinel.target(), "s:").unwrap());
     support::store_contract::run_all(store).await;
+}
+
+/// When no Sentinel can confirm the master (this instance cut off from them), the store stops
+/// using it and reports itself stale, rather than writing to a master the others may have
+/// replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_no_sentinel_confirms_is_given_up() {
+    let mut sentinel = support::redis_deploy::SentinelSet::start();
+    let store = RedisStore::open(&sentinel.target(), "nc:").unwrap();
+    store.resynced(store.resyncs_asked());
+    store.put("k", b"v", None).await.unwrap();
+    sentinel.kill_sentinel();
+    let lost = std::time::Instant::now();
+    while store.get("k").await.is_ok() {
+        assert!(
+            lost.elapsed() < std::time::Duration::from_secs(10),
+            "still using an unconfirmed master"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    println!(
+        "master given up {:?} after the sentinels went",
+        lost.elapsed()
+    );
+    assert!(matches!(
+        store.get("k").await,
+        Err(mfagate::store::StoreError::Unavailable(_))
+    ));
+    let stale = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while store.event_lag() < std::time::Duration::from_secs(3) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    assert!(stale.await.is_ok(), "revocations no longer count as fresh");
 }
 
 /// Sentinel and data nodes that speak TLS only, verified against `ca_file`.

@@ -69,15 +69,17 @@ impl RevocationView {
     /// Reloads until the store answers: a view that missed events must not be trusted, and
     /// while the store is down the instance is stale (not ready) anyway.
     async fn resync(&self, store: &dyn Store) {
-        // Read first: a Resync asked for during the load is not covered by it.
-        let asked = store.resyncs_asked();
         let mut wait = std::time::Duration::from_millis(100);
-        while let Err(e) = self.load(store).await {
-            tracing::error!(error = %e, "revocation resync failed; retrying");
+        loop {
+            // Read first: a Resync asked for during the load is not covered by it.
+            let asked = store.resyncs_asked();
+            match self.load(store).await {
+                Ok(()) => return store.resynced(asked),
+                Err(e) => tracing::error!(error = %e, "revocation resync failed; retrying"),
+            }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(std::time::Duration::from_secs(5));
         }
-        store.resynced(asked);
     }
 
     /// Applies events from `events` (subscribed before the initial `load`, so none is missed)
@@ -106,6 +108,7 @@ impl RevocationView {
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "revocation events lagged; resyncing");
+                    store.owe_resync();
                     self.resync(&*store).await;
                 }
                 Err(RecvError::Closed) => return,

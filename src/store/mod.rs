@@ -101,4 +101,8 @@ pub trait Store: Send + Sync + 'static {
     /// for is covered, a backend that can miss events reports itself infinitely stale, so no
     /// request is decided on a view that has not caught up yet.
     fn resynced(&self, _asked: u64) {}
+
+    /// The view fell behind (it dropped events) and will reload: until it reports that
+    /// reload with `resynced`, the store reports itself infinitely stale.
+    fn owe_resync(&self) {}
 }

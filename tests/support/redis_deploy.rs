@@ -156,6 +156,14 @@ impl SentinelSet {
         set
     }
 
+    /// Kills the Sentinel; the data nodes go on as they are.
+    pub fn kill_sentinel(&mut self) {
+        if let Some(mut child) = self.sentinel.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     fn sentinel_conn(&self) -> redis::RedisResult<redis::Connection> {
         let password = self.passwords.as_ref().map(|(_, s)| s.as_str());
         admin_connection(self.sentinel_port, password, self.ca.as_deref())

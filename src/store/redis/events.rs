@@ -25,8 +25,9 @@ use crate::store::StoreEvent;
 /// Marks `last_ok_ms` before Redis was ever reached: the view is infinitely stale.
 const NEVER: u64 = u64::MAX;
 
-/// A subscription that hears nothing (not even its own beats) for this long is dead.
-const SILENCE: Duration = Duration::from_secs(3);
+/// A subscription that hears none of its own beats for this long is dead. Beats are 0.5 s
+/// apart, but a Sentinel question between two of them may take up to 2 s.
+const SILENCE: Duration = Duration::from_secs(5);
 
 /// When events were last known to flow (a beat came back over the subscription), and whether
 /// the views have caught up with what a resubscription may have missed.
@@ -84,9 +85,14 @@ impl Health {
         self.resyncs_done.fetch_max(asked, Ordering::SeqCst);
     }
 
+    /// A reload is owed for a reason outside the subscription (a view that fell behind).
+    pub fn owe_resync(&self) {
+        self.resyncs_asked.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Asks for a reload: counted before it is sent, so no view can report it done early.
     fn ask_resync(&self, events: &broadcast::Sender<StoreEvent>) {
-        self.resyncs_asked.fetch_add(1, Ordering::SeqCst);
+        self.owe_resync();
         let _ = events.send(StoreEvent::Resync);
     }
 }
@@ -127,10 +133,14 @@ pub async fn follow(
                 backoff = Backoff::default();
                 health.ask_resync(&events);
                 let mut messages = pubsub.into_on_message();
+                let mut last_beat = tokio::time::Instant::now();
                 loop {
                     tokio::select! {
-                        msg = tokio::time::timeout(SILENCE, messages.next()) => match msg {
-                            Ok(Some(msg)) if msg.get_channel_name() == channels.beat => health.beat(),
+                        msg = tokio::time::timeout_at(last_beat + SILENCE, messages.next()) => match msg {
+                            Ok(Some(msg)) if msg.get_channel_name() == channels.beat => {
+                                last_beat = tokio::time::Instant::now();
+                                health.beat();
+                            }
                             Ok(Some(msg)) => relay(&events, msg.get_payload_bytes()),
                             Ok(None) => break false,
                             Err(_) => {

@@ -100,10 +100,12 @@ impl RedisStore {
         let (stop, stopped) = oneshot::channel::<()>();
         let (link_tx, link_rx) = watch::channel(None);
         let health = Arc::new(Health::default());
+        // The beat channel shares the events channel's hash tag: a cluster routes PUBLISH by
+        // the channel's slot, so beats travel the same way events do. Only this instance
+        // listens to its beats.
         let channels = Channels {
-            events: format!("{prefix}events"),
-            // Only this instance listens to its beats.
-            beat: format!("{prefix}beat:{:016x}", rand::random::<u64>()),
+            events: format!("{prefix}{{events}}"),
+            beat: format!("{prefix}{{events}}:beat:{:016x}", rand::random::<u64>()),
         };
         let (target, beat) = (target.clone(), channels.beat.clone());
         let (sender, monitored, followed) = (events.clone(), health.clone(), link_rx.clone());
@@ -308,7 +310,7 @@ impl Store for RedisStore {
             let payload =
                 serde_json::to_vec(event).map_err(|e| StoreError::Backend(e.to_string()))?;
             self.conn()?
-                .publish::<_, _, ()>(self.key("events"), payload)
+                .publish::<_, _, ()>(self.key("{events}"), payload)
                 .await
                 .map_err(err)
         })
@@ -328,5 +330,9 @@ impl Store for RedisStore {
 
     fn resynced(&self, asked: u64) {
         self.health.resynced(asked)
+    }
+
+    fn owe_resync(&self) {
+        self.health.owe_resync()
     }
 }

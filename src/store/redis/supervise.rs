@@ -48,7 +48,6 @@ pub async fn supervise(
                 // no longer be it.
                 link.send_replace(None);
                 tracing::warn!(why, "redis master lost; asking the sentinels");
-                continue;
             }
             Err(e) => tracing::warn!(error = %e, "redis unreachable; not ready, retrying"),
         }
@@ -82,7 +81,9 @@ impl Backoff {
 /// themselves, and a missing beat already makes the view stale).
 async fn heartbeat(link: &Link, connector: &mut Connector, channel: &str) -> &'static str {
     let follows_master = connector.follows_master();
-    let mut misses = 0;
+    // Beats in a row the master missed, and questions in a row no Sentinel answered.
+    let (mut misses, mut unconfirmed) = (0, 0);
+    let mut last_error = String::new();
     let mut beat = 0u64;
     loop {
         beat += 1;
@@ -101,20 +102,36 @@ async fn heartbeat(link: &Link, connector: &mut Connector, channel: &str) -> &'s
                 .await
                 .map(|_| true)
         };
-        match tokio::time::timeout(Duration::from_secs(1), round).await {
-            Ok(Ok(true)) => misses = 0,
+        let error = match tokio::time::timeout(Duration::from_secs(1), round).await {
+            Ok(Ok(true)) => None,
             Ok(Ok(false)) => return "the master answers as a replica",
-            Ok(Err(_)) | Err(_) => misses += 1,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("no answer within 1 s".to_string()),
+        };
+        match error {
+            None => misses = 0,
+            Some(error) => {
+                misses += 1;
+                // Said once per new reason: an ACL without the beat channel, say, would
+                // otherwise leave the instance not ready with nothing in the log.
+                if error != last_error {
+                    tracing::warn!(%error, "redis heartbeat failed; revocations not confirmed");
+                    last_error = error;
+                }
+            }
         }
         if follows_master && beat % ASK_SENTINELS_EVERY == 0 {
             match connector.still_names(link).await {
-                Some(true) => {}
+                Some(true) => unconfirmed = 0,
                 Some(false) => return "the sentinels name another master",
-                None => misses += 1,
+                None => unconfirmed += 1,
             }
         }
         if follows_master && misses >= 2 {
-            return "the master (or the sentinels) missed two beats";
+            return "the master missed two beats";
+        }
+        if unconfirmed >= 2 {
+            return "no sentinel confirmed the master twice in a row";
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
