@@ -140,6 +140,9 @@ async fn redis_dies_under_steady_load_fails_closed_after_staleness_and_recovers(
         503,
         "not ready while stale"
     );
+    let metrics = format!("http://{}/metrics", gw.admin_addr);
+    let scraped = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    assert!(scraped.contains("mfagate_store_stale 1"), "{scraped}");
     let other = pki.client(&["chat.test"], gw.https_addr, false);
     let refused = sign_in(&other, &base).await;
     assert_eq!(refused.status(), 503, "logins fail closed");
@@ -162,6 +165,14 @@ async fn redis_dies_under_steady_load_fails_closed_after_staleness_and_recovers(
     }
     println!("recovered {:?} after redis came back", started.elapsed());
     assert_eq!(reqwest::get(&admin).await.unwrap().status(), 200);
+    let scraped = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    assert!(scraped.contains("mfagate_store_stale 0"), "{scraped}");
+    let lag: f64 = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("mfagate_store_event_lag_seconds "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no lag gauge in {scraped}"));
+    assert!((0.0..2.0).contains(&lag), "events confirmed again: {lag}");
     let again = sign_in(&other, &base).await;
     assert_eq!(location(&again), "/.mfagate/");
     let next = other.get(format!("{base}/.mfagate/")).send().await.unwrap();

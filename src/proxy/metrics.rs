@@ -46,6 +46,10 @@ pub struct Metrics {
     pub active_connections: Gauge,
     pub active_websockets: Gauge,
     pub tls_handshake_failures: Counter,
+    /// Shared store only: seconds since revocation events were last confirmed (-1 before the
+    /// first time or while a reload is owed), and 1 while that is too long to trust.
+    pub store_event_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub store_stale: Gauge,
 }
 
 impl Metrics {
@@ -102,12 +106,26 @@ impl Metrics {
             "TLS handshakes that failed or timed out",
             tls_handshake_failures.clone(),
         );
+        let store_event_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let store_stale = Gauge::default();
+        registry.register(
+            "store_event_lag_seconds",
+            "Since revocation events from the shared store were last confirmed (-1: not yet, or a reload is owed)",
+            store_event_lag.clone(),
+        );
+        registry.register(
+            "store_stale",
+            "1 while signed-in requests are refused because revocations could not be confirmed",
+            store_stale.clone(),
+        );
         Self {
             registry,
             envs,
             active_connections,
             active_websockets,
             tls_handshake_failures,
+            store_event_lag,
+            store_stale,
         }
     }
 

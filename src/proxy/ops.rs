@@ -56,6 +56,18 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 }
 
 async fn metrics(State(s): State<AdminState>) -> Response {
+    // Read when scraped: the hot path never touches these.
+    if let Some(auth) = &s.shared.auth {
+        let lag = auth.records.store.event_lag();
+        let seconds = if lag == std::time::Duration::MAX {
+            -1.0
+        } else {
+            lag.as_secs_f64()
+        };
+        s.shared.metrics.store_event_lag.set(seconds);
+        let stale = auth.revocations_stale();
+        s.shared.metrics.store_stale.set(i64::from(stale));
+    }
     (
         [(
             header::CONTENT_TYPE,
