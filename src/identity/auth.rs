@@ -82,7 +82,12 @@ impl Auth {
     /// whose revocation views refuse it and whose live WebSockets of it are closed.
     pub async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
         self.records.revoke_session(user, sid).await?;
-        // This instance closes at once; others on the event.
+        // This instance refuses and closes at once, before the answer that says it is done;
+        // the others on the event.
+        self.revocation
+            .apply(&crate::store::StoreEvent::SessionRevoked {
+                session_id: sid.to_string(),
+            });
         self.live.close_session(sid);
         Ok(())
     }
@@ -95,6 +100,11 @@ impl Auth {
         // Also covers sessions the store no longer lists (cookie-only, any instance).
         let before_ms = (self.clock.now() + 1) * 1000;
         self.records.revoke_user(user, before_ms).await?;
+        self.revocation
+            .apply(&crate::store::StoreEvent::UserRevoked {
+                user: user.to_string(),
+                before_ms,
+            });
         self.live.close_user(user);
         Ok(())
     }
