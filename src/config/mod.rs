@@ -1,6 +1,7 @@
 //! Configuration: the TOML file format (`file`), its validation (`validate`) and the validated
 //! model (`model`) the rest of the gateway uses.
 
+mod defaults;
 pub mod file;
 pub mod model;
 mod validate;
