@@ -184,17 +184,6 @@ impl SentinelSet {
         self.servers.iter().position(|s| s.port == port).unwrap()
     }
 
-    /// Waits until every write so far has reached the replica, so a failover loses nothing.
-    pub fn sync_replica(&self) {
-        let mut conn = self.servers[self.master_index()].admin();
-        let acked: u64 = redis::cmd("WAIT")
-            .arg(1)
-            .arg(5000)
-            .query(&mut conn)
-            .unwrap();
-        assert_eq!(acked, 1, "the replica acknowledged the writes");
-    }
-
     /// Asks the Sentinel for a planned failover: the replica is promoted and the old master,
     /// still running, becomes its replica.
     /// Returns once the Sentinel names the new master. The old one goes on answering as a
@@ -408,16 +397,6 @@ impl ClusterSet {
             .map(|n| redis::cmd("DBSIZE").query(&mut n.admin()).unwrap())
             .collect()
     }
-
-    /// Waits until every write so far on the first master has reached its replica.
-    pub fn sync_replica(&self) {
-        let acked: u64 = redis::cmd("WAIT")
-            .arg(1)
-            .arg(5000)
-            .query(&mut self.nodes[0].admin())
-            .unwrap();
-        assert_eq!(acked, 1, "the replica acknowledged the writes");
-    }
 }
 
 /// Any of the deployments, as a gateway test reaches it.
@@ -435,11 +414,10 @@ impl Deployment {
             Self::Cluster(c) => c.store_keys(),
         }
     }
-}
 
-/// A deployment that can lose its master and carry on: which server dies, which one takes
-/// over, and how to make sure the successor has every acknowledged write first.
-impl Deployment {
+    // A deployment that can lose its master and carry on: which server dies, which one takes
+    // over, and how to make sure the successor has every acknowledged write first.
+
     /// The master that a failover test kills.
     pub fn doomed(&self) -> &RedisServer {
         match self {
@@ -458,12 +436,15 @@ impl Deployment {
         }
     }
 
+    /// Waits until every write so far on `doomed` has reached its replica, so a failover
+    /// loses nothing.
     pub fn sync_replica(&self) {
-        match self {
-            Self::Sentinel(s) => s.sync_replica(),
-            Self::Cluster(c) => c.sync_replica(),
-            Self::Standalone(_) => panic!("a standalone server has no replica"),
-        }
+        let acked: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(5000)
+            .query(&mut self.doomed().admin())
+            .unwrap();
+        assert_eq!(acked, 1, "the replica acknowledged the writes");
     }
 
     /// Fails `doomed` over while it keeps running (a Sentinel's planned failover).
