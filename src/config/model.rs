@@ -117,12 +117,7 @@ impl std::fmt::Debug for StoreBackend {
             Self::Embedded => write!(f, "Embedded"),
             // The target may carry passwords.
             Self::Redis { target, prefix, .. } => {
-                let shape = match target.topology {
-                    crate::store::Topology::Standalone { .. } => "standalone",
-                    crate::store::Topology::Sentinel { .. } => "sentinel",
-                    crate::store::Topology::Cluster { .. } => "cluster",
-                };
-                write!(f, "Redis({shape}, prefix {prefix:?})")
+                write!(f, "Redis({}, prefix {prefix:?})", target.topology.name())
             }
         }
     }

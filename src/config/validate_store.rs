@@ -60,16 +60,6 @@ pub(super) fn store_backend(errs: &mut Errors, store: &FileStore, base: &Path) -
     }
 }
 
-/// The topology-specific keys and the topologies that use each.
-const TOPOLOGY_KEYS: [(&str, &[&str]); 6] = [
-    ("url", &["standalone"]),
-    ("nodes", &["sentinel", "cluster"]),
-    ("master_name", &["sentinel"]),
-    ("username", &["sentinel", "cluster"]),
-    ("password", &["sentinel", "cluster"]),
-    ("sentinel_password", &["sentinel"]),
-];
-
 fn topology(errs: &mut Errors, store: &FileStore, base: &Path) -> Topology {
     let name = store.topology.as_str();
     if !matches!(name, "standalone" | "sentinel" | "cluster") {
@@ -79,15 +69,28 @@ fn topology(errs: &mut Errors, store: &FileStore, base: &Path) -> Topology {
         );
         return Topology::Standalone { url: String::new() };
     }
-    let present = [
-        store.url.is_some(),
-        !store.nodes.is_empty(),
-        store.master_name.is_some(),
-        store.username.is_some(),
-        store.password.is_some(),
-        store.sentinel_password.is_some(),
+    // Each topology-specific key: whether it is set, and the topologies that use it.
+    let keys: [(&str, bool, &[&str]); 6] = [
+        ("url", store.url.is_some(), &["standalone"]),
+        ("nodes", !store.nodes.is_empty(), &["sentinel", "cluster"]),
+        ("master_name", store.master_name.is_some(), &["sentinel"]),
+        (
+            "username",
+            store.username.is_some(),
+            &["sentinel", "cluster"],
+        ),
+        (
+            "password",
+            store.password.is_some(),
+            &["sentinel", "cluster"],
+        ),
+        (
+            "sentinel_password",
+            store.sentinel_password.is_some(),
+            &["sentinel"],
+        ),
     ];
-    for ((key, users), set) in TOPOLOGY_KEYS.iter().zip(present) {
+    for (key, set, users) in keys {
         if set && !users.contains(&name) {
             let users = users
                 .iter()

@@ -81,13 +81,10 @@ impl Auth {
     /// Ends one session everywhere: removed from the store and announced to every instance,
     /// whose revocation views refuse it and whose live WebSockets of it are closed.
     pub async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
-        self.records.revoke_session(user, sid).await?;
+        let event = self.records.revoke_session(user, sid).await?;
         // This instance refuses and closes at once, before the answer that says it is done;
         // the others on the event.
-        self.revocation
-            .apply(&crate::store::StoreEvent::SessionRevoked {
-                session_id: sid.to_string(),
-            });
+        self.revocation.apply(&event);
         self.live.close_session(sid);
         Ok(())
     }
@@ -99,12 +96,8 @@ impl Auth {
         }
         // Also covers sessions the store no longer lists (cookie-only, any instance).
         let before_ms = (self.clock.now() + 1) * 1000;
-        self.records.revoke_user(user, before_ms).await?;
-        self.revocation
-            .apply(&crate::store::StoreEvent::UserRevoked {
-                user: user.to_string(),
-                before_ms,
-            });
+        let event = self.records.revoke_user(user, before_ms).await?;
+        self.revocation.apply(&event);
         self.live.close_user(user);
         Ok(())
     }

@@ -338,8 +338,9 @@ impl Records {
     }
 
     /// Revokes a session everywhere: removed from the store, recorded for resync, and
-    /// announced to every instance's revocation view.
-    pub async fn revoke_session(&self, user: &str, id: &str) -> StoreResult<()> {
+    /// announced to every instance's revocation view. Returns the event announced, for this
+    /// instance to apply at once.
+    pub async fn revoke_session(&self, user: &str, id: &str) -> StoreResult<StoreEvent> {
         self.store
             .delete(&user_key(user, &format!("session:{id}")))
             .await?;
@@ -347,26 +348,27 @@ impl Records {
             .set_remove(&user_key(user, "sessions"), id)
             .await?;
         self.store.set_add(REVOKED_SET, id).await?;
-        self.store
-            .publish(&StoreEvent::SessionRevoked {
-                session_id: id.to_string(),
-            })
-            .await
+        let event = StoreEvent::SessionRevoked {
+            session_id: id.to_string(),
+        };
+        self.store.publish(&event).await?;
+        Ok(event)
     }
 
     /// Revokes every session of `user` created before `before_ms` (Unix ms) everywhere:
     /// recorded for resync, then announced. Recording first also makes it fail on a store
-    /// that cannot take writes (a demoted master) instead of only publishing.
-    pub async fn revoke_user(&self, user: &str, before_ms: u64) -> StoreResult<()> {
+    /// that cannot take writes (a demoted master) instead of only publishing. Returns the
+    /// event announced, for this instance to apply at once.
+    pub async fn revoke_user(&self, user: &str, before_ms: u64) -> StoreResult<StoreEvent> {
         self.store
             .set_add(REVOKED_USERS_SET, &format!("{before_ms} {user}"))
             .await?;
-        self.store
-            .publish(&StoreEvent::UserRevoked {
-                user: user.to_string(),
-                before_ms,
-            })
-            .await
+        let event = StoreEvent::UserRevoked {
+            user: user.to_string(),
+            before_ms,
+        };
+        self.store.publish(&event).await?;
+        Ok(event)
     }
 
     // --- Email codes and regulation ---------------------------------------------------------

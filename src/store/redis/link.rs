@@ -16,8 +16,6 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{IntoConnectionInfo, RedisFuture, TlsCertificates, TlsMode};
 
-use crate::store::{StoreError, StoreResult};
-
 /// Where a Redis deployment is and how to sign in to it.
 #[derive(Clone)]
 pub struct RedisTarget {
@@ -43,6 +41,17 @@ pub enum Topology {
     },
     /// Addresses of some nodes of the cluster; the rest is discovered.
     Cluster { nodes: Vec<String> },
+}
+
+impl Topology {
+    /// The topology's name as the config spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Standalone { .. } => "standalone",
+            Self::Sentinel { .. } => "sentinel",
+            Self::Cluster { .. } => "cluster",
+        }
+    }
 }
 
 impl RedisTarget {
@@ -263,11 +272,4 @@ pub fn check_node_address(url: &str) -> Result<(), String> {
         return Err("must not carry credentials: use store.username and store.password".into());
     }
     Ok(())
-}
-
-/// Checks the target's addresses without contacting anything.
-pub fn check(target: &RedisTarget) -> StoreResult<()> {
-    Connector::new(target)
-        .map(|_| ())
-        .map_err(|e| StoreError::Unavailable(format!("redis address: {e}")))
 }

@@ -34,6 +34,10 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], seq .. '-1', 'v', ARGV[1])
 return seq";
 
+/// The events channel, after the prefix. Its hash tag is shared by every instance's beat
+/// channel: a cluster routes PUBLISH by the channel's slot, so beats travel the way events do.
+const EVENTS: &str = "{events}";
+
 /// `EVAL script numkeys keys...`; callers add the arguments. EVAL rather than EVALSHA: the
 /// scripts are tiny, and EVALSHA's fallback (SCRIPT LOAD to every node) fails on a cluster
 /// with a node down, or on a just-promoted replica that has not seen the script.
@@ -62,7 +66,7 @@ pub struct RedisStore {
 /// later; anything else is a `Backend` fault.
 fn err(e: redis::RedisError) -> StoreError {
     use redis::{ErrorKind, ServerErrorKind};
-    let passing = matches!(
+    let transient = matches!(
         e.kind(),
         ErrorKind::Server(
             ServerErrorKind::ReadOnly
@@ -72,7 +76,7 @@ fn err(e: redis::RedisError) -> StoreError {
                 | ServerErrorKind::ClusterDown
         ) | ErrorKind::ClusterConnectionNotFound
     );
-    if passing
+    if transient
         || e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
@@ -89,23 +93,20 @@ fn ttl_ms(ttl: Option<Duration>) -> u64 {
 }
 
 impl RedisStore {
-    /// Connects to `target`; keys and the event channel live under `prefix`. Only bad
-    /// addresses fail: an unreachable Redis is retried in the background with backoff, and
+    /// Connects to `target`; keys and the event channel live under `prefix`. Only addresses
+    /// the client cannot use fail: an unreachable Redis is retried in the background with backoff, and
     /// until it answers every operation fails closed and the store reports itself infinitely
     /// stale (not ready).
     pub fn open(target: &RedisTarget, prefix: &str) -> StoreResult<Self> {
-        link::check(target)?;
         let (events, _) = broadcast::channel(1024);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let (link_tx, link_rx) = watch::channel(None);
         let health = Arc::new(Health::default());
-        // The beat channel shares the events channel's hash tag: a cluster routes PUBLISH by
-        // the channel's slot, so beats travel the same way events do. Only this instance
-        // listens to its beats.
+        // Only this instance listens to its beats.
         let channels = Channels {
-            events: format!("{prefix}{{events}}"),
-            beat: format!("{prefix}{{events}}:beat:{:016x}", rand::random::<u64>()),
+            events: format!("{prefix}{EVENTS}"),
+            beat: format!("{prefix}{EVENTS}:beat:{:016x}", rand::random::<u64>()),
         };
         let (target, beat) = (target.clone(), channels.beat.clone());
         let (sender, monitored, followed) = (events.clone(), health.clone(), link_rx.clone());
@@ -310,7 +311,7 @@ impl Store for RedisStore {
             let payload =
                 serde_json::to_vec(event).map_err(|e| StoreError::Backend(e.to_string()))?;
             self.conn()?
-                .publish::<_, _, ()>(self.key("{events}"), payload)
+                .publish::<_, _, ()>(self.key(EVENTS), payload)
                 .await
                 .map_err(err)
         })

@@ -17,8 +17,9 @@ use crate::store::{StoreError, StoreResult};
 /// Beats between two questions to the Sentinels (every two seconds).
 const ASK_SENTINELS_EVERY: u64 = 4;
 
-/// Runs for the life of the store. `first_attempt` hears when the first try is over, whatever
-/// its outcome, so a gateway can start (not ready) while Redis is unreachable.
+/// Runs for the life of the store. `first_attempt` hears when the first try is over: an error
+/// only for addresses the client cannot use, otherwise Ok whatever the outcome, so a gateway
+/// can start (not ready) while Redis is unreachable.
 pub async fn supervise(
     target: RedisTarget,
     link: watch::Sender<Option<Link>>,
@@ -28,7 +29,8 @@ pub async fn supervise(
     let mut connector = match Connector::new(&target) {
         Ok(c) => c,
         Err(e) => {
-            let _ = first_attempt.send(Err(StoreError::Unavailable(format!("redis: {e}"))));
+            let e = StoreError::Unavailable(format!("redis address: {e}"));
+            let _ = first_attempt.send(Err(e));
             return;
         }
     };
