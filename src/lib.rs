@@ -2,6 +2,7 @@
 //! multi-factor authentication per browser and device. See DESIGN.md for the architecture.
 
 pub mod audit;
+pub mod canon;
 pub mod clock;
 pub mod config;
 pub mod demo;
