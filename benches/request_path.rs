@@ -71,6 +71,7 @@ fn bench(c: &mut Criterion) {
             envs: vec!["prod".into(), "staging".into()],
             factor: true,
         },
+        tok: None,
     };
     let cookie = encode_session(&keys, &claims);
     let view = RevocationView::default();
@@ -84,6 +85,45 @@ fn bench(c: &mut Criterion) {
             let c = decode_session(&keys, black_box(&cookie), now).unwrap();
             view.is_revoked(&c.sid, &c.user, c.created_at)
         })
+    });
+    // The credential vault on every authenticated request: open the sealed jar, then strip
+    // every spelling of the dashboard's cookie and add the bound value back.
+    let jar = mfagate::session::jar::Jar {
+        cookies: vec![("_chat_session".into(), "a".repeat(64))],
+        ..Default::default()
+    };
+    let context = mfagate::session::jar::session_context(&claims.sid);
+    let sealed = jar.seal(&keys, &context);
+    c.bench_function("vault/open_jar", |b| {
+        b.iter(|| mfagate::session::jar::Jar::open(&keys, black_box(&sealed), &context))
+    });
+    let mut cookie_headers = http::HeaderMap::new();
+    cookie_headers.insert(
+        http::header::COOKIE,
+        http::HeaderValue::from_str(&format!(
+            "__Host-mfagate={cookie}; __Host-mfagate-jar0={sealed}; lang=en; theme=dark"
+        ))
+        .unwrap(),
+    );
+    let names = ["_chat_session".to_string()];
+    c.bench_function("vault/rewrite_cookie_header", |b| {
+        b.iter_batched(
+            || cookie_headers.clone(),
+            |mut h| {
+                let remove = |n: &[u8]| {
+                    mfagate::canon::cookie::is_gateway_name(n)
+                        || names.iter().any(|c| mfagate::canon::cookie::name_is(n, c))
+                };
+                mfagate::canon::cookie::rewrite(&mut h, &remove, &jar.cookies)
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("canon/path_clean", |b| {
+        b.iter(|| mfagate::canon::canonical(black_box("/api/v1/conversations/123/messages"), false))
+    });
+    c.bench_function("canon/path_folded", |b| {
+        b.iter(|| mfagate::canon::canonical(black_box("/API/v1/Conversations;x/123/"), false))
     });
     let uri = Uri::from_static("/api/v1/profile");
     c.bench_function("request_host/http1", |b| {

@@ -251,7 +251,7 @@ fn authentication_settings_are_validated_with_key_paths() {
         "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
     )
     .unwrap();
-    let login = "[environments.login]\nroutes = [{ path = \"/login\" }]\nsession_cookies = [\"s\"]\nusername_field = \"email\"\n";
+    let login = "[environments.login]\nroutes = [{ path = \"/login\" }]\nsession_cookies = [\"s\"]\nusername_field = \"email\"\nprobe = { path = \"/api/me\", user_pointer = \"/user\" }\n";
     let with = |secrets: &str, env_extra: &str, login_extra: &str| {
         format!(
             "{secrets}\n{}{login}{login_extra}",
@@ -323,8 +323,41 @@ fn authentication_settings_are_validated_with_key_paths() {
             "environments[0].login.routes[0].path:",
         ),
         (
-            with(keys, "", "").replace("username_field = \"email\"\n", ""),
-            "environments[0].login.routes[0]: no way to find the user name",
+            with(keys, "", "").replace(
+                "probe = { path = \"/api/me\", user_pointer = \"/user\" }\n",
+                "",
+            ),
+            "environments[0].login.routes[0]: no positive sign of a successful login",
+        ),
+        (
+            with(keys, "", "trust_request_username = true").replace(
+                "probe = { path = \"/api/me\", user_pointer = \"/user\" }\n",
+                "",
+            ),
+            "environments[0].login.success_location: a form login trusted",
+        ),
+        (
+            with(
+                keys,
+                "",
+                "probe = { path = \"api/me\", user_pointer = \"user\" }",
+            )
+            .replace(
+                "probe = { path = \"/api/me\", user_pointer = \"/user\" }\n",
+                "",
+            ),
+            "environments[0].login.probe.path:",
+        ),
+        (
+            with(keys, "sensitive_paths = [\"/\u{17f}ettings/*\"]", ""),
+            "environments[0].sensitive_paths[0]:",
+        ),
+        (
+            with(keys, "", "").replace(
+                "[environments.login]",
+                "[environments.identity_headers]\nuser = \"bad header\"\n[environments.login]",
+            ),
+            "environments[0].identity_headers.user:",
         ),
         (
             with(keys, "", "").replace("session_cookies = [\"s\"]\n", ""),

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mfagate::audit::EventKind;
-use support::mfa::{csrf, location, mail_extra, set_cookies, Extra, MfaEnv};
+use support::mfa::{csrf, location, mail_extra, Extra, MfaEnv};
 use support::smtp::{code_in, SmtpSink};
 
 /// Everything the gateway logs in this test process (installed before any gateway starts).
@@ -122,9 +122,7 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
         .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&offer))])
         .await;
     assert_eq!(location(&resp), "/");
-    assert!(set_cookies(&resp)
-        .iter()
-        .any(|c| c.starts_with("dash_session=")));
+    support::mfa::assert_released_sealed(&resp);
     assert_eq!(t.get(&browser, "/").await.status(), 200);
 
     // The new device is announced by email.

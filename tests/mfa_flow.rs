@@ -4,7 +4,9 @@
 mod support;
 
 use futures_util::{SinkExt, StreamExt};
-use support::mfa::{csrf, location, set_cookies, MfaEnv};
+use support::mfa::{
+    assert_released_sealed, csrf, gateway_cookie_header, location, set_cookies, MfaEnv,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,15 +41,8 @@ async fn form_login_is_held_until_totp_enrollment_then_released() {
         .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/");
+    assert_released_sealed(&resp);
     let cookies = set_cookies(&resp);
-    let dash = cookies
-        .iter()
-        .find(|c| c.starts_with("dash_session="))
-        .expect("released");
-    assert!(
-        dash.contains("HttpOnly") && dash.contains("Path=/"),
-        "original attributes: {dash}"
-    );
     assert!(cookies
         .iter()
         .any(|c| c.starts_with("__Host-mfagate-device=")));
@@ -56,14 +51,9 @@ async fn form_login_is_held_until_totp_enrollment_then_released() {
     assert!(inbox.text().await.unwrap().contains("agent1@demo.test"));
 
     // The chat WebSocket works with the released session and is registered to it.
-    let cookie_header: Vec<String> = set_cookies(&resp)
-        .iter()
-        .filter(|c| c.starts_with("dash_session=") || c.starts_with("__Host-mfagate="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .collect();
     let mut ws = t
         .pki
-        .open_ws(t.gw.https_addr, "chat.test", &cookie_header.join("; "))
+        .open_ws(t.gw.https_addr, "chat.test", &gateway_cookie_header(&resp))
         .await
         .unwrap();
     ws.send(Message::text("hello")).await.unwrap();

@@ -54,9 +54,7 @@ async fn totp_codes_and_backup_codes_work_once() {
         )
         .await;
     assert_eq!(ok.status(), 303);
-    assert!(set_cookies(&ok)
-        .iter()
-        .any(|c| c.starts_with("dash_session=")));
+    support::mfa::assert_released_sealed(&ok);
     let page = t.get(&d, "/.mfagate/backup").await.text().await.unwrap();
     let again = t
         .post(
@@ -129,6 +127,7 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
             envs: vec!["alpha".into()],
             factor: true,
         },
+        tok: None,
     };
     let genuine = mfagate::session::token::encode_session(&t_auth.keys, &claims);
     let expired = mfagate::session::token::encode_session(
@@ -157,16 +156,24 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         .unwrap()
         .to_string();
 
+    // The dashboard credential as the gateway holds it for "sid-test": sealed into its jar.
+    let jar = mfagate::session::jar::Jar {
+        cookies: vec![("dash_session".into(), dash.clone())],
+        ..Default::default()
+    };
+    let jar_pairs: Vec<String> = t_auth
+        .session_jar_cookies("sid-test", &jar, 0)
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect();
+    let jar_pairs = jar_pairs.join("; ");
     let probe = |host: &'static str, session: String| {
         let client = client.clone();
-        let dash = dash.clone();
+        let jar_pairs = jar_pairs.clone();
         async move {
             client
                 .get(format!("https://{host}:{port}/api/v1/me"))
-                .header(
-                    "cookie",
-                    format!("__Host-mfagate={session}; dash_session={dash}"),
-                )
+                .header("cookie", format!("__Host-mfagate={session}; {jar_pairs}"))
                 .header("accept", "application/json")
                 .send()
                 .await
@@ -187,13 +194,28 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         ("alpha's session on beta", "beta.test", genuine.clone()),
     ] {
         let resp = probe(host, value).await;
-        assert_eq!(resp.status(), 401, "{what}");
-        let cleared = set_cookies(&resp);
-        assert!(
-            cleared.iter().any(|c| c.starts_with("dash_session=;")),
-            "{what}: dashboard cookie cleared"
+        assert_eq!(
+            resp.status(),
+            401,
+            "{what}: the jar opens only with its session"
         );
     }
+    // The dashboard cookie itself, sent by the browser, is never forwarded, even with the
+    // genuine session (it is not the one bound to it): stripped and cleared.
+    let stolen = client
+        .get(format!("https://alpha.test:{port}/api/v1/me"))
+        .header(
+            "cookie",
+            format!("__Host-mfagate={genuine}; dash_session={dash}"),
+        )
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 401, "a loose dashboard cookie is stripped");
+    assert!(set_cookies(&stolen)
+        .iter()
+        .any(|c| c.starts_with("dash_session=;") && c.contains("Max-Age=0")));
     // A revoked session is refused too (revocation view, no store read).
     t_auth
         .records
@@ -321,13 +343,7 @@ async fn login_bodies_are_bounded_and_unambiguous_and_audit_holds_no_secrets() {
     let released = t
         .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
         .await;
-    let dash = set_cookies(&released)
-        .into_iter()
-        .find(|c| c.starts_with("dash_session="))
-        .unwrap();
-    let dash_value = dash
-        .split(';')
-        .next()
+    let dash_value = support::mfa::sealed_dash_cookie(t.auth(), &released)
         .unwrap()
         .trim_start_matches("dash_session=")
         .to_string();

@@ -130,8 +130,8 @@ async fn valid_sso_skips_mfa_and_every_forgery_is_refused() {
     assert_eq!(resp.status(), 302, "SSO users skip the second factor");
     let dash = set_cookies(&resp)
         .into_iter()
-        .find(|c| c.starts_with("dash_session="))
-        .unwrap();
+        .find(|c| c.starts_with("__Host-mfagate-jar0="))
+        .expect("the dashboard session is kept in the SSO identity's sealed jar");
     let inbox = c
         .get(format!("https://alpha.test:{}/", gw.https_addr.port()))
         .header("Cf-Access-Jwt-Assertion", &good)

@@ -63,6 +63,17 @@ pub enum EventKind {
     SsoRejected {
         reason: String,
     },
+    /// A watched login the dashboard did not positively accept (passed through, no MFA).
+    LoginFailed {
+        reason: String,
+    },
+    /// A dashboard answer outside a login route set a session cookie or token for a request
+    /// without a signed-in gateway session: the credential was removed.
+    CredentialOutsideLoginRoute,
+    /// The dashboard tried to set or delete one of the gateway's own cookies (removed).
+    GatewayCookieFromDashboard,
+    /// A bearer token that is not the one released to this session (refused).
+    TokenNotBound,
 }
 
 /// Whether what the event describes went through.
@@ -86,7 +97,11 @@ impl EventKind {
             | Self::LoginRateLimited
             | Self::ForcedLogout { .. }
             | Self::SpoofedIdentityHeader
-            | Self::SsoRejected { .. } => Outcome::Refused,
+            | Self::SsoRejected { .. }
+            | Self::CredentialOutsideLoginRoute
+            | Self::GatewayCookieFromDashboard
+            | Self::TokenNotBound => Outcome::Refused,
+            Self::LoginFailed { .. } => Outcome::Failure,
             _ => Outcome::Success,
         }
     }

@@ -274,6 +274,12 @@ pub struct FileEnvironment {
     /// Paths that need a second factor within the last `step_up_minutes`.
     #[serde(default)]
     pub sensitive_paths: Vec<String>,
+    /// Match paths case-sensitively (only for a dashboard whose router is case-sensitive).
+    #[serde(default)]
+    pub case_sensitive_paths: bool,
+    /// Headers the gateway sets from the verified identity (client copies always replaced).
+    #[serde(default)]
+    pub identity_headers: FileIdentityHeaders,
     #[serde(default = "defaults::step_up_minutes")]
     pub step_up_minutes: u64,
     /// Whether SSO sessions are also asked for a step-up on sensitive paths.
@@ -414,8 +420,35 @@ pub struct FileLogin {
     pub public_paths: Vec<String>,
     /// The dashboard's logout endpoint, called with the withheld credential on logout.
     pub logout: Option<FileLoginRoute>,
+    /// "Who am I" endpoint asked with the credential a login answer set: the positive signal
+    /// of a successful login and the source of the user's identity (recommended).
+    pub probe: Option<FileProbe>,
+    /// Take the user name from the login request (`username_field`/`username_request_pointer`)
+    /// when neither the probe nor the answer names the user. Weaker: opt in explicitly.
+    #[serde(default)]
+    pub trust_request_username: bool,
+    /// With `trust_request_username`: a successful form login redirects here (pattern).
+    pub success_location: Option<String>,
     #[serde(default = "defaults::max_login_body_bytes")]
     pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileProbe {
+    /// Path of the endpoint, e.g. "/api/v1/me" (GET, with the dashboard's credential).
+    pub path: String,
+    /// JSON pointer of the user name in its 2xx answer, e.g. "/email".
+    pub user_pointer: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileIdentityHeaders {
+    /// Header carrying the signed-in user's identity, e.g. "X-Forwarded-User".
+    pub user: Option<String>,
+    /// Header carrying the user's email address, e.g. "X-Forwarded-Email".
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

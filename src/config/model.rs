@@ -157,8 +157,10 @@ pub enum LoginFormat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRoute {
     pub method: http::Method,
-    /// Normalized path, compared exactly.
+    /// The path as configured (sent upstream for the logout call).
     pub path: String,
+    /// Canonical form for matching (case, trailing `/`, `;params`, format suffixes).
+    pub pattern: crate::canon::Pattern,
     pub format: LoginFormat,
 }
 
@@ -171,24 +173,49 @@ pub struct LoginConfig {
     pub username_request_pointer: Option<String>,
     pub username_response_pointer: Option<String>,
     pub login_page: String,
+    pub login_page_pattern: crate::canon::Pattern,
     /// `None` lets anonymous requests through; `Some(paths)` admits only these.
-    pub anonymous_public_paths: Option<Vec<String>>,
+    pub anonymous_public_paths: Option<Vec<crate::canon::Pattern>>,
     pub logout: Option<LoginRoute>,
     pub max_body_bytes: usize,
+    pub probe: Option<Probe>,
+    pub trust_request_username: bool,
+    pub success_location: Option<crate::canon::Pattern>,
+}
+
+/// The dashboard's "who am I" endpoint.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub path: http::uri::PathAndQuery,
+    pub user_pointer: String,
 }
 
 impl LoginConfig {
-    /// Whether a request without any credential may reach `path` (normalized).
+    /// Whether a request without any credential may reach canonical `path`. Exact matches
+    /// only (no format suffix): admitting is the lenient direction.
     pub fn admits_anonymous(&self, path: &str) -> bool {
         let Some(public) = &self.anonymous_public_paths else {
             return true;
         };
-        path == self.login_page
-            || self.routes.iter().any(|r| r.path == path)
-            || public.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
-                None => path == p,
-            })
+        self.login_page_pattern.matches(path)
+            || self.routes.iter().any(|r| r.pattern.matches(path))
+            || public.iter().any(|p| p.matches(path))
+    }
+
+    /// The login route a request is for: method compared without regard to case, path in
+    /// canonical form with format suffixes (`/login.json`) accepted.
+    pub fn route_for(&self, method: &http::Method, path: &str) -> Option<&LoginRoute> {
+        self.routes.iter().find(|r| {
+            r.method.as_str().eq_ignore_ascii_case(method.as_str())
+                && r.pattern.matches_with_format(path)
+        })
+    }
+
+    /// Whether `name` (raw bytes) is one of the dashboard's session cookies, read leniently.
+    pub fn is_session_cookie(&self, name: &[u8]) -> bool {
+        self.session_cookies
+            .iter()
+            .any(|c| crate::canon::cookie::name_is(name, c))
     }
 }
 
@@ -216,6 +243,17 @@ pub struct Environment {
     pub regulation: Regulation,
     pub login: Option<LoginConfig>,
     pub sso: Option<Arc<crate::identity::sso::Sso>>,
+    /// Paths compared case-sensitively (`case_sensitive_paths`); lenient by default.
+    pub case_sensitive_paths: bool,
+    /// Headers the gateway sets from the verified identity: (user, email).
+    pub identity_headers: IdentityHeaders,
+}
+
+/// `[environments.identity_headers]`: names the gateway fills from the verified identity.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityHeaders {
+    pub user: Option<http::HeaderName>,
+    pub email: Option<http::HeaderName>,
 }
 
 impl std::fmt::Debug for Environment {

@@ -244,7 +244,8 @@ fn environment(
     let login = env
         .login
         .as_ref()
-        .and_then(|l| super::validate_auth::login(errs, key, l));
+        .and_then(|l| super::validate_auth::login(errs, key, l, env.case_sensitive_paths));
+    let identity_headers = identity_headers(errs, key, env);
     let certified_key = match &env.tls {
         None => {
             errs.push(
@@ -272,7 +273,31 @@ fn environment(
         regulation,
         login,
         sso,
+        case_sensitive_paths: env.case_sensitive_paths,
+        identity_headers,
     })
+}
+
+fn identity_headers(
+    errs: &mut Errors,
+    key: &str,
+    env: &FileEnvironment,
+) -> super::model::IdentityHeaders {
+    let mut name = |field: &str, value: &Option<String>| {
+        let v = value.as_ref()?;
+        let parsed = http::HeaderName::from_bytes(v.as_bytes()).ok();
+        if parsed.is_none() {
+            errs.push(
+                format!("{key}.identity_headers.{field}"),
+                format!("{v:?} is not a header name"),
+            );
+        }
+        parsed
+    };
+    super::model::IdentityHeaders {
+        user: name("user", &env.identity_headers.user),
+        email: name("email", &env.identity_headers.email),
+    }
 }
 
 fn valid_host(host: &str) -> bool {

@@ -87,7 +87,7 @@ pub(super) fn session_limits(errs: &mut Errors, key: &str, env: &FileEnvironment
     }
 }
 
-fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute) -> Option<LoginRoute> {
+fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute, cs: bool) -> Option<LoginRoute> {
     let method = match r.method.to_ascii_uppercase().parse::<http::Method>() {
         Ok(m) => Some(m),
         Err(_) => {
@@ -122,11 +122,33 @@ fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute) -> Option<LoginRoute>
             None
         }
     };
+    let path = path?;
     Some(LoginRoute {
         method: method?,
-        path: path?,
+        pattern: path_pattern(errs, format!("{key}.path"), &path, cs)?,
+        path,
         format: format?,
     })
+}
+
+/// A configured path or `prefix*` in canonical form, or an error naming `key`.
+pub(super) fn path_pattern(
+    errs: &mut Errors,
+    key: String,
+    raw: &str,
+    cs: bool,
+) -> Option<crate::canon::Pattern> {
+    let exact = raw.strip_suffix('*').unwrap_or(raw);
+    let pattern = (!exact.contains('*'))
+        .then(|| crate::canon::Pattern::new(raw, cs))
+        .flatten();
+    if pattern.is_none() {
+        errs.push(
+            key,
+            format!("{raw:?} must be a path, optionally ending in '*' (no look-alike characters or dot segments)"),
+        );
+    }
+    pattern
 }
 
 fn pointer(errs: &mut Errors, key: String, value: &Option<String>) {
@@ -140,7 +162,12 @@ fn pointer(errs: &mut Errors, key: String, value: &Option<String>) {
     }
 }
 
-pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<LoginConfig> {
+pub(super) fn login(
+    errs: &mut Errors,
+    key: &str,
+    login: &FileLogin,
+    cs: bool,
+) -> Option<LoginConfig> {
     let before = errs.0.len();
     let key = format!("{key}.login");
     if login.routes.is_empty() {
@@ -153,7 +180,7 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
         .routes
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| route(errs, &format!("{key}.routes[{i}]"), r))
+        .filter_map(|(i, r)| route(errs, &format!("{key}.routes[{i}]"), r, cs))
         .collect();
     if login.session_cookies.is_empty() && login.token_pointer.is_none() {
         errs.push(
@@ -162,17 +189,34 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
         );
     }
     for (i, route) in routes.iter().enumerate() {
-        let has_user = match route.format {
+        let from_request = match route.format {
             LoginFormat::Form => login.username_field.is_some(),
             LoginFormat::Json => login.username_request_pointer.is_some(),
-        } || login.username_response_pointer.is_some();
-        if !has_user {
+        };
+        let positive = login.probe.is_some()
+            || (route.format == LoginFormat::Json && login.username_response_pointer.is_some())
+            || (login.trust_request_username && from_request);
+        if !positive {
             errs.push(
                 format!("{key}.routes[{i}]"),
-                "no way to find the user name: set username_response_pointer, or username_field (form) / username_request_pointer (json)",
+                "no positive sign of a successful login and of who signed in: set probe (recommended), username_response_pointer (json), or trust_request_username = true with the request's user name field",
+            );
+        }
+        let needs_location = login.trust_request_username
+            && login.probe.is_none()
+            && route.format == LoginFormat::Form;
+        if needs_location && login.success_location.is_none() {
+            errs.push(
+                format!("{key}.success_location"),
+                "a form login trusted by its request user name needs success_location (where the dashboard redirects after a successful login)",
             );
         }
     }
+    let probe = login.probe.as_ref().and_then(|p| probe(errs, &key, p));
+    let success_location = login
+        .success_location
+        .as_ref()
+        .and_then(|l| path_pattern(errs, format!("{key}.success_location"), l, cs));
     pointer(errs, format!("{key}.token_pointer"), &login.token_pointer);
     pointer(
         errs,
@@ -190,9 +234,16 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
             "must be a same-origin path like \"/login\"",
         );
     }
+    let public: Vec<_> = login
+        .public_paths
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| path_pattern(errs, format!("{key}.public_paths[{i}]"), p, cs))
+        .collect();
+    let login_page_pattern = path_pattern(errs, format!("{key}.login_page"), &login.login_page, cs);
     let anonymous_public_paths = match login.anonymous.as_str() {
         "allow" => None,
-        "deny" => Some(login.public_paths.clone()),
+        "deny" => Some(public),
         other => {
             errs.push(
                 format!("{key}.anonymous"),
@@ -201,26 +252,20 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
             None
         }
     };
-    for (i, p) in login.public_paths.iter().enumerate() {
-        let exact = p.strip_suffix('*').unwrap_or(p);
-        if !exact.starts_with('/') || exact.contains('*') {
-            errs.push(
-                format!("{key}.public_paths[{i}]"),
-                format!("{p:?} must be a path, optionally ending in '*'"),
-            );
-        }
-    }
     let logout = login
         .logout
         .as_ref()
-        .and_then(|r| route(errs, &format!("{key}.logout"), r));
+        .and_then(|r| route(errs, &format!("{key}.logout"), r, cs));
     if !(1024..=1024 * 1024).contains(&login.max_body_bytes) {
         errs.push(
             format!("{key}.max_body_bytes"),
             "must be between 1024 and 1048576",
         );
     }
-    (errs.0.len() == before).then(|| LoginConfig {
+    if errs.0.len() != before {
+        return None;
+    }
+    Some(LoginConfig {
         routes,
         session_cookies: login.session_cookies.clone(),
         token_pointer: login.token_pointer.clone(),
@@ -228,9 +273,38 @@ pub(super) fn login(errs: &mut Errors, key: &str, login: &FileLogin) -> Option<L
         username_request_pointer: login.username_request_pointer.clone(),
         username_response_pointer: login.username_response_pointer.clone(),
         login_page: login.login_page.clone(),
+        login_page_pattern: login_page_pattern?,
         anonymous_public_paths,
         logout,
         max_body_bytes: login.max_body_bytes,
+        probe,
+        trust_request_username: login.trust_request_username,
+        success_location,
+    })
+}
+
+fn probe(errs: &mut Errors, key: &str, p: &super::file::FileProbe) -> Option<super::model::Probe> {
+    pointer(
+        errs,
+        format!("{key}.probe.user_pointer"),
+        &Some(p.user_pointer.clone()),
+    );
+    let path = match crate::proxy::path::normalize_path(&p.path) {
+        Ok(n) if n == p.path => p.path.parse::<http::uri::PathAndQuery>().ok(),
+        _ => None,
+    };
+    if path.is_none() {
+        errs.push(
+            format!("{key}.probe.path"),
+            format!(
+                "{:?} must be a normalized absolute path like \"/api/v1/me\"",
+                p.path
+            ),
+        );
+    }
+    Some(super::model::Probe {
+        path: path?,
+        user_pointer: p.user_pointer.clone(),
     })
 }
 

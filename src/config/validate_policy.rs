@@ -19,15 +19,10 @@ fn role(errs: &mut Errors, key: String, name: &str) -> Role {
     })
 }
 
-fn pattern(errs: &mut Errors, key: String, p: &str) -> PathPattern {
-    let exact = p.strip_suffix('*').unwrap_or(p);
-    if !exact.starts_with('/') || exact.contains('*') {
-        errs.push(
-            key,
-            format!("{p:?} must be a path, optionally ending in '*'"),
-        );
-    }
-    PathPattern(p.to_string())
+fn pattern(errs: &mut Errors, key: String, p: &str, cs: bool) -> PathPattern {
+    super::validate_auth::path_pattern(errs, key, p, cs)
+        .map(PathPattern)
+        .unwrap_or_else(|| PathPattern(crate::canon::Pattern::new("/", cs).expect("root")))
 }
 
 fn known_envs(errs: &mut Errors, key: &str, envs: &[String], names: &[&str]) {
@@ -86,7 +81,7 @@ pub(super) fn directory(errs: &mut Errors, file: &FileConfig) -> Directory {
     Directory { users, rules }
 }
 
-fn path_rule(errs: &mut Errors, key: &str, r: &FilePathRule) -> PathRule {
+fn path_rule(errs: &mut Errors, key: &str, r: &FilePathRule, cs: bool) -> PathRule {
     if r.action != "deny" {
         errs.push(
             format!("{key}.action"),
@@ -107,7 +102,7 @@ fn path_rule(errs: &mut Errors, key: &str, r: &FilePathRule) -> PathRule {
             .paths
             .iter()
             .enumerate()
-            .map(|(j, p)| pattern(errs, format!("{key}.paths[{j}]"), p))
+            .map(|(j, p)| pattern(errs, format!("{key}.paths[{j}]"), p, cs))
             .collect(),
         methods: r
             .methods
@@ -155,7 +150,14 @@ pub(super) fn env_policy(
             .sensitive_paths
             .iter()
             .enumerate()
-            .map(|(i, p)| pattern(errs, format!("{key}.sensitive_paths[{i}]"), p))
+            .map(|(i, p)| {
+                pattern(
+                    errs,
+                    format!("{key}.sensitive_paths[{i}]"),
+                    p,
+                    env.case_sensitive_paths,
+                )
+            })
             .collect(),
         step_up_secs: env.step_up_minutes * 60,
         step_up_sso: env.step_up_sso,
@@ -163,7 +165,14 @@ pub(super) fn env_policy(
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| path_rule(errs, &format!("{key}.rules[{i}]"), r))
+            .map(|(i, r)| {
+                path_rule(
+                    errs,
+                    &format!("{key}.rules[{i}]"),
+                    r,
+                    env.case_sensitive_paths,
+                )
+            })
             .collect(),
     }
 }

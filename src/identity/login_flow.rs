@@ -12,13 +12,16 @@ use serde_json::Value;
 
 use super::auth::Auth;
 use super::login_intercept::{
-    safe_next, session_cookie_lines, strip_session_cookies, token_at, username_from_response,
-    withhold_token,
+    judge, safe_next, strip_session_cookies, token_at, withhold_token, Answer, Verdict,
 };
-use crate::audit::Context;
+use super::vault::Held;
+use crate::audit::{Context, EventKind};
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
 use crate::policy::login_needs_mfa;
-use crate::session::token::{encode_session, new_id, AuthMethod, SessionClaims, Stage, Who};
+use crate::session::jar::Jar;
+use crate::session::token::{
+    encode_session, new_id, token_hash, AuthMethod, SessionClaims, Stage, Who,
+};
 use crate::session::{device, set_cookie, SESSION_COOKIE};
 use crate::store::records::{PendingLogin, SessionRecord, WithheldCredential};
 use crate::store::StoreError;
@@ -40,46 +43,110 @@ pub enum LoginError {
 pub struct LoginRequest {
     /// Index of the environment the login is for.
     pub env_index: usize,
+    /// The user name the request gave, if the config says where it is (regulation, and a
+    /// cross-check of the dashboard's answer).
     pub user: Option<String>,
     pub next: Option<String>,
     pub user_agent: String,
     /// The browser's device id, from a valid device cookie.
     pub device_id: Option<String>,
+    /// The browser's pre-login jar (sent with the login request) and its session-jar chunk
+    /// count (replaced by the new session's).
+    pub pre: Held,
+    pub jar_chunks: usize,
     pub audit: Context,
 }
 
-/// Decides on the dashboard's login response (status, headers, buffered body).
+/// What the dashboard's answer carried, gathered by the adapter (the probe is I/O).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// The pre-login jar with the answer's session cookies applied.
+    pub jar: Jar,
+    pub token: Option<String>,
+    /// `Some(user or None)` when the probe was asked with that credential.
+    pub probe_user: Option<Option<String>>,
+}
+
+/// The dashboard's answer to a watched login: head, buffered body, and what it carried.
+pub struct Answered {
+    pub parts: http::response::Parts,
+    pub body: Bytes,
+    pub evidence: Evidence,
+}
+
+/// Decides on the dashboard's login response (status, headers, buffered body). The
+/// dashboard's session cookies never leave in the answer: on success they go into the
+/// gateway session's jar (at once, or after the second factor); on failure they stay bound
+/// to the browser's pre-login jar when the probe showed them anonymous, else they are dropped.
 pub async fn on_login_response(
     auth: &Auth,
     env: &Environment,
     login: &LoginConfig,
     route: &LoginRoute,
     req: &LoginRequest,
-    mut parts: http::response::Parts,
-    body: Bytes,
+    answered: Answered,
 ) -> Result<Response<Body>, LoginError> {
+    let Answered {
+        mut parts,
+        body,
+        evidence: ev,
+    } = answered;
     let mut json: Option<Value> = serde_json::from_slice(&body).ok();
-    let cookies = session_cookie_lines(&parts.headers, &login.session_cookies);
-    let token = login
-        .token_pointer
-        .as_deref()
-        .and_then(|p| json.as_ref().and_then(|j| token_at(j, p)));
-    let success = (parts.status.is_success() || parts.status.is_redirection())
-        && (!cookies.is_empty() || token.is_some());
-    if !success {
-        return Ok(Response::from_parts(parts, Body::from(body)));
-    }
-    let user = username_from_response(login, json.as_ref())
-        .or_else(|| req.user.clone())
-        .ok_or(LoginError::Unidentified)?;
+    let answer = Answer {
+        status: parts.status,
+        location: parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()),
+        json: json.as_ref(),
+        has_credential: !ev.jar.is_empty() || ev.token.is_some(),
+    };
+    let verdict = judge(
+        login,
+        route,
+        &answer,
+        ev.probe_user.clone(),
+        req.user.as_deref(),
+    );
+    strip_session_cookies(&mut parts.headers, login);
     let now = auth.clock.now();
+    let user = match verdict {
+        Verdict::Success { user } => user,
+        Verdict::Failed { reason } => {
+            let ctx = req.audit.clone();
+            let ctx = match &req.user {
+                Some(u) => ctx.with_user(u),
+                None => ctx,
+            };
+            auth.audit
+                .record(ctx.event(EventKind::LoginFailed {
+                    reason: reason.into(),
+                }))
+                .await;
+            if ev.probe_user == Some(None) {
+                // The dashboard itself says this jar is anonymous (a flash, a CSRF secret).
+                for c in auth.pre_login_cookies(ev.jar, req.pre.chunks, now) {
+                    append_cookie(&mut parts.headers, &c);
+                }
+            }
+            if let (Some(j), Some(p)) = (json.as_mut(), login.token_pointer.as_deref()) {
+                if token_at(j, p).is_some() {
+                    withhold_token(j, Some(p), &auth.config.gateway_prefix);
+                    return Ok(json_response(parts, j));
+                }
+            }
+            return Ok(Response::from_parts(parts, Body::from(body)));
+        }
+    };
     let mut ctx = req.audit.with_user(&user);
     if let Some(dev) = &req.device_id {
         ctx = ctx.with_device(dev);
     }
+    for c in auth.end_pre_login(&req.pre).await? {
+        append_cookie(&mut parts.headers, &c);
+    }
+    let mut jar = ev.jar;
+    jar.id.clear();
     let credential = WithheldCredential {
-        set_cookies: cookies,
-        token: token.clone(),
+        set_cookies: jar.lines(),
+        token: ev.token.clone(),
     };
 
     // Who the user is decides whether MFA is needed: the any-environment rule, by role.
@@ -119,12 +186,15 @@ pub async fn on_login_response(
                 ip: &ctx.ip,
                 mfa_at,
                 credential: Some(&credential),
+                previous_jar_chunks: req.jar_chunks,
             },
             now,
         )
         .await?;
         auth.audit.record(ctx.login_passthrough(reason)).await;
-        append_cookie(&mut parts.headers, &session.set_cookie);
+        for c in std::iter::once(&session.set_cookie).chain(&session.jar_cookies) {
+            append_cookie(&mut parts.headers, c);
+        }
         return Ok(Response::from_parts(parts, Body::from(body)));
     }
 
@@ -141,7 +211,7 @@ pub async fn on_login_response(
         environment: env.name.clone(),
         sealed_credential: auth.records.seal_credential(&user, &credential),
         next,
-        token_login: token.is_some() && route.format == LoginFormat::Json,
+        token_login: ev.token.is_some() && route.format == LoginFormat::Json,
         ip: ctx.ip.clone(),
         user_agent: req.user_agent.clone(),
         created_at: now,
@@ -160,22 +230,17 @@ pub async fn on_login_response(
         idle_until: now + PENDING_TTL.as_secs(),
         expires_at: now + PENDING_TTL.as_secs(),
         who,
+        tok: None,
     };
     let pending_cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
     auth.audit.record(ctx.login_intercepted()).await;
 
-    strip_session_cookies(&mut parts.headers, &login.session_cookies);
     append_cookie(&mut parts.headers, &pending_cookie);
     let mfa_url = auth.config.gateway_prefix.clone();
     match (route.format, json.as_mut(), login.token_pointer.as_deref()) {
         (LoginFormat::Json, Some(json), pointer) => {
             withhold_token(json, pointer, &mfa_url);
-            let body = serde_json::to_vec(json).unwrap_or_default();
-            parts.headers.remove(CONTENT_LENGTH);
-            parts
-                .headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Ok(Response::from_parts(parts, Body::from(body)))
+            Ok(json_response(parts, json))
         }
         _ => {
             // A form login continues at the MFA pages; nothing of the dashboard's body is sent.
@@ -190,16 +255,28 @@ pub async fn on_login_response(
     }
 }
 
+/// The answer with `json` as its body (the token withheld).
+fn json_response(mut parts: http::response::Parts, json: &Value) -> Response<Body> {
+    let body = serde_json::to_vec(json).unwrap_or_default();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(body))
+}
+
 fn append_cookie(headers: &mut http::HeaderMap, cookie: &str) {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         headers.append(SET_COOKIE, v);
     }
 }
 
-/// A new gateway session: its id and the `Set-Cookie` value carrying its facts.
+/// A new gateway session: its id, the `Set-Cookie` value carrying its facts, and the lines
+/// storing the dashboard's credential in its jar.
 pub struct StartedSession {
     pub sid: String,
     pub set_cookie: String,
+    pub jar_cookies: Vec<String>,
 }
 
 /// What a new signed-in session is made of.
@@ -212,6 +289,8 @@ pub struct NewSession<'a> {
     /// When the second factor passed (now, or a trusted device's time), if it did.
     pub mfa_at: Option<u64>,
     pub credential: Option<&'a WithheldCredential>,
+    /// Session-jar chunks the browser holds now (replaced).
+    pub previous_jar_chunks: usize,
 }
 
 /// Creates a fully signed-in gateway session: a store record (for listing, revocation and the
@@ -235,6 +314,10 @@ pub async fn start_session(
         idle_until: now + limits.idle.as_secs(),
         expires_at: now + limits.absolute.as_secs(),
         who: new.who,
+        tok: new
+            .credential
+            .and_then(|c| c.token.as_deref())
+            .map(|t| token_hash(&auth.keys, t)),
     };
     let record = SessionRecord {
         id: claims.sid.clone(),
@@ -254,8 +337,13 @@ pub async fn start_session(
         .await?;
     // Role and environments as of this sign-in, for enforcement sweeps.
     auth.records.save_profile(new.user, &claims.who).await?;
+    let jar = new
+        .credential
+        .map(|c| Jar::from_lines(&c.set_cookies, now))
+        .unwrap_or_default();
     Ok(StartedSession {
         set_cookie: set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None),
+        jar_cookies: auth.session_jar_cookies(&claims.sid, &jar, new.previous_jar_chunks),
         sid: claims.sid,
     })
 }

@@ -2,7 +2,6 @@
 //! name without guessing, recognising success, and taking the credential out of the response.
 
 use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
-use http::Method;
 use serde_json::Value;
 
 use crate::config::{LoginConfig, LoginFormat, LoginRoute};
@@ -15,38 +14,39 @@ pub enum InterceptError {
     Unreadable(&'static str),
 }
 
-pub fn match_route<'a>(
-    login: &'a LoginConfig,
-    method: &Method,
-    path: &str,
-) -> Option<&'a LoginRoute> {
-    login
-        .routes
-        .iter()
-        .find(|r| r.method == *method && r.path == path)
-}
-
 /// Lower-cased, trimmed login identity.
 pub fn normalize_user(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
-/// The user name in the login request body, if the config says where it is. Duplicate form
-/// fields or duplicate JSON keys are refused: the dashboard and the gateway might read
-/// different ones.
+/// The user name in the login request, if the config says where it is. Refused: a body not
+/// in the route's format, and a user name given twice (duplicate form fields or JSON keys, or
+/// in the query string as well: Rails merges query parameters over the body), since the
+/// dashboard and the gateway might read different ones.
 pub fn username_from_request(
     route: &LoginRoute,
     login: &LoginConfig,
+    query: Option<&str>,
+    content_type: &str,
     body: &[u8],
 ) -> Result<Option<String>, InterceptError> {
+    let in_query = |key: &str| {
+        query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == key))
+    };
+    let ct = content_type.to_ascii_lowercase();
     match route.format {
         LoginFormat::Form => {
+            if !ct.starts_with("application/x-www-form-urlencoded") {
+                return Err(InterceptError::Unreadable(
+                    "a form (application/x-www-form-urlencoded)",
+                ));
+            }
             let Some(field) = &login.username_field else {
                 return Ok(None);
             };
             let mut values = form_urlencoded::parse(body).filter(|(k, _)| k == field);
             let first = values.next().map(|(_, v)| v.into_owned());
-            if values.next().is_some() {
+            if values.next().is_some() || (first.is_some() && in_query(field)) {
                 return Err(InterceptError::Ambiguous);
             }
             Ok(first
@@ -54,19 +54,23 @@ pub fn username_from_request(
                 .map(|v| normalize_user(&v)))
         }
         LoginFormat::Json => {
-            let Some(pointer) = &login.username_request_pointer else {
-                return Ok(None);
-            };
+            if !(ct.starts_with("application/json") || ct.contains("+json")) {
+                return Err(InterceptError::Unreadable("JSON"));
+            }
             if has_duplicate_keys(body)? {
                 return Err(InterceptError::Ambiguous);
             }
             let json: Value =
                 serde_json::from_slice(body).map_err(|_| InterceptError::Unreadable("JSON"))?;
-            Ok(json
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .filter(|v| !v.trim().is_empty())
-                .map(normalize_user))
+            let Some(pointer) = &login.username_request_pointer else {
+                return Ok(None);
+            };
+            let key = pointer.rsplit('/').next().unwrap_or("");
+            let found = json.pointer(pointer).and_then(Value::as_str);
+            if found.is_some() && in_query(key) {
+                return Err(InterceptError::Ambiguous);
+            }
+            Ok(found.filter(|v| !v.trim().is_empty()).map(normalize_user))
         }
     }
 }
@@ -137,44 +141,112 @@ pub fn username_from_response(login: &LoginConfig, json: Option<&Value>) -> Opti
         .map(normalize_user)
 }
 
-fn cookie_name(set_cookie: &str) -> &str {
-    set_cookie.split(['=', ';']).next().unwrap_or("").trim()
+fn set_cookie_name(value: &HeaderValue) -> &[u8] {
+    crate::canon::cookie::set_cookie_name(value.as_bytes())
 }
 
-/// The dashboard session cookies in a response (`Set-Cookie` lines with a configured name
-/// and a non-empty value).
-pub fn session_cookie_lines(headers: &HeaderMap, names: &[String]) -> Vec<String> {
+/// The dashboard session cookies in a response: `Set-Cookie` lines whose name any dashboard
+/// would read as one of the configured names (deletions included).
+pub fn session_cookie_lines(headers: &HeaderMap, login: &LoginConfig) -> Vec<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter(|line| {
-            let value = line
-                .split(';')
-                .next()
-                .and_then(|p| p.split_once('='))
-                .map(|(_, v)| v.trim());
-            names.iter().any(|n| n == cookie_name(line)) && value.is_some_and(|v| !v.is_empty())
-        })
-        .map(str::to_string)
+        .filter(|v| login.is_session_cookie(set_cookie_name(v)))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect()
 }
 
-/// Removes the dashboard's session cookies from a response, keeping every other Set-Cookie.
-pub fn strip_session_cookies(headers: &mut HeaderMap, names: &[String]) {
-    let kept: Vec<HeaderValue> = headers
-        .get_all(SET_COOKIE)
+/// Removes every `Set-Cookie` line for which `remove` holds on its name; returns how many.
+pub fn remove_set_cookies(headers: &mut HeaderMap, remove: &dyn Fn(&[u8]) -> bool) -> usize {
+    let all: Vec<HeaderValue> = headers.get_all(SET_COOKIE).iter().cloned().collect();
+    let kept: Vec<HeaderValue> = all
         .iter()
-        .filter(|v| {
-            let line = v.to_str().unwrap_or("");
-            !names.iter().any(|n| n == cookie_name(line))
-        })
+        .filter(|v| !remove(set_cookie_name(v)))
         .cloned()
         .collect();
-    headers.remove(SET_COOKIE);
-    for v in kept {
-        headers.append(SET_COOKIE, v);
+    let removed = all.len() - kept.len();
+    if removed > 0 {
+        headers.remove(SET_COOKIE);
+        for v in kept {
+            headers.append(SET_COOKIE, v);
+        }
     }
+    removed
+}
+
+/// Removes the dashboard's session cookies from a response, keeping every other Set-Cookie.
+pub fn strip_session_cookies(headers: &mut HeaderMap, login: &LoginConfig) -> usize {
+    remove_set_cookies(headers, &|n| login.is_session_cookie(n))
+}
+
+/// What a watched login's answer says, as far as deciding on it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    pub status: http::StatusCode,
+    pub location: Option<&'a str>,
+    pub json: Option<&'a Value>,
+    /// The answer (with the pre-login jar) carries a dashboard cookie or a token.
+    pub has_credential: bool,
+}
+
+/// The verdict on a watched login: only a positive signal from the dashboard counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Success { user: String },
+    Failed { reason: &'static str },
+}
+
+/// Decides whether a login succeeded and who signed in (DESIGN.md "Login interception"):
+/// the probe's answer when configured (`probe_user`), else the user named in a JSON answer,
+/// else, only where ops opted in, the request's user name with the success location. A user
+/// name in the request must agree with the dashboard's.
+pub fn judge(
+    login: &LoginConfig,
+    route: &LoginRoute,
+    answer: &Answer<'_>,
+    probe_user: Option<Option<String>>,
+    request_user: Option<&str>,
+) -> Verdict {
+    let failed = |reason| Verdict::Failed { reason };
+    if !answer.has_credential {
+        return failed("no credential in the answer");
+    }
+    let ok_status = answer.status.is_success() || answer.status.is_redirection();
+    let user = match (probe_user, route.format) {
+        (Some(Some(user)), _) => user,
+        (Some(None), _) => return failed("the dashboard does not know the credential"),
+        (None, LoginFormat::Json) if login.username_response_pointer.is_some() => {
+            match username_from_response(login, answer.json) {
+                Some(u) if answer.status.is_success() => u,
+                _ => return failed("the answer names no user"),
+            }
+        }
+        (None, _) if login.trust_request_username && ok_status => {
+            let back_to_login = |l: &str| {
+                let path = l.split(['?', '#']).next().unwrap_or(l);
+                crate::canon::canonical(path, false)
+                    .map_or(true, |c| login.login_page_pattern.matches_with_format(&c))
+            };
+            let location_ok = match (&login.success_location, answer.location) {
+                (Some(want), Some(l)) => {
+                    let path = l.split(['?', '#']).next().unwrap_or(l);
+                    crate::canon::canonical(path, false).is_ok_and(|c| want.matches(&c))
+                        && !back_to_login(l)
+                }
+                (Some(_), None) => false,
+                (None, l) => !l.is_some_and(back_to_login),
+            };
+            match request_user {
+                Some(u) if location_ok => u.to_string(),
+                _ => return failed("no positive sign of success"),
+            }
+        }
+        _ => return failed("no positive sign of success"),
+    };
+    if request_user.is_some_and(|r| r != user) {
+        return failed("the dashboard signed in another user than the one named");
+    }
+    Verdict::Success { user }
 }
 
 /// The token at `pointer`, if it is a non-empty string.
@@ -219,18 +291,22 @@ pub fn safe_next(raw: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
 
     fn login() -> LoginConfig {
+        let pattern = |p| crate::canon::Pattern::new(p, false).unwrap();
         LoginConfig {
             routes: vec![
                 LoginRoute {
                     method: Method::POST,
                     path: "/login".into(),
+                    pattern: pattern("/login"),
                     format: LoginFormat::Form,
                 },
                 LoginRoute {
                     method: Method::POST,
                     path: "/api/v1/auth".into(),
+                    pattern: pattern("/api/v1/auth"),
                     format: LoginFormat::Json,
                 },
             ],
@@ -238,56 +314,74 @@ mod tests {
             token_pointer: Some("/data/authentication_token".into()),
             username_field: Some("email".into()),
             username_request_pointer: Some("/email".into()),
-            username_response_pointer: None,
+            username_response_pointer: Some("/data/user/email".into()),
             login_page: "/login".into(),
+            login_page_pattern: pattern("/login"),
             anonymous_public_paths: None,
             logout: None,
             max_body_bytes: 65536,
+            probe: None,
+            trust_request_username: false,
+            success_location: None,
         }
     }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const JSON: &str = "application/json";
 
     #[test]
     fn usernames_are_read_without_guessing() {
         let l = login();
         let (form, json) = (&l.routes[0], &l.routes[1]);
+        let read = |r, q, ct, b: &[u8]| username_from_request(r, &l, q, ct, b);
         assert_eq!(
-            username_from_request(form, &l, b"email=Agent%40Example.com&password=x").unwrap(),
+            read(form, None, FORM, b"email=Agent%40Example.com&password=x").unwrap(),
             Some("agent@example.com".into())
         );
         assert_eq!(
-            username_from_request(form, &l, b"email=a%40x&email=b%40x&password=x"),
+            read(form, None, FORM, b"email=a%40x&email=b%40x&password=x"),
             Err(InterceptError::Ambiguous)
         );
         assert_eq!(
-            username_from_request(json, &l, br#"{"email":"A@x.com","password":"p"}"#).unwrap(),
+            read(form, Some("email=admin"), FORM, b"email=a%40x&password=x"),
+            Err(InterceptError::Ambiguous)
+        );
+        assert!(read(form, None, JSON, br#"{"email":"a@x"}"#).is_err());
+        assert!(read(json, None, FORM, b"email=a").is_err());
+        assert_eq!(
+            read(json, None, JSON, br#"{"email":"A@x.com","password":"p"}"#).unwrap(),
             Some("a@x.com".into())
         );
         assert_eq!(
-            username_from_request(json, &l, br#"{"email":"a@x","email":"b@x"}"#),
+            read(json, Some("email=b@x"), JSON, br#"{"email":"a@x"}"#),
             Err(InterceptError::Ambiguous)
         );
         assert_eq!(
-            username_from_request(json, &l, br#"{"x":{"k":1,"k":2},"email":"a@x"}"#),
+            read(json, None, JSON, br#"{"email":"a@x","email":"b@x"}"#),
             Err(InterceptError::Ambiguous)
         );
-        assert!(username_from_request(json, &l, b"not json").is_err());
+        assert_eq!(
+            read(json, None, JSON, br#"{"x":{"k":1,"k":2},"email":"a@x"}"#),
+            Err(InterceptError::Ambiguous)
+        );
+        assert!(read(json, None, JSON, b"not json").is_err());
     }
 
     #[test]
-    fn credentials_are_found_and_withheld() {
+    fn credentials_are_found_in_every_spelling_and_withheld() {
         let l = login();
         let mut h = HeaderMap::new();
-        h.append(
-            SET_COOKIE,
-            HeaderValue::from_static("dash_session=abc; Path=/; HttpOnly"),
-        );
-        h.append(SET_COOKIE, HeaderValue::from_static("csrf=1; Path=/"));
-        h.append(SET_COOKIE, HeaderValue::from_static("dash_session_old=x"));
-        assert_eq!(
-            session_cookie_lines(&h, &l.session_cookies),
-            ["dash_session=abc; Path=/; HttpOnly"]
-        );
-        strip_session_cookies(&mut h, &l.session_cookies);
+        for line in [
+            "dash_session=abc; Path=/; HttpOnly",
+            "csrf=1; Path=/",
+            "dash_session_old=x",
+            "DASH.SESSION=def",
+            " dash_session =ghi",
+        ] {
+            h.append(SET_COOKIE, HeaderValue::from_str(line).unwrap());
+        }
+        assert_eq!(session_cookie_lines(&h, &l).len(), 3);
+        assert_eq!(strip_session_cookies(&mut h, &l), 3);
         let left: Vec<_> = h
             .get_all(SET_COOKIE)
             .iter()
@@ -305,6 +399,75 @@ mod tests {
         assert_eq!(json["mfa_required"], true);
         assert_eq!(json["mfa_url"], "/.mfagate/");
         assert!(!json.to_string().contains("SECRET-TOKEN-1"));
+    }
+
+    #[test]
+    fn only_a_positive_signal_is_a_success() {
+        let mut l = login();
+        let form = l.routes[0].clone();
+        let answer = |status: u16, location| Answer {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            location,
+            json: None,
+            has_credential: true,
+        };
+        let ok = |u: &str| Verdict::Success { user: u.into() };
+        // The probe decides.
+        let a = answer(302, Some("/"));
+        assert_eq!(
+            judge(&l, &form, &a, Some(Some("a@x".into())), None),
+            ok("a@x")
+        );
+        assert!(matches!(
+            judge(&l, &form, &a, Some(None), Some("a@x")),
+            Verdict::Failed { .. }
+        ));
+        assert!(matches!(
+            judge(&l, &form, &a, Some(Some("admin@x".into())), Some("a@x")),
+            Verdict::Failed { .. }
+        ));
+        // Without probe, a form login is never judged by its request user name unless opted in.
+        assert!(matches!(
+            judge(&l, &form, &a, None, Some("a@x")),
+            Verdict::Failed { .. }
+        ));
+        l.trust_request_username = true;
+        l.success_location = Some(crate::canon::Pattern::new("/*", false).unwrap());
+        assert_eq!(judge(&l, &form, &a, None, Some("a@x")), ok("a@x"));
+        for back in ["/login", "/Login/", "/login?error=1", "/login.html"] {
+            let a = answer(302, Some(back));
+            assert!(
+                matches!(
+                    judge(&l, &form, &a, None, Some("a@x")),
+                    Verdict::Failed { .. }
+                ),
+                "{back}"
+            );
+        }
+        let no_cred = Answer {
+            has_credential: false,
+            ..a
+        };
+        assert!(matches!(
+            judge(&l, &form, &no_cred, Some(Some("a@x".into())), None),
+            Verdict::Failed { .. }
+        ));
+        // A JSON answer naming the user.
+        let json_route = l.routes[1].clone();
+        let body = serde_json::json!({"data": {"user": {"email": "A@x"}}});
+        let a = Answer {
+            json: Some(&body),
+            ..answer(200, None)
+        };
+        assert_eq!(judge(&l, &json_route, &a, None, Some("a@x")), ok("a@x"));
+        let a = Answer {
+            json: Some(&body),
+            ..answer(401, None)
+        };
+        assert!(matches!(
+            judge(&l, &json_route, &a, None, None),
+            Verdict::Failed { .. }
+        ));
     }
 
     #[test]

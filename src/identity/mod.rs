@@ -7,3 +7,4 @@ pub mod jwks;
 pub mod login_flow;
 pub mod login_intercept;
 pub mod sso;
+pub mod vault;

@@ -63,6 +63,10 @@ pub enum SsoOutcome {
 impl JwtSso {
     async fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
         let header = decode_header(token).map_err(|e| format!("unreadable header: {e}"))?;
+        // RFC 7515 §4.1.11: a critical extension the verifier does not understand fails.
+        if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
+            return Err("token has critical header parameters".into());
+        }
         // Only asymmetric algorithms from the allow-list; "none" never parses as an algorithm.
         if !self.algorithms.contains(&header.alg) {
             return Err(format!("algorithm {:?} not allowed", header.alg));
@@ -86,6 +90,11 @@ impl JwtSso {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
+        // Configured claims must be present, not only correct when present.
+        let mut required = vec!["exp"];
+        required.extend(self.issuer.is_some().then_some("iss"));
+        required.extend(self.audience.is_some().then_some("aud"));
+        validation.set_required_spec_claims(&required);
         let claims = decode::<Value>(token, &key, &validation)
             .map_err(|e| format!("invalid token: {e}"))?
             .claims;
@@ -135,6 +144,14 @@ impl JwtSso {
 impl Sso {
     /// The SSO identity of a request from `peer`, if any.
     pub async fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> SsoOutcome {
+        let names = self.jwt.iter().map(|j| &j.header);
+        if names
+            .chain(self.header.iter().map(|h| &h.header))
+            .any(|n| headers.get_all(n).iter().count() > 1)
+        {
+            // Which copy a dashboard reads differs: never "first wins".
+            return SsoOutcome::Rejected("SSO header sent more than once".into());
+        }
         if let Some(jwt) = &self.jwt {
             if let Some(token) = headers.get(&jwt.header).and_then(|v| v.to_str().ok()) {
                 return match jwt.verify(token.trim()).await {

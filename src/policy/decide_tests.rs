@@ -10,7 +10,7 @@ const DAY: u64 = 86_400;
 const GRACE: u64 = 7 * DAY;
 
 fn p(s: &str) -> PathPattern {
-    PathPattern(s.to_string())
+    PathPattern(crate::canon::Pattern::new(s, false).unwrap())
 }
 
 fn policies() -> PolicySet {

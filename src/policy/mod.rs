@@ -48,16 +48,16 @@ pub enum MfaMode {
     Required,
 }
 
-/// A path pattern: exact, or a prefix when it ends in `*`.
+/// A step-up or deny path: exact, or a prefix when it ends in `*`, matched on the canonical
+/// path with format suffixes (`/settings/billing.json`) counted as the same path, since
+/// covering more is the strict direction here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathPattern(pub String);
+pub struct PathPattern(pub crate::canon::Pattern);
 
 impl PathPattern {
+    /// `path` is canonical (`canon::canonical`).
     pub fn matches(&self, path: &str) -> bool {
-        match self.0.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => path == self.0,
-        }
+        self.0.matches_with_format(path)
     }
 }
 
@@ -73,9 +73,18 @@ pub struct PathRule {
 impl PathRule {
     fn denies(&self, role: Role, method: &Method, path: &str) -> bool {
         self.roles.iter().any(|r| role.is(*r))
-            && (self.methods.is_empty() || self.methods.contains(method))
+            && (self.methods.is_empty() || self.methods.iter().any(|m| method_may_be(method, m)))
             && self.paths.iter().any(|p| p.matches(path))
     }
+}
+
+/// Whether a request with `method` may be handled as `rule` by the dashboard: methods compare
+/// without regard to case, and a POST may be any method that frameworks let a form or header
+/// override it to (`_method=PATCH` in Rails and Laravel, `X-HTTP-Method-Override`).
+fn method_may_be(method: &Method, rule: &Method) -> bool {
+    method.as_str().eq_ignore_ascii_case(rule.as_str())
+        || (method.as_str().eq_ignore_ascii_case("POST")
+            && !matches!(*rule, Method::GET | Method::HEAD | Method::OPTIONS))
 }
 
 /// The policy part of one environment.

@@ -30,15 +30,24 @@ pub enum ProxyError {
     Unavailable(String),
     #[error("too many sign-in attempts from this client")]
     TooManyLogins,
+    /// A request the gateway refuses to read one way when a dashboard could read it another.
+    #[error("ambiguous request: {0}")]
+    Ambiguous(&'static str),
+    /// The session was revoked while the dashboard had not answered yet (a long poll).
+    #[error("session revoked while waiting for the dashboard")]
+    Revoked,
 }
 
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadPath(_) | Self::BadLoginBody(_) => StatusCode::BAD_REQUEST,
+            Self::BadPath(_) | Self::BadLoginBody(_) | Self::Ambiguous(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::LoginUnidentified => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Revoked => StatusCode::UNAUTHORIZED,
             Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
             Self::UnknownHost | Self::MisdirectedSni => StatusCode::MISDIRECTED_REQUEST,
             Self::UpstreamConnect(_) | Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -50,6 +59,8 @@ impl ProxyError {
     fn public_message(&self) -> &'static str {
         match self {
             Self::BadPath(_) => "The request path is not allowed.",
+            Self::Ambiguous(_) => "The request is malformed.",
+            Self::Revoked => "Your session has ended. Please sign in again.",
             Self::BadLoginBody(_) => "The sign-in request could not be read. Please try again.",
             Self::PayloadTooLarge => "The sign-in request is too large.",
             Self::LoginUnidentified => {

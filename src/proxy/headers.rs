@@ -11,9 +11,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 /// Name of the signed identity assertion the gateway sends upstream (filled by a later layer).
 pub const ASSERTION_HEADER: &str = "x-mfagate-assertion";
 
-/// Prefix of every cookie the gateway owns; never forwarded to the dashboard.
-pub const GATEWAY_COOKIE_PREFIX: &str = "__Host-mfagate";
-
 /// Identity headers stripped from every client request (compared after `_` → `-`).
 pub const IDENTITY_HEADERS: &[&str] = &[
     "x-forwarded-user",
@@ -25,11 +22,37 @@ pub const IDENTITY_HEADERS: &[&str] = &[
     "x-auth-request-preferred-username",
     "x-auth-request-groups",
     "remote-user",
+    "remote-email",
+    "remote-name",
+    "remote-groups",
     "x-remote-user",
+    "x-remote-email",
     "x-user",
     "x-email",
+    "x-forwarded-access-token",
+    "x-webauth-user",
+    "x-webauth-email",
+    "x-webauth-name",
+    "x-original-url",
+    "x-rewrite-url",
+    "cf-access-authenticated-user-email",
+    "cf-access-jwt-assertion",
+    "x-goog-authenticated-user-email",
+    "x-goog-authenticated-user-id",
+    "x-goog-iap-jwt-assertion",
+    "x-ms-client-principal",
+    "x-ms-client-principal-name",
+    "x-ms-client-principal-id",
+    "x-amzn-oidc-identity",
+    "x-amzn-oidc-data",
+    "x-amzn-oidc-accesstoken",
+    "x-pomerium-jwt-assertion",
+    "x-pomerium-claim-email",
     ASSERTION_HEADER,
 ];
+
+/// Prefixes of identity header families (authentik, Pomerium claims, the gateway's own).
+const IDENTITY_PREFIXES: &[&str] = &["x-authentik-", "x-pomerium-claim-", "x-mfagate-"];
 
 const HOP_BY_HOP: &[HeaderName] = &[
     header::CONNECTION,
@@ -66,8 +89,36 @@ fn is_identity_header(name: &str) -> bool {
                 .bytes()
                 .zip(name.bytes())
                 .all(|(a, b)| a == if b == b'_' { b'-' } else { b })
-    }) || name.starts_with("x-mfagate-")
-        || name.starts_with("x_mfagate_")
+    }) || IDENTITY_PREFIXES.iter().any(|p| {
+        name.len() > p.len()
+            && p.bytes()
+                .zip(name.bytes())
+                .all(|(a, b)| a == if b == b'_' { b'-' } else { b })
+    })
+}
+
+/// Removes the environment's SSO headers (JWT and plain) unless the SSO step verified this
+/// request's identity from them, and the identity headers the gateway itself sets; the
+/// dashboard must never see a client's own copy of either.
+pub fn strip_sso_headers(
+    env: &crate::config::Environment,
+    headers: &mut HeaderMap,
+    verified: bool,
+) {
+    let ids = &env.identity_headers;
+    for name in ids.user.iter().chain(ids.email.iter()) {
+        headers.remove(name);
+    }
+    if verified {
+        return;
+    }
+    if let Some(sso) = &env.sso {
+        let jwt = sso.jwt.as_ref().map(|j| &j.header);
+        let plain = sso.header.as_ref().map(|h| &h.header);
+        for name in jwt.into_iter().chain(plain) {
+            headers.remove(name);
+        }
+    }
 }
 
 /// Removes every identity header; returns how many were present (a spoof attempt when > 0).
@@ -85,34 +136,42 @@ pub fn strip_identity(headers: &mut HeaderMap) -> usize {
     count
 }
 
-/// Removes the gateway's own cookies from `Cookie` headers, keeping the dashboard's.
+/// Removes the gateway's own cookies (in any spelling a dashboard might read) from `Cookie`
+/// headers, keeping the dashboard's.
 pub fn strip_gateway_cookies(headers: &mut HeaderMap) {
-    let has_ours = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .any(|v| contains(v.as_bytes(), GATEWAY_COOKIE_PREFIX.as_bytes()));
-    if !has_ours {
-        return;
-    }
-    let kept: Vec<String> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty() && !pair.starts_with(GATEWAY_COOKIE_PREFIX))
-        .map(str::to_owned)
-        .collect();
-    headers.remove(header::COOKIE);
-    if !kept.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
-            headers.insert(header::COOKIE, v);
-        }
-    }
+    crate::canon::cookie::rewrite(headers, &crate::canon::cookie::is_gateway_name, &[]);
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// The stronger of the gateway's and the dashboard's `Strict-Transport-Security`: the longer
+/// `max-age`, with `includeSubDomains` and `preload` kept from either.
+pub fn stronger_hsts(ours: &HeaderValue, theirs: Option<&HeaderValue>) -> HeaderValue {
+    let Some(theirs) = theirs.and_then(|v| v.to_str().ok()) else {
+        return ours.clone();
+    };
+    let parse = |v: &str| {
+        let mut age = 0u64;
+        let (mut sub, mut preload) = (false, false);
+        for d in v.split(';').map(str::trim) {
+            let (k, val) = d.split_once('=').unwrap_or((d, ""));
+            match k.trim().to_ascii_lowercase().as_str() {
+                "max-age" => age = val.trim().trim_matches('"').parse().unwrap_or(0),
+                "includesubdomains" => sub = true,
+                "preload" => preload = true,
+                _ => {}
+            }
+        }
+        (age, sub, preload)
+    };
+    let (a, s1, p1) = parse(ours.to_str().unwrap_or(""));
+    let (b, s2, p2) = parse(theirs);
+    let mut out = format!("max-age={}", a.max(b));
+    if s1 || s2 {
+        out.push_str("; includeSubDomains");
+    }
+    if p1 || p2 {
+        out.push_str("; preload");
+    }
+    HeaderValue::from_str(&out).unwrap_or_else(|_| ours.clone())
 }
 
 /// Appends the peer to `X-Forwarded-For` and sets `X-Forwarded-Proto`/`-Host`. The standard

@@ -3,7 +3,7 @@
 //! themselves live in `identity::login_flow` and `identity::login_intercept`.
 
 use axum::body::Body;
-use http::header::{LOCATION, SET_COOKIE, USER_AGENT};
+use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -13,11 +13,19 @@ use super::access_log::AccessRecord;
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
 use super::pipeline::{wants_json, ConnInfo, Worker};
+use super::probe::Asked;
+use super::vault::BoundJar;
 use crate::audit::EventKind;
+use crate::canon::cookie::is_gateway_name;
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
 use crate::identity::auth::Auth;
-use crate::identity::login_flow::{on_login_response, LoginError, LoginRequest};
-use crate::identity::login_intercept::username_from_request;
+use crate::identity::login_flow::{
+    on_login_response, Answered, Evidence, LoginError, LoginRequest,
+};
+use crate::identity::login_intercept::{
+    remove_set_cookies, session_cookie_lines, token_at, username_from_request,
+};
+use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::{
     decode_device, encode_session, needs_refresh, refreshed, SessionClaims,
 };
@@ -57,7 +65,10 @@ impl Target<'_> {
                 .await;
             return Err(ProxyError::TooManyLogins);
         }
-        let (parts, body) = req.into_parts();
+        let now = self.auth.clock.now();
+        let pre = self.auth.pre_login_jar(env, req.headers(), now);
+        let jar_chunks = read_chunks(req.headers(), SESSION_JAR).1;
+        let (mut parts, body) = req.into_parts();
         let body = Limited::new(body, login.max_body_bytes)
             .collect()
             .await
@@ -69,8 +80,15 @@ impl Target<'_> {
                 }
             })?
             .to_bytes();
-        let user = username_from_request(self.route, login, &body)
-            .map_err(|e| ProxyError::BadLoginBody(e.to_string()))?;
+        let content_type = header_str(&parts.headers, CONTENT_TYPE);
+        let user = username_from_request(
+            self.route,
+            login,
+            path_and_query.query(),
+            &content_type,
+            &body,
+        )
+        .map_err(|e| ProxyError::BadLoginBody(e.to_string()))?;
         let next = next_param(&path_and_query, self.route, &body);
         let request = LoginRequest {
             env_index: self.index,
@@ -79,10 +97,16 @@ impl Target<'_> {
             user_agent: header_str(&parts.headers, USER_AGENT),
             device_id: cookie_value(&parts.headers, DEVICE_COOKIE)
                 .and_then(|v| decode_device(&self.auth.keys, v).ok()),
+            pre,
+            jar_chunks,
             audit: self
                 .auth
                 .audit_context(env, self.conn.peer.ip().to_string()),
         };
+        // The login is sent with the browser's pre-login jar (its CSRF secret, say).
+        parts
+            .extensions
+            .insert(BoundJar(request.pre.jar.cookies.clone()));
         let resp = self
             .worker
             .forward(
@@ -102,12 +126,67 @@ impl Target<'_> {
             .await
             .map_err(|e| ProxyError::Upstream(format!("login response: {e}")))?
             .to_bytes();
-        on_login_response(self.auth, env, login, self.route, &request, parts, body)
-            .await
-            .map_err(|e| match e {
-                LoginError::Unidentified => ProxyError::LoginUnidentified,
-                LoginError::Store(e) => ProxyError::Unavailable(e.to_string()),
-            })
+        remove_set_cookies(&mut parts.headers, &is_gateway_name);
+        let evidence = self
+            .evidence(login, &request, &parts.headers, &body)
+            .await?;
+        on_login_response(
+            self.auth,
+            env,
+            login,
+            self.route,
+            &request,
+            Answered {
+                parts,
+                body,
+                evidence,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            LoginError::Unidentified => ProxyError::LoginUnidentified,
+            LoginError::Store(e) => ProxyError::Unavailable(e.to_string()),
+        })
+    }
+}
+
+impl Target<'_> {
+    /// The credential the login answer set (over the pre-login jar) and, when configured,
+    /// what the dashboard's probe says of it.
+    async fn evidence(
+        &self,
+        login: &LoginConfig,
+        request: &LoginRequest,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Evidence, ProxyError> {
+        let now = self.auth.clock.now();
+        let mut jar = request.pre.jar.clone();
+        for line in session_cookie_lines(headers, login) {
+            jar.apply(&line, now);
+        }
+        let token = login.token_pointer.as_deref().and_then(|p| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|j| token_at(&j, p))
+        });
+        let probe_user = match &login.probe {
+            None => None,
+            Some(probe) => {
+                let asked = Asked {
+                    worker: self.worker,
+                    index: self.index,
+                    conn: self.conn,
+                    authority: self.authority,
+                };
+                Some(asked.probe(probe, &jar, token.as_deref()).await?)
+            }
+        };
+        Ok(Evidence {
+            jar,
+            token,
+            probe_user,
+        })
     }
 }
 
@@ -137,16 +216,6 @@ fn next_param(path_and_query: &PathAndQuery, route: &LoginRoute, body: &[u8]) ->
     })
 }
 
-/// Whether a request carries a dashboard credential: one of its session cookies, or an
-/// `Authorization` header.
-pub(super) fn carries_credential(headers: &HeaderMap, login: &LoginConfig) -> bool {
-    headers.contains_key(http::header::AUTHORIZATION)
-        || login
-            .session_cookies
-            .iter()
-            .any(|name| cookie_value(headers, name).is_some_and(|v| !v.is_empty()))
-}
-
 /// A dashboard credential without a gateway session is never forwarded: the dashboard's cookies
 /// are cleared and the browser goes to the dashboard's login (API clients get 401 JSON).
 pub(super) async fn refuse_credential(
@@ -155,11 +224,10 @@ pub(super) async fn refuse_credential(
     login: &LoginConfig,
     conn: &ConnInfo,
     headers: &HeaderMap,
+    kind: EventKind,
 ) -> Response<Body> {
     let ctx = auth.audit_context(env, conn.peer.ip());
-    auth.audit
-        .record(ctx.event(EventKind::CredentialWithoutSession))
-        .await;
+    auth.audit.record(ctx.event(kind)).await;
     let mut cleared: Vec<String> = login
         .session_cookies
         .iter()

@@ -11,10 +11,12 @@ pub mod metrics;
 pub mod ops;
 pub mod path;
 pub mod pipeline;
+mod probe;
 pub mod server;
 pub mod sso_step;
 pub mod tls;
 pub mod upstream;
+pub mod vault;
 pub mod websocket;
 
 pub use server::{start, RunningGateway, StartError};

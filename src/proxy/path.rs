@@ -19,6 +19,8 @@ pub enum PathError {
     Backslash,
     #[error("control character in path")]
     ControlChar,
+    #[error("path could be read as another: {0}")]
+    Canon(#[from] crate::canon::CanonError),
 }
 
 /// Returns the normalized form of an origin-form path (no query): percent-encoded unreserved

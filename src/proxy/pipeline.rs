@@ -16,16 +16,21 @@ use tower::ServiceExt;
 use super::access_log::{AccessRecord, LoggedBody};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
-use super::live::{LiveConnections, LiveOwner};
+use super::live::{LiveBody, LiveConnections, LiveOwner};
 use super::path::normalize_path;
+use super::probe::Asked;
 use super::upstream::{self, UpstreamClient};
+use super::vault;
 use super::websocket;
 use super::{decision, login, sso_step};
+use crate::audit::EventKind;
 use crate::config::{Config, Environment};
 use crate::identity::auth::Auth;
-use crate::identity::login_intercept::match_route;
+use crate::identity::vault::sso_context;
 use crate::policy;
 use crate::proxy::metrics::Metrics;
+use crate::session::jar::session_context;
+use crate::session::token::bearer_matches;
 use crate::web::account::UpstreamHandle;
 use crate::web::{self, RequestFacts};
 
@@ -109,6 +114,38 @@ pub struct ConnInfo {
     pub sni: Option<String>,
 }
 
+/// Where a request that passed the decisions goes, and as whom.
+struct Forwarding<'a> {
+    index: usize,
+    conn: &'a ConnInfo,
+    path_and_query: PathAndQuery,
+    authority: &'a str,
+    asserted: Option<sso_step::Asserted>,
+    session: Option<&'a crate::session::token::SessionClaims>,
+}
+
+/// Requests a lenient dashboard could read differently from the gateway: a method not in
+/// upper case (routers compare methods differently), and an upgrade with a body (the body is
+/// not forwarded, so its length would make the dashboard read the next request as the body).
+fn refuse_ambiguous(req: &Request<Incoming>) -> Result<(), ProxyError> {
+    if req
+        .method()
+        .as_str()
+        .bytes()
+        .any(|b| b.is_ascii_lowercase())
+    {
+        return Err(ProxyError::Ambiguous("method not in upper case"));
+    }
+    let h = req.headers();
+    let has_body = h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if h.contains_key(header::UPGRADE) && has_body {
+        return Err(ProxyError::Ambiguous("upgrade request with a body"));
+    }
+    Ok(())
+}
+
 /// Per-worker-thread state: the shared state plus this runtime's upstream connection pools.
 pub struct Worker {
     shared: Arc<Shared>,
@@ -124,12 +161,41 @@ pub fn request_authority<'a>(uri: &'a http::Uri, headers: &'a HeaderMap) -> Opti
     }
 }
 
-/// Host of a request for routing: lower-case, without port or trailing dot.
+/// Host of a request for routing: lower-case, without port or trailing dot. `None` when
+/// absent or invalid (`valid_authority`).
 pub fn request_host(uri: &http::Uri, headers: &HeaderMap) -> Option<String> {
-    let authority = request_authority(uri, headers)?
-        .parse::<http::uri::Authority>()
-        .ok()?;
+    let raw = request_authority(uri, headers)?;
+    if !valid_authority(raw) {
+        return None;
+    }
+    let authority = raw.parse::<http::uri::Authority>().ok()?;
     Some(authority.host().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// RFC 9112 §3.2 / RFC 9113 §8.3.1: no userinfo, a port of 1 to 65535, at most one trailing
+/// dot, and only host name characters (or a bracketed IPv6 literal).
+pub fn valid_authority(raw: &str) -> bool {
+    let (host, port) = match raw.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, Some(p)),
+        _ => (raw, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let host_ok = if let Some(v6) = host.strip_prefix('[') {
+        v6.strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !name.is_empty()
+            && !name.ends_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
+    port_ok && host_ok
 }
 
 /// A random id tying a request's audit events together.
@@ -173,7 +239,10 @@ impl Worker {
             error: None,
         };
         let json = wants_json(req.headers());
+        let bad_host =
+            request_authority(req.uri(), req.headers()).is_some_and(|a| !valid_authority(a));
         let result = match env_index {
+            None if bad_host => Err(ProxyError::Ambiguous("invalid Host or :authority")),
             None => Err(ProxyError::UnknownHost),
             Some(i) => self.in_environment(i, conn, req, &mut record).await,
         };
@@ -184,8 +253,10 @@ impl Worker {
             e.to_response(json, brand)
         });
         if let Some(hsts) = &self.shared.hsts {
-            resp.headers_mut()
-                .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+            let h = resp.headers_mut();
+            let theirs = h.get(header::STRICT_TRANSPORT_SECURITY);
+            let value = super::headers::stronger_hsts(hsts, theirs);
+            h.insert(header::STRICT_TRANSPORT_SECURITY, value);
         }
         record.status = resp.status().as_u16();
         self.shared
@@ -197,6 +268,11 @@ impl Worker {
 
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
+    }
+
+    /// This worker's pooled client for environment `index`.
+    pub(super) fn client(&self, index: usize) -> &UpstreamClient {
+        &self.clients[index]
     }
 
     fn env(&self, index: usize) -> &Environment {
@@ -217,16 +293,22 @@ impl Worker {
                 return Err(ProxyError::MisdirectedSni);
             }
         }
+        let env = self.env(index);
         let path = normalize_path(req.uri().path())?.into_owned();
         record.path.clone_from(&path);
+        // Every decision below is taken on the canonical form (DESIGN.md "Reading rule").
+        let canon = crate::canon::canonical(&path, env.case_sensitive_paths)
+            .map_err(super::path::PathError::from)?
+            .into_owned();
+        refuse_ambiguous(&req)?;
         let path_and_query = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
         };
         let path_and_query = PathAndQuery::try_from(path_and_query)
             .map_err(|_| ProxyError::BadPath(super::path::PathError::BadEncoding))?;
-        // Host and X-Forwarded-Host carry the authority as the client sent it, port included,
-        // so a dashboard building absolute URLs keeps the gateway's public port.
+        // Host and X-Forwarded-Host carry the validated authority, port included, so a
+        // dashboard building absolute URLs keeps the gateway's public port.
         let authority = request_authority(req.uri(), req.headers())
             .unwrap_or(&record.host)
             .to_string();
@@ -238,13 +320,10 @@ impl Worker {
         }
 
         // Identify and decide: watched logins, and dashboard credentials without a session.
-        let env = self.env(index);
-        let mut session = None;
-        let mut grace = None;
         let mut asserted = None;
         if let (Some(auth), true) = (&self.shared.auth, env.login.is_some()) {
             let step =
-                sso_step::sso_step(auth, env, index, conn, req.method(), &path, req.headers())
+                sso_step::sso_step(auth, env, index, conn, req.method(), &canon, req.headers())
                     .await;
             match step {
                 sso_step::SsoStep::Respond(resp) => return Ok(resp),
@@ -252,119 +331,233 @@ impl Worker {
                 sso_step::SsoStep::Continue => {}
             }
         }
-        if let (Some(auth), Some(login), None) = (&self.shared.auth, &env.login, &asserted) {
-            if let Some(route) = match_route(login, req.method(), &path) {
-                let target = login::Target {
-                    worker: self,
-                    auth,
-                    index,
-                    conn,
-                    route,
-                    authority: &authority,
-                };
-                return target.intercept(req, path_and_query, record).await;
-            }
-            let now = auth.clock.now();
-            session = auth.full_session(env, req.headers(), now);
-            if session.is_some() && auth.revocations_stale() {
-                // A logout made on another instance may not have reached us: fail closed.
-                return Err(ProxyError::Unavailable(
-                    "revocation events are stale".into(),
-                ));
-            }
-            if let Some(claims) = &session {
-                let facts = policy::RequestFacts {
-                    env: index,
-                    method: req.method(),
-                    path: &path,
-                };
-                let subject = policy::Subject {
-                    role: claims.who.role,
-                    environments: &claims.who.envs,
-                    auth: claims.auth,
-                    created_at: claims.created_at,
-                    mfa_at: claims.mfa_at,
-                    has_factor: claims.who.factor,
-                };
-                match policy::decide(&auth.policies(), &facts, Some(&subject), now) {
-                    policy::Decision::Allow { grace_until } => grace = grace_until,
-                    refused => {
-                        let refusal = decision::Refusal {
-                            auth,
-                            env,
-                            login,
-                            conn,
-                            claims,
-                        };
-                        return Ok(refusal
-                            .act(refused, req.headers(), path_and_query.as_str())
-                            .await);
-                    }
-                }
-            }
-            if session.is_none() && login::carries_credential(req.headers(), login) {
-                return Ok(login::refuse_credential(auth, env, login, conn, req.headers()).await);
-            }
-            if session.is_none() && !login.admits_anonymous(&path) {
-                return Ok(login::to_login(login, req.headers(), &[]));
-            }
-        }
-
-        let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
-        let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-        let (mut parts, body) = req.into_parts();
-        let body = match client_upgrade {
-            Some(_) => Body::empty(),
-            None => Body::new(body),
+        let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) else {
+            let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
+            let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+            let ctx = Forwarding {
+                index,
+                conn,
+                path_and_query,
+                authority: &authority,
+                asserted,
+                session: None,
+            };
+            return self.pass(ctx, req, upgrade, None, record).await;
         };
-        if client_upgrade.is_some() {
-            // Sanitizing strips hop-by-hop headers; the upgrade ones go back in afterwards.
-            parts.extensions.insert(websocket::UpgradeRequested);
+        let now = auth.clock.now();
+        let route = asserted
+            .is_none()
+            .then(|| login.route_for(req.method(), &canon))
+            .flatten();
+        if let Some(route) = route {
+            let target = login::Target {
+                worker: self,
+                auth,
+                index,
+                conn,
+                route,
+                authority: &authority,
+            };
+            return target.intercept(req, path_and_query, record).await;
         }
-        let asserted = asserted.or_else(|| {
-            session.as_ref().map(|c| sso_step::Asserted {
-                user: c.user.clone(),
-                email: None,
-                role: c.who.role,
-                sso: false,
-                mfa_at: c.mfa_at,
-                created_at: c.created_at,
-            })
-        });
-        if let Some(who) = asserted {
-            parts.extensions.insert(who);
-        }
-        let resp = self
-            .forward(index, conn, parts, body, path_and_query, &authority, record)
-            .await?;
-        if let (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
-            (client_upgrade, resp.status())
-        {
-            let guard = self.shared.live.register(LiveOwner {
-                environment: env.name.clone(),
-                user: session.as_ref().map(|c| c.user.clone()),
-                session_id: session.as_ref().map(|c| c.sid.clone()),
-            });
-            let active = self.shared.metrics.active_websockets.clone();
-            return Ok(websocket::finish_handshake(
-                resp,
-                client_upgrade,
-                guard,
-                active,
+        let session = asserted
+            .is_none()
+            .then(|| auth.full_session(env, req.headers(), now))
+            .flatten();
+        if session.is_some() && auth.revocations_stale() {
+            // A logout made on another instance may not have reached us: fail closed.
+            return Err(ProxyError::Unavailable(
+                "revocation events are stale".into(),
             ));
         }
-        let (mut parts, body) = resp.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
-        if let (Some(auth), Some(claims)) = (&self.shared.auth, &session) {
-            login::refresh_session(auth, env, claims, &mut parts.headers);
+        let mut grace = None;
+        if let Some(claims) = &session {
+            let facts = policy::RequestFacts {
+                env: index,
+                method: req.method(),
+                path: &canon,
+            };
+            match policy::decide(&auth.policies(), &facts, Some(&claims.subject()), now) {
+                policy::Decision::Allow { grace_until } => grace = grace_until,
+                refused => {
+                    let refusal = decision::Refusal {
+                        auth,
+                        env,
+                        login,
+                        conn,
+                        claims,
+                    };
+                    return Ok(refusal
+                        .act(refused, req.headers(), path_and_query.as_str())
+                        .await);
+                }
+            }
+        }
+        let authorization = asserted
+            .is_none()
+            .then(|| req.headers().get(http::header::AUTHORIZATION))
+            .flatten();
+        if let Some(authorization) = authorization {
+            // A bearer token passes only with the session it was released to.
+            let bound = session
+                .as_ref()
+                .is_some_and(|c| bearer_matches(&auth.keys, c, authorization.as_bytes()));
+            if !bound {
+                let kind = match session {
+                    Some(_) => EventKind::TokenNotBound,
+                    None => EventKind::CredentialWithoutSession,
+                };
+                return Ok(
+                    login::refuse_credential(auth, env, login, conn, req.headers(), kind).await,
+                );
+            }
+        }
+        if session.is_none() && asserted.is_none() && !login.admits_anonymous(&canon) {
+            return Ok(login::to_login(login, req.headers(), &[]));
+        }
+        // Whose jar the request carries: its session's, its SSO identity's, or a pre-login one.
+        let holder = match (&session, &asserted) {
+            (Some(claims), _) => Some(session_context(&claims.sid)),
+            (None, Some(who)) => Some(sso_context(&env.name, &who.user)),
+            (None, None) => None,
+        };
+        let held = match &holder {
+            Some(context) => auth.held_jar(context, req.headers()),
+            None => auth.pre_login_jar(env, req.headers(), now),
+        };
+        let loose = vault::loose_credential(req.headers(), login);
+        if loose {
+            let ctx = auth.audit_context(env, conn.peer.ip());
+            auth.audit
+                .record(ctx.event(EventKind::CredentialWithoutSession))
+                .await;
+        }
+        let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
+        let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+        req.extensions_mut()
+            .insert(vault::BoundJar(held.jar.cookies.clone()));
+        let forwarding = Forwarding {
+            index,
+            conn,
+            path_and_query,
+            authority: &authority,
+            asserted: asserted.or_else(|| session.as_ref().map(sso_step::Asserted::from_session)),
+            session: session.as_ref(),
+        };
+        let guard = vault::Guard {
+            asked: Asked {
+                worker: self,
+                index,
+                conn,
+                authority: &authority,
+            },
+            auth,
+            env,
+            login,
+            holder,
+            held: &held,
+            loose,
+        };
+        let mut resp = self
+            .pass(forwarding, req, upgrade, Some(&guard), record)
+            .await?;
+        if let Some(claims) = &session {
+            login::refresh_session(auth, env, claims, resp.headers_mut());
         }
         if let Some(until) = grace {
             // Sessions living on the enforcement grace period learn when MFA becomes mandatory.
             if let Ok(v) = HeaderValue::from_str(&crate::web::factors::utc(until)) {
-                parts.headers.insert(decision::GRACE_HEADER, v);
+                resp.headers_mut().insert(decision::GRACE_HEADER, v);
             }
         }
-        Ok(Response::from_parts(parts, Body::new(body)))
+        Ok(resp)
+    }
+
+    /// Forwards a request that may go to the dashboard and guards the answer: WebSocket
+    /// tunnels and signed-in responses are registered as live, so a revocation cuts them.
+    async fn pass(
+        &self,
+        f: Forwarding<'_>,
+        req: Request<Incoming>,
+        upgrade: Option<hyper::upgrade::OnUpgrade>,
+        guard: Option<&vault::Guard<'_>>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let env = self.env(f.index);
+        let (mut parts, body) = req.into_parts();
+        let body = match upgrade {
+            Some(_) => {
+                // Sanitizing strips hop-by-hop headers; the upgrade ones go back in afterwards.
+                parts.extensions.insert(websocket::UpgradeRequested);
+                Body::empty()
+            }
+            None => Body::new(body),
+        };
+        if let Some(who) = f.asserted {
+            parts.extensions.insert(who);
+        }
+        let live = (upgrade.is_some() || f.session.is_some()).then(|| {
+            self.shared.live.register(LiveOwner {
+                environment: env.name.clone(),
+                user: f.session.map(|c| c.user.clone()),
+                session_id: f.session.map(|c| c.sid.clone()),
+            })
+        });
+        let sent = self.forward(
+            f.index,
+            f.conn,
+            parts,
+            body,
+            f.path_and_query,
+            f.authority,
+            record,
+        );
+        let resp = match &live {
+            Some(l) => tokio::select! {
+                r = sent => r?,
+                _ = l.cancelled() => return Err(ProxyError::Revoked),
+            },
+            None => sent.await?,
+        };
+        let (mut parts, body) = resp.into_parts();
+        let mut set = Vec::new();
+        if let Some(g) = guard {
+            set = g.headers(&mut parts.headers).await?;
+        } else {
+            crate::identity::login_intercept::remove_set_cookies(
+                &mut parts.headers,
+                &crate::canon::cookie::is_gateway_name,
+            );
+        }
+        for c in &set {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                parts.headers.append(http::header::SET_COOKIE, v);
+            }
+        }
+        let live = match (upgrade, parts.status, live) {
+            (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS, Some(guard)) => {
+                let resp = Response::from_parts(parts, body);
+                let active = self.shared.metrics.active_websockets.clone();
+                return Ok(websocket::finish_handshake(
+                    resp,
+                    client_upgrade,
+                    guard,
+                    active,
+                ));
+            }
+            (_, _, live) => live,
+        };
+        strip_hop_by_hop(&mut parts.headers);
+        let body = Body::new(body);
+        let body = match guard {
+            Some(g) => g.body(&mut parts.headers, body).await?,
+            None => body,
+        };
+        let body = match live {
+            Some(l) => Body::new(LiveBody::new(body, l)),
+            None => body,
+        };
+        Ok(Response::from_parts(parts, body))
     }
 
     /// Sends a request to the environment's upstream: rewritten, sanitized, timed.
@@ -385,11 +578,22 @@ impl Worker {
             .remove::<websocket::UpgradeRequested>()
             .is_some();
         let asserted = parts.extensions.remove::<sso_step::Asserted>();
+        let jar = parts
+            .extensions
+            .remove::<vault::BoundJar>()
+            .unwrap_or_default();
+        vault::bind_request(&mut parts.headers, env.login.as_ref(), &jar);
         upstream::rewrite(env, &mut parts, path_and_query, authority, conn.peer.ip());
-        if let (Some(who), Some(asserter), Some(auth)) =
-            (asserted, &self.shared.config.assertion, &self.shared.auth)
-        {
-            self.assert_identity(asserter, auth, env, &who, &mut parts.headers);
+        super::headers::strip_sso_headers(
+            env,
+            &mut parts.headers,
+            asserted.as_ref().is_some_and(|w| w.sso),
+        );
+        if let (Some(who), Some(auth)) = (&asserted, &self.shared.auth) {
+            self.set_identity_headers(auth, env, who, &mut parts.headers);
+            if let Some(asserter) = &self.shared.config.assertion {
+                self.assert_identity(asserter, auth, env, who, &mut parts.headers);
+            }
         }
         if upgrade {
             websocket::restore_upgrade_headers(&mut parts.headers);
@@ -437,6 +641,27 @@ impl Worker {
         if let Some(token) = asserter.sign(&assertion, auth.clock.now()) {
             if let Ok(v) = HeaderValue::from_str(&token) {
                 headers.insert(crate::identity::assertion::HEADER, v);
+            }
+        }
+    }
+
+    /// `[environments.identity_headers]`: the verified user and email, set by the gateway.
+    fn set_identity_headers(
+        &self,
+        auth: &Auth,
+        env: &Environment,
+        who: &sso_step::Asserted,
+        headers: &mut HeaderMap,
+    ) {
+        let ids = &env.identity_headers;
+        let email = who.email.clone().or_else(|| auth.user_email(&who.user));
+        let pairs = [
+            (&ids.user, Some(who.user.as_str())),
+            (&ids.email, email.as_deref()),
+        ];
+        for (name, value) in pairs {
+            if let (Some(n), Some(v)) = (name, value.and_then(|v| HeaderValue::from_str(v).ok())) {
+                headers.insert(n.clone(), v);
             }
         }
     }

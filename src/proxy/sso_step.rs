@@ -26,6 +26,20 @@ pub struct Asserted {
     pub created_at: u64,
 }
 
+impl Asserted {
+    /// The identity of a signed-in gateway session.
+    pub fn from_session(c: &crate::session::token::SessionClaims) -> Self {
+        Self {
+            user: c.user.clone(),
+            email: None,
+            role: c.who.role,
+            sso: false,
+            mfa_at: c.mfa_at,
+            created_at: c.created_at,
+        }
+    }
+}
+
 pub(super) enum SsoStep {
     /// No (valid) SSO identity: continue with the gateway session.
     Continue,

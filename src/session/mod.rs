@@ -2,6 +2,7 @@
 
 pub mod device;
 pub mod enforcement;
+pub mod jar;
 pub mod revocation;
 pub mod token;
 

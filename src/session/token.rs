@@ -52,6 +52,10 @@ pub struct SessionClaims {
     pub idle_until: u64,
     pub expires_at: u64,
     pub who: Who,
+    /// Keyed hash of the bearer token released to this session (`token_hash`): a request of
+    /// this session may carry that token and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tok: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +130,41 @@ pub fn decode_device(keys: &KeyRing, value: &str) -> Result<String, TokenError> 
     verified(keys, DEVICE_TAG, value).map(str::to_string)
 }
 
+impl SessionClaims {
+    /// The session as the policy sees it.
+    pub fn subject(&self) -> crate::policy::Subject<'_> {
+        crate::policy::Subject {
+            role: self.who.role,
+            environments: &self.who.envs,
+            auth: self.auth,
+            created_at: self.created_at,
+            mfa_at: self.mfa_at,
+            has_factor: self.who.factor,
+        }
+    }
+}
+
+/// Keyed hash binding a dashboard bearer token to a session (never the token itself).
+pub fn token_hash(keys: &KeyRing, token: &str) -> String {
+    B64.encode(keys.sign(format!("tok.{token}").as_bytes()))
+}
+
+/// Whether an `Authorization` value is the bearer token bound to `claims` (constant time).
+pub fn bearer_matches(keys: &KeyRing, claims: &SessionClaims, authorization: &[u8]) -> bool {
+    let Some(bound) = &claims.tok else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(authorization);
+    let Some((scheme, token)) = text.trim().split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer")
+        && crate::store::secret_box::constant_time_eq(
+            token_hash(keys, token.trim()).as_bytes(),
+            bound.as_bytes(),
+        )
+}
+
 /// A fresh random id of 128 bits, URL-safe.
 pub fn new_id(keys: &KeyRing) -> String {
     let mut raw = [0u8; 16];
@@ -154,7 +193,22 @@ mod tests {
                 envs: vec!["prod".into()],
                 factor: true,
             },
+            tok: None,
         }
+    }
+
+    #[test]
+    fn only_the_bound_bearer_token_matches() {
+        let keys = KeyRing::new(&[vec![1; 32]]);
+        let c = SessionClaims {
+            tok: Some(token_hash(&keys, "T1")),
+            ..claims(0)
+        };
+        assert!(bearer_matches(&keys, &c, b"Bearer T1"));
+        assert!(bearer_matches(&keys, &c, b"bearer  T1 "));
+        assert!(!bearer_matches(&keys, &c, b"Bearer T2"));
+        assert!(!bearer_matches(&keys, &c, b"Basic T1"));
+        assert!(!bearer_matches(&keys, &claims(0), b"Bearer T1"));
     }
 
     #[test]

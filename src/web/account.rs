@@ -178,10 +178,15 @@ pub async fn logout(
         return s.base.unavailable(e);
     }
     let route = env.login.as_ref().and_then(|l| l.logout.as_ref());
+    // The jar as the dashboard last rotated it; the credential of the sign-in otherwise.
+    let held = auth.session_jar(claims, &s.base.headers);
     if let (Some(route), Some(sealed), Some(Extension(UpstreamHandle(client)))) =
         (route, session.and_then(|r| r.sealed_credential), upstream)
     {
-        if let Ok(credential) = auth.records.open_credential(&claims.user, &sealed) {
+        if let Ok(mut credential) = auth.records.open_credential(&claims.user, &sealed) {
+            if !held.jar.is_empty() {
+                credential.set_cookies = held.jar.lines();
+            }
             crate::proxy::upstream::call_logout(
                 &client,
                 env,
@@ -196,6 +201,11 @@ pub async fn logout(
         .record(s.base.audit(&claims.user).event(EventKind::Logout))
         .await;
     let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
+    cleared.extend(crate::session::jar::clear_chunks(
+        crate::session::jar::SESSION_JAR,
+        0,
+        held.chunks,
+    ));
     if let Some(login) = &env.login {
         cleared.extend(login.session_cookies.iter().map(|n| clear_cookie(n, false)));
     }

@@ -7,9 +7,9 @@ use http::HeaderValue;
 use super::extract::PendingPage;
 use crate::audit::EventKind;
 use crate::identity::login_flow::{start_session, NewSession, StartedSession};
+use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::{decode_device, encode_device, new_id, Who};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
-use crate::store::records::WithheldCredential;
 use crate::store::StoreError;
 
 pub async fn complete(page: &PendingPage, method: &str) -> Response {
@@ -34,7 +34,7 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
     let ctx = base.audit(&login.user).with_device(&device_id);
     let trust_secs = env.sessions.device_trust.as_secs();
     let ip = &base.facts.ip;
-    let result: Result<(StartedSession, WithheldCredential), StoreError> = async {
+    let result: Result<StartedSession, StoreError> = async {
         let existing = auth.records.device(&login.user, &device_id).await?;
         let record = device::trust(existing, &device_id, user_agent, ip, trust_secs, now);
         auth.records.save_device(&login.user, &record).await?;
@@ -52,6 +52,7 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
             ip,
             mfa_at: Some(now),
             credential: Some(&credential),
+            previous_jar_chunks: read_chunks(&base.headers, SESSION_JAR).1,
         };
         let session = start_session(auth, env, new, now).await?;
         if login.token_login {
@@ -60,10 +61,10 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
                 auth.records.park_release(&session.sid, &sealed).await?;
             }
         }
-        Ok((session, credential))
+        Ok(session)
     }
     .await;
-    let (session, credential) = match result {
+    let session = match result {
         Ok(r) => r,
         Err(e) => return base.unavailable(e),
     };
@@ -81,10 +82,9 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
             Some(trust_secs),
         ),
     ];
-    if !login.token_login {
-        // The dashboard's own Set-Cookie lines, with their original attributes.
-        cookies.extend(credential.set_cookies);
-    }
+    // The dashboard's cookies go into the session's sealed jar, never to the browser; token
+    // clients fetch their token once from the release endpoint.
+    cookies.extend(session.jar_cookies);
     redirect_with_cookies(&login.next, &cookies)
 }
 

@@ -24,6 +24,7 @@ username_request_pointer = "/email"
 username_response_pointer = "/data/user/email"
 login_page = "/login"
 logout = { method = "POST", path = "/logout" }
+probe = { path = "/api/v1/me", user_pointer = "/email" }
 "#;
 
 pub struct MfaEnv {
@@ -225,6 +226,62 @@ impl MfaEnv {
     /// Verifies with the authenticator on the verify page; returns the final response.
     pub async fn verify(&self, client: &reqwest::Client, code: &str) -> reqwest::Response {
         verify_at(client, &self.url(""), code).await
+    }
+}
+
+/// A `Cookie` header with the gateway cookies `resp` set (session, device, sealed jar): what a
+/// browser would send next. The dashboard's own cookies are never among them.
+pub fn gateway_cookie_header(resp: &reqwest::Response) -> String {
+    set_cookies(resp)
+        .iter()
+        .filter(|c| c.starts_with("__Host-mfagate") && !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The dashboard cookie (`name=value`) that `resp` stored in the gateway's sealed jar, opened
+/// with the gateway's keys: what the gateway will add to this browser's requests.
+pub fn sealed_dash_cookie(auth: &Auth, resp: &reqwest::Response) -> Option<String> {
+    use mfagate::session::jar::{session_context, Jar};
+    let cookies = set_cookies(resp);
+    let value = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap()[name.len() + 1..].to_string())
+    };
+    let claims = mfagate::session::token::decode_session(
+        &auth.keys,
+        &value("__Host-mfagate")?,
+        auth.clock.now(),
+    )
+    .ok()?;
+    let sealed: String = (0..8)
+        .map_while(|i| value(&format!("__Host-mfagate-jar{i}")))
+        .collect();
+    let jar = Jar::open(&auth.keys, &sealed, &session_context(&claims.sid))?;
+    jar.lines()
+        .into_iter()
+        .find(|l| l.starts_with("dash_session="))
+}
+
+/// Asserts a response releases the dashboard session into the gateway's sealed jar, never
+/// as a dashboard cookie.
+pub fn assert_released_sealed(resp: &reqwest::Response) {
+    let cookies = set_cookies(resp);
+    assert!(
+        !cookies
+            .iter()
+            .any(|c| c.starts_with("dash_session=") && !c.contains("Max-Age=0")),
+        "the dashboard cookie never reaches the browser: {cookies:?}"
+    );
+    let jar = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-mfagate-jar0="))
+        .unwrap_or_else(|| panic!("released into the jar: {cookies:?}"));
+    for attr in ["Secure", "HttpOnly", "Path=/"] {
+        assert!(jar.contains(attr), "{jar}");
     }
 }
 
