@@ -183,6 +183,27 @@ async fn valid_sso_skips_mfa_and_every_forgery_is_refused() {
             issuer.token(claims("agent1@demo.test"), "sso-2"),
         ),
         ("missing amr", issuer.token(no_mfa, "sso-1")),
+        ("no iss although an issuer is configured", {
+            let mut c = claims("agent1@demo.test");
+            c.as_object_mut().unwrap().remove("iss");
+            issuer.token(c, "sso-1")
+        }),
+        ("no aud although an audience is configured", {
+            let mut c = claims("agent1@demo.test");
+            c.as_object_mut().unwrap().remove("aud");
+            issuer.token(c, "sso-1")
+        }),
+        ("no exp", {
+            let mut c = claims("agent1@demo.test");
+            c.as_object_mut().unwrap().remove("exp");
+            issuer.token(c, "sso-1")
+        }),
+        ("an unknown critical header parameter", {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some("sso-1".into());
+            header.crit = Some(vec!["x-unknown".into()]);
+            encode(&header, &claims("agent1@demo.test"), &issuer.key).unwrap()
+        }),
     ];
     for (what, token) in &forged {
         let resp = login(
@@ -203,6 +224,21 @@ async fn valid_sso_skips_mfa_and_every_forgery_is_refused() {
         .filter(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::SsoRejected { .. }))
         .count();
     assert_eq!(rejected, forged.len());
+
+    // Two copies of the header: never "first wins", whichever copy is valid.
+    let twice = client(&pki, &gw, local)
+        .post(format!("https://alpha.test:{}/login", gw.https_addr.port()))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .header("Cf-Access-Jwt-Assertion", &good)
+        .header("Cf-Access-Jwt-Assertion", &forged[0].1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&twice),
+        "/.mfagate/",
+        "duplicate SSO header: anonymous"
+    );
     stop(gw).await;
 }
 

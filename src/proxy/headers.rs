@@ -97,27 +97,48 @@ fn is_identity_header(name: &str) -> bool {
     })
 }
 
-/// Removes the environment's SSO headers (JWT and plain) unless the SSO step verified this
-/// request's identity from them, and the identity headers the gateway itself sets; the
-/// dashboard must never see a client's own copy of either.
-pub fn strip_sso_headers(
+/// The environment's SSO header names (JWT and plain).
+fn sso_header_names(env: &crate::config::Environment) -> Vec<&HeaderName> {
+    let Some(sso) = &env.sso else {
+        return Vec::new();
+    };
+    let jwt = sso.jwt.as_ref().map(|j| &j.header);
+    jwt.into_iter()
+        .chain(sso.header.as_ref().map(|h| &h.header))
+        .collect()
+}
+
+/// The SSO headers of a request whose identity the SSO step verified: they reach the
+/// dashboard (only) on such a request, the plain header only from a trusted proxy.
+pub fn verified_sso_headers(
     env: &crate::config::Environment,
-    headers: &mut HeaderMap,
-    verified: bool,
-) {
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let Some(sso) = &env.sso else {
+        return Vec::new();
+    };
+    let plain = sso
+        .header
+        .as_ref()
+        .filter(|h| h.trusted.iter().any(|net| net.contains(&peer)))
+        .map(|h| &h.header);
+    let jwt = sso.jwt.as_ref().map(|j| &j.header);
+    jwt.into_iter()
+        .chain(plain)
+        .filter_map(|n| Some((n.clone(), headers.get(n)?.clone())))
+        .collect()
+}
+
+/// Removes the environment's SSO headers and the identity headers the gateway itself sets:
+/// the dashboard must never see a client's own copy of either.
+pub fn strip_sso_headers(env: &crate::config::Environment, headers: &mut HeaderMap) {
     let ids = &env.identity_headers;
     for name in ids.user.iter().chain(ids.email.iter()) {
         headers.remove(name);
     }
-    if verified {
-        return;
-    }
-    if let Some(sso) = &env.sso {
-        let jwt = sso.jwt.as_ref().map(|j| &j.header);
-        let plain = sso.header.as_ref().map(|h| &h.header);
-        for name in jwt.into_iter().chain(plain) {
-            headers.remove(name);
-        }
+    for name in sso_header_names(env) {
+        headers.remove(name);
     }
 }
 

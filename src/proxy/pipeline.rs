@@ -583,12 +583,15 @@ impl Worker {
             .remove::<vault::BoundJar>()
             .unwrap_or_default();
         vault::bind_request(&mut parts.headers, env.login.as_ref(), &jar);
+        let verified = match asserted.as_ref().is_some_and(|w| w.sso) {
+            true => super::headers::verified_sso_headers(env, &parts.headers, conn.peer.ip()),
+            false => Vec::new(),
+        };
         upstream::rewrite(env, &mut parts, path_and_query, authority, conn.peer.ip());
-        super::headers::strip_sso_headers(
-            env,
-            &mut parts.headers,
-            asserted.as_ref().is_some_and(|w| w.sso),
-        );
+        super::headers::strip_sso_headers(env, &mut parts.headers);
+        for (name, value) in verified {
+            parts.headers.insert(name, value);
+        }
         if let (Some(who), Some(auth)) = (&asserted, &self.shared.auth) {
             self.set_identity_headers(auth, env, who, &mut parts.headers);
             if let Some(asserter) = &self.shared.config.assertion {

@@ -30,14 +30,18 @@ pub fn clear_cookie(name: &str, secure_prefix: bool) -> String {
     }
 }
 
-/// Value of cookie `name` in the request's Cookie headers.
+/// Value of the gateway's own cookie `name` in the request's Cookie headers (exact name, as
+/// browsers send it). Read on bytes: a byte another cookie carries that is not text never
+/// hides this one.
 pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .filter_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            (&pair[..eq] == name.as_bytes()).then(|| &pair[eq + 1..])
+        })
+        .find_map(|v| std::str::from_utf8(v).ok())
 }
