@@ -23,6 +23,8 @@ pub enum CanonError {
     DotSegment,
     #[error("character that folds into ASCII")]
     LookAlike,
+    #[error("encoded control character")]
+    ControlChar,
 }
 
 /// The canonical form: percent-escapes decoded, `;params` removed from every segment, empty
@@ -34,6 +36,10 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     if decoded.chars().any(folds_into_ascii) {
         return Err(CanonError::LookAlike);
+    }
+    // Routers trim or split on what they decode to: `%0a`, `%09` never reach a decision.
+    if decoded.chars().any(char::is_control) {
+        return Err(CanonError::ControlChar);
     }
     let mut out = String::with_capacity(decoded.len());
     for segment in decoded.split('/') {
@@ -176,6 +182,8 @@ mod tests {
             ("/public／..／settings", CanonError::LookAlike),
             ("/public/．．/settings", CanonError::LookAlike),
             ("/\u{212A}ey", CanonError::LookAlike),
+            ("/settings/billing%09", CanonError::ControlChar),
+            ("/%0a", CanonError::ControlChar),
         ] {
             assert_eq!(canonical(input, false), Err(want), "{input:?}");
         }

@@ -106,7 +106,7 @@ impl Lenient {
     }
 
     /// Every value any framework would read as the session cookie, in order.
-    fn cookie_values(headers: &HeaderMap) -> Vec<String> {
+    pub fn cookie_values(headers: &HeaderMap) -> Vec<String> {
         let mut out = Vec::new();
         for line in headers.get_all(header::COOKIE) {
             let text = String::from_utf8_lossy(line.as_bytes()).into_owned();
