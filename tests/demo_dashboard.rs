@@ -30,7 +30,18 @@ async fn login_through_the_gateway_reaches_the_inbox() {
     assert_eq!(resp.headers()["location"], "/login");
 
     let wrong = form_login(&browser, &base, "agent1@demo.test", "nope").await;
-    assert_eq!(wrong.status(), 401);
+    assert_eq!(
+        wrong.status(),
+        302,
+        "a flash in the session, back to the login page"
+    );
+    assert_eq!(wrong.headers()["location"], "/login");
+    let page = browser.get(format!("{base}/login")).send().await.unwrap();
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong email or password."));
 
     let resp = form_login(&browser, &base, "agent1@demo.test", "agent1-pass").await;
     assert_eq!(resp.status(), 302);

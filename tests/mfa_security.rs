@@ -335,7 +335,12 @@ async fn login_bodies_are_bounded_and_unambiguous_and_audit_holds_no_secrets() {
         .unwrap();
     assert_eq!(dup_json.status(), 400);
     let wrong = t.login(&browser, "agent1@demo.test", "wrong").await;
-    assert_eq!(wrong.status(), 401, "failed logins pass through untouched");
+    assert_eq!(
+        wrong.status(),
+        302,
+        "failed logins pass through (the dashboard's own redirect)"
+    );
+    assert_eq!(location(&wrong), "/login");
 
     let (secret, codes, page) = t
         .login_and_enroll(&browser, "agent1@demo.test", "agent1-pass")

@@ -25,6 +25,8 @@ pub enum CanonError {
     LookAlike,
     #[error("encoded control character")]
     ControlChar,
+    #[error("percent-escape that decodes to another escape")]
+    DoubleEncoded,
 }
 
 /// The canonical form: percent-escapes decoded, `;params` removed from every segment, empty
@@ -40,6 +42,10 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
     // Routers trim or split on what they decode to: `%0a`, `%09` never reach a decision.
     if decoded.chars().any(char::is_control) {
         return Err(CanonError::ControlChar);
+    }
+    // A server that decodes twice (IIS, some servlet setups) reads `%2573` as `s`.
+    if has_escape(decoded.as_bytes()) {
+        return Err(CanonError::DoubleEncoded);
     }
     let mut out = String::with_capacity(decoded.len());
     for segment in decoded.split('/') {
@@ -60,6 +66,11 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
         out = out.to_lowercase();
     }
     Ok(Cow::Owned(out))
+}
+
+fn has_escape(b: &[u8]) -> bool {
+    b.windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 /// The common case on the hot path: plain lower-case ASCII, nothing to strip, no allocation.
@@ -184,6 +195,8 @@ mod tests {
             ("/\u{212A}ey", CanonError::LookAlike),
             ("/settings/billing%09", CanonError::ControlChar),
             ("/%0a", CanonError::ControlChar),
+            ("/%2573ettings/billing", CanonError::DoubleEncoded),
+            ("/.%2527", CanonError::DoubleEncoded),
         ] {
             assert_eq!(canonical(input, false), Err(want), "{input:?}");
         }

@@ -55,9 +55,17 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
 ];
 
+/// A session of the dashboard: anonymous until a login (like Express or Rails, the login
+/// page starts one, and a failed login leaves a flash message in it).
+#[derive(Default)]
+struct DemoSession {
+    user: Option<&'static str>,
+    flash: Option<&'static str>,
+}
+
 struct Dashboard {
-    /// Session token (cookie value or API token) → user email.
-    sessions: Mutex<HashMap<String, &'static str>>,
+    /// Session token (cookie value or API token) → session.
+    sessions: Mutex<HashMap<String, DemoSession>>,
     chat: broadcast::Sender<String>,
 }
 
@@ -74,6 +82,7 @@ pub fn router() -> Router {
         .route("/logout", post(logout))
         .route("/api/v1/auth", post(login_api))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/poll", get(poll))
         .route("/settings/webhooks", get(settings_page))
         .route("/settings/billing", get(settings_page))
         .route(
@@ -86,22 +95,28 @@ pub fn router() -> Router {
 }
 
 impl Dashboard {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, &'static str>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, DemoSession>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn start_session(&self, email: &'static str) -> String {
+    fn start_session(&self, user: Option<&'static str>) -> String {
         let mut raw = [0u8; 24];
         rand::rng().fill_bytes(&mut raw);
         let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        self.sessions().insert(token.clone(), email);
+        let session = DemoSession { user, flash: None };
+        self.sessions().insert(token.clone(), session);
         token
+    }
+
+    /// The browser's session id, if the dashboard knows it.
+    fn session_id(&self, headers: &HeaderMap) -> Option<String> {
+        cookie(headers, SESSION_COOKIE).filter(|t| self.sessions().contains_key(t))
     }
 
     /// The signed-in user from the session cookie or a bearer token.
     fn user(&self, headers: &HeaderMap) -> Option<&'static DemoUser> {
         let token = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE))?;
-        let email = *self.sessions().get(&token)?;
+        let email = self.sessions().get(&token)?.user?;
         DEMO_USERS.iter().find(|u| u.email == email)
     }
 }
@@ -147,8 +162,27 @@ const LOGIN_FORM: &str = "<form method=\"post\" action=\"/login\">\
     <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
     <button type=\"submit\">Sign in</button></form>";
 
-async fn login_page() -> Html<String> {
-    page("Sign in", &format!("<h1>Sign in</h1>{LOGIN_FORM}"))
+fn session_cookie(token: &str) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+/// The login page starts an anonymous session on the first visit and shows its flash.
+async fn login_page(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let existing = s.session_id(&headers);
+    let token = existing.clone().unwrap_or_else(|| s.start_session(None));
+    let flash = s
+        .sessions()
+        .get_mut(&token)
+        .and_then(|session| session.flash.take())
+        .map(|f| format!("<p class=\"error\">{f}</p>"))
+        .unwrap_or_default();
+    let mut resp = page("Sign in", &format!("<h1>Sign in</h1>{flash}{LOGIN_FORM}")).into_response();
+    if existing.is_none() {
+        if let Ok(v) = session_cookie(&token).parse() {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 #[derive(Deserialize)]
@@ -157,28 +191,33 @@ struct Credentials {
     password: String,
 }
 
-async fn login_form(State(s): State<Shared>, Form(c): Form<Credentials>) -> Response {
+/// A wrong password leaves a flash in the (anonymous) session and redirects back to the
+/// login page, re-sending the cookie, as Express does; a right one starts a new session.
+async fn login_form(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let previous = s.session_id(&headers);
     let Some(user) = check_password(&c.email, &c.password) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            page(
-                "Sign in",
-                &format!(
-                    "<h1>Sign in</h1><p class=\"error\">Wrong email or password.</p>{LOGIN_FORM}"
-                ),
-            ),
-        )
-            .into_response();
+        let token = previous.unwrap_or_else(|| s.start_session(None));
+        if let Some(session) = s.sessions().get_mut(&token) {
+            session.flash = Some("Wrong email or password.");
+        }
+        return found("/login", &token);
     };
-    let token = s.start_session(user.email);
+    if let Some(old) = previous {
+        s.sessions().remove(&old);
+    }
+    found("/", &s.start_session(Some(user.email)))
+}
+
+fn found(to: &str, token: &str) -> Response {
     (
         StatusCode::FOUND,
         [
-            (
-                header::SET_COOKIE,
-                format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"),
-            ),
-            (header::LOCATION, "/".to_string()),
+            (header::SET_COOKIE, session_cookie(token)),
+            (header::LOCATION, to.to_string()),
         ],
     )
         .into_response()
@@ -192,7 +231,7 @@ async fn login_api(State(s): State<Shared>, Json(c): Json<Credentials>) -> Respo
         )
             .into_response();
     };
-    let token = s.start_session(user.email);
+    let token = s.start_session(Some(user.email));
     Json(serde_json::json!({
         "data": {
             "authentication_token": token,
@@ -256,6 +295,22 @@ async fn me(State(s): State<Shared>, headers: HeaderMap) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Long poll for chat messages (the transport socket.io falls back to): answers with the next
+/// message, or with none after 25 s.
+async fn poll(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    if s.user(&headers).is_none() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"errors": ["Unauthorized"]})),
+        )
+            .into_response();
+    }
+    let mut feed = s.chat.subscribe();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(25), feed.recv()).await;
+    let messages: Vec<String> = next.ok().and_then(Result::ok).into_iter().collect();
+    Json(serde_json::json!({ "messages": messages })).into_response()
 }
 
 async fn settings_page(

@@ -60,17 +60,23 @@ pub enum SsoOutcome {
     Spoofed,
 }
 
+/// The header of an SSO token, refused unless its algorithm is allowed (asymmetric only;
+/// "none" never parses as an algorithm) and it names no critical extension (RFC 7515
+/// §4.1.11: one the verifier does not understand fails the token).
+pub fn read_header(token: &str, allowed: &[Algorithm]) -> Result<jsonwebtoken::Header, String> {
+    let header = decode_header(token).map_err(|e| format!("unreadable header: {e}"))?;
+    if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
+        return Err("token has critical header parameters".into());
+    }
+    if !allowed.contains(&header.alg) {
+        return Err(format!("algorithm {:?} not allowed", header.alg));
+    }
+    Ok(header)
+}
+
 impl JwtSso {
     async fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
-        let header = decode_header(token).map_err(|e| format!("unreadable header: {e}"))?;
-        // RFC 7515 §4.1.11: a critical extension the verifier does not understand fails.
-        if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
-            return Err("token has critical header parameters".into());
-        }
-        // Only asymmetric algorithms from the allow-list; "none" never parses as an algorithm.
-        if !self.algorithms.contains(&header.alg) {
-            return Err(format!("algorithm {:?} not allowed", header.alg));
-        }
+        let header = read_header(token, &self.algorithms)?;
         let kid = header.kid.ok_or("token has no kid")?;
         let jwk = self
             .keys

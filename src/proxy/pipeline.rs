@@ -203,9 +203,12 @@ pub fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// Clients that want JSON errors: API calls and XHR/fetch.
+/// Clients that want JSON errors: API calls and XHR/fetch (a browser says which requests are
+/// navigations in `Sec-Fetch-Mode`; a long poll or an event stream is not one).
 pub fn wants_json(headers: &HeaderMap) -> bool {
+    let fetch_mode = headers.get("sec-fetch-mode").map(|v| v.as_bytes());
     headers.contains_key("x-requested-with")
+        || fetch_mode.is_some_and(|m| m != b"navigate" && m != b"nested-navigate")
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())

@@ -1,0 +1,23 @@
+//! Path normalization then the canonical form: never a panic, and whatever is admitted is
+//! a fixed point free of dot segments, control characters and look-alikes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(raw) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(normal) = mfagate::proxy::path::normalize_path(raw) else {
+        return;
+    };
+    for case_sensitive in [false, true] {
+        let Ok(canon) = mfagate::canon::canonical(&normal, case_sensitive) else {
+            continue;
+        };
+        assert!(canon.starts_with('/'));
+        assert!(!canon.chars().any(char::is_control), "{canon:?}");
+        assert!(canon.split('/').all(|s| s != "." && s != ".."), "{canon:?}");
+        let again = mfagate::canon::canonical(&canon, case_sensitive).expect("fixed point");
+        assert_eq!(again, canon);
+    }
+});
