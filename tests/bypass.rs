@@ -618,3 +618,40 @@ async fn long_polls_and_event_streams_end_when_their_session_is_revoked() {
         "the dashboard stream stopped too"
     );
 }
+
+/// HTTP/2 clients that are still sending a body when the gateway answers (here: a redirect to
+/// the login page for a refused bearer token) see the answer, not a stream error. Driven with
+/// curl (nghttp2), a client that reported the reset as a framing error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_see_answers_the_gateway_gives_before_reading_the_body() {
+    let lab = Lab::start("").await;
+    let file = lab.pki.path("body.bin");
+    std::fs::write(&file, vec![b'x'; 1024 * 1024]).unwrap();
+    let port = lab.gw.https_addr.port();
+    let mut failures = Vec::new();
+    for _ in 0..20 {
+        let out = tokio::process::Command::new("curl")
+            .args(["-sS", "--http2", "--cacert"])
+            .arg(lab.pki.path("ca.pem"))
+            .args(["--resolve", &format!("app.test:{port}:127.0.0.1")])
+            .args(["-X", "POST", "--data-binary"])
+            .arg(format!("@{}", file.display()))
+            .args(["-H", "Authorization: Bearer not-bound", "-o", "/dev/null"])
+            .args(["-w", "%{http_version} %{http_code}"])
+            .arg(format!("https://app.test:{port}/upload"))
+            .output()
+            .await
+            .expect("curl runs (Debian package curl)");
+        let got = String::from_utf8_lossy(&out.stdout).to_string();
+        if got != "2 303" || !out.status.success() {
+            failures.push(format!("{got} {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 20 failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(lab.dash.seen_at("/upload").is_empty());
+}

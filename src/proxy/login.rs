@@ -7,7 +7,6 @@ use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 
 use super::access_log::AccessRecord;
 use super::error::ProxyError;
@@ -47,7 +46,7 @@ pub(super) struct Target<'a> {
 impl Target<'_> {
     pub async fn intercept(
         &self,
-        req: Request<Incoming>,
+        req: Request<super::drain::Drained>,
         path_and_query: PathAndQuery,
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {

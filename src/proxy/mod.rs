@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod decision;
+mod drain;
 pub mod error;
 pub mod headers;
 pub mod listener;

@@ -10,6 +10,8 @@ use axum::body::Body;
 use http::uri::PathAndQuery;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
+
+use super::drain::Drained;
 use rustls::RootCertStore;
 use tower::ServiceExt;
 
@@ -127,7 +129,7 @@ struct Forwarding<'a> {
 /// Requests a lenient dashboard could read differently from the gateway: a method not in
 /// upper case (routers compare methods differently), and an upgrade with a body (the body is
 /// not forwarded, so its length would make the dashboard read the next request as the body).
-fn refuse_ambiguous(req: &Request<Incoming>) -> Result<(), ProxyError> {
+fn refuse_ambiguous(req: &Request<Drained>) -> Result<(), ProxyError> {
     if req
         .method()
         .as_str()
@@ -228,6 +230,7 @@ impl Worker {
 
     /// Serves one request; never fails (errors become responses).
     pub async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
+        let req = req.map(Drained::new);
         let host = request_host(req.uri(), req.headers());
         let env_index = host.as_deref().and_then(|h| self.shared.environment_for(h));
         let mut record = AccessRecord {
@@ -286,7 +289,7 @@ impl Worker {
         &self,
         index: usize,
         conn: &ConnInfo,
-        mut req: Request<Incoming>,
+        mut req: Request<Drained>,
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {
         // A connection negotiated for one environment's certificate must not be used to reach
@@ -481,7 +484,7 @@ impl Worker {
     async fn pass(
         &self,
         f: Forwarding<'_>,
-        req: Request<Incoming>,
+        req: Request<Drained>,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         guard: Option<&vault::Guard<'_>>,
         record: &mut AccessRecord,
@@ -682,7 +685,7 @@ impl Worker {
         &self,
         index: usize,
         conn: &ConnInfo,
-        req: Request<Incoming>,
+        req: Request<Drained>,
         path_and_query: PathAndQuery,
         authority: String,
     ) -> Response<Body> {
