@@ -13,9 +13,10 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-/// How much of an unread body is read away, and for how long, before giving up.
-const DRAIN_BYTES: usize = 256 * 1024;
-const DRAIN_TIME: Duration = Duration::from_secs(2);
+/// How much of an unread body is read away, and for how long, before giving up (a body the
+/// gateway would have forwarded costs no more than forwarding it would have).
+const DRAIN_BYTES: usize = 8 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// A client request body that drains itself if dropped unread.
 pub struct Drained {

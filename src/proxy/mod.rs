@@ -1,6 +1,7 @@
 //! The data plane: listeners, TLS, request hygiene, the pipeline, upstream and WebSockets.
 
 pub mod access_log;
+mod authority;
 pub mod decision;
 mod drain;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod ops;
 pub mod path;
+mod phases;
 pub mod pipeline;
 mod probe;
 pub mod server;

@@ -16,23 +16,22 @@ use rustls::RootCertStore;
 use tower::ServiceExt;
 
 use super::access_log::{AccessRecord, LoggedBody};
+pub use super::authority::{request_authority, request_host, valid_authority};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
 use super::live::{LiveBody, LiveConnections, LiveOwner};
 use super::path::normalize_path;
-use super::probe::Asked;
+use super::phases::{refuse_ambiguous, Forwarding, Gate, Routed};
 use super::upstream::{self, UpstreamClient};
 use super::vault;
 use super::websocket;
 use super::{decision, login, sso_step};
 use crate::audit::EventKind;
-use crate::config::{Config, Environment};
+use crate::config::{Config, Environment, LoginConfig};
 use crate::identity::auth::Auth;
 use crate::identity::vault::sso_context;
-use crate::policy;
 use crate::proxy::metrics::Metrics;
 use crate::session::jar::session_context;
-use crate::session::token::bearer_matches;
 use crate::web::account::UpstreamHandle;
 use crate::web::{self, RequestFacts};
 
@@ -116,88 +115,10 @@ pub struct ConnInfo {
     pub sni: Option<String>,
 }
 
-/// Where a request that passed the decisions goes, and as whom.
-struct Forwarding<'a> {
-    index: usize,
-    conn: &'a ConnInfo,
-    path_and_query: PathAndQuery,
-    authority: &'a str,
-    asserted: Option<sso_step::Asserted>,
-    session: Option<&'a crate::session::token::SessionClaims>,
-}
-
-/// Requests a lenient dashboard could read differently from the gateway: a method not in
-/// upper case (routers compare methods differently), and an upgrade with a body (the body is
-/// not forwarded, so its length would make the dashboard read the next request as the body).
-fn refuse_ambiguous(req: &Request<Drained>) -> Result<(), ProxyError> {
-    if req
-        .method()
-        .as_str()
-        .bytes()
-        .any(|b| b.is_ascii_lowercase())
-    {
-        return Err(ProxyError::Ambiguous("method not in upper case"));
-    }
-    let h = req.headers();
-    let has_body = h.contains_key(header::TRANSFER_ENCODING)
-        || h.get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    if h.contains_key(header::UPGRADE) && has_body {
-        return Err(ProxyError::Ambiguous("upgrade request with a body"));
-    }
-    Ok(())
-}
-
 /// Per-worker-thread state: the shared state plus this runtime's upstream connection pools.
 pub struct Worker {
     shared: Arc<Shared>,
     clients: Vec<UpstreamClient>,
-}
-
-/// The authority as the client addressed it (host and optional port): the `:authority` of
-/// HTTP/2 or absolute-form HTTP/1.1, else the `Host` header.
-pub fn request_authority<'a>(uri: &'a http::Uri, headers: &'a HeaderMap) -> Option<&'a str> {
-    match uri.authority() {
-        Some(a) => Some(a.as_str()),
-        None => headers.get(header::HOST)?.to_str().ok(),
-    }
-}
-
-/// Host of a request for routing: lower-case, without port or trailing dot. `None` when
-/// absent or invalid (`valid_authority`).
-pub fn request_host(uri: &http::Uri, headers: &HeaderMap) -> Option<String> {
-    let raw = request_authority(uri, headers)?;
-    if !valid_authority(raw) {
-        return None;
-    }
-    let authority = raw.parse::<http::uri::Authority>().ok()?;
-    Some(authority.host().trim_end_matches('.').to_ascii_lowercase())
-}
-
-/// RFC 9112 §3.2 / RFC 9113 §8.3.1: no userinfo, a port of 1 to 65535, at most one trailing
-/// dot, and only host name characters (or a bracketed IPv6 literal).
-pub fn valid_authority(raw: &str) -> bool {
-    let (host, port) = match raw.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, Some(p)),
-        _ => (raw, None),
-    };
-    let port_ok = port.is_none_or(|p| {
-        !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && p.parse::<u16>().is_ok_and(|n| n > 0)
-    });
-    let name = host.strip_suffix('.').unwrap_or(host);
-    let host_ok = if let Some(v6) = host.strip_prefix('[') {
-        v6.strip_suffix(']')
-            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
-    } else {
-        !name.is_empty()
-            && !name.ends_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    };
-    port_ok && host_ok
 }
 
 /// A random id tying a request's audit events together.
@@ -292,6 +213,46 @@ impl Worker {
         mut req: Request<Drained>,
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {
+        let (path, routed) = self.sanitize(index, conn, &req, record)?;
+        if self.is_gateway_path(&path) {
+            let Routed {
+                path_and_query,
+                authority,
+                ..
+            } = routed;
+            return Ok(self
+                .gateway_route(index, conn, req, path_and_query, authority)
+                .await);
+        }
+        let env = self.env(index);
+        let mut asserted = None;
+        if let (Some(auth), true) = (&self.shared.auth, env.login.is_some()) {
+            let (method, headers) = (req.method(), req.headers());
+            match sso_step::sso_step(auth, env, index, conn, method, &routed.canon, headers).await {
+                sso_step::SsoStep::Respond(resp) => return Ok(resp),
+                sso_step::SsoStep::Identified(who) => asserted = Some(who),
+                sso_step::SsoStep::Continue => {}
+            }
+        }
+        let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) else {
+            let upgrade = websocket::is_websocket_upgrade(req.version(), req.headers())
+                .then(|| hyper::upgrade::on(&mut req));
+            let f = routed.forwarding(asserted, None);
+            return self.pass(f, req, upgrade, None, record).await;
+        };
+        self.watched(auth, login, routed, asserted, req, record)
+            .await
+    }
+
+    /// Pipeline step 3 (DESIGN.md): the request's environment binding, its normalized and
+    /// canonical paths, and the refusal of what a dashboard could read another way.
+    fn sanitize<'a>(
+        &self,
+        index: usize,
+        conn: &'a ConnInfo,
+        req: &Request<Drained>,
+        record: &mut AccessRecord,
+    ) -> Result<(String, Routed<'a>), ProxyError> {
         // A connection negotiated for one environment's certificate must not be used to reach
         // another (connection reuse or domain fronting): 421 makes browsers retry correctly.
         if let Some(sni) = &conn.sni {
@@ -299,14 +260,13 @@ impl Worker {
                 return Err(ProxyError::MisdirectedSni);
             }
         }
-        let env = self.env(index);
         let path = normalize_path(req.uri().path())?.into_owned();
         record.path.clone_from(&path);
         // Every decision below is taken on the canonical form (DESIGN.md "Reading rule").
-        let canon = crate::canon::canonical(&path, env.case_sensitive_paths)
+        let canon = crate::canon::canonical(&path, self.env(index).case_sensitive_paths)
             .map_err(super::path::PathError::from)?
             .into_owned();
-        refuse_ambiguous(&req)?;
+        refuse_ambiguous(req)?;
         let path_and_query = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
@@ -318,53 +278,42 @@ impl Worker {
         let authority = request_authority(req.uri(), req.headers())
             .unwrap_or(&record.host)
             .to_string();
-
-        if self.is_gateway_path(&path) {
-            return Ok(self
-                .gateway_route(index, conn, req, path_and_query, authority)
-                .await);
-        }
-
-        // Identify and decide: watched logins, and dashboard credentials without a session.
-        let mut asserted = None;
-        if let (Some(auth), true) = (&self.shared.auth, env.login.is_some()) {
-            let step =
-                sso_step::sso_step(auth, env, index, conn, req.method(), &canon, req.headers())
-                    .await;
-            match step {
-                sso_step::SsoStep::Respond(resp) => return Ok(resp),
-                sso_step::SsoStep::Identified(who) => asserted = Some(who),
-                sso_step::SsoStep::Continue => {}
-            }
-        }
-        let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) else {
-            let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
-            let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-            let ctx = Forwarding {
-                index,
-                conn,
-                path_and_query,
-                authority: &authority,
-                asserted,
-                session: None,
-            };
-            return self.pass(ctx, req, upgrade, None, record).await;
+        let routed = Routed {
+            index,
+            conn,
+            canon,
+            path_and_query,
+            authority,
         };
-        let now = auth.clock.now();
+        Ok((path, routed))
+    }
+
+    /// An environment whose login the gateway watches: login interception, the session and
+    /// the policy, credentials, then the request with its bound jar, its answer guarded.
+    async fn watched(
+        &self,
+        auth: &Auth,
+        login: &LoginConfig,
+        routed: Routed<'_>,
+        asserted: Option<sso_step::Asserted>,
+        mut req: Request<Drained>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let (env, conn, now) = (self.env(routed.index), routed.conn, auth.clock.now());
         let route = asserted
             .is_none()
-            .then(|| login.route_for(req.method(), &canon))
+            .then(|| login.route_for(req.method(), &routed.canon))
             .flatten();
         if let Some(route) = route {
             let target = login::Target {
                 worker: self,
                 auth,
-                index,
+                index: routed.index,
                 conn,
                 route,
-                authority: &authority,
+                authority: &routed.authority,
             };
-            return target.intercept(req, path_and_query, record).await;
+            return target.intercept(req, routed.path_and_query, record).await;
         }
         let session = asserted
             .is_none()
@@ -376,51 +325,18 @@ impl Worker {
                 "revocation events are stale".into(),
             ));
         }
-        let mut grace = None;
-        if let Some(claims) = &session {
-            let facts = policy::RequestFacts {
-                env: index,
-                method: req.method(),
-                path: &canon,
-            };
-            match policy::decide(&auth.policies(), &facts, Some(&claims.subject()), now) {
-                policy::Decision::Allow { grace_until } => grace = grace_until,
-                refused => {
-                    let refusal = decision::Refusal {
-                        auth,
-                        env,
-                        login,
-                        conn,
-                        claims,
-                    };
-                    return Ok(refusal
-                        .act(refused, req.headers(), path_and_query.as_str())
-                        .await);
-                }
-            }
-        }
-        let authorization = asserted
-            .is_none()
-            .then(|| req.headers().get(http::header::AUTHORIZATION))
-            .flatten();
-        if let Some(authorization) = authorization {
-            // A bearer token passes only with the session it was released to.
-            let bound = session
-                .as_ref()
-                .is_some_and(|c| bearer_matches(&auth.keys, c, authorization.as_bytes()));
-            if !bound {
-                let kind = match session {
-                    Some(_) => EventKind::TokenNotBound,
-                    None => EventKind::CredentialWithoutSession,
-                };
-                return Ok(
-                    login::refuse_credential(auth, env, login, conn, req.headers(), kind).await,
-                );
-            }
-        }
-        if session.is_none() && asserted.is_none() && !login.admits_anonymous(&canon) {
-            return Ok(login::to_login(login, req.headers(), &[]));
-        }
+        let gate = Gate {
+            auth,
+            env,
+            login,
+            routed: &routed,
+            session: session.as_ref(),
+            sso: asserted.is_some(),
+        };
+        let grace = match gate.check(&req, now).await {
+            Ok(grace) => grace,
+            Err(refused) => return Ok(refused),
+        };
         // Whose jar the request carries: its session's, its SSO identity's, or a pre-login one.
         let holder = match (&session, &asserted) {
             (Some(claims), _) => Some(session_context(&claims.sid)),
@@ -438,25 +354,12 @@ impl Worker {
                 .record(ctx.event(EventKind::CredentialWithoutSession))
                 .await;
         }
-        let websocket = websocket::is_websocket_upgrade(req.version(), req.headers());
-        let upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+        let upgrade = websocket::is_websocket_upgrade(req.version(), req.headers())
+            .then(|| hyper::upgrade::on(&mut req));
         req.extensions_mut()
             .insert(vault::BoundJar(held.jar.cookies.clone()));
-        let forwarding = Forwarding {
-            index,
-            conn,
-            path_and_query,
-            authority: &authority,
-            asserted: asserted.or_else(|| session.as_ref().map(sso_step::Asserted::from_session)),
-            session: session.as_ref(),
-        };
         let guard = vault::Guard {
-            asked: Asked {
-                worker: self,
-                index,
-                conn,
-                authority: &authority,
-            },
+            asked: routed.asked(self),
             auth,
             env,
             login,
@@ -464,9 +367,9 @@ impl Worker {
             held: &held,
             loose,
         };
-        let mut resp = self
-            .pass(forwarding, req, upgrade, Some(&guard), record)
-            .await?;
+        let asserted = asserted.or_else(|| session.as_ref().map(sso_step::Asserted::from_session));
+        let f = routed.forwarding(asserted, session.as_ref());
+        let mut resp = self.pass(f, req, upgrade, Some(&guard), record).await?;
         if let Some(claims) = &session {
             login::refresh_session(auth, env, claims, resp.headers_mut());
         }
@@ -599,10 +502,8 @@ impl Worker {
             parts.headers.insert(name, value);
         }
         if let (Some(who), Some(auth)) = (&asserted, &self.shared.auth) {
-            self.set_identity_headers(auth, env, who, &mut parts.headers);
-            if let Some(asserter) = &self.shared.config.assertion {
-                self.assert_identity(asserter, auth, env, who, &mut parts.headers);
-            }
+            let asserter = self.shared.config.assertion.as_deref();
+            who.tell_upstream(auth, env, asserter, &mut parts.headers);
         }
         if upgrade {
             websocket::restore_upgrade_headers(&mut parts.headers);
@@ -621,58 +522,6 @@ impl Worker {
             .env(Some(index))
             .observe_upstream(elapsed.as_secs_f64());
         sent
-    }
-
-    /// Adds the signed identity assertion (the client's copy was stripped by `rewrite`).
-    fn assert_identity(
-        &self,
-        asserter: &crate::identity::assertion::Asserter,
-        auth: &Auth,
-        env: &Environment,
-        who: &sso_step::Asserted,
-        headers: &mut HeaderMap,
-    ) {
-        let amr: &[&str] = match (who.sso, who.mfa_at) {
-            (true, _) => &["sso"],
-            (false, Some(_)) => &["pwd", "otp"],
-            (false, None) => &["pwd"],
-        };
-        let email = who.email.clone().or_else(|| auth.user_email(&who.user));
-        let role = serde_json::to_value(who.role).ok();
-        let assertion = crate::identity::assertion::Assertion {
-            user: &who.user,
-            email: email.as_deref(),
-            role: role.as_ref().and_then(|r| r.as_str()).unwrap_or("agent"),
-            env: &env.name,
-            amr,
-            auth_time: who.mfa_at.unwrap_or(who.created_at),
-        };
-        if let Some(token) = asserter.sign(&assertion, auth.clock.now()) {
-            if let Ok(v) = HeaderValue::from_str(&token) {
-                headers.insert(crate::identity::assertion::HEADER, v);
-            }
-        }
-    }
-
-    /// `[environments.identity_headers]`: the verified user and email, set by the gateway.
-    fn set_identity_headers(
-        &self,
-        auth: &Auth,
-        env: &Environment,
-        who: &sso_step::Asserted,
-        headers: &mut HeaderMap,
-    ) {
-        let ids = &env.identity_headers;
-        let email = who.email.clone().or_else(|| auth.user_email(&who.user));
-        let pairs = [
-            (&ids.user, Some(who.user.as_str())),
-            (&ids.email, email.as_deref()),
-        ];
-        for (name, value) in pairs {
-            if let (Some(n), Some(v)) = (name, value.and_then(|v| HeaderValue::from_str(v).ok())) {
-                headers.insert(n.clone(), v);
-            }
-        }
     }
 
     fn is_gateway_path(&self, path: &str) -> bool {

@@ -4,7 +4,7 @@
 //! anonymous (the headers themselves are stripped before anything goes upstream).
 
 use axum::body::Body;
-use http::{HeaderMap, Method, Response};
+use http::{HeaderMap, HeaderValue, Method, Response};
 
 use super::decision::forbidden;
 use super::pipeline::ConnInfo;
@@ -27,6 +27,62 @@ pub struct Asserted {
 }
 
 impl Asserted {
+    /// What the dashboard learns of who this is: the identity headers the environment asks
+    /// for and, when configured, the signed identity assertion (clients' copies of both were
+    /// stripped before).
+    pub(super) fn tell_upstream(
+        &self,
+        auth: &Auth,
+        env: &Environment,
+        asserter: Option<&crate::identity::assertion::Asserter>,
+        headers: &mut HeaderMap,
+    ) {
+        let email = self.email.clone().or_else(|| auth.user_email(&self.user));
+        let ids = &env.identity_headers;
+        let pairs = [
+            (&ids.user, Some(self.user.as_str())),
+            (&ids.email, email.as_deref()),
+        ];
+        for (name, value) in pairs {
+            if let (Some(n), Some(v)) = (name, value.and_then(|v| HeaderValue::from_str(v).ok())) {
+                headers.insert(n.clone(), v);
+            }
+        }
+        if let Some(asserter) = asserter {
+            self.assert(asserter, auth, env, email.as_deref(), headers);
+        }
+    }
+
+    /// Adds the signed identity assertion.
+    fn assert(
+        &self,
+        asserter: &crate::identity::assertion::Asserter,
+        auth: &Auth,
+        env: &Environment,
+        email: Option<&str>,
+        headers: &mut HeaderMap,
+    ) {
+        let amr: &[&str] = match (self.sso, self.mfa_at) {
+            (true, _) => &["sso"],
+            (false, Some(_)) => &["pwd", "otp"],
+            (false, None) => &["pwd"],
+        };
+        let role = serde_json::to_value(self.role).ok();
+        let assertion = crate::identity::assertion::Assertion {
+            user: &self.user,
+            email,
+            role: role.as_ref().and_then(|r| r.as_str()).unwrap_or("agent"),
+            env: &env.name,
+            amr,
+            auth_time: self.mfa_at.unwrap_or(self.created_at),
+        };
+        if let Some(token) = asserter.sign(&assertion, auth.clock.now()) {
+            if let Ok(v) = HeaderValue::from_str(&token) {
+                headers.insert(crate::identity::assertion::HEADER, v);
+            }
+        }
+    }
+
     /// The identity of a signed-in gateway session.
     pub fn from_session(c: &crate::session::token::SessionClaims) -> Self {
         Self {
