@@ -48,3 +48,34 @@ pub fn valid_authority(raw: &str) -> bool {
     };
     port_ok && host_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::valid_authority;
+
+    #[test]
+    fn authorities_are_validated() {
+        for ok in [
+            "chat.test",
+            "chat.test:8443",
+            "chat.test.",
+            "[::1]:443",
+            "127.0.0.1:1",
+        ] {
+            assert!(valid_authority(ok), "{ok}");
+        }
+        for bad in [
+            "evil.test@chat.test",
+            "chat.test:99999",
+            "chat.test:0",
+            "chat.test:",
+            "chat.test..",
+            "chat test",
+            "[::1",
+            "[zz]:1",
+            "",
+        ] {
+            assert!(!valid_authority(bad), "{bad}");
+        }
+    }
+}

@@ -283,6 +283,25 @@ mod tests {
     }
 
     #[test]
+    fn the_stronger_hsts_wins() {
+        let ours = HeaderValue::from_static("max-age=31536000");
+        let strong = |theirs: &'static str| {
+            let v = HeaderValue::from_static(theirs);
+            stronger_hsts(&ours, Some(&v)).to_str().unwrap().to_string()
+        };
+        assert_eq!(stronger_hsts(&ours, None), "max-age=31536000");
+        assert_eq!(
+            strong("max-age=63072000; includeSubDomains; preload"),
+            "max-age=63072000; includeSubDomains; preload"
+        );
+        assert_eq!(
+            strong("max-age=60; includeSubDomains"),
+            "max-age=31536000; includeSubDomains"
+        );
+        assert_eq!(strong("garbage"), "max-age=31536000");
+    }
+
+    #[test]
     fn forwarded_for_is_appended() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
