@@ -655,3 +655,45 @@ async fn http2_clients_see_answers_the_gateway_gives_before_reading_the_body() {
     );
     assert!(lab.dash.seen_at("/upload").is_empty());
 }
+
+/// An upstream header line ending in a bare LF is read as a separate header by the gateway's
+/// HTTP parser; a `Set-Cookie` smuggled that way for a gateway cookie is still removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_cookie_smuggled_behind_a_bare_lf_is_removed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let answer = "HTTP/1.1 200 OK\r\nX-Note: a\nSet-Cookie: __Host-mfagate=smuggled; Path=/; Secure\r\n\
+                              Set-Cookie: =__Host-mfagate-device=smuggled\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                let _ = tcp.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let pki = Pki::new();
+    pki.leaf("raw", &["raw.test"]);
+    let mut toml = config_head(&pki, "");
+    toml.push_str(&format!(
+        "[[environments]]\nname = \"raw\"\nhosts = [\"raw.test\"]\nupstream = \"http://{addr}\"\n\
+         [environments.tls]\ncert = \"raw.pem\"\nkey = \"raw-key.pem\"\n{}",
+        lenient::LOGIN_TOML
+    ));
+    let gw = start_gateway(&pki, &toml);
+    let resp = pki
+        .client(&["raw.test"], gw.https_addr, false)
+        .get(format!("https://raw.test:{}/page", gw.https_addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cookies = set_cookies(&resp);
+    assert!(
+        cookies.iter().all(|c| !c.contains("smuggled")),
+        "{cookies:?}"
+    );
+}
