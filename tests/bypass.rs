@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mfagate::proxy::RunningGateway;
 use support::lenient::{self, Lenient};
-use support::mfa::{config_head, csrf, enroll_at, gateway_cookie_header, location, set_cookies};
+use support::mfa::{config_head, enroll_at, gateway_cookie_header, location, set_cookies};
 use support::{raw_status, start_gateway, Pki};
 
 const AGENT: (&str, &str) = ("agent@lenient.test", "agent-pass");
@@ -77,6 +77,11 @@ impl Lab {
             .filter(|(_, e)| serde_json::to_string(&e.kind).unwrap().contains(kind))
             .count()
     }
+}
+
+/// Whether a response sets a cookie line starting with `prefix`.
+fn sets(resp: &reqwest::Response, prefix: &str) -> bool {
+    set_cookies(resp).iter().any(|c| c.starts_with(prefix))
 }
 
 /// What a response told the browser to store: never the dashboard's cookie.
@@ -195,9 +200,7 @@ async fn no_spelling_of_a_stolen_cookie_reaches_the_dashboard() {
             let want = with_session.then_some(AGENT.0.to_string());
             assert_eq!(seen[0].user, want, "{what} (with session: {with_session})");
             assert!(
-                set_cookies(&resp)
-                    .iter()
-                    .any(|c| c.starts_with("app_session=;")),
+                sets(&resp, "app_session=;"),
                 "{what}: the loose cookie is cleared in the browser"
             );
         }
@@ -255,9 +258,7 @@ async fn answers_cannot_set_dashboard_or_gateway_cookies_outside_a_session() {
         .unwrap();
     assert_no_dashboard_cookie(&resp, "unlisted login answer");
     assert!(
-        !set_cookies(&resp)
-            .iter()
-            .any(|c| c.starts_with("__Host-mfagate-pre")),
+        !sets(&resp, "__Host-mfagate-pre"),
         "a signed-in value is never bound as a pre-login session"
     );
     // An unlisted JSON login route: its token is withheld too.
@@ -297,12 +298,7 @@ async fn only_a_login_the_dashboard_confirms_counts_and_its_user_is_the_dashboar
     assert_eq!(resp.status(), 302);
     assert_eq!(location(&resp), "/login");
     assert_no_dashboard_cookie(&resp, "failed login");
-    assert!(
-        !set_cookies(&resp)
-            .iter()
-            .any(|c| c.starts_with("__Host-mfagate=")),
-        "no pending login"
-    );
+    assert!(!sets(&resp, "__Host-mfagate="), "no pending login");
     let mfa = attacker
         .get(lab.url("/.mfagate/enroll"))
         .send()
@@ -406,9 +402,7 @@ async fn a_pre_login_session_serves_the_login_page_and_ends_at_login() {
         .unwrap();
     assert_eq!(location(&resp), "/.mfagate/", "CSRF passed, MFA asked");
     assert!(
-        set_cookies(&resp)
-            .iter()
-            .any(|c| c.starts_with("__Host-mfagate-pre0=;")),
+        sets(&resp, "__Host-mfagate-pre0=;"),
         "the pre-login binding ends at login"
     );
     // This dashboard kept its session id at login, so the pre-login value is now signed in:
@@ -427,29 +421,8 @@ async fn a_pre_login_session_serves_the_login_page_and_ends_at_login() {
         "pre-login copy refused after login"
     );
     // Completing the factor releases the session into the jar.
-    let enroll = support::mfa::page(&browser, &lab.url("/.mfagate/enroll")).await;
-    let secret = mfagate::mfa::totp::parse_setup_key(&support::mfa::between(
-        &enroll,
-        "<code id=\"setup-key\">",
-        "</code>",
-    ))
-    .unwrap();
-    let code = mfagate::mfa::totp::code_at(&secret, lab.auth().clock.now());
-    let codes = browser
-        .post(lab.url("/.mfagate/enroll"))
-        .form(&[("code", code.as_str()), ("csrf", &csrf(&enroll))])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let released = browser
-        .post(lab.url("/.mfagate/continue"))
-        .form(&[("csrf", csrf(&codes))])
-        .send()
-        .await
-        .unwrap();
+    let now = lab.auth().clock.now();
+    let (_, released) = support::mfa::enroll_pending_at(&browser, &lab.url(""), now).await;
     assert_no_dashboard_cookie(&released, "release");
     lab.dash.clear_seen();
     browser.get(lab.url("/inbox")).send().await.unwrap();

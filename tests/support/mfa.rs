@@ -358,6 +358,16 @@ pub async fn enroll_at(
         "/.mfagate/",
         "{email} at {base} must pass MFA"
     );
+    enroll_pending_at(browser, base, now).await
+}
+
+/// Enrolls TOTP through the pages for the browser's pending login at `base`, with codes for
+/// Unix time `now`. Returns the seed and the response that released the session.
+pub async fn enroll_pending_at(
+    browser: &reqwest::Client,
+    base: &str,
+    now: u64,
+) -> (Vec<u8>, reqwest::Response) {
     let page = page(browser, &format!("{base}/.mfagate/enroll")).await;
     let secret =
         mfagate::mfa::totp::parse_setup_key(&between(&page, "<code id=\"setup-key\">", "</code>"))
