@@ -314,12 +314,40 @@ async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
         .await
         .unwrap();
 
+    // A long poll of the chat waits at the dashboard meanwhile.
+    let poll = {
+        let (laptop, url) = (laptop.clone(), t.url("/api/v1/poll"));
+        tokio::spawn(async move {
+            laptop
+                .get(url)
+                .header("sec-fetch-mode", "cors")
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
     t.auth().revoke_all("agent1@demo.test").await.unwrap();
     let closed = tokio::time::timeout(std::time::Duration::from_secs(1), async {
         while let Some(Ok(_)) = ws.next().await {}
     })
     .await;
     assert!(closed.is_ok(), "WebSocket closed");
+    let poll = tokio::time::timeout(std::time::Duration::from_secs(1), poll)
+        .await
+        .expect("long poll ended within 1 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        poll.status(),
+        401,
+        "a refused poll is told in JSON, not redirected"
+    );
+    assert_eq!(
+        poll.headers()["content-type"],
+        "application/json",
+        "not a browser navigation"
+    );
     for browser in [&laptop, &phone] {
         let resp = t.get(browser, "/").await;
         assert_eq!(location(&resp), "/login", "every session of the user ended");
