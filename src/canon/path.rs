@@ -92,8 +92,16 @@ fn folds_into_ascii(c: char) -> bool {
     let mut buf = [0u8; 4];
     let nfkc = ComposingNormalizerBorrowed::new_nfkc().normalize(c.encode_utf8(&mut buf));
     nfkc.bytes().any(|b| b.is_ascii())
-        || c.to_uppercase().any(|u| u.is_ascii())
-        || c.to_lowercase().any(|l| l.is_ascii())
+        || simple_ascii(c.to_uppercase())
+        || simple_ascii(c.to_lowercase())
+}
+
+/// Whether a case mapping is an ASCII letter, as routers' one-character (simple) mappings
+/// see it: `ſ` → `S`, `K` (Kelvin) → `k`, `İ` → `i` (plus a combining dot), but not
+/// `ß` → `SS`, which no per-character comparison produces.
+fn simple_ascii(mut mapped: impl Iterator<Item = char>) -> bool {
+    mapped.next().is_some_and(|first| first.is_ascii())
+        && mapped.all(|rest| ('\u{300}'..='\u{36f}').contains(&rest))
 }
 
 /// A configured path (`/settings/billing`, or a prefix `/settings/*`) in canonical form.
@@ -179,6 +187,7 @@ mod tests {
             ("/;x/settings", "/settings"),
             ("/caf%C3%A9", "/café"),
             ("/日本", "/日本"),
+            ("/Straße", "/straße"),
         ] {
             assert_eq!(canonical(input, false).as_deref(), Ok(want), "{input:?}");
         }
@@ -193,6 +202,7 @@ mod tests {
             ("/public／..／settings", CanonError::LookAlike),
             ("/public/．．/settings", CanonError::LookAlike),
             ("/\u{212A}ey", CanonError::LookAlike),
+            ("/İndex", CanonError::LookAlike),
             ("/settings/billing%09", CanonError::ControlChar),
             ("/%0a", CanonError::ControlChar),
             ("/%2573ettings/billing", CanonError::DoubleEncoded),
