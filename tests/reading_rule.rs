@@ -47,7 +47,7 @@ fn protected_spelling() -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 2000,
+        cases: 10000,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

@@ -25,8 +25,10 @@ pub enum CanonError {
     LookAlike,
     #[error("encoded control character")]
     ControlChar,
-    #[error("percent-escape that decodes to another escape")]
+    #[error("encoded '%'")]
     DoubleEncoded,
+    #[error("escapes that are not UTF-8")]
+    NotUtf8,
 }
 
 /// The canonical form: percent-escapes decoded, `;params` removed from every segment, empty
@@ -35,7 +37,10 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
     if is_canonical(path, case_sensitive) {
         return Ok(Cow::Borrowed(path));
     }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    // Servers read invalid UTF-8 differently (Latin-1, replacement characters): refuse it.
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| CanonError::NotUtf8)?;
     if decoded.chars().any(folds_into_ascii) {
         return Err(CanonError::LookAlike);
     }
@@ -43,8 +48,9 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
     if decoded.chars().any(char::is_control) {
         return Err(CanonError::ControlChar);
     }
-    // A server that decodes twice (IIS, some servlet setups) reads `%2573` as `s`.
-    if has_escape(decoded.as_bytes()) {
+    // A server that decodes twice (IIS, some servlet setups) reads `%2573` as `s`: an
+    // encoded `%` is refused.
+    if decoded.contains('%') {
         return Err(CanonError::DoubleEncoded);
     }
     let mut out = String::with_capacity(decoded.len());
@@ -66,11 +72,6 @@ pub fn canonical(path: &str, case_sensitive: bool) -> Result<Cow<'_, str>, Canon
         out = out.to_lowercase();
     }
     Ok(Cow::Owned(out))
-}
-
-fn has_escape(b: &[u8]) -> bool {
-    b.windows(3)
-        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 /// The common case on the hot path: plain lower-case ASCII, nothing to strip, no allocation.
@@ -207,6 +208,9 @@ mod tests {
             ("/%0a", CanonError::ControlChar),
             ("/%2573ettings/billing", CanonError::DoubleEncoded),
             ("/.%2527", CanonError::DoubleEncoded),
+            ("/.%a0", CanonError::NotUtf8),
+            ("/100%25off", CanonError::DoubleEncoded),
+            ("/caf%E9", CanonError::NotUtf8),
         ] {
             assert_eq!(canonical(input, false), Err(want), "{input:?}");
         }

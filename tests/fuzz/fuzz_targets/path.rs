@@ -1,5 +1,6 @@
 //! Path normalization then the canonical form: never a panic, and whatever is admitted is
-//! a fixed point free of dot segments, control characters and look-alikes.
+//! a fixed point (of the canonical form and of the whole reading) free of dot segments,
+//! control characters and look-alikes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -19,5 +20,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(canon.split('/').all(|s| s != "." && s != ".."), "{canon:?}");
         let again = mfagate::canon::canonical(&canon, case_sensitive).expect("fixed point");
         assert_eq!(again, canon);
+        // The whole reading (normalize, then canonical) is a fixed point too.
+        let normal_again = mfagate::proxy::path::normalize_path(&canon).expect("normal");
+        let whole = mfagate::canon::canonical(&normal_again, case_sensitive).expect("fixed");
+        assert_eq!(whole, canon);
     }
 });
