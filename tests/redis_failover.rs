@@ -166,8 +166,20 @@ async fn survive_failover(mut redis: Deployment, shape: &str, how: Failover) {
         assert!(exists, "{key} survived the failover");
     }
 
-    // Revocations travel again: a logout on B is refused on A within a second.
-    assert_eq!(status_with(&pki, &a, "/", &session).await, 200, "control");
+    // Revocations travel again: a logout on B is refused on A within a second. A may still be
+    // catching up with the events after the failover (503, fail closed) for a moment.
+    let mut control = 0;
+    for _ in 0..50 {
+        control = status_with(&pki, &a, "/", &session).await;
+        if control == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        control, 200,
+        "control: A serves the session once it has caught up"
+    );
     let out = support::mfa::logout_at(&laptop, &url(&b, "")).await;
     assert_eq!(out.status(), 303);
     let limit = Duration::from_secs(1);
