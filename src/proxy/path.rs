@@ -73,9 +73,11 @@ fn is_already_normal(bytes: &[u8]) -> bool {
     true
 }
 
+/// Decodes one segment. Works on bytes so that non-ASCII text stays the UTF-8 it was (a byte
+/// is never taken for a character on its own).
 fn decode_segment(segment: &str) -> Result<String, PathError> {
     let bytes = segment.as_bytes();
-    let mut out = String::with_capacity(bytes.len());
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -88,24 +90,22 @@ fn decode_segment(segment: &str) -> Result<String, PathError> {
                 match value {
                     b'/' | b'\\' | 0 => return Err(PathError::EncodedSeparator),
                     v if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') => {
-                        out.push(v as char)
+                        out.push(v)
                     }
-                    v => {
-                        out.push('%');
-                        out.push_str(&format!("{v:02X}"));
-                    }
+                    v => out.extend_from_slice(format!("%{v:02X}").as_bytes()),
                 }
                 i += 3;
             }
             b'\\' => return Err(PathError::Backslash),
             b if b < 0x20 || b == 0x7f => return Err(PathError::ControlChar),
             b => {
-                out.push(b as char);
+                out.push(b);
                 i += 1;
             }
         }
     }
-    Ok(out)
+    // Only ASCII was decoded and only whole input bytes copied: still the input's UTF-8.
+    String::from_utf8(out).map_err(|_| PathError::BadEncoding)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -141,6 +141,8 @@ mod tests {
             ("/.mfagate/../settings", "/settings"),
             ("/%252e%252e/x", "/%252e%252e/x"),
             ("/..", "/"),
+            ("/café/./x", "/café/x"),
+            ("/日本/../a", "/a"),
         ];
         for (input, want) in ok {
             assert_eq!(
