@@ -45,10 +45,16 @@ impl Auth {
 
     /// `Set-Cookie` lines storing `jar` sealed under `context`, replacing `previous` chunks.
     pub fn jar_cookies(&self, context: &[u8], jar: &Jar, previous: usize) -> Vec<String> {
+        self.store_jar(SESSION_JAR, context, jar, previous)
+    }
+
+    /// `Set-Cookie` lines storing `jar` sealed under `context` in cookie `base` (deleting it
+    /// when the jar is empty), replacing the `previous` chunks the browser held.
+    fn store_jar(&self, base: &str, context: &[u8], jar: &Jar, previous: usize) -> Vec<String> {
         if jar.is_empty() {
-            return clear_chunks(SESSION_JAR, 0, previous);
+            return clear_chunks(base, 0, previous);
         }
-        write_chunks(SESSION_JAR, &jar.seal(&self.keys, context), previous)
+        write_chunks(base, &jar.seal(&self.keys, context), previous)
     }
 
     /// The pre-login jar of an anonymous browser: valid while younger than the environment's
@@ -72,14 +78,7 @@ impl Auth {
             jar.id = new_id(&self.keys);
             jar.created_at = now;
         }
-        if jar.is_empty() {
-            return clear_chunks(PRE_LOGIN_JAR, 0, previous);
-        }
-        write_chunks(
-            PRE_LOGIN_JAR,
-            &jar.seal(&self.keys, PRE_LOGIN_CONTEXT),
-            previous,
-        )
+        self.store_jar(PRE_LOGIN_JAR, PRE_LOGIN_CONTEXT, &jar, previous)
     }
 
     /// Ends a pre-login binding at a successful login: its values may now be authenticated

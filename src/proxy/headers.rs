@@ -157,12 +157,6 @@ pub fn strip_identity(headers: &mut HeaderMap) -> usize {
     count
 }
 
-/// Removes the gateway's own cookies (in any spelling a dashboard might read) from `Cookie`
-/// headers, keeping the dashboard's.
-pub fn strip_gateway_cookies(headers: &mut HeaderMap) {
-    crate::canon::cookie::rewrite(headers, &crate::canon::cookie::is_gateway_name, &[]);
-}
-
 /// The stronger of the gateway's and the dashboard's `Strict-Transport-Security`: the longer
 /// `max-age`, with `includeSubDomains` and `preload` kept from either.
 pub fn stronger_hsts(ours: &HeaderValue, theirs: Option<&HeaderValue>) -> HeaderValue {
@@ -217,12 +211,12 @@ pub fn set_forwarded(headers: &mut HeaderMap, peer: IpAddr, host: &str) {
     headers.remove(header::FORWARDED);
 }
 
-/// Prepares client request headers for the upstream: hop-by-hop, identity and gateway cookies
-/// removed, forwarding headers set. Returns the number of identity headers that were stripped.
+/// Prepares client request headers for the upstream: hop-by-hop and identity headers removed,
+/// forwarding headers set. Returns the number of identity headers that were stripped. Cookies
+/// are rewritten once, before this, by `vault::bind_request` (the gateway's own removed).
 pub fn sanitize_request(headers: &mut HeaderMap, peer: IpAddr, host: &str) -> usize {
     strip_hop_by_hop(headers);
     let spoofed = strip_identity(headers);
-    strip_gateway_cookies(headers);
     set_forwarded(headers, peer, host);
     spoofed
 }
@@ -264,22 +258,6 @@ mod tests {
         h.insert(header::TE, HeaderValue::from_static("trailers"));
         strip_hop_by_hop(&mut h);
         assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-kept"]);
-    }
-
-    #[test]
-    fn gateway_cookies_removed_dashboard_cookies_kept() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("__Host-mfagate=abc; dash_session=1"),
-        );
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("__Host-mfagate-device=x"),
-        );
-        strip_gateway_cookies(&mut h);
-        assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
-        assert_eq!(h[header::COOKIE], "dash_session=1");
     }
 
     #[test]

@@ -159,11 +159,8 @@ impl Target<'_> {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Evidence, ProxyError> {
-        let now = self.auth.clock.now();
-        let mut jar = request.pre.jar.clone();
-        for line in session_cookie_lines(headers, login) {
-            jar.apply(&line, now);
-        }
+        let lines = session_cookie_lines(headers, login);
+        let jar = request.pre.jar.clone().with(&lines, self.auth.clock.now());
         let token = login.token_pointer.as_deref().and_then(|p| {
             serde_json::from_slice::<serde_json::Value>(body)
                 .ok()

@@ -81,10 +81,7 @@ impl Guard<'_> {
             return Ok(out);
         }
         let now = self.auth.clock.now();
-        let mut jar = self.held.jar.clone();
-        for l in &lines {
-            jar.apply(l, now);
-        }
+        let jar = self.held.jar.clone().with(&lines, now);
         match (&self.holder, &self.login.probe) {
             (Some(context), _) => {
                 out.extend(self.auth.jar_cookies(context, &jar, self.held.chunks));
@@ -140,5 +137,25 @@ impl Guard<'_> {
             .await;
         headers.remove(CONTENT_LENGTH);
         Ok(Body::from(serde_json::to_vec(&value).unwrap_or_default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::COOKIE;
+    use http::HeaderValue;
+
+    #[test]
+    fn gateway_cookies_removed_dashboard_cookies_kept() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("__Host-mfagate=abc; dash_session=1"),
+        );
+        h.append(COOKIE, HeaderValue::from_static("__Host-mfagate-device=x"));
+        bind_request(&mut h, None, &BoundJar::default());
+        assert_eq!(h.get_all(COOKIE).iter().count(), 1);
+        assert_eq!(h[COOKIE], "dash_session=1");
     }
 }

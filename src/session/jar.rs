@@ -72,11 +72,15 @@ impl Jar {
 
     /// The jar of `lines` (`Set-Cookie` or `name=value` lines) applied in order.
     pub fn from_lines(lines: &[String], now: u64) -> Self {
-        let mut jar = Self::default();
+        Self::default().with(lines, now)
+    }
+
+    /// This jar with `lines` applied in order (a dashboard answer's `Set-Cookie` lines).
+    pub fn with(mut self, lines: &[String], now: u64) -> Self {
         for l in lines {
-            jar.apply(l, now);
+            self.apply(l, now);
         }
-        jar
+        self
     }
 
     pub fn seal(&self, keys: &KeyRing, context: &[u8]) -> String {
