@@ -6,6 +6,17 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Unix seconds as "YYYY-MM-DD HH:MM UTC" (pages, emails, the grace header).
+pub fn utc(unix: u64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_else(|| format!("@{unix}"))
+}
+
 #[derive(Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
@@ -44,6 +55,13 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_render_in_utc() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(super::utc(u64::MAX), format!("@{}", u64::MAX));
+    }
+
     #[test]
     fn frozen_clock_moves_only_when_advanced() {
         let c = super::Clock::default();

@@ -94,7 +94,7 @@ async fn sessions_live_through_grace_then_end_everywhere() {
     let since = gw.auth.as_ref().unwrap().policies().enforced_since["alpha"];
     let inbox = get(&gw, &pki, &browsers[0], "/").await;
     assert_eq!(inbox.status(), 200, "session kept during grace");
-    let deadline = mfagate::web::factors::utc(since + 7 * 86_400);
+    let deadline = mfagate::clock::utc(since + 7 * 86_400);
     assert_eq!(
         inbox.headers()["x-mfagate-mfa-required-from"],
         deadline.as_str()

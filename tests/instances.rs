@@ -268,7 +268,7 @@ async fn a_session_costs_little_memory_in_redis() {
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
         RedisStore::open(&RedisTarget::standalone(&redis.url(), None), "mfagate:").unwrap(),
     );
-    let keys = std::sync::Arc::new(mfagate::store::secret_box::KeyRing::new(&[vec![1; 32]]));
+    let keys = std::sync::Arc::new(mfagate::crypto::secret_box::KeyRing::new(&[vec![1; 32]]));
     let records = Records::new(store, keys);
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -300,7 +300,7 @@ async fn a_session_costs_little_memory_in_redis() {
             ip: "203.0.113.7".into(),
             created_at: 1_800_000_000,
             mfa_at: Some(1_800_000_000),
-            auth: mfagate::session::token::AuthMethod::Pwd,
+            auth: mfagate::domain::AuthMethod::Pwd,
             sealed_credential: Some(records.seal_credential(&user, &credential)),
         };
         records

@@ -116,14 +116,14 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         env: "alpha".into(),
         user: "agent2@demo.test".into(),
         device: "d".into(),
-        auth: mfagate::session::token::AuthMethod::Pwd,
+        auth: mfagate::domain::AuthMethod::Pwd,
         stage: mfagate::session::token::Stage::Full,
         created_at: now,
         mfa_at: Some(now),
         idle_until: now + 600,
         expires_at: now + 3600,
-        who: mfagate::session::token::Who {
-            role: mfagate::policy::Role::Agent,
+        who: mfagate::domain::Who {
+            role: mfagate::domain::Role::Agent,
             envs: vec!["alpha".into()],
             factor: true,
         },
@@ -137,7 +137,7 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
             ..claims.clone()
         },
     );
-    let other_key = mfagate::store::secret_box::KeyRing::new(&[vec![99; 32]]);
+    let other_key = mfagate::crypto::secret_box::KeyRing::new(&[vec![99; 32]]);
     let forged = mfagate::session::token::encode_session(&other_key, &claims);
     let mut tampered = genuine.clone();
     tampered.insert(5, 'x');

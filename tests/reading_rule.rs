@@ -6,7 +6,7 @@ mod support;
 
 use mfagate::canon::cookie::{is_gateway_name, name_is, rewrite};
 use mfagate::canon::{canonical, Pattern};
-use mfagate::proxy::path::normalize_path;
+use mfagate::canon::normalize::normalize_path;
 use proptest::prelude::*;
 use support::lenient::{fold, Lenient};
 

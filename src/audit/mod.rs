@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
 
+/// A random id tying a request's audit events and its access-log line together.
+pub fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
 /// The audit log's name in the store.
 pub const AUDIT_LOG: &str = "audit";
 

@@ -28,7 +28,7 @@ pub struct Config {
     pub master_keys: Vec<Vec<u8>>,
     pub mail: Option<MailConfig>,
     pub directory: crate::policy::users::Directory,
-    pub assertion: Option<Arc<crate::identity::assertion::Asserter>>,
+    pub assertion: Option<Arc<crate::federation::assertion::Asserter>>,
     pub store: StoreBackend,
     pub environments: Vec<Environment>,
 }
@@ -238,11 +238,11 @@ pub struct Environment {
     pub policy: crate::policy::EnvPolicy,
     pub methods: Methods,
     /// Per-role subsets of `methods`.
-    pub role_methods: std::collections::HashMap<crate::policy::Role, Methods>,
+    pub role_methods: std::collections::HashMap<crate::domain::Role, Methods>,
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
     pub regulation: Regulation,
     pub login: Option<LoginConfig>,
-    pub sso: Option<Arc<crate::identity::sso::Sso>>,
+    pub sso: Option<Arc<crate::federation::sso::Sso>>,
     /// Paths compared case-sensitively (`case_sensitive_paths`); lenient by default.
     pub case_sensitive_paths: bool,
     /// Headers the gateway sets from the verified identity: (user, email).
@@ -289,7 +289,7 @@ pub enum UpstreamTls {
 
 impl Environment {
     /// The factors a user with `role` may use here.
-    pub fn methods_for(&self, role: crate::policy::Role) -> Methods {
+    pub fn methods_for(&self, role: crate::domain::Role) -> Methods {
         self.role_methods
             .get(&role)
             .copied()

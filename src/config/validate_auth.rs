@@ -16,7 +16,7 @@ use super::model::{
 use super::validate::{read_secret, resolve, Errors};
 use crate::mfa::attempts::Limits;
 use crate::mfa::email_otp::EmailOtpPolicy;
-use crate::store::secret_box::MIN_KEY_BYTES;
+use crate::crypto::secret_box::MIN_KEY_BYTES;
 
 /// Decodes every master key (base64 text in a file or env var).
 pub(super) fn master_keys(errs: &mut Errors, keys: &[SecretSource], base: &Path) -> Vec<Vec<u8>> {
@@ -98,7 +98,7 @@ fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute, cs: bool) -> Option<L
             None
         }
     };
-    let path = match crate::proxy::path::normalize_path(&r.path) {
+    let path = match crate::canon::normalize::normalize_path(&r.path) {
         Ok(p) if p == r.path => Some(r.path.clone()),
         _ => {
             errs.push(
@@ -289,7 +289,7 @@ fn probe(errs: &mut Errors, key: &str, p: &super::file::FileProbe) -> Option<sup
         format!("{key}.probe.user_pointer"),
         &Some(p.user_pointer.clone()),
     );
-    let path = match crate::proxy::path::normalize_path(&p.path) {
+    let path = match crate::canon::normalize::normalize_path(&p.path) {
         Ok(n) if n == p.path => p.path.parse::<http::uri::PathAndQuery>().ok(),
         _ => None,
     };

@@ -7,7 +7,8 @@ use super::file::{FileConfig, FileEnvironment, FilePathRule};
 use super::model::Methods;
 use super::validate::Errors;
 use crate::policy::users::{Directory, DomainRule, UserEntry};
-use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule, Role};
+use crate::domain::Role;
+use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule};
 
 fn role(errs: &mut Errors, key: String, name: &str) -> Role {
     Role::parse(name).unwrap_or_else(|| {
@@ -41,7 +42,7 @@ pub(super) fn directory(errs: &mut Errors, file: &FileConfig) -> Directory {
     let mut users = HashMap::new();
     for (i, u) in file.users.iter().enumerate() {
         let key = format!("users[{i}]");
-        let identity = crate::identity::login_intercept::normalize_user(&u.identity);
+        let identity = crate::domain::normalize_user(&u.identity);
         if identity.is_empty() {
             errs.push(format!("{key}.identity"), "must not be empty");
         }

@@ -9,9 +9,9 @@ use jsonwebtoken::Algorithm;
 
 use super::file::{FileAssertion, FileSso};
 use super::validate::{read_secret, resolve, Errors};
-use crate::identity::assertion::Asserter;
-use crate::identity::jwks::Jwks;
-use crate::identity::sso::{HeaderSso, JwtSso, Sso};
+use crate::federation::assertion::Asserter;
+use crate::federation::jwks::Jwks;
+use crate::federation::sso::{HeaderSso, JwtSso, Sso};
 use rustls::pki_types::pem::PemObject;
 
 fn header(errs: &mut Errors, key: String, name: &str) -> Option<HeaderName> {
@@ -158,7 +158,7 @@ fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Jwks
                 }
             };
             let roots = match &sso.jwks_ca_file {
-                None => crate::proxy::tls::load_system_roots(),
+                None => crate::tls::load_system_roots(),
                 Some(file) => {
                     let path = resolve(base, file);
                     let mut roots = rustls::RootCertStore::empty();

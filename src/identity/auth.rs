@@ -9,12 +9,12 @@ use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::notify::Mailer;
 use crate::policy::PolicySet;
-use crate::proxy::live::LiveConnections;
+use crate::session::live::LiveConnections;
 use crate::session::revocation::RevocationView;
 use crate::session::token::{decode_session, SessionClaims, Stage};
 use crate::session::{cookie_value, SESSION_COOKIE};
 use crate::store::records::Records;
-use crate::store::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 use crate::store::StoreResult;
 use pingora_limits::rate::Rate;
 
@@ -72,7 +72,7 @@ impl Auth {
             at: self.clock.now(),
             environment: env.name.clone(),
             ip: ip.to_string(),
-            request_id: crate::proxy::pipeline::new_request_id(),
+            request_id: crate::audit::new_request_id(),
             user: None,
             device: None,
         }

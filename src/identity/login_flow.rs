@@ -20,8 +20,9 @@ use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
 use crate::policy::login_needs_mfa;
 use crate::session::jar::Jar;
 use crate::session::token::{
-    encode_session, new_id, token_hash, AuthMethod, SessionClaims, Stage, Who,
+    encode_session, new_id, token_hash, SessionClaims, Stage,
 };
+use crate::domain::{AuthMethod, Who};
 use crate::session::{device, set_cookie, SESSION_COOKIE};
 use crate::store::records::{PendingLogin, SessionRecord, WithheldCredential};
 use crate::store::StoreError;

@@ -1,6 +1,7 @@
 //! Pure pieces of login interception: matching the dashboard's login routes, reading the user
 //! name without guessing, recognising success, and taking the credential out of the response.
 
+use crate::domain::normalize_user;
 use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use serde_json::Value;
 
@@ -14,10 +15,6 @@ pub enum InterceptError {
     Unreadable(&'static str),
 }
 
-/// Lower-cased, trimmed login identity.
-pub fn normalize_user(raw: &str) -> String {
-    raw.trim().to_lowercase()
-}
 
 /// The user name in the login request, if the config says where it is. Refused: a body not
 /// in the route's format, and a user name given twice (duplicate form fields or JSON keys, or

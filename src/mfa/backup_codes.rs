@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use ring::pbkdf2;
 use serde::{Deserialize, Serialize};
 
-use crate::store::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 
 pub const COUNT: usize = 10;
 /// Crockford-style alphabet without look-alikes (no I, L, O, U).

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::secret_box::{constant_time_eq, KeyRing};
+use crate::crypto::secret_box::{constant_time_eq, KeyRing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmailOtpPolicy {
@@ -30,7 +30,7 @@ impl Default for EmailOtpPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EmailOtpState {
     pub pending_id: String,
-    #[serde(with = "crate::store::bytes")]
+    #[serde(with = "crate::crypto::bytes")]
     pub code_mac: Vec<u8>,
     pub issued_at: u64,
     pub used: bool,

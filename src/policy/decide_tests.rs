@@ -3,7 +3,7 @@
 use http::Method;
 
 use super::*;
-use crate::session::token::AuthMethod::{Pwd, Sso};
+use crate::domain::AuthMethod::{Pwd, Sso};
 
 const T_E: u64 = 1_700_000_000; // enforcement of "alpha" began
 const DAY: u64 = 86_400;

@@ -2,8 +2,9 @@
 //! that existed before keep working for the grace period; then every such session of a user the
 //! rule applies to that never passed a second factor is ended, on every device.
 
-use super::{requiring_environments, PolicySet, Role};
-use crate::session::token::AuthMethod;
+use super::{requiring_environments, PolicySet};
+use crate::domain::Role;
+use crate::domain::AuthMethod;
 
 /// Whether the grace period that began at `since` is over at `now`.
 pub fn grace_over(since: u64, grace_secs: u64, now: u64) -> bool {

@@ -9,36 +9,10 @@ pub mod users;
 use std::collections::HashMap;
 
 use http::Method;
-use serde::{Deserialize, Serialize};
 
-use crate::session::token::AuthMethod;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Agent,
-    Supervisor,
-    Admin,
-    /// Everything an admin may do, and more (later admin features).
-    Owner,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "agent" => Some(Self::Agent),
-            "supervisor" => Some(Self::Supervisor),
-            "admin" => Some(Self::Admin),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
-    }
-
-    /// Whether a rule or list naming `other` applies to this role (owner ⊃ admin).
-    pub fn is(self, other: Role) -> bool {
-        self == other || (self == Role::Owner && other == Role::Admin)
-    }
-}
+use crate::domain::Role;
+use crate::domain::AuthMethod;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaMode {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::Role;
+use crate::domain::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserEntry {

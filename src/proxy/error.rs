@@ -3,7 +3,7 @@
 use axum::body::Body;
 use http::{header, HeaderValue, Response, StatusCode};
 
-use super::path::PathError;
+use crate::canon::normalize::PathError;
 use crate::web::error_page;
 
 #[derive(Debug, thiserror::Error)]

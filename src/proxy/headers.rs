@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-/// Name of the signed identity assertion the gateway sends upstream (filled by a later layer).
-pub const ASSERTION_HEADER: &str = "x-mfagate-assertion";
+/// Name of the signed identity assertion the gateway sends upstream.
+pub use crate::federation::assertion::HEADER as ASSERTION_HEADER;
 
 /// Identity headers stripped from every client request (compared after `_` → `-`).
 pub const IDENTITY_HEADERS: &[&str] = &[

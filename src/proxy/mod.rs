@@ -11,7 +11,6 @@ pub mod live;
 pub mod login;
 pub mod metrics;
 pub mod ops;
-pub mod path;
 mod phases;
 pub mod pipeline;
 mod probe;

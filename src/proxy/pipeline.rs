@@ -19,8 +19,9 @@ use super::access_log::{AccessRecord, LoggedBody};
 pub use super::authority::{request_authority, request_host, valid_authority};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
-use super::live::{LiveBody, LiveConnections, LiveOwner};
-use super::path::normalize_path;
+use super::live::LiveBody;
+use crate::session::live::{LiveConnections, LiveOwner};
+use crate::canon::normalize::normalize_path;
 use super::phases::{refuse_ambiguous, Forwarding, Gate, Routed};
 use super::upstream::{self, UpstreamClient};
 use super::vault;
@@ -71,7 +72,7 @@ impl Shared {
                 && matches!(e.upstream.tls, crate::config::UpstreamTls::SystemRoots)
         });
         let system_roots = if needs_system_roots {
-            super::tls::load_system_roots()
+            crate::tls::load_system_roots()
         } else {
             RootCertStore::empty()
         };
@@ -119,11 +120,6 @@ pub struct ConnInfo {
 pub struct Worker {
     shared: Arc<Shared>,
     clients: Vec<UpstreamClient>,
-}
-
-/// A random id tying a request's audit events together.
-pub fn new_request_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
 }
 
 /// Clients that want JSON errors: API calls and XHR/fetch (a browser says which requests are
@@ -264,7 +260,7 @@ impl Worker {
         record.path.clone_from(&path);
         // Every decision below is taken on the canonical form (DESIGN.md "Reading rule").
         let canon = crate::canon::canonical(&path, self.env(index).case_sensitive_paths)
-            .map_err(super::path::PathError::from)?
+            .map_err(crate::canon::normalize::PathError::from)?
             .into_owned();
         refuse_ambiguous(req)?;
         let path_and_query = match req.uri().query() {
@@ -272,7 +268,7 @@ impl Worker {
             None => path.clone(),
         };
         let path_and_query = PathAndQuery::try_from(path_and_query)
-            .map_err(|_| ProxyError::BadPath(super::path::PathError::BadEncoding))?;
+            .map_err(|_| ProxyError::BadPath(crate::canon::normalize::PathError::BadEncoding))?;
         // Host and X-Forwarded-Host carry the validated authority, port included, so a
         // dashboard building absolute URLs keeps the gateway's public port.
         let authority = request_authority(req.uri(), req.headers())
@@ -375,7 +371,7 @@ impl Worker {
         }
         if let Some(until) = grace {
             // Sessions living on the enforcement grace period learn when MFA becomes mandatory.
-            if let Ok(v) = HeaderValue::from_str(&crate::web::factors::utc(until)) {
+            if let Ok(v) = HeaderValue::from_str(&crate::clock::utc(until)) {
                 resp.headers_mut().insert(decision::GRACE_HEADER, v);
             }
         }
@@ -545,7 +541,7 @@ impl Worker {
             env_index: index,
             display_name: env.display_name.clone(),
             ip: conn.peer.ip().to_string(),
-            request_id: new_request_id(),
+            request_id: crate::audit::new_request_id(),
             authority,
         });
         parts

@@ -13,7 +13,7 @@ use super::error::ProxyError;
 use super::pipeline::{ConnInfo, Worker};
 use super::upstream;
 use crate::config::Probe;
-use crate::identity::login_intercept::normalize_user;
+use crate::domain::normalize_user;
 use crate::session::jar::Jar;
 
 /// Largest probe answer read.

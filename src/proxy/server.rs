@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use tokio::sync::watch;
 
 use super::listener::{bind_reuseport, serve_tls};
-use super::live::LiveConnections;
+use crate::session::live::LiveConnections;
 use super::pipeline::{Shared, Worker};
 use crate::audit::AuditSink;
 use crate::clock::Clock;
@@ -23,7 +23,7 @@ use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 use crate::session::revocation::RevocationView;
 use crate::store::records::Records;
-use crate::store::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 use crate::store::{EmbeddedStore, RedisStore, Store};
 use pingora_limits::rate::Rate;
 use std::time::Duration;

@@ -11,9 +11,10 @@ use super::pipeline::ConnInfo;
 use crate::audit::EventKind;
 use crate::config::Environment;
 use crate::identity::auth::Auth;
-use crate::identity::sso::SsoOutcome;
-use crate::policy::{self, Role};
-use crate::session::token::AuthMethod;
+use crate::federation::sso::SsoOutcome;
+use crate::domain::Role;
+use crate::policy;
+use crate::domain::AuthMethod;
 
 /// Who a forwarded request is, for the signed identity assertion.
 #[derive(Debug, Clone)]
@@ -34,7 +35,7 @@ impl Asserted {
         &self,
         auth: &Auth,
         env: &Environment,
-        asserter: Option<&crate::identity::assertion::Asserter>,
+        asserter: Option<&crate::federation::assertion::Asserter>,
         headers: &mut HeaderMap,
     ) {
         let email = self.email.clone().or_else(|| auth.user_email(&self.user));
@@ -56,7 +57,7 @@ impl Asserted {
     /// Adds the signed identity assertion.
     fn assert(
         &self,
-        asserter: &crate::identity::assertion::Asserter,
+        asserter: &crate::federation::assertion::Asserter,
         auth: &Auth,
         env: &Environment,
         email: Option<&str>,
@@ -68,7 +69,7 @@ impl Asserted {
             (false, None) => &["pwd"],
         };
         let role = serde_json::to_value(self.role).ok();
-        let assertion = crate::identity::assertion::Assertion {
+        let assertion = crate::federation::assertion::Assertion {
             user: &self.user,
             email,
             role: role.as_ref().and_then(|r| r.as_str()).unwrap_or("agent"),
@@ -78,7 +79,7 @@ impl Asserted {
         };
         if let Some(token) = asserter.sign(&assertion, auth.clock.now()) {
             if let Ok(v) = HeaderValue::from_str(&token) {
-                headers.insert(crate::identity::assertion::HEADER, v);
+                headers.insert(crate::federation::assertion::HEADER, v);
             }
         }
     }

@@ -79,18 +79,6 @@ pub fn client_config(
     Ok(config)
 }
 
-/// Loads the OS trust store; problems are logged, and an empty store fails closed later.
-pub fn load_system_roots() -> RootCertStore {
-    let found = rustls_native_certs::load_native_certs();
-    for err in &found.errors {
-        tracing::warn!(error = %err, "problem loading system root certificates");
-    }
-    let mut roots = RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    tracing::debug!(added, "system root certificates loaded");
-    roots
-}
-
 /// Accepts any upstream certificate (signatures are still checked). Only reachable through
 /// `upstream_insecure_skip_verify = true`, which is logged as a warning at start.
 #[derive(Debug)]

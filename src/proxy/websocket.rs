@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::AsyncWriteExt;
 
 use super::headers::strip_hop_by_hop;
-use super::live::LiveGuard;
+use crate::session::live::LiveGuard;
 
 /// True for an HTTP/1.1 request asking to upgrade to WebSocket.
 pub fn is_websocket_upgrade(version: Version, headers: &HeaderMap) -> bool {

@@ -37,7 +37,7 @@ pub async fn record(auth: &Auth) -> StoreResult<()> {
 }
 
 /// Who a user is for enforcement: their profile from their last sign-in, else the directory.
-async fn who(auth: &Auth, user: &str) -> StoreResult<(crate::policy::Role, Vec<String>)> {
+async fn who(auth: &Auth, user: &str) -> StoreResult<(crate::domain::Role, Vec<String>)> {
     Ok(match auth.records.profile(user).await? {
         Some(w) => (w.role, w.envs),
         None => {
@@ -64,7 +64,7 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
         let Some(since) = policies.enforced_since.get(&env.name).copied() else {
             continue;
         };
-        let deadline = crate::web::factors::utc(since + env.policy.grace_secs);
+        let deadline = crate::clock::utc(since + env.policy.grace_secs);
         for user in users(auth).await? {
             let (role, envs) = who(auth, &user).await?;
             if !in_scope(&policies, index, role, &envs) || auth.records.totp(&user).await?.is_some()

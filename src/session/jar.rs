@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::store::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 
 /// Cookie (chunked as `…-jar0`, `…-jar1`) holding a signed-in session's jar.
 pub const SESSION_JAR: &str = "__Host-mfagate-jar";

@@ -3,6 +3,7 @@
 pub mod device;
 pub mod enforcement;
 pub mod jar;
+pub mod live;
 pub mod revocation;
 pub mod token;
 

@@ -4,15 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use crate::proxy::live::LiveConnections;
+use crate::session::live::LiveConnections;
 use crate::store::{Store, StoreEvent};
-
-/// Store set listing revoked session ids, for resync at start.
-pub const REVOKED_SET: &str = "revoked-sessions";
-/// Store set of "`before_ms` `user`" entries (every session of the user created before that
-/// Unix ms is revoked), for resync: an event alone would be lost by an instance that was not
-/// subscribed at that moment.
-pub const REVOKED_USERS_SET: &str = "revoked-users";
 
 #[derive(Default)]
 pub struct RevocationView {
@@ -48,20 +41,8 @@ impl RevocationView {
 
     /// Loads the revoked sessions recorded in the store (at start, and after missed events).
     pub async fn load(&self, store: &dyn Store) -> crate::store::StoreResult<()> {
-        for sid in store.set_members(REVOKED_SET).await? {
-            self.apply(&StoreEvent::SessionRevoked { session_id: sid });
-        }
-        for entry in store.set_members(REVOKED_USERS_SET).await? {
-            let parsed = entry
-                .split_once(' ')
-                .and_then(|(ms, user)| Some((ms.parse().ok()?, user)));
-            match parsed {
-                Some((before_ms, user)) => self.apply(&StoreEvent::UserRevoked {
-                    user: user.to_string(),
-                    before_ms,
-                }),
-                None => tracing::warn!("unreadable user revocation in the store; ignored"),
-            }
+        for event in crate::store::records::recorded_revocations(store).await? {
+            self.apply(&event);
         }
         Ok(())
     }
@@ -130,7 +111,7 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::store::records::Records;
-    use crate::store::secret_box::KeyRing;
+    use crate::crypto::secret_box::KeyRing;
     use crate::store::EmbeddedStore;
 
     /// An instance that missed the events (started later, or resubscribed) still refuses what

@@ -7,16 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Role;
-use crate::store::secret_box::KeyRing;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMethod {
-    /// Dashboard password (plus a second factor when policy requires one).
-    Pwd,
-    Sso,
-}
+use crate::domain::{AuthMethod, Who};
+use crate::crypto::secret_box::KeyRing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,16 +17,6 @@ pub enum Stage {
     Pending,
     /// Fully signed in.
     Full,
-}
-
-/// Who the session's user is, for per-request policy without a directory or store lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Who {
-    pub role: Role,
-    /// Environments the user belongs to (the any-environment rule).
-    pub envs: Vec<String>,
-    /// Whether the user has a second factor set up.
-    pub factor: bool,
 }
 
 /// Facts in the session cookie. Times are Unix seconds.
@@ -159,7 +141,7 @@ pub fn bearer_matches(keys: &KeyRing, claims: &SessionClaims, authorization: &[u
         return false;
     };
     scheme.eq_ignore_ascii_case("bearer")
-        && crate::store::secret_box::constant_time_eq(
+        && crate::crypto::secret_box::constant_time_eq(
             token_hash(keys, token.trim()).as_bytes(),
             bound.as_bytes(),
         )
@@ -175,6 +157,7 @@ pub fn new_id(keys: &KeyRing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Role;
 
     fn claims(now: u64) -> SessionClaims {
         SessionClaims {

@@ -3,14 +3,12 @@
 //! embedded (redb) and the Redis backend provide with the same contract. Typed records live in
 //! `records.rs` on top, so domain logic is written once.
 //!
-//! Secrets never reach a backend in clear: `secret_box` encrypts them first, and codes are only
+//! Secrets never reach a backend in clear: `crypto::secret_box` encrypts them first, and codes are only
 //! stored as hashes.
 
-pub mod bytes;
 pub mod embedded;
 pub mod records;
 pub mod redis;
-pub mod secret_box;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,14 +8,45 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 use super::{Store, StoreError, StoreEvent, StoreResult};
 use crate::mfa::attempts::AttemptState;
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
-use crate::session::revocation::{REVOKED_SET, REVOKED_USERS_SET};
-use crate::session::token::{AuthMethod, Who};
+use crate::domain::{AuthMethod, Who};
+
+/// Store set listing revoked session ids, for resync at start.
+const REVOKED_SET: &str = "revoked-sessions";
+/// Store set of "`before_ms` `user`" entries (every session of the user created before that
+/// Unix ms is revoked), for resync: an event alone would be lost by an instance that was not
+/// subscribed at that moment.
+const REVOKED_USERS_SET: &str = "revoked-users";
+
+/// Every revocation recorded in `store`, as the events that announced them, for an
+/// instance's in-memory view to load at start and after missed events. Works on the bare
+/// store: the view is kept below the typed records' other users.
+pub async fn recorded_revocations(store: &dyn Store) -> StoreResult<Vec<StoreEvent>> {
+    let mut events: Vec<StoreEvent> = store
+        .set_members(REVOKED_SET)
+        .await?
+        .into_iter()
+        .map(|session_id| StoreEvent::SessionRevoked { session_id })
+        .collect();
+    for entry in store.set_members(REVOKED_USERS_SET).await? {
+        let parsed = entry
+            .split_once(' ')
+            .and_then(|(ms, user)| Some((ms.parse().ok()?, user)));
+        match parsed {
+            Some((before_ms, user)) => events.push(StoreEvent::UserRevoked {
+                user: user.to_string(),
+                before_ms,
+            }),
+            None => tracing::warn!("unreadable user revocation in the store; ignored"),
+        }
+    }
+    Ok(events)
+}
 
 fn user_key(user: &str, what: &str) -> String {
     format!("user:{{{user}}}:{what}")
@@ -34,7 +65,7 @@ const LOCK_TTL: Duration = Duration::from_secs(10);
 /// An active (or pending, during enrollment) TOTP factor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotpRecord {
-    #[serde(with = "super::bytes")]
+    #[serde(with = "crate::crypto::bytes")]
     pub sealed_secret: Vec<u8>,
     pub state: TotpState,
     pub enrolled_at: u64,
@@ -64,7 +95,7 @@ pub struct SessionRecord {
     pub auth: AuthMethod,
     /// The dashboard credential, sealed, for calling the dashboard's logout endpoint.
     #[serde(
-        with = "super::bytes::option",
+        with = "crate::crypto::bytes::option",
         default,
         skip_serializing_if = "Option::is_none"
     )]
@@ -86,7 +117,7 @@ pub struct PendingLogin {
     pub id: String,
     pub user: String,
     pub environment: String,
-    #[serde(with = "super::bytes")]
+    #[serde(with = "crate::crypto::bytes")]
     pub sealed_credential: Vec<u8>,
     /// Same-origin path to continue to after MFA.
     pub next: String,

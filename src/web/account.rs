@@ -8,7 +8,8 @@ use minijinja::context;
 
 use super::complete::redirect_with_cookies;
 use super::extract::{Posted, SignedIn};
-use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, utc, Verdict};
+use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, Verdict};
+use crate::clock::utc;
 use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
 use crate::proxy::upstream::UpstreamClient;

@@ -8,7 +8,8 @@ use super::extract::PendingPage;
 use crate::audit::EventKind;
 use crate::identity::login_flow::{start_session, NewSession, StartedSession};
 use crate::session::jar::{read_chunks, SESSION_JAR};
-use crate::session::token::{decode_device, encode_device, new_id, Who};
+use crate::domain::Who;
+use crate::session::token::{decode_device, encode_device, new_id};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
 use crate::store::StoreError;
 
@@ -70,7 +71,7 @@ pub async fn complete(page: &PendingPage, method: &str) -> Response {
     };
     auth.audit.record(ctx.mfa_success(method)).await;
     auth.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
-    let (label, when) = (device::label(user_agent), super::factors::utc(now));
+    let (label, when) = (device::label(user_agent), crate::clock::utc(now));
     auth.notify(&login.user, |to| {
         crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
     });

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use http::HeaderMap;
 
-use crate::store::secret_box::KeyRing;
+use crate::crypto::secret_box::KeyRing;
 
 fn message(session_id: &str) -> Vec<u8> {
     format!("csrf.{session_id}").into_bytes()

@@ -155,7 +155,7 @@ pub async fn regulated(
                     .display_name
                     .clone();
                 auth.notify(user, |to| {
-                    crate::notify::messages::blocked(to, &brand, &utc(until))
+                    crate::notify::messages::blocked(to, &brand, &crate::clock::utc(until))
                 });
             }
         }
@@ -168,30 +168,6 @@ pub async fn regulated(
     Ok(verdict)
 }
 
-/// Unix seconds as "YYYY-MM-DD HH:MM UTC".
-pub fn utc(unix: u64) -> String {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// The page for a blocked user or client.
 pub fn blocked_page(base: &PageBase, until: u64) -> axum::response::Response {
     base.message(
@@ -199,17 +175,9 @@ pub fn blocked_page(base: &PageBase, until: u64) -> axum::response::Response {
         "Too many wrong codes",
         &format!(
             "For your security, code entry is blocked until {}. Please try again after that.",
-            utc(until)
+            crate::clock::utc(until)
         ),
         None,
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_render_in_utc() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::utc(1_700_000_000), "2023-11-14 22:13 UTC");
-    }
-}

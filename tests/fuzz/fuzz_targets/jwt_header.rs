@@ -2,7 +2,7 @@
 //! critical extensions is accepted.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mfagate::identity::sso::read_header;
+use mfagate::federation::sso::read_header;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else {

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(normal) = mfagate::proxy::path::normalize_path(raw) else {
+    let Ok(normal) = mfagate::canon::normalize::normalize_path(raw) else {
         return;
     };
     for case_sensitive in [false, true] {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let again = mfagate::canon::canonical(&canon, case_sensitive).expect("fixed point");
         assert_eq!(again, canon);
         // The whole reading (normalize, then canonical) is a fixed point too.
-        let normal_again = mfagate::proxy::path::normalize_path(&canon).expect("normal");
+        let normal_again = mfagate::canon::normalize::normalize_path(&canon).expect("normal");
         let whole = mfagate::canon::canonical(&normal_again, case_sensitive).expect("fixed");
         assert_eq!(whole, canon);
     }

@@ -11,8 +11,8 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use super::jwks::Jwks;
-use crate::identity::login_intercept::normalize_user;
-use crate::policy::Role;
+use crate::domain::normalize_user;
+use crate::domain::Role;
 
 #[derive(Debug)]
 pub struct JwtSso {

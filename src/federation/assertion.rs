@@ -7,7 +7,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 /// Request header carrying the assertion (client copies are always stripped).
-pub const HEADER: &str = crate::proxy::headers::ASSERTION_HEADER;
+pub const HEADER: &str = "x-mfagate-assertion";
 
 pub struct Asserter {
     key: EncodingKey,

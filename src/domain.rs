@@ -1,0 +1,99 @@
+//! The vocabulary every layer shares (leaf layer): roles, how a user authenticated, what a
+//! session knows of its user, the second factors, and the one way a login identity is
+//! normalized. Nothing here does I/O or knows about HTTP.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+    /// Everything an admin may do, and more (later admin features).
+    Owner,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "agent" => Some(Self::Agent),
+            "supervisor" => Some(Self::Supervisor),
+            "admin" => Some(Self::Admin),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+
+    /// Whether a rule or list naming `other` applies to this role (owner ⊃ admin).
+    pub fn is(self, other: Role) -> bool {
+        self == other || (self == Role::Owner && other == Role::Admin)
+    }
+
+    /// The name used in config, assertions and audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+}
+
+/// How a session's user proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// Dashboard password (plus a second factor when policy requires one).
+    Pwd,
+    Sso,
+}
+
+/// Who the session's user is, for per-request policy without a directory or store lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who {
+    pub role: Role,
+    /// Environments the user belongs to (the any-environment rule).
+    pub envs: Vec<String>,
+    /// Whether the user has a second factor set up.
+    pub factor: bool,
+}
+
+/// A second factor, as attempt counters, audit events and pages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    /// A code from an authenticator app (RFC 6238).
+    Totp,
+    /// The confirming code while an authenticator is being set up.
+    TotpEnroll,
+    /// A one-time code sent by email.
+    EmailOtp,
+    /// A single-use backup code.
+    BackupCode,
+}
+
+impl Factor {
+    /// The stable name used in store keys, audit events and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::TotpEnroll => "totp_enroll",
+            Self::EmailOtp => "email_otp",
+            Self::BackupCode => "backup_code",
+        }
+    }
+}
+
+impl std::fmt::Display for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lower-cased, trimmed login identity: the one reading of a user name, for the login watch,
+/// SSO identities, the user directory and the probe alike.
+pub fn normalize_user(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
