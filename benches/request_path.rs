@@ -6,15 +6,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Uri};
+use mfagate::canon::normalize::normalize_path;
+use mfagate::crypto::secret_box::KeyRing;
 use mfagate::domain::{AuthMethod, Role, Who};
 use mfagate::proxy::headers::sanitize_request;
-use mfagate::canon::normalize::normalize_path;
 use mfagate::proxy::pipeline::request_host;
 use mfagate::session::revocation::RevocationView;
-use mfagate::session::token::{
-    decode_session, encode_session, SessionClaims, Stage,
-};
-use mfagate::crypto::secret_box::KeyRing;
+use mfagate::session::token::{decode_session, encode_session, SessionClaims, Stage};
 use mfagate::store::StoreEvent;
 
 /// Headers of a typical browser request to a dashboard API.

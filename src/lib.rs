@@ -9,7 +9,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod federation;
-pub mod identity;
+pub mod gate;
 pub mod logging;
 pub mod mfa;
 pub mod notify;

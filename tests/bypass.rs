@@ -51,7 +51,7 @@ impl Lab {
         self.pki.client(&["app.test"], self.gw.https_addr, false)
     }
 
-    fn auth(&self) -> &mfagate::identity::auth::Auth {
+    fn auth(&self) -> &mfagate::gate::auth::Auth {
         self.gw.auth.as_ref().unwrap()
     }
 
@@ -557,7 +557,15 @@ async fn long_polls_and_event_streams_end_when_their_session_is_revoked() {
     assert!(sse.chunk().await.unwrap().is_some(), "events flow");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let revoked = Instant::now();
-    lab.auth().revoke_all(AGENT.0).await.unwrap();
+    let ctx = lab.auth().background_context("demo");
+    lab.auth()
+        .end_all(
+            AGENT.0,
+            mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+            ctx,
+        )
+        .await
+        .unwrap();
     let sse_end = tokio::time::timeout(Duration::from_secs(5), async {
         while let Ok(Some(_)) = sse.chunk().await {}
     })

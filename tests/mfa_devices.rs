@@ -327,7 +327,15 @@ async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
-    t.auth().revoke_all("agent1@demo.test").await.unwrap();
+    let ctx = t.auth().background_context("demo");
+    t.auth()
+        .end_all(
+            "agent1@demo.test",
+            mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+            ctx,
+        )
+        .await
+        .unwrap();
     let closed = tokio::time::timeout(std::time::Duration::from_secs(1), async {
         while let Some(Ok(_)) = ws.next().await {}
     })

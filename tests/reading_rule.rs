@@ -5,8 +5,8 @@
 mod support;
 
 use mfagate::canon::cookie::{is_gateway_name, name_is, rewrite};
-use mfagate::canon::{canonical, Pattern};
 use mfagate::canon::normalize::normalize_path;
+use mfagate::canon::{canonical, Pattern};
 use proptest::prelude::*;
 use support::lenient::{fold, Lenient};
 

@@ -14,9 +14,9 @@ use super::model::{
     SessionLimits, SmtpSecurity,
 };
 use super::validate::{read_secret, resolve, Errors};
+use crate::crypto::secret_box::MIN_KEY_BYTES;
 use crate::mfa::attempts::Limits;
 use crate::mfa::email_otp::EmailOtpPolicy;
-use crate::crypto::secret_box::MIN_KEY_BYTES;
 
 /// Decodes every master key (base64 text in a file or env var).
 pub(super) fn master_keys(errs: &mut Errors, keys: &[SecretSource], base: &Path) -> Vec<Vec<u8>> {

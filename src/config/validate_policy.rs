@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::file::{FileConfig, FileEnvironment, FilePathRule};
 use super::model::Methods;
 use super::validate::Errors;
-use crate::policy::users::{Directory, DomainRule, UserEntry};
 use crate::domain::Role;
+use crate::policy::users::{Directory, DomainRule, UserEntry};
 use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule};
 
 fn role(errs: &mut Errors, key: String, name: &str) -> Role {

@@ -3,8 +3,8 @@
 //! rule applies to that never passed a second factor is ended, on every device.
 
 use super::{requiring_environments, PolicySet};
-use crate::domain::Role;
 use crate::domain::AuthMethod;
+use crate::domain::Role;
 
 /// Whether the grace period that began at `since` is over at `now`.
 pub fn grace_over(since: u64, grace_secs: u64, now: u64) -> bool {

@@ -10,9 +10,8 @@ use std::collections::HashMap;
 
 use http::Method;
 
-
-use crate::domain::Role;
 use crate::domain::AuthMethod;
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MfaMode {

@@ -7,9 +7,10 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::login::to_login;
 use super::pipeline::{wants_json, ConnInfo};
-use crate::audit::{Context, EventKind};
+use crate::audit::Context;
 use crate::config::{Environment, LoginConfig};
-use crate::identity::auth::Auth;
+use crate::gate::auth::Auth;
+use crate::gate::lifecycle::{EndReason, Ending};
 use crate::policy::{Challenge, Decision};
 use crate::session::token::SessionClaims;
 use crate::session::{clear_cookie, SESSION_COOKIE};
@@ -81,14 +82,17 @@ impl Refusal<'_> {
     /// Ends the session everywhere and sends the browser to sign in again.
     async fn force_logout(&self, headers: &HeaderMap, reason: &'static str) -> Response<Body> {
         let (auth, claims) = (self.auth, self.claims);
-        if let Err(e) = auth.revoke(&claims.user, &claims.sid).await {
+        let held = auth.session_jar(claims, headers);
+        let ending = Ending {
+            user: &claims.user,
+            sid: &claims.sid,
+            jar: Some(held.jar.lines()),
+            authority: None,
+        };
+        let ended = auth.end_session(ending, EndReason::Policy(reason), self.ctx());
+        if let Err(e) = ended.await {
             tracing::error!(error = %e, "could not record a forced logout; refusing the request anyway");
         }
-        auth.audit
-            .record(self.ctx().event(EventKind::ForcedLogout {
-                reason: reason.into(),
-            }))
-            .await;
         let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
         cleared.extend(
             self.login

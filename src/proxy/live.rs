@@ -45,4 +45,3 @@ impl http_body::Body for LiveBody {
         self.inner.size_hint()
     }
 }
-

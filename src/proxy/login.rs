@@ -17,11 +17,9 @@ use super::vault::BoundJar;
 use crate::audit::EventKind;
 use crate::canon::cookie::is_gateway_name;
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
-use crate::identity::auth::Auth;
-use crate::identity::login_flow::{
-    on_login_response, Answered, Evidence, LoginError, LoginRequest,
-};
-use crate::identity::login_intercept::{
+use crate::gate::auth::Auth;
+use crate::gate::login_flow::{on_login_response, Answered, Evidence, LoginError, LoginRequest};
+use crate::gate::login_intercept::{
     remove_set_cookies, session_cookie_lines, token_at, username_from_request,
 };
 use crate::session::jar::{read_chunks, SESSION_JAR};
@@ -56,7 +54,7 @@ impl Target<'_> {
         };
         // Per-IP limit on password attempts through the gateway (in memory, bounded).
         let ip = self.conn.peer.ip();
-        if self.auth.login_rate.observe(&ip, 1) > env.regulation.login_per_ip_per_minute as isize {
+        if self.auth.login_over_limit(env, ip) {
             let ctx = self.auth.audit_context(env, ip.to_string());
             self.auth
                 .audit

@@ -13,7 +13,7 @@ use super::probe::Asked;
 use super::{decision, login, sso_step};
 use crate::audit::EventKind;
 use crate::config::{Environment, LoginConfig};
-use crate::identity::auth::Auth;
+use crate::gate::auth::Auth;
 use crate::policy;
 use crate::session::token::{bearer_matches, SessionClaims};
 

@@ -20,20 +20,19 @@ pub use super::authority::{request_authority, request_host, valid_authority};
 use super::error::ProxyError;
 use super::headers::strip_hop_by_hop;
 use super::live::LiveBody;
-use crate::session::live::{LiveConnections, LiveOwner};
-use crate::canon::normalize::normalize_path;
 use super::phases::{refuse_ambiguous, Forwarding, Gate, Routed};
 use super::upstream::{self, UpstreamClient};
 use super::vault;
 use super::websocket;
 use super::{decision, login, sso_step};
 use crate::audit::EventKind;
+use crate::canon::normalize::normalize_path;
 use crate::config::{Config, Environment, LoginConfig};
-use crate::identity::auth::Auth;
-use crate::identity::vault::sso_context;
+use crate::gate::auth::Auth;
+use crate::gate::vault::sso_context;
 use crate::proxy::metrics::Metrics;
 use crate::session::jar::session_context;
-use crate::web::account::UpstreamHandle;
+use crate::session::live::{LiveConnections, LiveOwner};
 use crate::web::{self, RequestFacts};
 
 /// State shared by all worker threads.
@@ -57,6 +56,7 @@ impl Shared {
         metrics: Arc<Metrics>,
         live: Arc<LiveConnections>,
         auth: Option<Arc<Auth>>,
+        system_roots: Arc<RootCertStore>,
     ) -> Self {
         let hosts = config
             .environments
@@ -67,15 +67,6 @@ impl Shared {
         let hsts = (config.hsts_max_age_secs > 0)
             .then(|| HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age_secs)))
             .and_then(Result::ok);
-        let needs_system_roots = config.environments.iter().any(|e| {
-            e.upstream.scheme == http::uri::Scheme::HTTPS
-                && matches!(e.upstream.tls, crate::config::UpstreamTls::SystemRoots)
-        });
-        let system_roots = if needs_system_roots {
-            crate::tls::load_system_roots()
-        } else {
-            RootCertStore::empty()
-        };
         Self {
             gateway_routes: web::router(
                 &config.gateway_prefix,
@@ -86,20 +77,11 @@ impl Shared {
             prefix_root: config.gateway_prefix.trim_end_matches('/').to_string(),
             hosts,
             hsts,
-            system_roots: Arc::new(system_roots),
+            system_roots,
             config,
             metrics,
             live,
         }
-    }
-
-    /// A new pooled client for environment `index` (for work off the request path).
-    pub fn upstream_client(&self, index: usize) -> Result<UpstreamClient, rustls::Error> {
-        upstream::client(
-            &self.config.environments[index],
-            &self.config.timeouts,
-            &self.system_roots,
-        )
     }
 
     /// Environment index serving `host` (lower-case, no port).
@@ -429,7 +411,7 @@ impl Worker {
         if let Some(g) = guard {
             set = g.headers(&mut parts.headers).await?;
         } else {
-            crate::identity::login_intercept::remove_set_cookies(
+            crate::gate::login_intercept::remove_set_cookies(
                 &mut parts.headers,
                 &crate::canon::cookie::is_gateway_name,
             );
@@ -544,9 +526,6 @@ impl Worker {
             request_id: crate::audit::new_request_id(),
             authority,
         });
-        parts
-            .extensions
-            .insert(UpstreamHandle(self.clients[index].clone()));
         let req = Request::from_parts(parts, Body::new(body));
         match self.shared.gateway_routes.clone().oneshot(req).await {
             Ok(resp) => resp,

@@ -11,22 +11,17 @@ use std::thread::JoinHandle;
 use tokio::sync::watch;
 
 use super::listener::{bind_reuseport, serve_tls};
-use crate::session::live::LiveConnections;
 use super::pipeline::{Shared, Worker};
-use crate::audit::AuditSink;
-use crate::clock::Clock;
 use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
-use crate::identity::auth::Auth;
+use crate::crypto::secret_box::KeyRing;
+use crate::gate::auth::{Auth, AuthParts};
 use crate::notify::Mailer;
 use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
+use crate::session::live::LiveConnections;
 use crate::session::revocation::RevocationView;
-use crate::store::records::Records;
-use crate::crypto::secret_box::KeyRing;
 use crate::store::{EmbeddedStore, RedisStore, Store};
-use pingora_limits::rate::Rate;
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -106,7 +101,8 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         config.environments.iter().map(|e| e.name.as_str()),
     ));
     let live = Arc::new(LiveConnections::default());
-    let (auth, revocation_events, mail_worker) = match build_auth(&config, &live)? {
+    let roots = super::upstream::system_roots_for(&config);
+    let (auth, revocation_events, mail_worker) = match build_auth(&config, &live, &roots)? {
         Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
         None => (None, None, None),
     };
@@ -115,6 +111,7 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         metrics,
         live.clone(),
         auth.clone(),
+        roots,
     ));
     let readiness = Arc::new(Readiness::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -148,15 +145,9 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
     let admin_app = admin_router(shared.clone(), readiness.clone());
     let redirect_app = redirect_router(shared.clone(), https_port);
     let rx = shutdown_rx;
-    let enforcer = auth
-        .clone()
-        .map(|auth| crate::session::enforcement::run(auth, shared.clone()));
+    let enforcer = auth.clone().map(crate::gate::enforcement::run);
     let follow = match (&auth, revocation_events) {
-        (Some(auth), Some(events)) => Some(auth.revocation.clone().follow(
-            events,
-            auth.records.store.clone(),
-            auth.live.clone(),
-        )),
+        (Some(auth), Some(events)) => Some(auth.follow_revocations(events)),
         _ => None,
     };
     let control = std::thread::Builder::new()
@@ -208,7 +199,7 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
 type RevocationEvents = tokio::sync::broadcast::Receiver<crate::store::StoreEvent>;
 
 /// The authentication state plus the background work it needs on the control runtime.
-struct AuthParts {
+struct Started {
     auth: Arc<Auth>,
     events: RevocationEvents,
     mail_worker: Option<MailWorker>,
@@ -222,7 +213,8 @@ type MailWorker = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 fn build_auth(
     config: &Arc<Config>,
     live: &Arc<LiveConnections>,
-) -> Result<Option<AuthParts>, StartError> {
+    roots: &Arc<rustls::RootCertStore>,
+) -> Result<Option<Started>, StartError> {
     if !config.environments.iter().any(|e| e.login.is_some()) {
         return Ok(None);
     }
@@ -251,27 +243,26 @@ fn build_auth(
         }
         None => (None, None),
     };
-    let auth = Auth {
+    let auth = Auth::new(AuthParts {
         config: config.clone(),
-        records: Records::new(store.clone(), keys.clone()),
+        store,
         keys,
-        audit: AuditSink::new(store),
         revocation,
         live: live.clone(),
-        clock: Clock::default(),
         mailer,
-        failure_rate: Rate::new(Duration::from_secs(60)),
-        login_rate: Rate::new(Duration::from_secs(60)),
-        policies: std::sync::RwLock::new(Arc::new(config.policies())),
-    };
+        logout: Arc::new(super::upstream::DashboardLogouts::new(
+            config.clone(),
+            roots,
+        )?),
+    });
     let auth = Arc::new(auth);
     // Enforcement times are known before any worker serves a request. Unreachable: every
     // requiring environment is enforced without grace until the sweep loop records them.
     let enforcing = auth.clone();
     startup_step("enforcement setup", shared, async move {
-        crate::session::enforcement::record(&enforcing).await
+        crate::gate::enforcement::record(&enforcing).await
     })?;
-    Ok(Some(AuthParts {
+    Ok(Some(Started {
         auth,
         events,
         mail_worker,

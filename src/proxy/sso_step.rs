@@ -10,11 +10,11 @@ use super::decision::forbidden;
 use super::pipeline::ConnInfo;
 use crate::audit::EventKind;
 use crate::config::Environment;
-use crate::identity::auth::Auth;
-use crate::federation::sso::SsoOutcome;
-use crate::domain::Role;
-use crate::policy;
 use crate::domain::AuthMethod;
+use crate::domain::Role;
+use crate::federation::sso::SsoOutcome;
+use crate::gate::auth::Auth;
+use crate::policy;
 
 /// Who a forwarded request is, for the signed identity assertion.
 #[derive(Debug, Clone)]

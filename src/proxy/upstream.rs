@@ -15,7 +15,11 @@ use rustls::RootCertStore;
 
 use super::error::ProxyError;
 use super::headers;
-use crate::config::{Environment, Timeouts};
+use crate::config::{Config, Environment, Timeouts};
+use crate::gate::lifecycle::{DashboardLogout, LogoutOutcome};
+use crate::store::records::WithheldCredential;
+use std::future::Future;
+use std::pin::Pin;
 
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
@@ -98,48 +102,93 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Calls the dashboard's logout endpoint with the credential it once issued, so the dashboard
-/// session ends too. Best effort: failures are logged, the gateway logout proceeds anyway.
-pub async fn call_logout(
-    client: &UpstreamClient,
-    env: &Environment,
-    route: &crate::config::LoginRoute,
-    credential: &crate::store::records::WithheldCredential,
-    authority: &str,
-) {
-    let up = &env.upstream;
-    let uri = Uri::builder()
-        .scheme(up.scheme.clone())
-        .authority(up.authority.clone())
-        .path_and_query(route.path.as_str())
-        .build();
-    let Ok(uri) = uri else { return };
-    let mut req = Request::builder().method(route.method.clone()).uri(uri);
-    let host = if up.preserve_host {
-        authority
-    } else {
-        up.authority.as_str()
-    };
-    req = req.header(header::HOST, host);
-    let cookie: Vec<&str> = credential
-        .set_cookies
-        .iter()
-        .filter_map(|line| line.split(';').next())
-        .map(str::trim)
-        .collect();
-    if !cookie.is_empty() {
-        req = req.header(header::COOKIE, cookie.join("; "));
+/// The OS roots when an environment's upstream is verified against them (loaded once).
+pub fn system_roots_for(config: &Config) -> Arc<RootCertStore> {
+    let needed = config.environments.iter().any(|e| {
+        e.upstream.scheme == http::uri::Scheme::HTTPS
+            && matches!(e.upstream.tls, crate::config::UpstreamTls::SystemRoots)
+    });
+    Arc::new(match needed {
+        true => crate::tls::load_system_roots(),
+        false => RootCertStore::empty(),
+    })
+}
+
+/// The proxy's side of the core's dashboard-logout port: one pooled client per environment,
+/// used off the request path (logouts, the grace timer), so no worker's pool is borrowed.
+pub struct DashboardLogouts {
+    config: Arc<Config>,
+    clients: Vec<UpstreamClient>,
+}
+
+impl DashboardLogouts {
+    pub fn new(config: Arc<Config>, roots: &Arc<RootCertStore>) -> Result<Self, rustls::Error> {
+        let clients = config
+            .environments
+            .iter()
+            .map(|env| client(env, &config.timeouts, roots))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { config, clients })
     }
-    if let Some(token) = &credential.token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let Ok(req) = req.body(Body::empty()) else {
-        return;
-    };
-    match send(client, req, Duration::from_secs(5)).await {
-        Ok(resp) => {
-            tracing::info!(status = resp.status().as_u16(), environment = %env.name, "dashboard logout called")
+
+    /// Calls the dashboard's logout endpoint with the credential it once issued.
+    async fn call(
+        &self,
+        index: usize,
+        credential: &WithheldCredential,
+        authority: &str,
+    ) -> LogoutOutcome {
+        let env = &self.config.environments[index];
+        let Some(route) = env.login.as_ref().and_then(|l| l.logout.as_ref()) else {
+            return LogoutOutcome::Failed("no logout route".into());
+        };
+        let up = &env.upstream;
+        let uri = Uri::builder()
+            .scheme(up.scheme.clone())
+            .authority(up.authority.clone())
+            .path_and_query(route.path.as_str())
+            .build();
+        let Ok(uri) = uri else {
+            return LogoutOutcome::Failed("logout path is not a valid URI".into());
+        };
+        let host = if up.preserve_host {
+            authority
+        } else {
+            up.authority.as_str()
+        };
+        let mut req = Request::builder()
+            .method(route.method.clone())
+            .uri(uri)
+            .header(header::HOST, host);
+        let cookie: Vec<&str> = credential
+            .set_cookies
+            .iter()
+            .filter_map(|line| line.split(';').next())
+            .map(str::trim)
+            .collect();
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie.join("; "));
         }
-        Err(e) => tracing::warn!(error = %e, environment = %env.name, "dashboard logout failed"),
+        if let Some(token) = &credential.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let Ok(req) = req.body(Body::empty()) else {
+            return LogoutOutcome::Failed("logout request could not be built".into());
+        };
+        match send(&self.clients[index], req, Duration::from_secs(5)).await {
+            Ok(resp) => LogoutOutcome::Answered(resp.status().as_u16()),
+            Err(e) => LogoutOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
+impl DashboardLogout for DashboardLogouts {
+    fn logout<'a>(
+        &'a self,
+        env: usize,
+        credential: &'a WithheldCredential,
+        authority: &'a str,
+    ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>> {
+        Box::pin(self.call(env, credential, authority))
     }
 }

@@ -16,11 +16,11 @@ use super::probe::Asked;
 use crate::audit::EventKind;
 use crate::canon::cookie::{any_piece, is_gateway_name, rewrite};
 use crate::config::{Environment, LoginConfig};
-use crate::identity::auth::Auth;
-use crate::identity::login_intercept::{
+use crate::gate::auth::Auth;
+use crate::gate::login_intercept::{
     remove_set_cookies, session_cookie_lines, strip_session_cookies, token_at, withhold_token,
 };
-use crate::identity::vault::Held;
+use crate::gate::vault::Held;
 use crate::session::clear_cookie;
 
 /// Largest anonymous JSON answer inspected for a token (larger ones are refused).

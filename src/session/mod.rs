@@ -1,7 +1,6 @@
 //! Sessions: cookie tokens, the in-memory revocation view, and the cookies themselves.
 
 pub mod device;
-pub mod enforcement;
 pub mod jar;
 pub mod live;
 pub mod revocation;

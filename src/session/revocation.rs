@@ -110,8 +110,8 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::records::Records;
     use crate::crypto::secret_box::KeyRing;
+    use crate::store::records::Records;
     use crate::store::EmbeddedStore;
 
     /// An instance that missed the events (started later, or resubscribed) still refuses what

@@ -7,8 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AuthMethod, Who};
 use crate::crypto::secret_box::KeyRing;
+use crate::domain::{AuthMethod, Who};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,13 +8,13 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::secret_box::KeyRing;
 use super::{Store, StoreError, StoreEvent, StoreResult};
+use crate::crypto::secret_box::KeyRing;
+use crate::domain::{AuthMethod, Who};
 use crate::mfa::attempts::AttemptState;
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
-use crate::domain::{AuthMethod, Who};
 
 /// Store set listing revoked session ids, for resync at start.
 const REVOKED_SET: &str = "revoked-sessions";
@@ -339,11 +339,16 @@ impl Records {
             .map(drop)
     }
 
-    /// Claims a one-time action (e.g. "announce enforcement to this user"); false if done.
-    pub async fn once(&self, what: &str) -> StoreResult<bool> {
-        self.store
-            .put_if_absent(&format!("once:{what}"), b"1", None)
-            .await
+    /// Claims the one enforcement notice `user` gets for `environment`'s enforcement that
+    /// started at `since`; false if it was sent already (by any instance).
+    pub async fn claim_enforcement_notice(
+        &self,
+        environment: &str,
+        since: u64,
+        user: &str,
+    ) -> StoreResult<bool> {
+        let key = format!("once:announce:{environment}:{since}:{user}");
+        self.store.put_if_absent(&key, b"1", None).await
     }
 
     /// The user's sessions that still exist (expired ones are pruned from the index).

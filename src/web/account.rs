@@ -2,24 +2,20 @@
 //! (after a fresh factor), logout, and the one-time token release for token logins.
 
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use http::StatusCode;
 use minijinja::context;
 
 use super::complete::redirect_with_cookies;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, Verdict};
-use crate::clock::utc;
 use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
-use crate::proxy::upstream::UpstreamClient;
+use crate::clock::utc;
+use crate::gate::lifecycle::{EndReason, Ending};
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
 use crate::store::StoreError;
-
-/// The upstream client of the worker serving the request, for calling the dashboard's logout.
-#[derive(Clone)]
-pub struct UpstreamHandle(pub UpstreamClient);
 
 pub async fn devices(s: SignedIn) -> Response {
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -65,42 +61,39 @@ pub async fn devices(s: SignedIn) -> Response {
     )
 }
 
-/// `POST {prefix}devices/revoke`: `kind=session|device`, `id` (the user's own only).
+/// `POST {prefix}devices/revoke`: `kind=session|device`, `id` (the user's own only). A
+/// device takes every session opened from it along.
 pub async fn revoke(posted: Posted<SignedIn>) -> Response {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let id = posted.field("id");
-    let revoked: Result<EventKind, StoreError> = async {
-        let mut ended = Vec::new();
-        let kind = if posted.field("kind") == "device" {
-            // Every session opened from that device ends with it.
-            ended.extend(
-                auth.records
-                    .sessions(user)
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.device_id == id)
-                    .map(|r| r.id),
-            );
-            auth.records.forget_device(user, id).await?;
-            EventKind::DeviceRevoked
-        } else {
-            if auth.records.session(user, id).await?.is_some() {
-                ended.push(id.to_string());
-            }
-            EventKind::SessionRevoked
-        };
-        for sid in ended {
-            auth.revoke(user, &sid).await?;
+    let device = posted.field("kind") == "device";
+    let revoked: Result<(), StoreError> = async {
+        let sessions = auth.records.sessions(user).await?;
+        let ended = sessions.iter().filter(|r| match device {
+            true => r.device_id == id,
+            false => r.id == id,
+        });
+        for session in ended {
+            let ending = Ending {
+                user,
+                sid: &session.id,
+                jar: None,
+                authority: Some(&s.base.facts.authority),
+            };
+            let ctx = s.base.audit(user).with_device(&session.device_id);
+            auth.end_session(ending, EndReason::Revoked, ctx).await?;
         }
-        Ok(kind)
+        if device {
+            auth.records.forget_device(user, id).await?;
+            let ctx = s.base.audit(user).with_device(id);
+            auth.audit.record(ctx.event(EventKind::DeviceRevoked)).await;
+        }
+        Ok(())
     }
     .await;
     match revoked {
-        Ok(kind) => {
-            auth.audit.record(s.base.audit(user).event(kind)).await;
-            s.base.to("devices")
-        }
+        Ok(()) => s.base.to("devices"),
         Err(e) => s.base.unavailable(e),
     }
 }
@@ -162,45 +155,22 @@ pub async fn back_to_devices(posted: Posted<SignedIn>) -> Response {
 }
 
 /// `POST {prefix}logout`: ends the gateway session and the dashboard's.
-pub async fn logout(
-    upstream: Option<Extension<UpstreamHandle>>,
-    posted: Posted<SignedIn>,
-) -> Response {
+pub async fn logout(posted: Posted<SignedIn>) -> Response {
     let s = &posted.session;
     let (auth, claims) = (&s.base.auth, &s.claims);
     let env = &auth.config.environments[s.base.facts.env_index];
-    let session = auth
-        .records
-        .session(&claims.user, &claims.sid)
-        .await
-        .ok()
-        .flatten();
-    if let Err(e) = auth.revoke(&claims.user, &claims.sid).await {
-        return s.base.unavailable(e);
-    }
-    let route = env.login.as_ref().and_then(|l| l.logout.as_ref());
     // The jar as the dashboard last rotated it; the credential of the sign-in otherwise.
     let held = auth.session_jar(claims, &s.base.headers);
-    if let (Some(route), Some(sealed), Some(Extension(UpstreamHandle(client)))) =
-        (route, session.and_then(|r| r.sealed_credential), upstream)
-    {
-        if let Ok(mut credential) = auth.records.open_credential(&claims.user, &sealed) {
-            if !held.jar.is_empty() {
-                credential.set_cookies = held.jar.lines();
-            }
-            crate::proxy::upstream::call_logout(
-                &client,
-                env,
-                route,
-                &credential,
-                &s.base.facts.authority,
-            )
-            .await;
-        }
+    let ending = Ending {
+        user: &claims.user,
+        sid: &claims.sid,
+        jar: Some(held.jar.lines()),
+        authority: Some(&s.base.facts.authority),
+    };
+    let ctx = s.base.audit(&claims.user).with_device(&claims.device);
+    if let Err(e) = auth.end_session(ending, EndReason::Logout, ctx).await {
+        return s.base.unavailable(e);
     }
-    auth.audit
-        .record(s.base.audit(&claims.user).event(EventKind::Logout))
-        .await;
     let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
     cleared.extend(crate::session::jar::clear_chunks(
         crate::session::jar::SESSION_JAR,

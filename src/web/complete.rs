@@ -6,9 +6,9 @@ use http::HeaderValue;
 
 use super::extract::PendingPage;
 use crate::audit::EventKind;
-use crate::identity::login_flow::{start_session, NewSession, StartedSession};
-use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::domain::Who;
+use crate::gate::login_flow::{start_session, NewSession, StartedSession};
+use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::{decode_device, encode_device, new_id};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
 use crate::store::StoreError;

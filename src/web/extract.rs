@@ -13,7 +13,7 @@ use minijinja::{context, Value};
 use serde::Serialize;
 
 use super::{csrf, message, templates, RequestFacts};
-use crate::identity::auth::Auth;
+use crate::gate::auth::Auth;
 use crate::session::token::SessionClaims;
 use crate::store::records::PendingLogin;
 use crate::store::StoreError;

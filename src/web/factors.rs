@@ -3,7 +3,7 @@
 
 use super::extract::PageBase;
 use crate::audit::{Context, EventKind};
-use crate::identity::auth::Auth;
+use crate::gate::auth::Auth;
 use crate::mfa::attempts::{admit, record};
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::totp::{self, TotpOutcome};
@@ -180,4 +180,3 @@ pub fn blocked_page(base: &PageBase, until: u64) -> axum::response::Response {
         None,
     )
 }
-

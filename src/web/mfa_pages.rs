@@ -13,7 +13,7 @@ use super::factors::{
     blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
 };
 use crate::audit::EventKind;
-use crate::identity::login_flow::PENDING_TTL;
+use crate::gate::login_flow::PENDING_TTL;
 use crate::mfa::qr;
 use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
 use crate::store::records::TotpRecord;

@@ -20,7 +20,7 @@ use axum::Router;
 use http::{header, StatusCode};
 use minijinja::context;
 
-use crate::identity::auth::Auth;
+use crate::gate::auth::Auth;
 
 /// Facts about the request a gateway route serves; inserted by the pipeline.
 #[derive(Debug, Clone)]

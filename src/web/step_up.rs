@@ -11,7 +11,7 @@ use super::complete::redirect_with_cookies;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, regulated, Verdict};
 use crate::audit::EventKind;
-use crate::identity::login_intercept::safe_next;
+use crate::gate::login_intercept::safe_next;
 use crate::session::token::{encode_session, SessionClaims};
 use crate::session::{set_cookie, SESSION_COOKIE};
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine;
-use mfagate::identity::auth::Auth;
+use mfagate::gate::auth::Auth;
 use mfagate::proxy::RunningGateway;
 
 use super::{start_gateway, Pki};

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use mfagate::canon::Pattern;
 use mfagate::config::{LoginConfig, LoginFormat, LoginRoute};
-use mfagate::identity::login_intercept::username_from_request;
+use mfagate::gate::login_intercept::username_from_request;
 
 fn login() -> LoginConfig {
     let pattern = |p| Pattern::new(p, false).unwrap();

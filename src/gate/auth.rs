@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use super::lifecycle::DashboardLogout;
 use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
+use crate::crypto::secret_box::KeyRing;
 use crate::notify::Mailer;
 use crate::policy::PolicySet;
 use crate::session::live::LiveConnections;
@@ -14,26 +16,79 @@ use crate::session::revocation::RevocationView;
 use crate::session::token::{decode_session, SessionClaims, Stage};
 use crate::session::{cookie_value, SESSION_COOKIE};
 use crate::store::records::Records;
-use crate::crypto::secret_box::KeyRing;
-use crate::store::StoreResult;
 use pingora_limits::rate::Rate;
 
+/// The core's state. What the adapters read is public and immutable behind the `Arc`; what
+/// changes at run time (the policy set with its enforcement times, the revocation view, the
+/// live connections, the rate estimators) is private and changed only by the core's
+/// operations.
 pub struct Auth {
     pub config: Arc<Config>,
     pub records: Records,
     pub keys: Arc<KeyRing>,
     pub audit: AuditSink,
-    pub revocation: Arc<RevocationView>,
-    pub live: Arc<LiveConnections>,
     pub clock: Clock,
     /// Present when `[mail]` is configured.
     pub mailer: Option<Mailer>,
-    /// In-memory first line per client IP: wrong codes and watched logins per minute
-    /// (bounded-memory estimators, no store access).
+    /// In-memory first line per client IP against wrong codes (a bounded-memory estimator,
+    /// no store access).
     pub failure_rate: Rate,
-    pub login_rate: Rate,
+    /// The same for password attempts through watched logins.
+    login_rate: Rate,
+    pub(super) revocation: Arc<RevocationView>,
+    pub(super) live: Arc<LiveConnections>,
+    pub(super) logout: Arc<dyn DashboardLogout>,
     /// Environment policies plus enforcement times (updated when enforcement changes).
-    pub policies: std::sync::RwLock<Arc<PolicySet>>,
+    pub(super) policies: std::sync::RwLock<Arc<PolicySet>>,
+}
+
+/// What the core is built from: its store and keys, the views it shares with the adapters,
+/// and the ports they implement for it.
+pub struct AuthParts {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn crate::store::Store>,
+    pub keys: Arc<KeyRing>,
+    pub revocation: Arc<RevocationView>,
+    pub live: Arc<LiveConnections>,
+    pub mailer: Option<Mailer>,
+    pub logout: Arc<dyn DashboardLogout>,
+}
+
+impl Auth {
+    pub fn new(p: AuthParts) -> Self {
+        let minute = std::time::Duration::from_secs(60);
+        Self {
+            records: Records::new(p.store.clone(), p.keys.clone()),
+            audit: AuditSink::new(p.store),
+            keys: p.keys,
+            clock: Clock::default(),
+            mailer: p.mailer,
+            failure_rate: Rate::new(minute),
+            login_rate: Rate::new(minute),
+            revocation: p.revocation,
+            live: p.live,
+            logout: p.logout,
+            policies: std::sync::RwLock::new(Arc::new(p.config.policies())),
+            config: p.config,
+        }
+    }
+
+    /// Follows the store's revocation events for the life of the gateway (see
+    /// `RevocationView::follow`), closing this instance's live connections of what ends.
+    pub fn follow_revocations(
+        &self,
+        events: tokio::sync::broadcast::Receiver<crate::store::StoreEvent>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let store = self.records.store.clone();
+        self.revocation
+            .clone()
+            .follow(events, store, self.live.clone())
+    }
+
+    /// Counts one password attempt from `ip`; whether it is over the environment's limit.
+    pub fn login_over_limit(&self, env: &Environment, ip: std::net::IpAddr) -> bool {
+        self.login_rate.observe(&ip, 1) > env.regulation.login_per_ip_per_minute as isize
+    }
 }
 
 impl Auth {
@@ -78,28 +133,17 @@ impl Auth {
         }
     }
 
-    /// Ends one session everywhere: removed from the store and announced to every instance,
-    /// whose revocation views refuse it and whose live WebSockets of it are closed.
-    pub async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
-        let event = self.records.revoke_session(user, sid).await?;
-        // This instance refuses and closes at once, before the answer that says it is done;
-        // the others on the event.
-        self.revocation.apply(&event);
-        self.live.close_session(sid);
-        Ok(())
-    }
-
-    /// Ends every session of `user` everywhere (e.g. a factor reset by an admin).
-    pub async fn revoke_all(&self, user: &str) -> StoreResult<()> {
-        for session in self.records.sessions(user).await? {
-            self.records.revoke_session(user, &session.id).await?;
+    /// Audit context for work no request carries (the grace timer, admin tools): no IP, a
+    /// fresh request id.
+    pub fn background_context(&self, environment: &str) -> crate::audit::Context {
+        crate::audit::Context {
+            at: self.clock.now(),
+            environment: environment.to_string(),
+            ip: String::new(),
+            request_id: crate::audit::new_request_id(),
+            user: None,
+            device: None,
         }
-        // Also covers sessions the store no longer lists (cookie-only, any instance).
-        let before_ms = (self.clock.now() + 1) * 1000;
-        let event = self.records.revoke_user(user, before_ms).await?;
-        self.revocation.apply(&event);
-        self.live.close_user(user);
-        Ok(())
     }
 
     /// Queues a notification to `user`, when mail is configured and the user has an address.

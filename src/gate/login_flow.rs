@@ -17,12 +17,10 @@ use super::login_intercept::{
 use super::vault::Held;
 use crate::audit::{Context, EventKind};
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
+use crate::domain::{AuthMethod, Who};
 use crate::policy::login_needs_mfa;
 use crate::session::jar::Jar;
-use crate::session::token::{
-    encode_session, new_id, token_hash, SessionClaims, Stage,
-};
-use crate::domain::{AuthMethod, Who};
+use crate::session::token::{encode_session, new_id, token_hash, SessionClaims, Stage};
 use crate::session::{device, set_cookie, SESSION_COOKIE};
 use crate::store::records::{PendingLogin, SessionRecord, WithheldCredential};
 use crate::store::StoreError;

@@ -1,19 +1,18 @@
 //! Carries out enforcement with grace (DESIGN.md "Enforcement with grace"): records when
 //! `required` took effect (in the store, so restarts do not move it), tells users without a
 //! factor once, and when the grace period ends logs out, on every device, each session that
-//! never passed a second factor: store revocation (to every instance), live WebSockets closed,
-//! the dashboard's logout called with the withheld credential. The sweep runs on a timer, so
-//! a session with nothing but an idle WebSocket is cut too.
+//! never passed a second factor, through the one `end_session` path (store revocation to every
+//! instance, live connections closed, the dashboard's logout, audit). The sweep runs on a
+//! timer, so a session with nothing but an idle WebSocket is cut too.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{Context, EventKind};
-use crate::identity::auth::Auth;
+use super::auth::Auth;
+use super::lifecycle::{EndReason, Ending};
 use crate::policy::enforcement::{grace_over, in_scope, must_end};
 use crate::policy::MfaMode;
-use crate::proxy::pipeline::Shared;
 use crate::store::StoreResult;
 
 /// How often the sweep checks the clock.
@@ -73,7 +72,7 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
             }
             if auth
                 .records
-                .once(&format!("announce:{}:{since}:{user}", env.name))
+                .claim_enforcement_notice(&env.name, since, &user)
                 .await?
             {
                 auth.notify(&user, |to| {
@@ -94,7 +93,7 @@ fn unrecorded(auth: &Auth) -> bool {
 }
 
 /// The sweep loop; runs for the life of the gateway on the control runtime.
-pub async fn run(auth: Arc<Auth>, shared: Arc<Shared>) {
+pub async fn run(auth: Arc<Auth>) {
     let mut swept: HashSet<(String, u64)> = HashSet::new();
     loop {
         tokio::time::sleep(TICK).await;
@@ -116,7 +115,7 @@ pub async fn run(auth: Arc<Auth>, shared: Arc<Shared>) {
             {
                 continue;
             }
-            match sweep(&auth, &shared, index, since).await {
+            match sweep(&auth, index, since).await {
                 Ok(ended) => {
                     tracing::info!(environment = %env.name, ended, "enforcement grace period over; sessions without MFA ended");
                     swept.insert((env.name.clone(), since));
@@ -130,10 +129,9 @@ pub async fn run(auth: Arc<Auth>, shared: Arc<Shared>) {
 }
 
 /// Ends every session that must end for the enforcement of environment `index`.
-async fn sweep(auth: &Auth, shared: &Shared, index: usize, since: u64) -> StoreResult<usize> {
+async fn sweep(auth: &Auth, index: usize, since: u64) -> StoreResult<usize> {
     let policies = auth.policies();
     let env = &auth.config.environments[index];
-    let client = shared.upstream_client(index).ok();
     let mut ended = 0;
     for user in users(auth).await? {
         let (role, envs) = who(auth, &user).await?;
@@ -146,48 +144,17 @@ async fn sweep(auth: &Auth, shared: &Shared, index: usize, since: u64) -> StoreR
                 tracing::debug!(%user, session.created_at, since, mfa_at = ?session.mfa_at, "session kept");
                 continue;
             }
-            auth.revoke(&user, &session.id).await?;
-            // The dashboard logout of the session's own environment.
-            let session_env = auth
-                .config
-                .environments
-                .iter()
-                .position(|e| e.name == session.environment);
-            if let (Some(i), Some(sealed)) = (session_env, &session.sealed_credential) {
-                let logout_env = &auth.config.environments[i];
-                let route = logout_env.login.as_ref().and_then(|l| l.logout.as_ref());
-                let client = if i == index {
-                    client.clone()
-                } else {
-                    shared.upstream_client(i).ok()
-                };
-                if let (Some(route), Some(client), Ok(credential)) =
-                    (route, client, auth.records.open_credential(&user, sealed))
-                {
-                    let host = logout_env.hosts.first().map_or("", String::as_str);
-                    crate::proxy::upstream::call_logout(
-                        &client,
-                        logout_env,
-                        route,
-                        &credential,
-                        host,
-                    )
-                    .await;
-                }
-            }
-            let ctx = Context {
-                at: auth.clock.now(),
-                environment: env.name.clone(),
-                ip: String::new(),
-                request_id: String::new(),
-                user: Some(user.clone()),
-                device: Some(session.device_id.clone()),
+            let ending = Ending {
+                user: &user,
+                sid: &session.id,
+                jar: None,
+                authority: None,
             };
-            auth.audit
-                .record(ctx.event(EventKind::ForcedLogout {
-                    reason: "enforcement grace period ended".into(),
-                }))
-                .await;
+            let ctx = auth
+                .background_context(&env.name)
+                .with_user(&user)
+                .with_device(&session.device_id);
+            auth.end_session(ending, EndReason::GraceEnded, ctx).await?;
             ended += 1;
         }
     }

@@ -15,7 +15,6 @@ pub enum InterceptError {
     Unreadable(&'static str),
 }
 
-
 /// The user name in the login request, if the config says where it is. Refused: a body not
 /// in the route's format, and a user name given twice (duplicate form fields or JSON keys, or
 /// in the query string as well: Rails merges query parameters over the body), since the

@@ -1,0 +1,178 @@
+//! Ending sessions (DESIGN.md "Session lifecycle"): the one path every logout takes, whoever
+//! asks for it: the user's logout, a revoke on the devices page, a forced logout on a request,
+//! the enforcement grace timer and the admin actions. Ending a session always does the same
+//! four things, in this order: the store forgets it and tells every instance; this instance's
+//! revocation view refuses it and its live connections close; the dashboard's own session is
+//! logged out with the credential the gateway holds for it; the end is audited.
+//!
+//! The dashboard is reached through the [`DashboardLogout`] port, which the proxy implements:
+//! the core decides that and when, the adapter knows how to speak to the dashboard.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::auth::Auth;
+use crate::audit::{Context, EventKind};
+use crate::store::records::{SessionRecord, WithheldCredential};
+use crate::store::StoreResult;
+
+/// Why a session ends; decides the audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The user signed out.
+    Logout,
+    /// The user revoked the session (or its device) on the devices page.
+    Revoked,
+    /// The policy no longer lets the session in (the reason is audited).
+    Policy(&'static str),
+    /// The enforcement grace period is over and the session never passed a second factor.
+    GraceEnded,
+    /// Every session of the user ends (a factor reset, an admin's forced logout).
+    AllSessions(&'static str),
+}
+
+impl EndReason {
+    fn event(self) -> EventKind {
+        match self {
+            Self::Logout => EventKind::Logout,
+            Self::Revoked => EventKind::SessionRevoked,
+            Self::Policy(reason) | Self::AllSessions(reason) => EventKind::ForcedLogout {
+                reason: reason.into(),
+            },
+            Self::GraceEnded => EventKind::ForcedLogout {
+                reason: "enforcement grace period ended".into(),
+            },
+        }
+    }
+}
+
+/// How a dashboard logout went, as the adapter saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// The dashboard answered with this status.
+    Answered(u16),
+    /// The dashboard could not be reached (the reason, for the log).
+    Failed(String),
+}
+
+/// Port to the dashboard's logout endpoint, implemented by the proxy adapter.
+pub trait DashboardLogout: Send + Sync {
+    /// Ends the dashboard session that `credential` carries in environment `env` (an index
+    /// into the config's environments), addressed as `authority`.
+    fn logout<'a>(
+        &'a self,
+        env: usize,
+        credential: &'a WithheldCredential,
+        authority: &'a str,
+    ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>>;
+}
+
+/// A dashboard without a logout route, or a gateway with no way to reach it (tests of the
+/// core alone).
+pub struct NoDashboardLogout;
+
+impl DashboardLogout for NoDashboardLogout {
+    fn logout<'a>(
+        &'a self,
+        _env: usize,
+        _credential: &'a WithheldCredential,
+        _authority: &'a str,
+    ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>> {
+        Box::pin(async { LogoutOutcome::Failed("no dashboard logout configured".into()) })
+    }
+}
+
+/// One session to end, and what the caller knows of it.
+pub struct Ending<'a> {
+    pub user: &'a str,
+    pub sid: &'a str,
+    /// The dashboard cookies as the dashboard last rotated them (the request's jar), when the
+    /// caller has them; the credential of the sign-in is used otherwise.
+    pub jar: Option<Vec<String>>,
+    /// The authority the browser used, for the dashboard's Host; the environment's first host
+    /// otherwise.
+    pub authority: Option<&'a str>,
+}
+
+impl Auth {
+    /// Ends one session everywhere (see the module doc). A store failure before the
+    /// revocation is recorded is returned: the session has not ended then.
+    pub async fn end_session(
+        &self,
+        ending: Ending<'_>,
+        reason: EndReason,
+        ctx: Context,
+    ) -> StoreResult<()> {
+        let record = self.records.session(ending.user, ending.sid).await?;
+        self.revoke(ending.user, ending.sid).await?;
+        if let Some(record) = record {
+            self.log_out_dashboard(&ending, &record).await;
+        }
+        self.audit.record(ctx.event(reason.event())).await;
+        Ok(())
+    }
+
+    /// Ends every session of `user` everywhere, also those only a cookie knows of (on any
+    /// instance). Returns how many stored sessions ended.
+    pub async fn end_all(&self, user: &str, reason: EndReason, ctx: Context) -> StoreResult<usize> {
+        let sessions = self.records.sessions(user).await?;
+        for session in &sessions {
+            let ending = Ending {
+                user,
+                sid: &session.id,
+                jar: None,
+                authority: None,
+            };
+            self.revoke(user, &session.id).await?;
+            self.log_out_dashboard(&ending, session).await;
+        }
+        let before_ms = (self.clock.now() + 1) * 1000;
+        let event = self.records.revoke_user(user, before_ms).await?;
+        self.revocation.apply(&event);
+        self.live.close_user(user);
+        self.audit.record(ctx.event(reason.event())).await;
+        Ok(sessions.len())
+    }
+
+    /// Store revocation, announced to every instance; this instance refuses and closes at
+    /// once, before the answer that says it is done, the others on the event.
+    pub(super) async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
+        let event = self.records.revoke_session(user, sid).await?;
+        self.revocation.apply(&event);
+        self.live.close_session(sid);
+        Ok(())
+    }
+
+    /// Best effort: a dashboard that does not answer does not keep the gateway session alive.
+    async fn log_out_dashboard(&self, ending: &Ending<'_>, record: &SessionRecord) {
+        let environments = &self.config.environments;
+        let Some(index) = environments
+            .iter()
+            .position(|e| e.name == record.environment)
+        else {
+            return;
+        };
+        let env = &environments[index];
+        let has_route = env.login.as_ref().is_some_and(|l| l.logout.is_some());
+        let Some(sealed) = record.sealed_credential.as_deref().filter(|_| has_route) else {
+            return;
+        };
+        let Ok(mut credential) = self.records.open_credential(ending.user, sealed) else {
+            tracing::warn!(environment = %env.name, "stored dashboard credential unreadable; dashboard logout skipped");
+            return;
+        };
+        if let Some(jar) = ending.jar.clone().filter(|j| !j.is_empty()) {
+            credential.set_cookies = jar;
+        }
+        let host = env.hosts.first().map_or("", String::as_str);
+        let authority = ending.authority.unwrap_or(host);
+        match self.logout.logout(index, &credential, authority).await {
+            LogoutOutcome::Answered(status) => {
+                tracing::info!(status, environment = %env.name, "dashboard logout called")
+            }
+            LogoutOutcome::Failed(e) => {
+                tracing::warn!(error = %e, environment = %env.name, "dashboard logout failed")
+            }
+        }
+    }
+}
