@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod enforcement;
+pub mod identify;
 pub mod lifecycle;
 pub mod login_flow;
 pub mod login_intercept;

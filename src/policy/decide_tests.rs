@@ -216,3 +216,103 @@ fn login_needs_mfa_follows_the_any_environment_rule() {
         false
     ));
 }
+
+/// The request-level cases are the policy's too: watched logins, credentials that are not
+/// the request's own, anonymous access, and SSO identities that cannot be challenged.
+#[test]
+fn decide_request_covers_logins_credentials_anonymous_and_sso() {
+    let p = policies();
+    let envs = vec!["alpha".to_string()];
+    let subject = |auth, mfa_at| Subject {
+        role: Role::Agent,
+        environments: &envs,
+        auth,
+        created_at: NOW - 10,
+        mfa_at,
+        has_factor: true,
+    };
+    let presented = |subject, login_route, unbound_bearer, anonymous_allowed| Presented {
+        subject,
+        login_route,
+        unbound_bearer,
+        anonymous_allowed,
+    };
+    let get = RequestFacts {
+        env: 0,
+        method: &Method::GET,
+        path: "/inbox",
+    };
+    let allow = Decision::Allow { grace_until: None };
+    let rows: Vec<(&str, Presented<'_>, Decision)> = vec![
+        (
+            "a login route is watched",
+            presented(None, true, false, false),
+            Decision::WatchLogin,
+        ),
+        (
+            "even for a session",
+            presented(Some(subject(Pwd, Some(NOW))), true, false, false),
+            Decision::WatchLogin,
+        ),
+        (
+            "but never for SSO",
+            presented(Some(subject(Sso, None)), true, false, false),
+            allow,
+        ),
+        (
+            "anonymous, closed path",
+            presented(None, false, false, false),
+            Decision::Login,
+        ),
+        (
+            "anonymous, open path",
+            presented(None, false, false, true),
+            allow,
+        ),
+        (
+            "a bearer without session",
+            presented(None, false, true, true),
+            Decision::RefuseCredential(Unbound::WithoutSession),
+        ),
+        (
+            "a bearer of another session",
+            presented(Some(subject(Pwd, Some(NOW))), false, true, false),
+            Decision::RefuseCredential(Unbound::NotThisSession),
+        ),
+        (
+            "SSO brings its own bearer",
+            presented(Some(subject(Sso, None)), false, true, false),
+            allow,
+        ),
+        (
+            "a session that passed MFA",
+            presented(Some(subject(Pwd, Some(NOW))), false, false, false),
+            allow,
+        ),
+        (
+            "a session that must verify",
+            presented(Some(subject(Pwd, None)), false, false, false),
+            Decision::Challenge(Challenge::Verify),
+        ),
+    ];
+    for (what, p_, want) in &rows {
+        assert_eq!(decide_request(&p, &get, p_, NOW), *want, "{what}");
+    }
+    // A challenge an SSO identity cannot answer becomes a refusal.
+    let req = RequestFacts {
+        env: 0,
+        method: &Method::GET,
+        path: "/settings/billing",
+    };
+    let sso = presented(Some(subject(Sso, None)), false, false, false);
+    let mut strict = p.clone();
+    strict.environments[0].step_up_sso = true;
+    assert!(matches!(
+        decide_request(&strict, &req, &sso, NOW),
+        Decision::Deny(_)
+    ));
+    assert!(matches!(
+        decide_request(&p, &req, &sso, NOW),
+        Decision::Allow { .. }
+    ));
+}

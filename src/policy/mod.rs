@@ -130,6 +130,33 @@ pub enum Decision {
     Login,
     ForceLogout(&'static str),
     Deny(&'static str),
+    /// A watched login: the gateway forwards it and judges the dashboard's answer.
+    WatchLogin,
+    /// A dashboard credential that is not the request's own: refused, never forwarded.
+    RefuseCredential(Unbound),
+}
+
+/// Whose a refused credential is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unbound {
+    /// There is no gateway session to bind it to.
+    WithoutSession,
+    /// It was not released to this session.
+    NotThisSession,
+}
+
+/// What a request presents besides what it asks: facts the adapter reads off the request
+/// (on the canonical, lenient reading), so that every request is decided here.
+#[derive(Debug, Clone)]
+pub struct Presented<'a> {
+    /// The signed-in session's or the SSO identity's subject.
+    pub subject: Option<Subject<'a>>,
+    /// Method and canonical path are one of the environment's watched login routes.
+    pub login_route: bool,
+    /// An `Authorization` header that is not the token released to the request's session.
+    pub unbound_bearer: bool,
+    /// The login config lets anonymous requests reach this path.
+    pub anonymous_allowed: bool,
 }
 
 /// Any-environment rule: MFA is required if ANY environment the user belongs to (or is
@@ -169,7 +196,38 @@ pub fn login_needs_mfa(
             }))
 }
 
-/// The decision for one request.
+/// The decision for one request to an environment whose login the gateway watches. An SSO
+/// identity is never sent to a login, and never challenged: the SSO would have to
+/// re-authenticate its user, the gateway has no factor of theirs to ask for.
+pub fn decide_request(
+    policies: &PolicySet,
+    req: &RequestFacts<'_>,
+    p: &Presented<'_>,
+    now: u64,
+) -> Decision {
+    let sso = p
+        .subject
+        .as_ref()
+        .is_some_and(|s| s.auth == AuthMethod::Sso);
+    if p.login_route && !sso {
+        return Decision::WatchLogin;
+    }
+    match &p.subject {
+        Some(s) => match decide(policies, req, Some(s), now) {
+            Decision::Allow { .. } if p.unbound_bearer && !sso => {
+                Decision::RefuseCredential(Unbound::NotThisSession)
+            }
+            allowed @ Decision::Allow { .. } => allowed,
+            _ if sso => Decision::Deny("not allowed for an SSO identity"),
+            refused => refused,
+        },
+        None if p.unbound_bearer => Decision::RefuseCredential(Unbound::WithoutSession),
+        None if !p.anonymous_allowed => Decision::Login,
+        None => Decision::Allow { grace_until: None },
+    }
+}
+
+/// The decision for one request of a subject (or `Login` without one).
 pub fn decide(
     policies: &PolicySet,
     req: &RequestFacts<'_>,

@@ -1,107 +1,149 @@
-//! Acting on a policy decision for a signed-in request (DESIGN.md pipeline step 7): step-up
-//! challenges, path-rule denials and forced logouts. `Allow` is handled by the pipeline.
+//! Phase "act" for a request the policy refuses: the answers the gateway makes itself
+//! (sign in first, step up, 403, forced logout, a credential that is not the request's own).
+//! The decision is the policy's; this only turns it into HTTP.
 
 use axum::body::Body;
-use http::header::{CONTENT_TYPE, LOCATION};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 
-use super::login::to_login;
-use super::pipeline::{wants_json, ConnInfo};
-use crate::audit::Context;
+use super::drain::Drained;
+use super::phases::{RequestCtx, Watched};
+use crate::audit::EventKind;
 use crate::config::{Environment, LoginConfig};
-use crate::gate::auth::Auth;
+use crate::gate::identify::Identity;
 use crate::gate::lifecycle::{EndReason, Ending};
-use crate::policy::{Challenge, Decision};
+use crate::policy::{Challenge, Decision, Unbound};
 use crate::session::token::SessionClaims;
-use crate::session::{clear_cookie, SESSION_COOKIE};
+use crate::session::{clear_cookie, cookie_value, SESSION_COOKIE};
 
-/// Response header telling a session on a grace period when MFA becomes mandatory.
-pub const GRACE_HEADER: &str = "x-mfagate-mfa-required-from";
-
-pub(super) struct Refusal<'a> {
-    pub auth: &'a Auth,
-    pub env: &'a Environment,
-    pub login: &'a LoginConfig,
-    pub conn: &'a ConnInfo,
-    pub claims: &'a SessionClaims,
+/// The answer to a refused request.
+pub(super) async fn refuse(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    identity: &Identity,
+    decision: Decision,
+    req: &Request<Drained>,
+) -> Response<Body> {
+    let headers = req.headers();
+    let claims = identity.session();
+    match (decision, claims) {
+        (Decision::Challenge(Challenge::StepUp), _) => step_up(w, ctx),
+        (Decision::Deny(reason), _) => {
+            let user = claims.map_or("-", |c| c.user.as_str());
+            tracing::info!(%user, reason, "request denied by policy");
+            forbidden(ctx.env, ctx.json)
+        }
+        (Decision::RefuseCredential(unbound), _) => {
+            let kind = match unbound {
+                Unbound::WithoutSession => EventKind::CredentialWithoutSession,
+                Unbound::NotThisSession => EventKind::TokenNotBound,
+            };
+            refuse_credential(w, ctx, headers, kind).await
+        }
+        (Decision::ForceLogout(reason), Some(claims)) => {
+            force_logout(w, ctx, claims, headers, reason).await
+        }
+        // A signed-in session that no longer satisfies the policy signs in again.
+        (Decision::Challenge(_) | Decision::Login, Some(claims)) => {
+            force_logout(w, ctx, claims, headers, "second factor required").await
+        }
+        // Nobody to sign out: sign in first.
+        _ => to_login(w.login, ctx.json, &[]),
+    }
 }
 
-impl Refusal<'_> {
-    pub async fn act(
-        &self,
-        decision: Decision,
-        headers: &HeaderMap,
-        path_and_query: &str,
-    ) -> Response<Body> {
-        match decision {
-            Decision::Challenge(Challenge::StepUp) => self.step_up(headers, path_and_query),
-            Decision::Deny(reason) => self.deny(headers, reason),
-            Decision::ForceLogout(reason) => self.force_logout(headers, reason).await,
-            // A signed-in session that no longer satisfies the policy signs in again.
-            Decision::Challenge(_) | Decision::Login => {
-                self.force_logout(headers, "second factor required").await
-            }
-            Decision::Allow { .. } => unreachable!("the pipeline forwards allowed requests"),
+fn step_up(w: Watched<'_>, ctx: &RequestCtx<'_>) -> Response<Body> {
+    let prefix = &w.auth.config.gateway_prefix;
+    let pq = ctx.path_and_query.as_str();
+    let next: String = form_urlencoded::byte_serialize(pq.as_bytes()).collect();
+    let url = format!("{prefix}step-up?next={next}");
+    if ctx.json {
+        let body = serde_json::json!({"mfa_required": true, "step_up": true, "mfa_url": url});
+        return json(StatusCode::UNAUTHORIZED, body);
+    }
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        resp.headers_mut().insert(LOCATION, v);
+    }
+    resp
+}
+
+/// Ends the session everywhere (the dashboard's too) and sends the browser to sign in again.
+async fn force_logout(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    claims: &SessionClaims,
+    headers: &HeaderMap,
+    reason: &'static str,
+) -> Response<Body> {
+    let auth = w.auth;
+    let held = auth.session_jar(claims, headers);
+    let ending = Ending {
+        user: &claims.user,
+        sid: &claims.sid,
+        jar: Some(held.jar.lines()),
+        authority: Some(&ctx.authority),
+    };
+    let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip());
+    let audit = audit.with_user(&claims.user).with_device(&claims.device);
+    if let Err(e) = auth
+        .end_session(ending, EndReason::Policy(reason), audit)
+        .await
+    {
+        tracing::error!(error = %e, "could not record a forced logout; refusing the request anyway");
+    }
+    let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
+    let dashboard = w.login.session_cookies.iter();
+    cleared.extend(dashboard.map(|n| clear_cookie(n, false)));
+    to_login(w.login, ctx.json, &cleared)
+}
+
+/// A dashboard credential without a gateway session is never forwarded: the dashboard's cookies
+/// are cleared and the browser goes to the dashboard's login (API clients get 401 JSON).
+async fn refuse_credential(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    headers: &HeaderMap,
+    kind: EventKind,
+) -> Response<Body> {
+    let audit = w.auth.audit_context(ctx.env, ctx.conn.peer.ip());
+    w.auth.audit.record(audit.event(kind)).await;
+    let dashboard = w.login.session_cookies.iter();
+    let mut cleared: Vec<String> = dashboard.map(|n| clear_cookie(n, false)).collect();
+    if cookie_value(headers, SESSION_COOKIE).is_some() {
+        cleared.push(clear_cookie(SESSION_COOKIE, true));
+    }
+    to_login(w.login, ctx.json, &cleared)
+}
+
+/// Sends a browser to the dashboard's login (303), or tells an API client 401 in JSON,
+/// setting `cookies` (typically deletions) on the way.
+pub(super) fn to_login(
+    login: &LoginConfig,
+    json_wanted: bool,
+    cookies: &[String],
+) -> Response<Body> {
+    let mut resp = if json_wanted {
+        let body =
+            serde_json::json!({"error": "authentication required", "login_url": login.login_page});
+        json(StatusCode::UNAUTHORIZED, body)
+    } else {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(v) = HeaderValue::from_str(&login.login_page) {
+            r.headers_mut().insert(LOCATION, v);
+        }
+        r
+    };
+    let h = resp.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            h.append(SET_COOKIE, v);
         }
     }
-
-    fn ctx(&self) -> Context {
-        self.auth
-            .audit_context(self.env, self.conn.peer.ip())
-            .with_user(&self.claims.user)
-            .with_device(&self.claims.device)
-    }
-
-    fn step_up(&self, headers: &HeaderMap, path_and_query: &str) -> Response<Body> {
-        let prefix = &self.auth.config.gateway_prefix;
-        let next: String = form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
-        let url = format!("{prefix}step-up?next={next}");
-        if wants_json(headers) {
-            return json(
-                StatusCode::UNAUTHORIZED,
-                serde_json::json!({
-                    "mfa_required": true,
-                    "step_up": true,
-                    "mfa_url": url,
-                }),
-            );
-        }
-        let mut resp = Response::new(Body::empty());
-        *resp.status_mut() = StatusCode::SEE_OTHER;
-        if let Ok(v) = HeaderValue::from_str(&url) {
-            resp.headers_mut().insert(LOCATION, v);
-        }
-        resp
-    }
-
-    fn deny(&self, headers: &HeaderMap, reason: &str) -> Response<Body> {
-        tracing::info!(user = %self.claims.user, reason, "request denied by policy");
-        forbidden(self.env, headers)
-    }
-
-    /// Ends the session everywhere and sends the browser to sign in again.
-    async fn force_logout(&self, headers: &HeaderMap, reason: &'static str) -> Response<Body> {
-        let (auth, claims) = (self.auth, self.claims);
-        let held = auth.session_jar(claims, headers);
-        let ending = Ending {
-            user: &claims.user,
-            sid: &claims.sid,
-            jar: Some(held.jar.lines()),
-            authority: None,
-        };
-        let ended = auth.end_session(ending, EndReason::Policy(reason), self.ctx());
-        if let Err(e) = ended.await {
-            tracing::error!(error = %e, "could not record a forced logout; refusing the request anyway");
-        }
-        let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
-        cleared.extend(
-            self.login
-                .session_cookies
-                .iter()
-                .map(|n| clear_cookie(n, false)),
-        );
-        to_login(self.login, headers, &cleared)
-    }
+    resp
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
@@ -113,8 +155,8 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
 }
 
 /// 403 for a request the policy refuses (HTML page or JSON).
-pub(super) fn forbidden(env: &Environment, headers: &HeaderMap) -> Response<Body> {
-    if wants_json(headers) {
+pub(super) fn forbidden(env: &Environment, json_wanted: bool) -> Response<Body> {
+    if json_wanted {
         return json(
             StatusCode::FORBIDDEN,
             serde_json::json!({"error": "forbidden"}),

@@ -1,49 +1,55 @@
-//! The typed phases of a request after sanitizing (DESIGN.md "Request pipeline"): what a
-//! sanitized request carries (`Routed`), the decision gate for requests that are not logins
-//! (`Gate`), and where an allowed request goes (`Forwarding`).
+//! The typed phases of a request (DESIGN.md "Request pipeline"), modelled on Pingora's
+//! `ProxyHttp`: one function per phase over one per-request context.
+//!
+//! route → sanitize → identify → decide → act → response filter → log
+//!
+//! `route` and `log` are in `pipeline.rs` (they apply to every request, gateway pages and
+//! unknown hosts included); the phases here apply to requests for the dashboard. `identify`
+//! asks the core who the request is, `decide` asks the pure policy what may happen, and `act`
+//! carries that out: forward (`forward.rs`), intercept a login (`login.rs`) or refuse
+//! (`decision.rs`).
 
 use axum::body::Body;
 use http::uri::PathAndQuery;
-use http::{header, Request, Response};
+use http::{header, HeaderValue, Request, Response};
 
+use super::access_log::AccessRecord;
 use super::drain::Drained;
 use super::error::ProxyError;
-use super::pipeline::{ConnInfo, Worker};
+use super::forward::Outbound;
+use super::pipeline::{wants_json, ConnInfo, Worker};
 use super::probe::Asked;
-use super::{decision, login, sso_step};
+use super::vault;
 use crate::audit::EventKind;
-use crate::config::{Environment, LoginConfig};
+use crate::canon::normalize::{normalize_path, PathError};
+use crate::config::{Environment, LoginConfig, LoginRoute};
 use crate::gate::auth::Auth;
-use crate::policy;
-use crate::session::token::{bearer_matches, SessionClaims};
+use crate::gate::identify::Identity;
+use crate::gate::vault::sso_context;
+use crate::policy::{self, Decision, Presented};
+use crate::session::jar::session_context;
+use crate::session::token::bearer_matches;
 
-/// A sanitized request's facts that every later step needs.
-pub(super) struct Routed<'a> {
+/// Response header telling a session on a grace period when MFA becomes mandatory.
+pub const GRACE_HEADER: &str = "x-mfagate-mfa-required-from";
+
+/// One request's facts, fixed by `sanitize` and read by every later phase.
+pub(super) struct RequestCtx<'a> {
     pub(super) index: usize,
+    pub(super) env: &'a Environment,
     pub(super) conn: &'a ConnInfo,
+    /// Normalized path, for gateway routing and the access log.
+    pub(super) path: String,
     /// Canonical path, for decisions only.
     pub(super) canon: String,
     /// Normalized path and query, for the upstream.
     pub(super) path_and_query: PathAndQuery,
     pub(super) authority: String,
+    /// The client wants JSON answers (API calls, XHR).
+    pub(super) json: bool,
 }
 
-impl<'a> Routed<'a> {
-    pub(super) fn forwarding<'b>(
-        &'b self,
-        asserted: Option<sso_step::Asserted>,
-        session: Option<&'b SessionClaims>,
-    ) -> Forwarding<'b> {
-        Forwarding {
-            index: self.index,
-            conn: self.conn,
-            path_and_query: self.path_and_query.clone(),
-            authority: &self.authority,
-            asserted,
-            session,
-        }
-    }
-
+impl RequestCtx<'_> {
     pub(super) fn asked<'b>(&'b self, worker: &'b Worker) -> Asked<'b> {
         Asked {
             worker,
@@ -54,77 +60,205 @@ impl<'a> Routed<'a> {
     }
 }
 
-/// Pipeline step 6 for a request that is not a login: the policy's decision for a signed-in
-/// session, bearer tokens bound to their session, and anonymous access.
-pub(super) struct Gate<'a> {
+/// An environment whose login the gateway watches: the core and the login table, present
+/// together (so no phase checks for either).
+#[derive(Clone, Copy)]
+pub(super) struct Watched<'a> {
     pub(super) auth: &'a Auth,
-    pub(super) env: &'a Environment,
     pub(super) login: &'a LoginConfig,
-    pub(super) routed: &'a Routed<'a>,
-    pub(super) session: Option<&'a SessionClaims>,
-    /// A trusted SSO vouched for the request.
-    pub(super) sso: bool,
 }
 
-impl Gate<'_> {
-    /// `Ok(grace end)` to go on, or the refusal to send.
-    pub(super) async fn check(
-        &self,
+impl Worker {
+    /// Phase "sanitize": the request's environment binding, its normalized and canonical
+    /// paths, and the refusal of what a dashboard could read another way.
+    pub(super) fn sanitize<'a>(
+        &'a self,
+        index: usize,
+        conn: &'a ConnInfo,
         req: &Request<Drained>,
-        now: u64,
-    ) -> Result<Option<u64>, Response<Body>> {
-        let (auth, env, login, conn) = (self.auth, self.env, self.login, self.routed.conn);
-        let mut grace = None;
-        if let Some(claims) = self.session {
-            let facts = policy::RequestFacts {
-                env: self.routed.index,
-                method: req.method(),
-                path: &self.routed.canon,
-            };
-            match policy::decide(&auth.policies(), &facts, Some(&claims.subject()), now) {
-                policy::Decision::Allow { grace_until } => grace = grace_until,
-                refused => {
-                    let refusal = decision::Refusal {
-                        auth,
-                        env,
-                        login,
-                        conn,
-                        claims,
-                    };
-                    let pq = self.routed.path_and_query.as_str();
-                    return Err(refusal.act(refused, req.headers(), pq).await);
-                }
+        host: &str,
+    ) -> Result<RequestCtx<'a>, ProxyError> {
+        // A connection negotiated for one environment's certificate must not be used to reach
+        // another (connection reuse or domain fronting): 421 makes browsers retry correctly.
+        if let Some(sni) = &conn.sni {
+            if self.state().environment_for(sni) != Some(index) {
+                return Err(ProxyError::MisdirectedSni);
             }
         }
-        if let (false, Some(authorization)) = (self.sso, req.headers().get(header::AUTHORIZATION)) {
-            // A bearer token passes only with the session it was released to.
-            let bound = self
-                .session
-                .is_some_and(|c| bearer_matches(&auth.keys, c, authorization.as_bytes()));
-            if !bound {
-                let kind = match self.session {
-                    Some(_) => EventKind::TokenNotBound,
-                    None => EventKind::CredentialWithoutSession,
-                };
-                let headers = req.headers();
-                return Err(login::refuse_credential(auth, env, login, conn, headers, kind).await);
+        let env = self.env(index);
+        let path = normalize_path(req.uri().path())?.into_owned();
+        // Every decision below is taken on the canonical form (DESIGN.md "Reading rule").
+        let canon = crate::canon::canonical(&path, env.case_sensitive_paths)
+            .map_err(PathError::from)?
+            .into_owned();
+        refuse_ambiguous(req)?;
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        let path_and_query = PathAndQuery::try_from(path_and_query)
+            .map_err(|_| ProxyError::BadPath(PathError::BadEncoding))?;
+        // Host and X-Forwarded-Host carry the validated authority, port included, so a
+        // dashboard building absolute URLs keeps the gateway's public port.
+        let authority = super::authority::request_authority(req.uri(), req.headers())
+            .unwrap_or(host)
+            .to_string();
+        Ok(RequestCtx {
+            index,
+            env,
+            conn,
+            path,
+            canon,
+            path_and_query,
+            authority,
+            json: wants_json(req.headers()),
+        })
+    }
+
+    /// Phases identify → decide → act for a request to the dashboard.
+    pub(super) async fn serve(
+        &self,
+        ctx: &RequestCtx<'_>,
+        req: Request<Drained>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let watched = match (&self.state().auth, &ctx.env.login) {
+            (Some(auth), Some(login)) => Watched { auth, login },
+            _ => return self.pass(ctx, req, Outbound::plain(), record).await,
+        };
+        let identity = identify(watched, ctx, &req).await?;
+        let (decision, route) = decide(watched, ctx, &identity, &req);
+        match (decision, route) {
+            (Decision::WatchLogin, Some(route)) => {
+                self.intercept(watched, ctx, route, req, record).await
+            }
+            (Decision::Allow { grace_until }, _) => {
+                let resp = self.forward_watched(watched, ctx, &identity, req, record);
+                let mut resp = resp.await?;
+                response_filter(watched, ctx, &identity, grace_until, &mut resp);
+                Ok(resp)
+            }
+            (refused, _) => {
+                Ok(super::decision::refuse(watched, ctx, &identity, refused, &req).await)
             }
         }
-        if self.session.is_none() && !self.sso && !login.admits_anonymous(&self.routed.canon) {
-            return Err(login::to_login(login, req.headers(), &[]));
-        }
-        Ok(grace)
     }
 }
 
-/// Where a request that passed the decisions goes, and as whom.
-pub(super) struct Forwarding<'a> {
-    pub(super) index: usize,
-    pub(super) conn: &'a ConnInfo,
-    pub(super) path_and_query: PathAndQuery,
-    pub(super) authority: &'a str,
-    pub(super) asserted: Option<sso_step::Asserted>,
-    pub(super) session: Option<&'a SessionClaims>,
+/// Phase "identify": who the request is, in memory. A session is only trusted while this
+/// instance's revocation view is current; otherwise the request fails closed.
+async fn identify(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    req: &Request<Drained>,
+) -> Result<Identity, ProxyError> {
+    let now = w.auth.clock.now();
+    let identity = w
+        .auth
+        .identify(ctx.env, req.headers(), ctx.conn.peer.ip(), now);
+    let identity = identity.await;
+    if identity.session().is_some() && w.auth.revocations_stale() {
+        // A logout made on another instance may not have reached us.
+        return Err(ProxyError::Unavailable(
+            "revocation events are stale".into(),
+        ));
+    }
+    Ok(identity)
+}
+
+/// Phase "decide": the facts the policy needs, read off the request leniently, and the pure
+/// policy's decision. The login route matched goes along for `act`.
+fn decide<'a>(
+    w: Watched<'a>,
+    ctx: &RequestCtx<'_>,
+    identity: &Identity,
+    req: &Request<Drained>,
+) -> (Decision, Option<&'a LoginRoute>) {
+    let route = w.login.route_for(req.method(), &ctx.canon);
+    let unbound_bearer = req.headers().get(header::AUTHORIZATION).is_some_and(|a| {
+        !identity
+            .session()
+            .is_some_and(|c| bearer_matches(&w.auth.keys, c, a.as_bytes()))
+    });
+    let presented = Presented {
+        subject: identity.subject(),
+        login_route: route.is_some(),
+        unbound_bearer,
+        anonymous_allowed: w.login.admits_anonymous(&ctx.canon),
+    };
+    let facts = policy::RequestFacts {
+        env: ctx.index,
+        method: req.method(),
+        path: &ctx.canon,
+    };
+    let now = w.auth.clock.now();
+    let decision = policy::decide_request(&w.auth.policies(), &facts, &presented, now);
+    (decision, route)
+}
+
+impl Worker {
+    /// Phase "act" for an allowed request: the jar it carries (its session's, its SSO
+    /// identity's, or a pre-login one), its answer guarded by the vault.
+    async fn forward_watched(
+        &self,
+        w: Watched<'_>,
+        ctx: &RequestCtx<'_>,
+        identity: &Identity,
+        req: Request<Drained>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let (auth, now) = (w.auth, w.auth.clock.now());
+        let holder = match identity {
+            Identity::Session(claims) => Some(session_context(&claims.sid)),
+            Identity::Sso(who) => Some(sso_context(&ctx.env.name, &who.user)),
+            Identity::Anonymous => None,
+        };
+        let held = match &holder {
+            Some(context) => auth.held_jar(context, req.headers()),
+            None => auth.pre_login_jar(ctx.env, req.headers(), now),
+        };
+        let loose = vault::loose_credential(req.headers(), w.login);
+        if loose {
+            let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip());
+            let event = audit.event(EventKind::CredentialWithoutSession);
+            auth.audit.record(event).await;
+        }
+        let guard = vault::Guard {
+            asked: ctx.asked(self),
+            auth,
+            env: ctx.env,
+            login: w.login,
+            holder,
+            held: &held,
+            loose,
+        };
+        let out = Outbound {
+            jar: &held.jar.cookies,
+            asserted: identity.asserted(),
+            session: identity.session(),
+            guard: Some(&guard),
+        };
+        self.pass(ctx, req, out, record).await
+    }
+}
+
+/// Phase "response filter" for a signed-in answer: the session's idle deadline slides, and a
+/// session on the enforcement grace period learns when MFA becomes mandatory.
+fn response_filter(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    identity: &Identity,
+    grace_until: Option<u64>,
+    resp: &mut Response<Body>,
+) {
+    if let Some(claims) = identity.session() {
+        super::login::refresh_session(w.auth, ctx.env, claims, resp.headers_mut());
+    }
+    if let Some(until) = grace_until {
+        if let Ok(v) = HeaderValue::from_str(&crate::clock::utc(until)) {
+            resp.headers_mut().insert(GRACE_HEADER, v);
+        }
+    }
 }
 
 /// Requests a lenient dashboard could read differently from the gateway: a method not in

@@ -1,5 +1,7 @@
-//! The request pipeline (DESIGN.md "Request pipeline"): route → sanitize → gateway routes →
-//! act → log. One function per step; each returns early with a `ProxyError` the client sees.
+//! The request pipeline (DESIGN.md "Request pipeline"): the state every worker shares, and
+//! the phases that apply to every request (route, the gateway's own pages, log). The phases
+//! for requests to the dashboard are in `phases.rs`; each returns early with a `ProxyError`
+//! the client sees.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,32 +9,21 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use http::uri::PathAndQuery;
-use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Request, Response};
 use hyper::body::Incoming;
-
-use super::drain::Drained;
 use rustls::RootCertStore;
 use tower::ServiceExt;
 
 use super::access_log::{AccessRecord, LoggedBody};
 pub use super::authority::{request_authority, request_host, valid_authority};
+use super::drain::Drained;
 use super::error::ProxyError;
-use super::headers::strip_hop_by_hop;
-use super::live::LiveBody;
-use super::phases::{refuse_ambiguous, Forwarding, Gate, Routed};
+use super::phases::RequestCtx;
 use super::upstream::{self, UpstreamClient};
-use super::vault;
-use super::websocket;
-use super::{decision, login, sso_step};
-use crate::audit::EventKind;
-use crate::canon::normalize::normalize_path;
-use crate::config::{Config, Environment, LoginConfig};
+use crate::config::{Config, Environment};
 use crate::gate::auth::Auth;
-use crate::gate::vault::sso_context;
 use crate::proxy::metrics::Metrics;
-use crate::session::jar::session_context;
-use crate::session::live::{LiveConnections, LiveOwner};
+use crate::session::live::LiveConnections;
 use crate::web::{self, RequestFacts};
 
 /// State shared by all worker threads.
@@ -127,29 +118,18 @@ impl Worker {
         Ok(Self { shared, clients })
     }
 
-    /// Serves one request; never fails (errors become responses).
+    /// Serves one request; never fails (errors become responses). Phases "route" and
+    /// "log" are here; the others in `phases.rs`.
     pub async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let req = req.map(Drained::new);
-        let host = request_host(req.uri(), req.headers());
-        let env_index = host.as_deref().and_then(|h| self.shared.environment_for(h));
-        let mut record = AccessRecord {
-            started: Instant::now(),
-            peer: conn.peer.ip(),
-            method: req.method().clone(),
-            host: host.clone().unwrap_or_default(),
-            path: req.uri().path().to_string(),
-            environment: env_index.map_or("-".into(), |i| self.env(i).name.clone()),
-            status: 0,
-            upstream: None,
-            error: None,
-        };
+        let (env_index, mut record) = self.route(conn, &req);
         let json = wants_json(req.headers());
         let bad_host =
             request_authority(req.uri(), req.headers()).is_some_and(|a| !valid_authority(a));
         let result = match env_index {
             None if bad_host => Err(ProxyError::Ambiguous("invalid Host or :authority")),
             None => Err(ProxyError::UnknownHost),
-            Some(i) => self.in_environment(i, conn, req, &mut record).await,
+            Some(i) => self.dispatch(i, conn, req, &mut record).await,
         };
         let mut resp = result.unwrap_or_else(|e| {
             let brand = env_index.map_or("mfagate", |i| self.env(i).display_name.as_str());
@@ -163,11 +143,54 @@ impl Worker {
             let value = super::headers::stronger_hsts(hsts, theirs);
             h.insert(header::STRICT_TRANSPORT_SECURITY, value);
         }
+        self.log(env_index, record, resp)
+    }
+
+    /// Phase "route": the environment serving the request's host, and its access record.
+    fn route(&self, conn: &ConnInfo, req: &Request<Drained>) -> (Option<usize>, AccessRecord) {
+        let host = request_host(req.uri(), req.headers());
+        let env_index = host.as_deref().and_then(|h| self.shared.environment_for(h));
+        let record = AccessRecord {
+            started: Instant::now(),
+            peer: conn.peer.ip(),
+            method: req.method().clone(),
+            host: host.unwrap_or_default(),
+            path: req.uri().path().to_string(),
+            environment: env_index.map_or("-".into(), |i| self.env(i).name.clone()),
+            status: 0,
+            upstream: None,
+            error: None,
+        };
+        (env_index, record)
+    }
+
+    /// The gateway's own pages, or the dashboard behind the remaining phases.
+    async fn dispatch(
+        &self,
+        index: usize,
+        conn: &ConnInfo,
+        req: Request<Drained>,
+        record: &mut AccessRecord,
+    ) -> Result<Response<Body>, ProxyError> {
+        let host = record.host.clone();
+        let ctx = self.sanitize(index, conn, &req, &host)?;
+        record.path.clone_from(&ctx.path);
+        if self.is_gateway_path(&ctx.path) {
+            return Ok(self.gateway_route(&ctx, req).await);
+        }
+        self.serve(&ctx, req, record).await
+    }
+
+    /// Phase "log": status metrics now, the access-log line when the body is done.
+    fn log(
+        &self,
+        env_index: Option<usize>,
+        mut record: AccessRecord,
+        resp: Response<Body>,
+    ) -> Response<Body> {
         record.status = resp.status().as_u16();
-        self.shared
-            .metrics
-            .env(env_index)
-            .observe_status(record.status);
+        let metrics = self.shared.metrics.env(env_index);
+        metrics.observe_status(record.status);
         resp.map(|body| LoggedBody::wrap(body, record))
     }
 
@@ -180,326 +203,13 @@ impl Worker {
         &self.clients[index]
     }
 
-    fn env(&self, index: usize) -> &Environment {
+    /// The shared state, borrowed (no reference count touched on the hot path).
+    pub(super) fn state(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(super) fn env(&self, index: usize) -> &Environment {
         &self.shared.config.environments[index]
-    }
-
-    async fn in_environment(
-        &self,
-        index: usize,
-        conn: &ConnInfo,
-        mut req: Request<Drained>,
-        record: &mut AccessRecord,
-    ) -> Result<Response<Body>, ProxyError> {
-        let (path, routed) = self.sanitize(index, conn, &req, record)?;
-        if self.is_gateway_path(&path) {
-            let Routed {
-                path_and_query,
-                authority,
-                ..
-            } = routed;
-            return Ok(self
-                .gateway_route(index, conn, req, path_and_query, authority)
-                .await);
-        }
-        let env = self.env(index);
-        let mut asserted = None;
-        if let (Some(auth), true) = (&self.shared.auth, env.login.is_some()) {
-            let (method, headers) = (req.method(), req.headers());
-            match sso_step::sso_step(auth, env, index, conn, method, &routed.canon, headers).await {
-                sso_step::SsoStep::Respond(resp) => return Ok(resp),
-                sso_step::SsoStep::Identified(who) => asserted = Some(who),
-                sso_step::SsoStep::Continue => {}
-            }
-        }
-        let (Some(auth), Some(login)) = (&self.shared.auth, &env.login) else {
-            let upgrade = websocket::is_websocket_upgrade(req.version(), req.headers())
-                .then(|| hyper::upgrade::on(&mut req));
-            let f = routed.forwarding(asserted, None);
-            return self.pass(f, req, upgrade, None, record).await;
-        };
-        self.watched(auth, login, routed, asserted, req, record)
-            .await
-    }
-
-    /// Pipeline step 3 (DESIGN.md): the request's environment binding, its normalized and
-    /// canonical paths, and the refusal of what a dashboard could read another way.
-    fn sanitize<'a>(
-        &self,
-        index: usize,
-        conn: &'a ConnInfo,
-        req: &Request<Drained>,
-        record: &mut AccessRecord,
-    ) -> Result<(String, Routed<'a>), ProxyError> {
-        // A connection negotiated for one environment's certificate must not be used to reach
-        // another (connection reuse or domain fronting): 421 makes browsers retry correctly.
-        if let Some(sni) = &conn.sni {
-            if self.shared.environment_for(sni) != Some(index) {
-                return Err(ProxyError::MisdirectedSni);
-            }
-        }
-        let path = normalize_path(req.uri().path())?.into_owned();
-        record.path.clone_from(&path);
-        // Every decision below is taken on the canonical form (DESIGN.md "Reading rule").
-        let canon = crate::canon::canonical(&path, self.env(index).case_sensitive_paths)
-            .map_err(crate::canon::normalize::PathError::from)?
-            .into_owned();
-        refuse_ambiguous(req)?;
-        let path_and_query = match req.uri().query() {
-            Some(q) => format!("{path}?{q}"),
-            None => path.clone(),
-        };
-        let path_and_query = PathAndQuery::try_from(path_and_query)
-            .map_err(|_| ProxyError::BadPath(crate::canon::normalize::PathError::BadEncoding))?;
-        // Host and X-Forwarded-Host carry the validated authority, port included, so a
-        // dashboard building absolute URLs keeps the gateway's public port.
-        let authority = request_authority(req.uri(), req.headers())
-            .unwrap_or(&record.host)
-            .to_string();
-        let routed = Routed {
-            index,
-            conn,
-            canon,
-            path_and_query,
-            authority,
-        };
-        Ok((path, routed))
-    }
-
-    /// An environment whose login the gateway watches: login interception, the session and
-    /// the policy, credentials, then the request with its bound jar, its answer guarded.
-    async fn watched(
-        &self,
-        auth: &Auth,
-        login: &LoginConfig,
-        routed: Routed<'_>,
-        asserted: Option<sso_step::Asserted>,
-        mut req: Request<Drained>,
-        record: &mut AccessRecord,
-    ) -> Result<Response<Body>, ProxyError> {
-        let (env, conn, now) = (self.env(routed.index), routed.conn, auth.clock.now());
-        let route = asserted
-            .is_none()
-            .then(|| login.route_for(req.method(), &routed.canon))
-            .flatten();
-        if let Some(route) = route {
-            let target = login::Target {
-                worker: self,
-                auth,
-                index: routed.index,
-                conn,
-                route,
-                authority: &routed.authority,
-            };
-            return target.intercept(req, routed.path_and_query, record).await;
-        }
-        let session = asserted
-            .is_none()
-            .then(|| auth.full_session(env, req.headers(), now))
-            .flatten();
-        if session.is_some() && auth.revocations_stale() {
-            // A logout made on another instance may not have reached us: fail closed.
-            return Err(ProxyError::Unavailable(
-                "revocation events are stale".into(),
-            ));
-        }
-        let gate = Gate {
-            auth,
-            env,
-            login,
-            routed: &routed,
-            session: session.as_ref(),
-            sso: asserted.is_some(),
-        };
-        let grace = match gate.check(&req, now).await {
-            Ok(grace) => grace,
-            Err(refused) => return Ok(refused),
-        };
-        // Whose jar the request carries: its session's, its SSO identity's, or a pre-login one.
-        let holder = match (&session, &asserted) {
-            (Some(claims), _) => Some(session_context(&claims.sid)),
-            (None, Some(who)) => Some(sso_context(&env.name, &who.user)),
-            (None, None) => None,
-        };
-        let held = match &holder {
-            Some(context) => auth.held_jar(context, req.headers()),
-            None => auth.pre_login_jar(env, req.headers(), now),
-        };
-        let loose = vault::loose_credential(req.headers(), login);
-        if loose {
-            let ctx = auth.audit_context(env, conn.peer.ip());
-            auth.audit
-                .record(ctx.event(EventKind::CredentialWithoutSession))
-                .await;
-        }
-        let upgrade = websocket::is_websocket_upgrade(req.version(), req.headers())
-            .then(|| hyper::upgrade::on(&mut req));
-        req.extensions_mut()
-            .insert(vault::BoundJar(held.jar.cookies.clone()));
-        let guard = vault::Guard {
-            asked: routed.asked(self),
-            auth,
-            env,
-            login,
-            holder,
-            held: &held,
-            loose,
-        };
-        let asserted = asserted.or_else(|| session.as_ref().map(sso_step::Asserted::from_session));
-        let f = routed.forwarding(asserted, session.as_ref());
-        let mut resp = self.pass(f, req, upgrade, Some(&guard), record).await?;
-        if let Some(claims) = &session {
-            login::refresh_session(auth, env, claims, resp.headers_mut());
-        }
-        if let Some(until) = grace {
-            // Sessions living on the enforcement grace period learn when MFA becomes mandatory.
-            if let Ok(v) = HeaderValue::from_str(&crate::clock::utc(until)) {
-                resp.headers_mut().insert(decision::GRACE_HEADER, v);
-            }
-        }
-        Ok(resp)
-    }
-
-    /// Forwards a request that may go to the dashboard and guards the answer: WebSocket
-    /// tunnels and signed-in responses are registered as live, so a revocation cuts them.
-    async fn pass(
-        &self,
-        f: Forwarding<'_>,
-        req: Request<Drained>,
-        upgrade: Option<hyper::upgrade::OnUpgrade>,
-        guard: Option<&vault::Guard<'_>>,
-        record: &mut AccessRecord,
-    ) -> Result<Response<Body>, ProxyError> {
-        let env = self.env(f.index);
-        let (mut parts, body) = req.into_parts();
-        let body = match upgrade {
-            Some(_) => {
-                // Sanitizing strips hop-by-hop headers; the upgrade ones go back in afterwards.
-                parts.extensions.insert(websocket::UpgradeRequested);
-                Body::empty()
-            }
-            None => Body::new(body),
-        };
-        if let Some(who) = f.asserted {
-            parts.extensions.insert(who);
-        }
-        let live = (upgrade.is_some() || f.session.is_some()).then(|| {
-            self.shared.live.register(LiveOwner {
-                environment: env.name.clone(),
-                user: f.session.map(|c| c.user.clone()),
-                session_id: f.session.map(|c| c.sid.clone()),
-            })
-        });
-        let sent = self.forward(
-            f.index,
-            f.conn,
-            parts,
-            body,
-            f.path_and_query,
-            f.authority,
-            record,
-        );
-        let resp = match &live {
-            Some(l) => tokio::select! {
-                r = sent => r?,
-                _ = l.cancelled() => return Err(ProxyError::Revoked),
-            },
-            None => sent.await?,
-        };
-        let (mut parts, body) = resp.into_parts();
-        let mut set = Vec::new();
-        if let Some(g) = guard {
-            set = g.headers(&mut parts.headers).await?;
-        } else {
-            crate::gate::login_intercept::remove_set_cookies(
-                &mut parts.headers,
-                &crate::canon::cookie::is_gateway_name,
-            );
-        }
-        for c in &set {
-            if let Ok(v) = HeaderValue::from_str(c) {
-                parts.headers.append(http::header::SET_COOKIE, v);
-            }
-        }
-        let live = match (upgrade, parts.status, live) {
-            (Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS, Some(guard)) => {
-                let resp = Response::from_parts(parts, body);
-                let active = self.shared.metrics.active_websockets.clone();
-                return Ok(websocket::finish_handshake(
-                    resp,
-                    client_upgrade,
-                    guard,
-                    active,
-                ));
-            }
-            (_, _, live) => live,
-        };
-        strip_hop_by_hop(&mut parts.headers);
-        let body = Body::new(body);
-        let body = match guard {
-            Some(g) => g.body(&mut parts.headers, body).await?,
-            None => body,
-        };
-        let body = match live {
-            Some(l) => Body::new(LiveBody::new(body, l)),
-            None => body,
-        };
-        Ok(Response::from_parts(parts, body))
-    }
-
-    /// Sends a request to the environment's upstream: rewritten, sanitized, timed.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn forward(
-        &self,
-        index: usize,
-        conn: &ConnInfo,
-        mut parts: http::request::Parts,
-        body: Body,
-        path_and_query: PathAndQuery,
-        authority: &str,
-        record: &mut AccessRecord,
-    ) -> Result<Response<Incoming>, ProxyError> {
-        let env = self.env(index);
-        let upgrade = parts
-            .extensions
-            .remove::<websocket::UpgradeRequested>()
-            .is_some();
-        let asserted = parts.extensions.remove::<sso_step::Asserted>();
-        let jar = parts
-            .extensions
-            .remove::<vault::BoundJar>()
-            .unwrap_or_default();
-        vault::bind_request(&mut parts.headers, env.login.as_ref(), &jar);
-        let verified = match asserted.as_ref().is_some_and(|w| w.sso) {
-            true => super::headers::verified_sso_headers(env, &parts.headers, conn.peer.ip()),
-            false => Vec::new(),
-        };
-        upstream::rewrite(env, &mut parts, path_and_query, authority, conn.peer.ip());
-        super::headers::strip_sso_headers(env, &mut parts.headers);
-        for (name, value) in verified {
-            parts.headers.insert(name, value);
-        }
-        if let (Some(who), Some(auth)) = (&asserted, &self.shared.auth) {
-            let asserter = self.shared.config.assertion.as_deref();
-            who.tell_upstream(auth, env, asserter, &mut parts.headers);
-        }
-        if upgrade {
-            websocket::restore_upgrade_headers(&mut parts.headers);
-        }
-        let started = Instant::now();
-        let sent = upstream::send(
-            &self.clients[index],
-            Request::from_parts(parts, body),
-            self.shared.config.timeouts.upstream_response,
-        )
-        .await;
-        let elapsed = started.elapsed();
-        record.upstream = Some(elapsed);
-        self.shared
-            .metrics
-            .env(Some(index))
-            .observe_upstream(elapsed.as_secs_f64());
-        sent
     }
 
     fn is_gateway_path(&self, path: &str) -> bool {
@@ -508,23 +218,15 @@ impl Worker {
             && matches!(path.as_bytes().get(root.len()), None | Some(b'/'))
     }
 
-    async fn gateway_route(
-        &self,
-        index: usize,
-        conn: &ConnInfo,
-        req: Request<Drained>,
-        path_and_query: PathAndQuery,
-        authority: String,
-    ) -> Response<Body> {
-        let env = self.env(index);
+    async fn gateway_route(&self, ctx: &RequestCtx<'_>, req: Request<Drained>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
-        parts.uri = http::Uri::from(path_and_query);
+        parts.uri = http::Uri::from(ctx.path_and_query.clone());
         parts.extensions.insert(RequestFacts {
-            env_index: index,
-            display_name: env.display_name.clone(),
-            ip: conn.peer.ip().to_string(),
+            env_index: ctx.index,
+            display_name: ctx.env.display_name.clone(),
+            ip: ctx.conn.peer.ip().to_string(),
             request_id: crate::audit::new_request_id(),
-            authority,
+            authority: ctx.authority.clone(),
         });
         let req = Request::from_parts(parts, Body::new(body));
         match self.shared.gateway_routes.clone().oneshot(req).await {

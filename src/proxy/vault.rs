@@ -26,15 +26,15 @@ use crate::session::clear_cookie;
 /// Largest anonymous JSON answer inspected for a token (larger ones are refused).
 const MAX_INSPECTED_BYTES: usize = 1024 * 1024;
 
-/// The dashboard cookie values a forwarded request carries (a request extension).
-#[derive(Debug, Clone, Default)]
-pub struct BoundJar(pub Vec<(String, String)>);
-
 /// Rewrites the request's cookies: every dashboard session cookie and gateway cookie, in any
 /// spelling, removed; the bound values added (one canonical `Cookie` line).
-pub fn bind_request(headers: &mut HeaderMap, login: Option<&LoginConfig>, jar: &BoundJar) {
+pub fn bind_request(
+    headers: &mut HeaderMap,
+    login: Option<&LoginConfig>,
+    jar: &[(String, String)],
+) {
     let remove = |n: &[u8]| is_gateway_name(n) || login.is_some_and(|l| l.is_session_cookie(n));
-    rewrite(headers, &remove, &jar.0);
+    rewrite(headers, &remove, jar);
 }
 
 /// Whether the browser sent a dashboard session cookie itself (never legitimate: the gateway
@@ -154,7 +154,7 @@ mod tests {
             HeaderValue::from_static("__Host-mfagate=abc; dash_session=1"),
         );
         h.append(COOKIE, HeaderValue::from_static("__Host-mfagate-device=x"));
-        bind_request(&mut h, None, &BoundJar::default());
+        bind_request(&mut h, None, &[]);
         assert_eq!(h.get_all(COOKIE).iter().count(), 1);
         assert_eq!(h[COOKIE], "dash_session=1");
     }

@@ -31,10 +31,6 @@ pub fn is_websocket_upgrade(version: Version, headers: &HeaderMap) -> bool {
     version == Version::HTTP_11 && connection_upgrade && websocket
 }
 
-/// Request extension marking a WebSocket handshake on its way upstream.
-#[derive(Debug, Clone, Copy)]
-pub struct UpgradeRequested;
-
 /// Puts the upgrade headers back after hop-by-hop stripping, for the upstream handshake.
 pub fn restore_upgrade_headers(headers: &mut HeaderMap) {
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
