@@ -1,11 +1,9 @@
 //! Graceful shutdown: stop accepting, let in-flight requests finish, never wait past the drain
 //! deadline.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::OneEnv;
+use crate::support::OneEnv;
 
 /// Puts a `/slow/{ms}` request in flight, shuts the gateway down 300 ms later and waits for it.
 /// Returns the request's outcome, how long shutdown took, and the gateway's https address.

@@ -3,15 +3,13 @@
 //! moving the start, and at the end logs those sessions out on every device — including an idle
 //! WebSocket, within a second, without any request — and ends the dashboard's sessions too.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::support::mfa::{config_head, environment, location, sealed_dash_cookie, set_cookies};
+use crate::support::{start_gateway, Pki};
 use futures_util::StreamExt;
 use mfagate::proxy::RunningGateway;
-use support::mfa::{config_head, environment, location, sealed_dash_cookie, set_cookies};
-use support::{start_gateway, Pki};
 
 fn gateway(pki: &Pki, dashboard: SocketAddr, mode: &str) -> RunningGateway {
     let mut toml = config_head(pki, "");
@@ -64,10 +62,7 @@ async fn get(gw: &RunningGateway, pki: &Pki, cookies: &[String], path: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_live_through_grace_then_end_everywhere() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("mfagate=debug")
-        .with_test_writer()
-        .try_init();
+    crate::support::logs();
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
 
@@ -172,7 +167,7 @@ async fn sessions_live_through_grace_then_end_everywhere() {
         .filter(|(_, e)| matches!(&e.kind, mfagate::audit::EventKind::ForcedLogout { .. }))
         .count();
     assert_eq!(forced, 2, "one audited forced logout per session");
-    support::stop(gw).await;
+    crate::support::stop(gw).await;
 }
 
 /// Users the enforcement applies to who have no factor yet are told once, by email.
@@ -180,8 +175,8 @@ async fn sessions_live_through_grace_then_end_everywhere() {
 async fn users_without_a_factor_are_told_once() {
     let pki = Pki::new();
     let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-    let sink = support::smtp::SmtpSink::start().await;
-    let (mail, _) = support::mfa::mail_extra(sink.port());
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let (mail, _) = crate::support::mfa::mail_extra(sink.port());
     let users = "[[users]]\nidentity = \"agent2@demo.test\"\nrole = \"agent\"\nenvironments = [\"alpha\"]\n\
                  [[users]]\nidentity = \"supervisor@demo.test\"\nrole = \"supervisor\"\nenvironments = [\"other\"]\n";
     let toml = |pki: &Pki| {
@@ -208,5 +203,5 @@ async fn users_without_a_factor_are_told_once() {
     let gw = start_gateway(&pki, &toml(&pki));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 1, "told once, not at every start");
-    support::stop(gw).await;
+    crate::support::stop(gw).await;
 }

@@ -1,45 +1,14 @@
 //! Email codes over a real SMTP exchange, their rules on the gateway's clock, regulation of
 //! parallel guessing, the file transport, and the promise that codes never reach the logs.
 
-mod support;
+use std::sync::Arc;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
+use crate::support::mfa::{csrf, location, mail_extra, Extra, MfaEnv};
+use crate::support::smtp::{code_in, SmtpSink};
 use mfagate::audit::EventKind;
-use support::mfa::{csrf, location, mail_extra, Extra, MfaEnv};
-use support::smtp::{code_in, SmtpSink};
-
-/// Everything the gateway logs in this test process (installed before any gateway starts).
-fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        struct W(Arc<Mutex<Vec<u8>>>);
-        impl Write for W {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = buf.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                "debug,h2=info,hyper=info,hyper_util=info,rustls=info,tokio_rustls=info",
-            )
-            .with_writer(move || W(sink.clone()))
-            .with_ansi(false)
-            .init();
-        buf
-    })
-    .clone()
-}
 
 async fn mail_env(sink: &SmtpSink) -> MfaEnv {
-    logs();
+    crate::support::logs();
     let (top, methods) = mail_extra(sink.port());
     MfaEnv::start_with(Extra {
         top: &top,
@@ -122,7 +91,7 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
         .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&offer))])
         .await;
     assert_eq!(location(&resp), "/");
-    support::mfa::assert_released_sealed(&resp);
+    crate::support::mfa::assert_released_sealed(&resp);
     assert_eq!(t.get(&browser, "/").await.status(), 200);
 
     // The new device is announced by email.
@@ -143,7 +112,7 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
     );
 
     // The code appears in no log line.
-    let logged = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let logged = String::from_utf8_lossy(&crate::support::logs().lock().unwrap()).into_owned();
     assert!(logged.contains("email_code_sent"), "log capture works");
     assert!(!logged.contains(&code), "the code leaked into the logs");
 }
@@ -290,7 +259,7 @@ async fn twenty_parallel_wrong_codes_are_evaluated_exactly_three_times() {
         statuses.push(task.await.unwrap());
     }
     statuses.sort_unstable();
-    support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
+    crate::support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
     let events = t.auth().audit.read(0, 1000).await;
     assert_eq!(
         count(&events, |k| matches!(k, EventKind::MfaFailure { .. })),
@@ -374,7 +343,7 @@ async fn the_file_transport_writes_a_readable_eml() {
     ] {
         assert!(eml.contains(header), "{header} in\n{eml}");
     }
-    let code = code_in(&support::smtp::Received {
+    let code = code_in(&crate::support::smtp::Received {
         from: String::new(),
         to: vec![],
         data: eml,
@@ -425,13 +394,13 @@ async fn wrong_codes_from_one_ip_block_it_across_users() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_travel_over_verified_tls() {
     for (security, starttls) in [("starttls", true), ("tls", false)] {
-        let pki = support::Pki::new();
+        let pki = crate::support::Pki::new();
         pki.leaf("smtp", &["127.0.0.1"]);
         let server = Arc::new(pki.server_tls("smtp"));
         let sink = SmtpSink::start_with(if starttls {
-            support::smtp::SinkTls::StartTls(server)
+            crate::support::smtp::SinkTls::StartTls(server)
         } else {
-            support::smtp::SinkTls::Implicit(server)
+            crate::support::smtp::SinkTls::Implicit(server)
         })
         .await;
         let mail = |ca: &str| {

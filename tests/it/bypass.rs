@@ -1,18 +1,16 @@
 //! Every known way around the second factor, tried as a hostile client would against a
 //! dashboard that routes and parses as leniently as common frameworks do
-//! (`support::lenient`). Each test asserts what reached the dashboard, not only what the
+//! (`crate::support::lenient`). Each test asserts what reached the dashboard, not only what the
 //! client was told.
-
-mod support;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::lenient::{self, Lenient};
+use crate::support::mfa::{config_head, enroll_at, gateway_cookie_header, location, set_cookies};
+use crate::support::{raw_status, start_gateway, Pki};
 use mfagate::proxy::RunningGateway;
-use support::lenient::{self, Lenient};
-use support::mfa::{config_head, enroll_at, gateway_cookie_header, location, set_cookies};
-use support::{raw_status, start_gateway, Pki};
 
 const AGENT: (&str, &str) = ("agent@lenient.test", "agent-pass");
 const ADMIN: (&str, &str) = ("admin@lenient.test", "admin-pass");
@@ -368,7 +366,7 @@ async fn a_pre_login_session_serves_the_login_page_and_ends_at_login() {
         "bound to a pre-login cookie: {pre}"
     );
     let form = page.text().await.unwrap();
-    let token = support::mfa::between(&form, "value=\"", "\"");
+    let token = crate::support::mfa::between(&form, "value=\"", "\"");
     // The login page's assets and public paths work with it.
     let css = browser
         .get(lab.url("/static/app.css"))
@@ -422,7 +420,7 @@ async fn a_pre_login_session_serves_the_login_page_and_ends_at_login() {
     );
     // Completing the factor releases the session into the jar.
     let now = lab.auth().clock.now();
-    let (_, released) = support::mfa::enroll_pending_at(&browser, &lab.url(""), now).await;
+    let (_, released) = crate::support::mfa::enroll_pending_at(&browser, &lab.url(""), now).await;
     assert_no_dashboard_cookie(&released, "release");
     lab.dash.clear_seen();
     browser.get(lab.url("/inbox")).send().await.unwrap();

@@ -1,10 +1,8 @@
 //! Attacks on the MFA flow: replayed codes, forged or moved cookies, open redirects, CSRF,
 //! oversized or ambiguous login bodies, and secrets leaking into the audit log.
 
-mod support;
-
-use support::mfa::{csrf, location, mfa_toml, set_cookies, MfaEnv};
-use support::{start_gateway, Pki};
+use crate::support::mfa::{csrf, location, mfa_toml, set_cookies, MfaEnv};
+use crate::support::{start_gateway, Pki};
 
 async fn enrolled(
     t: &MfaEnv,
@@ -54,7 +52,7 @@ async fn totp_codes_and_backup_codes_work_once() {
         )
         .await;
     assert_eq!(ok.status(), 303);
-    support::mfa::assert_released_sealed(&ok);
+    crate::support::mfa::assert_released_sealed(&ok);
     let page = t.get(&d, "/.mfagate/backup").await.text().await.unwrap();
     let again = t
         .post(
@@ -231,7 +229,7 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(refused, "revoked session refused");
-    support::stop(gw).await;
+    crate::support::stop(gw).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,7 +346,7 @@ async fn login_bodies_are_bounded_and_unambiguous_and_audit_holds_no_secrets() {
     let released = t
         .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
         .await;
-    let dash_value = support::mfa::sealed_dash_cookie(t.auth(), &released)
+    let dash_value = crate::support::mfa::sealed_dash_cookie(t.auth(), &released)
         .unwrap()
         .trim_start_matches("dash_session=")
         .to_string();

@@ -1,12 +1,10 @@
 //! The heart of the product, end to end through TLS with a cookie-jar client: the dashboard's
 //! credential is withheld until a second factor passes on this browser.
 
-mod support;
-
-use futures_util::{SinkExt, StreamExt};
-use support::mfa::{
+use crate::support::mfa::{
     assert_released_sealed, csrf, gateway_cookie_header, location, set_cookies, MfaEnv,
 };
+use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

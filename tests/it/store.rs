@@ -1,8 +1,6 @@
 //! Both stores against the same contract (Redis standalone, over TLS, through Sentinel and
 //! on a Cluster), plus durability across a reopen or a restart.
 
-mod support;
-
 use std::sync::Arc;
 
 use mfagate::store::{EmbeddedStore, RedisStore, RedisTarget, Store};
@@ -11,7 +9,7 @@ use mfagate::store::{EmbeddedStore, RedisStore, RedisTarget, Store};
 async fn embedded_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,7 +33,7 @@ async fn committed_writes_survive_reopening_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract() {
-    let server = support::redis::RedisServer::start(false);
+    let server = crate::support::redis::RedisServer::start(false);
     let store: Arc<dyn Store> = Arc::new(
         RedisStore::open(
             &RedisTarget::standalone(&server.url(), None),
@@ -43,7 +41,7 @@ async fn redis_store_meets_the_contract() {
         )
         .unwrap(),
     );
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }
 
 /// An ACL user allowed only the keys and channels under its prefix is enough: the store
@@ -51,7 +49,7 @@ async fn redis_store_meets_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_needs_only_its_prefix_under_an_acl() {
     let acl = ["--user", "gw", "on", ">gw-pw", "~acl:*", "&acl:*", "+@all"];
-    let server = support::redis::RedisServer::start_with(false, &acl);
+    let server = crate::support::redis::RedisServer::start_with(false, &acl);
     let url = format!("redis://gw:gw-pw@127.0.0.1:{}/", server.port);
     let store = RedisStore::open(&RedisTarget::standalone(&url, None), "acl:").unwrap();
     assert!(
@@ -64,12 +62,12 @@ async fn redis_store_needs_only_its_prefix_under_an_acl() {
         "beats come back through the channels the ACL allows"
     );
     let store: Arc<dyn Store> = Arc::new(store);
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
-    let server = support::redis::RedisServer::start(true);
+    let server = crate::support::redis::RedisServer::start(true);
     let a = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
     let b = RedisStore::open(&RedisTarget::standalone(&server.url(), None), "p:").unwrap();
     // `open` returns once subscribed to a reachable Redis: nothing published now is missed.
@@ -124,17 +122,17 @@ async fn redis_events_reach_another_instance_and_resync_after_reconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_over_verified_tls() {
-    let pki = support::Pki::new();
-    let server = support::redis::RedisServer::start_tls(&pki);
+    let pki = crate::support::Pki::new();
+    let server = crate::support::redis::RedisServer::start_tls(&pki);
     assert!(server.url().starts_with("rediss://"));
     let ca = std::fs::read(pki.path("ca.pem")).unwrap();
     let store: Arc<dyn Store> = Arc::new(
         RedisStore::open(&RedisTarget::standalone(&server.url(), Some(ca)), "tls:").unwrap(),
     );
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
     // A server whose certificate chains to nothing trusted is never used: every operation
     // fails and the store stays infinitely stale.
-    let other = support::Pki::new();
+    let other = crate::support::Pki::new();
     let untrusted = std::fs::read(other.path("ca.pem")).unwrap();
     let refused = RedisStore::open(
         &RedisTarget::standalone(&server.url(), Some(untrusted)),
@@ -147,9 +145,9 @@ async fn redis_store_meets_the_contract_over_verified_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_through_sentinel() {
-    let sentinel = support::redis_deploy::SentinelSet::start();
+    let sentinel = crate::support::redis_deploy::SentinelSet::start();
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&sentinel.target(), "s:").unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }
 
 /// When no Sentinel can confirm the master (this instance cut off from them), the store stops
@@ -157,7 +155,7 @@ async fn redis_store_meets_the_contract_through_sentinel() {
 /// replaced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_no_sentinel_confirms_is_given_up() {
-    let mut sentinel = support::redis_deploy::SentinelSet::start();
+    let mut sentinel = crate::support::redis_deploy::SentinelSet::start();
     let store = RedisStore::open(&sentinel.target(), "nc:").unwrap();
     store.resynced(store.resyncs_asked());
     store.put("k", b"v", None).await.unwrap();
@@ -189,27 +187,28 @@ async fn a_master_no_sentinel_confirms_is_given_up() {
 /// Sentinel and data nodes that speak TLS only, verified against `ca_file`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_through_sentinel_over_verified_tls() {
-    let pki = support::Pki::new();
-    let sentinel = support::redis_deploy::SentinelSet::start_tls(&pki);
+    let pki = crate::support::Pki::new();
+    let sentinel = crate::support::redis_deploy::SentinelSet::start_tls(&pki);
     let target = sentinel.target();
     let untrusted = RedisTarget {
-        ca_pem: Some(std::fs::read(support::Pki::new().path("ca.pem")).unwrap()),
+        ca_pem: Some(std::fs::read(crate::support::Pki::new().path("ca.pem")).unwrap()),
         ..target.clone()
     };
     let refused = RedisStore::open(&untrusted, "st:").unwrap();
     assert!(refused.get("k").await.is_err());
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "st:").unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }
 
 /// Data nodes and the Sentinel that require passwords: the store signs in to both; with a
 /// wrong data password it never works and stays infinitely stale (fails closed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_signs_in_to_a_sentinel_and_its_master_with_passwords() {
-    let sentinel = support::redis_deploy::SentinelSet::start_with_passwords("data-pw", "sent-pw");
+    let sentinel =
+        crate::support::redis_deploy::SentinelSet::start_with_passwords("data-pw", "sent-pw");
     let target = sentinel.target();
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "sp:").unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
     let wrong = RedisTarget {
         password: Some("not-the-password".into()),
         ..target.clone()
@@ -228,7 +227,7 @@ async fn redis_store_signs_in_to_a_sentinel_and_its_master_with_passwords() {
 /// On a cluster whose nodes require an ACL user and password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_on_a_cluster() {
-    let cluster = support::redis_deploy::ClusterSet::start_with_password("cluster-pw");
+    let cluster = crate::support::redis_deploy::ClusterSet::start_with_password("cluster-pw");
     let target = cluster.target();
     let wrong = RedisTarget {
         password: Some("not-the-password".into()),
@@ -240,7 +239,7 @@ async fn redis_store_meets_the_contract_on_a_cluster() {
         "a wrong password gets nothing"
     );
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "c:").unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
     let spread = cluster.keys_per_node();
     assert!(
         spread.iter().filter(|&&n| n > 0).count() >= 2,
@@ -252,19 +251,19 @@ async fn redis_store_meets_the_contract_on_a_cluster() {
 /// certificates chain to nothing trusted is never used.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract_on_a_cluster_over_verified_tls() {
-    let pki = support::Pki::new();
-    let cluster = support::redis_deploy::ClusterSet::start_tls(&pki);
+    let pki = crate::support::Pki::new();
+    let cluster = crate::support::redis_deploy::ClusterSet::start_tls(&pki);
     let target = cluster.target();
     assert!(
         matches!(&target.topology, mfagate::store::Topology::Cluster { nodes } if nodes[0].starts_with("rediss://"))
     );
     let untrusted = RedisTarget {
-        ca_pem: Some(std::fs::read(support::Pki::new().path("ca.pem")).unwrap()),
+        ca_pem: Some(std::fs::read(crate::support::Pki::new().path("ca.pem")).unwrap()),
         ..target.clone()
     };
     let refused = RedisStore::open(&untrusted, "ct:").unwrap();
     assert!(refused.get("k").await.is_err());
     assert_eq!(refused.event_lag(), std::time::Duration::MAX);
     let store: Arc<dyn Store> = Arc::new(RedisStore::open(&target, "ct:").unwrap());
-    support::store_contract::run_all(store).await;
+    crate::support::store_contract::run_all(store).await;
 }

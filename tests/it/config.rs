@@ -1,12 +1,10 @@
 //! Config validation: every class of mistake is reported with its key path, all at once, and
 //! `validate-config` exits 0 / 2 accordingly.
 
-mod support;
-
 use std::process::Command;
 
+use crate::support::Pki;
 use mfagate::config::{Config, FileConfig};
-use support::Pki;
 
 fn errors(pki: &Pki, toml: &str) -> Vec<String> {
     match Config::from_toml(toml, pki.dir.path()) {

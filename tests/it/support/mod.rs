@@ -275,3 +275,33 @@ pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
 pub async fn text(request: reqwest::RequestBuilder) -> String {
     request.send().await.unwrap().text().await.unwrap()
 }
+
+/// Everything the gateway logs in this test process: one subscriber for the whole binary,
+/// installed by the first test that asks (tests that read the logs ask before they start a
+/// gateway).
+pub fn logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct W(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = buf.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                "debug,h2=info,hyper=info,hyper_util=info,rustls=info,tokio_rustls=info",
+            )
+            .with_writer(move || W(sink.clone()))
+            .with_ansi(false)
+            .init();
+        buf
+    })
+    .clone()
+}

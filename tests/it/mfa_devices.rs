@@ -1,8 +1,6 @@
 //! Device trust, revocation, logout and restarts.
 
-mod support;
-
-use support::mfa::{
+use crate::support::mfa::{
     csrf, gateway_cookie_header, location, sealed_dash_cookie, set_cookies, MfaEnv,
 };
 
@@ -63,7 +61,7 @@ async fn each_browser_passes_mfa_and_trust_expires_or_is_revoked() {
         .await
         .unwrap();
     // The row marked "(this browser)" on the phone's own page is the phone's device.
-    let phone_device = support::mfa::between(
+    let phone_device = crate::support::mfa::between(
         &phone_page[phone_page.find("(this browser)").expect("device row")..],
         "name=\"id\" value=\"",
         "\"",
@@ -218,7 +216,7 @@ async fn sessions_end_after_idle_or_absolute_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_deny_admits_only_public_paths() {
-    let t = MfaEnv::start_with(support::mfa::Extra {
+    let t = MfaEnv::start_with(crate::support::mfa::Extra {
         login: "anonymous = \"deny\"\npublic_paths = [\"/static/*\"]",
         ..Default::default()
     });

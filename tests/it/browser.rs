@@ -2,13 +2,11 @@
 //! form, TOTP enrollment on the gateway's pages, backup codes, the inbox; then a second browser
 //! is asked for a code again.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::browser::Driver;
+use crate::support::mfa::MfaEnv;
 use fantoccini::{Client, Locator};
-use support::browser::Driver;
-use support::mfa::MfaEnv;
 
 async fn wait_for_path(browser: &Client, path: &str) {
     for _ in 0..100 {

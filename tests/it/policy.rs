@@ -1,10 +1,8 @@
 //! Policy end to end: the any-environment rule across two environments, roles and their
 //! methods, step-up on sensitive paths, and per-role path rules.
 
-mod support;
-
-use support::mfa::{config_head, csrf, environment, location, set_cookies};
-use support::{start_gateway, stop, Pki};
+use crate::support::mfa::{config_head, csrf, environment, location, set_cookies};
+use crate::support::{start_gateway, stop, Pki};
 
 struct Two {
     pki: Pki,
@@ -107,7 +105,7 @@ impl Two {
     ) -> Vec<u8> {
         let base = self.url(host, "");
         let now = self.gw.auth.as_ref().unwrap().clock.now();
-        support::mfa::enroll_at(b, &base, email, password, now)
+        crate::support::mfa::enroll_at(b, &base, email, password, now)
             .await
             .0
     }
@@ -122,7 +120,7 @@ async fn mfa_follows_the_user_into_an_environment_that_does_not_require_it() {
         .login(&b, "beta.test", "agent2@demo.test", "agent2-pass")
         .await;
     assert_eq!(resp.status(), 302);
-    support::mfa::assert_released_sealed(&resp);
+    crate::support::mfa::assert_released_sealed(&resp);
     assert_eq!(t.get(&b, "beta.test", "/").await.status(), 200);
     // agent1 belongs to alpha (required) too: MFA even when signing in to beta.
     let b = t.browser();
@@ -184,7 +182,7 @@ async fn sensitive_paths_need_a_fresh_factor_and_roles_have_their_own_methods_an
         .await
         .unwrap();
     let code = mfagate::mfa::totp::code_at(&secret, clock.now());
-    let next = support::mfa::html_unescape(&support::mfa::between(
+    let next = crate::support::mfa::html_unescape(&crate::support::mfa::between(
         &page,
         "name=\"next\" value=\"",
         "\"",

@@ -3,15 +3,13 @@
 //! it follows, logins fail closed with 503; afterwards nothing acknowledged is lost and
 //! revocations reach every instance again.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::mfa::set_cookies;
+use crate::support::redis::redis_toml;
+use crate::support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
+use crate::support::{start_gateway, stop, Pki};
 use mfagate::proxy::RunningGateway;
-use support::mfa::set_cookies;
-use support::redis::redis_toml;
-use support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
-use support::{start_gateway, stop, Pki};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_is_followed_without_a_restart() {
@@ -180,11 +178,12 @@ async fn survive_failover(mut redis: Deployment, shape: &str, how: Failover) {
         control, 200,
         "control: A serves the session once it has caught up"
     );
-    let out = support::mfa::logout_at(&laptop, &url(&b, "")).await;
+    let out = crate::support::mfa::logout_at(&laptop, &url(&b, "")).await;
     assert_eq!(out.status(), 303);
     let limit = Duration::from_secs(1);
     let took =
-        support::mfa::refused_within(limit, shape, || status_with(&pki, &a, "/", &session)).await;
+        crate::support::mfa::refused_within(limit, shape, || status_with(&pki, &a, "/", &session))
+            .await;
     println!("{shape}: logout on B refused on A after {took:?}");
     stop(a).await;
     stop(b).await;

@@ -1,16 +1,14 @@
 //! Several gateway instances sharing one real redis-server behave like one: sessions, trusted
 //! devices, logouts and single-use codes hold across instances.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::mfa::{csrf, location};
+use crate::support::redis::redis_toml;
+use crate::support::redis::RedisServer;
+use crate::support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
+use crate::support::{start_gateway, stop, Pki};
 use mfagate::proxy::RunningGateway;
-use support::mfa::{csrf, location};
-use support::redis::redis_toml;
-use support::redis::RedisServer;
-use support::redis_deploy::{ClusterSet, Deployment, SentinelSet};
-use support::{start_gateway, stop, Pki};
 
 struct Pair {
     pki: Pki,
@@ -67,7 +65,7 @@ impl Pair {
         gw: &RunningGateway,
         code: &str,
     ) -> reqwest::Response {
-        support::mfa::verify_at(b, &Self::url(gw, ""), code).await
+        crate::support::mfa::verify_at(b, &Self::url(gw, ""), code).await
     }
 }
 
@@ -113,7 +111,7 @@ async fn share_sessions_devices_logouts_and_codes(t: Pair) -> Deployment {
         .text()
         .await
         .unwrap();
-    let key = support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
+    let key = crate::support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
     let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
     let clock = t.a.auth.as_ref().unwrap().clock.clone();
     let code = mfagate::mfa::totp::code_at(&secret, clock.now());
@@ -144,7 +142,7 @@ async fn share_sessions_devices_logouts_and_codes(t: Pair) -> Deployment {
     let again = t.post(&laptop, &t.b, "/login", &login).await;
     assert_eq!(again.status(), 302, "device trusted on A: no MFA on B");
     // The session logout will end (the newest one of this browser).
-    let session = support::mfa::set_cookies(&again)
+    let session = crate::support::mfa::set_cookies(&again)
         .into_iter()
         .find(|c| c.starts_with("__Host-mfagate="))
         .map(|c| c.split(';').next().unwrap().to_string())
@@ -174,12 +172,13 @@ async fn share_sessions_devices_logouts_and_codes(t: Pair) -> Deployment {
         200,
         "control: A accepts it before"
     );
-    let out = support::mfa::logout_at(&laptop, &Pair::url(&t.b, "")).await;
+    let out = crate::support::mfa::logout_at(&laptop, &Pair::url(&t.b, "")).await;
     assert_eq!(out.status(), 303);
-    let took = support::mfa::refused_within(Duration::from_secs(1), "logout on B, A", || async {
-        with_old_cookie().await.unwrap().status().as_u16()
-    })
-    .await;
+    let took =
+        crate::support::mfa::refused_within(Duration::from_secs(1), "logout on B, A", || async {
+            with_old_cookie().await.unwrap().status().as_u16()
+        })
+        .await;
     println!("logout on B took effect on A after {took:?}");
     stop(t.a).await;
     stop(t.b).await;
@@ -339,15 +338,15 @@ struct MailPair {
     pki: Pki,
     a: RunningGateway,
     b: RunningGateway,
-    sink: support::smtp::SmtpSink,
+    sink: crate::support::smtp::SmtpSink,
     _redis: RedisServer,
 }
 
 impl MailPair {
     async fn start(env_extra: &str) -> Self {
         let redis = RedisServer::start(false);
-        let sink = support::smtp::SmtpSink::start().await;
-        let (mail, methods) = support::mfa::mail_extra(sink.port());
+        let sink = crate::support::smtp::SmtpSink::start().await;
+        let (mail, methods) = crate::support::mfa::mail_extra(sink.port());
         let pki = Pki::new();
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
         let env = format!("{methods}\n{env_extra}");
@@ -421,7 +420,7 @@ async fn parallel_wrong_email_codes_over_two_instances_are_evaluated_three_times
     for task in tasks {
         statuses.push(task.await.unwrap());
     }
-    support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
+    crate::support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
     let events = t.a.auth.as_ref().unwrap().audit.read(0, 1000).await;
     let evaluated = events
         .iter()
@@ -462,7 +461,7 @@ async fn grace_end_closes_websockets_on_both_instances() {
             .unwrap();
         assert_eq!(resp.status(), 302);
         cookies.push(
-            support::mfa::set_cookies(&resp)
+            crate::support::mfa::set_cookies(&resp)
                 .iter()
                 .map(|c| c.split(';').next().unwrap().to_string())
                 .collect::<Vec<_>>(),

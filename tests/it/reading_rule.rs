@@ -2,13 +2,11 @@
 //! decision is the one it takes on the canonical form, and no spelling carries a credential
 //! past the cookie rewrite.
 
-mod support;
-
+use crate::support::lenient::{fold, Lenient};
 use mfagate::canon::cookie::{is_gateway_name, name_is, rewrite};
 use mfagate::canon::normalize::normalize_path;
 use mfagate::canon::{canonical, Pattern};
 use proptest::prelude::*;
-use support::lenient::{fold, Lenient};
 
 /// The gateway's reading: normalized, then canonical (`None` = refused with 400).
 fn gateway_reads(raw: &str) -> Option<String> {
@@ -121,8 +119,8 @@ proptest! {
         if let Ok(v) = http::HeaderValue::from_str(&line) {
             headers.insert(http::header::COOKIE, v);
         }
-        let remove = |n: &[u8]| is_gateway_name(n) || name_is(n, support::lenient::COOKIE);
-        rewrite(&mut headers, &remove, &[(support::lenient::COOKIE.into(), "BOUND".into())]);
+        let remove = |n: &[u8]| is_gateway_name(n) || name_is(n, crate::support::lenient::COOKIE);
+        rewrite(&mut headers, &remove, &[(crate::support::lenient::COOKIE.into(), "BOUND".into())]);
         let read = Lenient::cookie_values(&headers);
         prop_assert!(read.iter().all(|v| v == "BOUND"), "{:?} -> {:?}", line, read);
         let out = headers.get(http::header::COOKIE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();

@@ -2,14 +2,12 @@
 //! refused (and the request is anonymous), a plain identity header counts only from trusted
 //! proxies; and the gateway's own identity assertion verifies against its JWKS.
 
-mod support;
-
 use std::net::IpAddr;
 
+use crate::support::mfa::{config_head, environment, location, set_cookies};
+use crate::support::{start_gateway, stop, upstream, Pki};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use support::mfa::{config_head, environment, location, set_cookies};
-use support::{start_gateway, stop, upstream, Pki};
 
 struct Issuer {
     key: EncodingKey,

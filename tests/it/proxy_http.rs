@@ -1,12 +1,12 @@
 //! HTTP behaviour of the data plane through real TLS: both HTTP versions, streaming bodies,
 //! environments by host and SNI, header hygiene, path normalization, redirects and errors.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{
+    gateway_toml, raw_status, start_gateway, stop, upstream, EnvSpec, OneEnv, Pki,
+};
 use rustls::pki_types::pem::PemObject;
-use support::{gateway_toml, raw_status, start_gateway, stop, upstream, EnvSpec, OneEnv, Pki};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_and_post_over_http1_and_http2() {
@@ -56,11 +56,12 @@ async fn ten_mib_bodies_stream_both_ways_with_matching_hashes() {
     let t = OneEnv::start("").await;
     const SIZE: usize = 10 * 1024 * 1024;
     let body: Vec<u8> = (0..SIZE).map(upstream::pattern).collect();
-    let want = format!("{SIZE} {}", support::sha256_hex(&body));
+    let want = format!("{SIZE} {}", crate::support::sha256_hex(&body));
     for h2 in [false, true] {
         let client = t.client(h2);
         let base = format!("https://alpha.test:{}", t.gw.https_addr.port());
-        let got = support::text(client.post(format!("{base}/sha256")).body(body.clone())).await;
+        let got =
+            crate::support::text(client.post(format!("{base}/sha256")).body(body.clone())).await;
         assert_eq!(got, want, "upload h2={h2}");
         let downloaded = client
             .get(format!("{base}/bytes/{SIZE}"))
@@ -72,8 +73,8 @@ async fn ten_mib_bodies_stream_both_ways_with_matching_hashes() {
             .unwrap();
         assert_eq!(downloaded.len(), SIZE);
         assert_eq!(
-            support::sha256_hex(&downloaded),
-            support::sha256_hex(&body),
+            crate::support::sha256_hex(&downloaded),
+            crate::support::sha256_hex(&body),
             "download h2={h2}"
         );
     }
@@ -119,7 +120,8 @@ async fn sni_selects_environment_certificate_and_unknown_hosts_get_421() {
     let client = pki.client(&["alpha.test", "beta.test"], gw.https_addr, false);
     for (host, want) in [("alpha.test", "a"), ("beta.test", "b")] {
         let echo: serde_json::Value =
-            support::json(client.get(format!("https://{host}:{}/", gw.https_addr.port()))).await;
+            crate::support::json(client.get(format!("https://{host}:{}/", gw.https_addr.port())))
+                .await;
         assert_eq!(echo["upstream"], want, "routed by host {host}");
     }
     // A known SNI with an unknown Host, or a Host of another environment: never routed.
@@ -445,7 +447,7 @@ async fn ops_endpoints_report_health_readiness_and_metrics() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(ready);
-    let metrics = support::text(plain.get(format!("{admin}/metrics"))).await;
+    let metrics = crate::support::text(plain.get(format!("{admin}/metrics"))).await;
     for needle in [
         "mfagate_requests_total{environment=\"alpha\",class=\"2xx\"} 1",
         "mfagate_upstream_duration_seconds_count{environment=\"alpha\"} 1",

@@ -1,12 +1,10 @@
 //! WebSocket through the gateway: messages both ways, survives idleness, and closing it via the
 //! live-connection registry terminates both sides promptly.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{stop, OneEnv};
 use futures_util::{SinkExt, StreamExt};
-use support::{stop, OneEnv};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

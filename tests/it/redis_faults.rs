@@ -2,15 +2,13 @@
 //! or is not there at start. It must fail closed, never forward without a decision, and recover
 //! without a restart.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::mfa::{enroll_at, location};
-use support::redis::{redis_toml, RedisServer};
-use support::{start_gateway, stop, Pki};
+use crate::support::mfa::{enroll_at, location};
+use crate::support::redis::{redis_toml, RedisServer};
+use crate::support::{start_gateway, stop, Pki};
 
 /// The demo dashboard on this runtime, counting every request that reaches it.
 async fn counting_dashboard() -> (std::net::SocketAddr, Arc<AtomicUsize>) {

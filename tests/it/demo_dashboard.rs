@@ -1,11 +1,9 @@
 //! The demo dashboard behind the gateway: form login with the dashboard's own cookie, the JSON
 //! API login with a token, and the chat WebSocket, all through TLS.
 
-mod support;
-
+use crate::support::{gateway_toml, start_gateway, stop, EnvSpec, Pki};
 use futures_util::{SinkExt, StreamExt};
 use mfagate::demo;
-use support::{gateway_toml, start_gateway, stop, EnvSpec, Pki};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,14 +51,14 @@ async fn login_through_the_gateway_reaches_the_inbox() {
 
     // JSON API login and the token on the API.
     let api = pki.client(&["chat.test"], gw.https_addr, false);
-    let login: serde_json::Value = support::json(
+    let login: serde_json::Value = crate::support::json(
         api.post(format!("{base}/api/v1/auth"))
             .json(&serde_json::json!({"email": "admin@demo.test", "password": "admin-pass"})),
     )
     .await;
     let token = login["data"]["authentication_token"].as_str().unwrap();
     let me: serde_json::Value =
-        support::json(api.get(format!("{base}/api/v1/me")).bearer_auth(token)).await;
+        crate::support::json(api.get(format!("{base}/api/v1/me")).bearer_auth(token)).await;
     assert_eq!(me["role"], "admin");
 
     // The chat WebSocket with the dashboard session cookie.
@@ -142,14 +140,14 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
         .await
         .unwrap();
     let page = enroll.text().await.unwrap();
-    let key = support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
+    let key = crate::support::mfa::between(&page, "<code id=\"setup-key\">", "</code>");
     let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let code = mfagate::mfa::totp::code_at(&secret, now);
-    let csrf = support::mfa::csrf(&page);
+    let csrf = crate::support::mfa::csrf(&page);
     let codes = client
         .post(format!("{url}.mfagate/enroll"))
         .form(&[("code", code.as_str()), ("csrf", csrf.as_str())])
@@ -162,7 +160,7 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
     assert!(codes.contains("id=\"backup-codes\""), "{codes}");
     let inbox = client
         .post(format!("{url}.mfagate/continue"))
-        .form(&[("csrf", support::mfa::csrf(&codes))])
+        .form(&[("csrf", crate::support::mfa::csrf(&codes))])
         .send()
         .await
         .unwrap();

@@ -1,0 +1,25 @@
+//! The integration tests, as one test binary (the support tree compiles and links once).
+//! Each module is one area of the product; `support` is the shared harness.
+
+mod support;
+
+mod browser;
+mod bypass;
+mod config;
+mod demo_dashboard;
+mod email_otp;
+mod enforcement;
+mod instances;
+mod layers;
+mod mfa_devices;
+mod mfa_flow;
+mod mfa_security;
+mod policy;
+mod proxy_http;
+mod reading_rule;
+mod redis_failover;
+mod redis_faults;
+mod shutdown;
+mod sso;
+mod store;
+mod websocket;
