@@ -1,19 +1,16 @@
 //! What happens after the dashboard answered a watched login (DESIGN.md "Login interception"):
 //! pass it through with a gateway session, or withhold the credential, park it sealed in a
-//! pending login and send the browser to the MFA pages.
+//! pending login and send the browser to the MFA pages. The outcome is data; the proxy
+//! adapter makes the HTTP answer of it.
 
 use std::time::Duration;
 
-use axum::body::Body;
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use http::{HeaderValue, Response, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
 
 use super::auth::Auth;
-use super::login_intercept::{
-    judge, safe_next, strip_session_cookies, token_at, withhold_token, Answer, Verdict,
-};
+use super::login_intercept::{judge, safe_next, token_at, withhold_token, Answer, Verdict};
 use super::vault::Held;
 use crate::audit::{Context, EventKind};
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
@@ -66,17 +63,46 @@ pub struct Evidence {
     pub probe_user: Option<Option<String>>,
 }
 
-/// The dashboard's answer to a watched login: head, buffered body, and what it carried.
+/// The dashboard's answer to a watched login, as the core judges it: its status, where it
+/// points, its buffered body, and what it carried.
 pub struct Answered {
-    pub parts: http::response::Parts,
+    pub status: StatusCode,
+    pub location: Option<String>,
     pub body: Bytes,
     pub evidence: Evidence,
 }
 
-/// Decides on the dashboard's login response (status, headers, buffered body). The
-/// dashboard's session cookies never leave in the answer: on success they go into the
-/// gateway session's jar (at once, or after the second factor); on failure they stay bound
-/// to the browser's pre-login jar when the probe showed them anonymous, else they are dropped.
+/// What becomes of the dashboard's answer (the adapter turns it into HTTP). The dashboard's
+/// session cookies never leave in it, whichever the outcome: the adapter removes them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginOutcome {
+    /// The answer goes to the browser as the dashboard made it, with `cookies` set, and
+    /// with `body` instead of its own when a token in it was withheld.
+    PassThrough {
+        cookies: Vec<String>,
+        body: Option<Value>,
+    },
+    /// The credential is withheld until a second factor passes: the browser, with `cookies`
+    /// set, continues at the gateway's pages.
+    Withhold {
+        cookies: Vec<String>,
+        continue_at: Continue,
+    },
+}
+
+/// Where a withheld login continues.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Continue {
+    /// A form login: a redirect to the MFA pages, nothing of the dashboard's body sent.
+    Redirect(String),
+    /// A JSON login: the dashboard's answer with its token replaced by where to go.
+    Json(Value),
+}
+
+/// Decides on the dashboard's answer to a watched login. On success the dashboard's session
+/// cookies go into the gateway session's jar (at once, or after the second factor); on
+/// failure they stay bound to the browser's pre-login jar when the probe showed them
+/// anonymous, else they are dropped.
 pub async fn on_login_response(
     auth: &Auth,
     env: &Environment,
@@ -84,189 +110,206 @@ pub async fn on_login_response(
     route: &LoginRoute,
     req: &LoginRequest,
     answered: Answered,
-) -> Result<Response<Body>, LoginError> {
-    let Answered {
-        mut parts,
-        body,
-        evidence: ev,
-    } = answered;
-    let mut json: Option<Value> = serde_json::from_slice(&body).ok();
+) -> Result<LoginOutcome, LoginError> {
+    let json: Option<Value> = serde_json::from_slice(&answered.body).ok();
+    let ev = answered.evidence;
     let answer = Answer {
-        status: parts.status,
-        location: parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()),
+        status: answered.status,
+        location: answered.location.as_deref(),
         json: json.as_ref(),
         has_credential: !ev.jar.is_empty() || ev.token.is_some(),
     };
-    let verdict = judge(
-        login,
-        route,
-        &answer,
-        ev.probe_user.clone(),
-        req.user.as_deref(),
-    );
-    strip_session_cookies(&mut parts.headers, login);
-    let now = auth.clock.now();
-    let user = match verdict {
+    let probe_user = ev.probe_user.clone();
+    let user = match judge(login, route, &answer, probe_user, req.user.as_deref()) {
         Verdict::Success { user } => user,
-        Verdict::Failed { reason } => {
-            let ctx = req.audit.clone();
-            let ctx = match &req.user {
-                Some(u) => ctx.with_user(u),
-                None => ctx,
-            };
-            auth.audit
-                .record(ctx.event(EventKind::LoginFailed {
-                    reason: reason.into(),
-                }))
-                .await;
-            if ev.probe_user == Some(None) {
-                // The dashboard itself says this jar is anonymous (a flash, a CSRF secret).
-                for c in auth.pre_login_cookies(ev.jar, req.pre.chunks, now) {
-                    append_cookie(&mut parts.headers, &c);
-                }
-            }
-            if let (Some(j), Some(p)) = (json.as_mut(), login.token_pointer.as_deref()) {
-                if token_at(j, p).is_some() {
-                    withhold_token(j, Some(p), &auth.config.gateway_prefix);
-                    return Ok(json_response(parts, j));
-                }
-            }
-            return Ok(Response::from_parts(parts, Body::from(body)));
-        }
+        Verdict::Failed { reason } => return Ok(failed(auth, login, req, ev, json, reason).await),
     };
     let mut ctx = req.audit.with_user(&user);
     if let Some(dev) = &req.device_id {
         ctx = ctx.with_device(dev);
     }
-    for c in auth.end_pre_login(&req.pre).await? {
-        append_cookie(&mut parts.headers, &c);
-    }
+    let mut cookies = auth.end_pre_login(&req.pre).await?;
     let mut jar = ev.jar;
     jar.id.clear();
     let credential = WithheldCredential {
         set_cookies: jar.lines(),
-        token: ev.token.clone(),
+        token: ev.token,
     };
-
-    // Who the user is decides whether MFA is needed: the any-environment rule, by role.
-    let entry = auth.config.directory.lookup(&user, &env.name);
-    let who = Who {
-        role: entry.role,
-        envs: entry.environments,
-        factor: auth.records.totp(&user).await?.is_some(),
+    let signed_in = Login {
+        auth,
+        env,
+        req,
+        user: &user,
+        ctx: &ctx,
+        credential: &credential,
     };
-    let needs_mfa = login_needs_mfa(
-        &auth.policies(),
-        &who.envs,
-        req.env_index,
-        who.role,
-        who.factor,
-    );
-    let trusted = match (&req.device_id, needs_mfa) {
-        (_, false) => Some(("mfa_not_required", None)),
-        (Some(dev), true) => {
-            let record = auth.records.device(&user, dev).await?;
-            // A trusted device counts as a second factor as of when it passed one.
-            device::is_trusted(record.as_ref(), now)
-                .then(|| ("trusted_device", record.map(|d| d.last_seen)))
-        }
-        (None, true) => None,
-    };
-    if let Some((reason, mfa_at)) = trusted {
-        let device_id = req.device_id.clone().unwrap_or_else(|| new_id(&auth.keys));
-        let session = start_session(
-            auth,
-            env,
-            NewSession {
-                user: &user,
-                who,
-                device_id: &device_id,
-                device_label: &device::label(&req.user_agent),
-                ip: &ctx.ip,
-                mfa_at,
-                credential: Some(&credential),
-                previous_jar_chunks: req.jar_chunks,
-            },
-            now,
-        )
-        .await?;
+    let who = signed_in.who().await?;
+    if let Some((reason, mfa_at)) = signed_in.passes_without_factor(&who).await? {
+        cookies.extend(signed_in.pass_through(who, mfa_at).await?);
         auth.audit.record(ctx.login_passthrough(reason)).await;
-        for c in std::iter::once(&session.set_cookie).chain(&session.jar_cookies) {
-            append_cookie(&mut parts.headers, c);
-        }
-        return Ok(Response::from_parts(parts, Body::from(body)));
+        return Ok(LoginOutcome::PassThrough {
+            cookies,
+            body: None,
+        });
     }
-
-    // Withhold: the credential leaves this response and waits, sealed, for the second factor.
-    let next = req
-        .next
-        .as_deref()
-        .or_else(|| parts.headers.get(LOCATION).and_then(|v| v.to_str().ok()))
-        .map(|n| safe_next(Some(n)))
-        .unwrap_or_else(|| "/".into());
-    let pending = PendingLogin {
-        id: new_id(&auth.keys),
-        user: user.clone(),
-        environment: env.name.clone(),
-        sealed_credential: auth.records.seal_credential(&user, &credential),
-        next,
-        token_login: ev.token.is_some() && route.format == LoginFormat::Json,
-        ip: ctx.ip.clone(),
-        user_agent: req.user_agent.clone(),
-        created_at: now,
-        who: who.clone(),
-    };
-    auth.records.save_pending(&pending, PENDING_TTL).await?;
-    let claims = SessionClaims {
-        sid: pending.id.clone(),
-        env: env.name.clone(),
-        user: user.clone(),
-        device: req.device_id.clone().unwrap_or_default(),
-        auth: AuthMethod::Pwd,
-        stage: Stage::Pending,
-        created_at: now,
-        mfa_at: None,
-        idle_until: now + PENDING_TTL.as_secs(),
-        expires_at: now + PENDING_TTL.as_secs(),
-        who,
-        tok: None,
-    };
-    let pending_cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
+    let next = req.next.as_deref().or(answered.location.as_deref());
+    cookies.push(signed_in.park(route, who, next).await?);
     auth.audit.record(ctx.login_intercepted()).await;
-
-    append_cookie(&mut parts.headers, &pending_cookie);
     let mfa_url = auth.config.gateway_prefix.clone();
-    match (route.format, json.as_mut(), login.token_pointer.as_deref()) {
-        (LoginFormat::Json, Some(json), pointer) => {
-            withhold_token(json, pointer, &mfa_url);
-            Ok(json_response(parts, json))
+    let continue_at = match (route.format, json) {
+        (LoginFormat::Json, Some(mut json)) => {
+            withhold_token(&mut json, login.token_pointer.as_deref(), &mfa_url);
+            Continue::Json(json)
         }
-        _ => {
-            // A form login continues at the MFA pages; nothing of the dashboard's body is sent.
-            parts.status = StatusCode::SEE_OTHER;
-            parts.headers.remove(CONTENT_LENGTH);
-            parts.headers.remove(CONTENT_TYPE);
-            if let Ok(v) = HeaderValue::from_str(&mfa_url) {
-                parts.headers.insert(LOCATION, v);
-            }
-            Ok(Response::from_parts(parts, Body::empty()))
+        _ => Continue::Redirect(mfa_url),
+    };
+    Ok(LoginOutcome::Withhold {
+        cookies,
+        continue_at,
+    })
+}
+
+/// A login the dashboard did not positively accept: audited, passed through, its token (if
+/// any) withheld, and its cookies kept for the browser only when the dashboard itself says
+/// they are anonymous (a flash, a CSRF secret).
+async fn failed(
+    auth: &Auth,
+    login: &LoginConfig,
+    req: &LoginRequest,
+    ev: Evidence,
+    json: Option<Value>,
+    reason: &str,
+) -> LoginOutcome {
+    let ctx = match &req.user {
+        Some(u) => req.audit.with_user(u),
+        None => req.audit.clone(),
+    };
+    let event = ctx.event(EventKind::LoginFailed {
+        reason: reason.into(),
+    });
+    auth.audit.record(event).await;
+    let cookies = match ev.probe_user {
+        Some(None) => auth.pre_login_cookies(ev.jar, req.pre.chunks, auth.clock.now()),
+        _ => Vec::new(),
+    };
+    let body = match (json, login.token_pointer.as_deref()) {
+        (Some(mut j), Some(p)) if token_at(&j, p).is_some() => {
+            withhold_token(&mut j, Some(p), &auth.config.gateway_prefix);
+            Some(j)
         }
+        _ => None,
+    };
+    LoginOutcome::PassThrough { cookies, body }
+}
+
+/// A login the dashboard accepted, and what the gateway does with it.
+struct Login<'a> {
+    auth: &'a Auth,
+    env: &'a Environment,
+    req: &'a LoginRequest,
+    user: &'a str,
+    ctx: &'a Context,
+    credential: &'a WithheldCredential,
+}
+
+impl Login<'_> {
+    /// Who the user is decides whether MFA is needed: the any-environment rule, by role.
+    async fn who(&self) -> Result<Who, StoreError> {
+        let entry = self.auth.config.directory.lookup(self.user, &self.env.name);
+        Ok(Who {
+            role: entry.role,
+            envs: entry.environments,
+            factor: self.auth.records.totp(self.user).await?.is_some(),
+        })
     }
-}
 
-/// The answer with `json` as its body (the token withheld).
-fn json_response(mut parts: http::response::Parts, json: &Value) -> Response<Body> {
-    let body = serde_json::to_vec(json).unwrap_or_default();
-    parts.headers.remove(CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Response::from_parts(parts, Body::from(body))
-}
+    /// Why no second factor is asked (and as of when one counts as passed), if none is.
+    async fn passes_without_factor(
+        &self,
+        who: &Who,
+    ) -> Result<Option<(&'static str, Option<u64>)>, StoreError> {
+        let policies = self.auth.policies();
+        let index = self.req.env_index;
+        if !login_needs_mfa(&policies, &who.envs, index, who.role, who.factor) {
+            return Ok(Some(("mfa_not_required", None)));
+        }
+        let Some(dev) = &self.req.device_id else {
+            return Ok(None);
+        };
+        let record = self.auth.records.device(self.user, dev).await?;
+        // A trusted device counts as a second factor as of when it passed one.
+        let now = self.auth.clock.now();
+        Ok(device::is_trusted(record.as_ref(), now)
+            .then(|| ("trusted_device", record.map(|d| d.last_seen))))
+    }
 
-fn append_cookie(headers: &mut http::HeaderMap, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        headers.append(SET_COOKIE, v);
+    /// A signed-in session at once; returns its cookies.
+    async fn pass_through(&self, who: Who, mfa_at: Option<u64>) -> Result<Vec<String>, StoreError> {
+        let auth = self.auth;
+        let device_id = self
+            .req
+            .device_id
+            .clone()
+            .unwrap_or_else(|| new_id(&auth.keys));
+        let new = NewSession {
+            user: self.user,
+            who,
+            device_id: &device_id,
+            device_label: &device::label(&self.req.user_agent),
+            ip: &self.ctx.ip,
+            mfa_at,
+            credential: Some(self.credential),
+            previous_jar_chunks: self.req.jar_chunks,
+        };
+        let session = start_session(auth, self.env, new, auth.clock.now()).await?;
+        Ok(std::iter::once(session.set_cookie)
+            .chain(session.jar_cookies)
+            .collect())
+    }
+
+    /// Withholds the credential: it waits, sealed, in a pending login for the second factor.
+    /// Returns the cookie of the pending session.
+    async fn park(
+        &self,
+        route: &LoginRoute,
+        who: Who,
+        next: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let (auth, env, user, now) = (self.auth, self.env, self.user, self.auth.clock.now());
+        let pending = PendingLogin {
+            id: new_id(&auth.keys),
+            user: user.to_string(),
+            environment: env.name.clone(),
+            sealed_credential: auth.records.seal_credential(user, self.credential),
+            next: next
+                .map(|n| safe_next(Some(n)))
+                .unwrap_or_else(|| "/".into()),
+            token_login: self.credential.token.is_some() && route.format == LoginFormat::Json,
+            ip: self.ctx.ip.clone(),
+            user_agent: self.req.user_agent.clone(),
+            created_at: now,
+            who: who.clone(),
+        };
+        auth.records.save_pending(&pending, PENDING_TTL).await?;
+        let claims = SessionClaims {
+            sid: pending.id,
+            env: env.name.clone(),
+            user: user.to_string(),
+            device: self.req.device_id.clone().unwrap_or_default(),
+            auth: AuthMethod::Pwd,
+            stage: Stage::Pending,
+            created_at: now,
+            mfa_at: None,
+            idle_until: now + PENDING_TTL.as_secs(),
+            expires_at: now + PENDING_TTL.as_secs(),
+            who,
+            tok: None,
+        };
+        Ok(set_cookie(
+            SESSION_COOKIE,
+            &encode_session(&auth.keys, &claims),
+            None,
+        ))
     }
 }
 

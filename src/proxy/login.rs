@@ -3,9 +3,10 @@
 //! `gate::login_intercept`.
 
 use axum::body::Body;
-use http::header::{CONTENT_TYPE, SET_COOKIE, USER_AGENT};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::uri::PathAndQuery;
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 
 use super::access_log::AccessRecord;
@@ -20,9 +21,12 @@ use crate::audit::EventKind;
 use crate::canon::cookie::is_gateway_name;
 use crate::config::{Environment, LoginFormat, LoginRoute};
 use crate::gate::auth::Auth;
-use crate::gate::login_flow::{on_login_response, Answered, Evidence, LoginError, LoginRequest};
+use crate::gate::login_flow::{
+    on_login_response, Answered, Continue, Evidence, LoginError, LoginOutcome, LoginRequest,
+};
 use crate::gate::login_intercept::{
-    remove_set_cookies, session_cookie_lines, token_at, username_from_request,
+    remove_set_cookies, session_cookie_lines, strip_session_cookies, token_at,
+    username_from_request,
 };
 use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::{
@@ -74,22 +78,66 @@ impl Worker {
         remove_set_cookies(&mut parts.headers, &is_gateway_name);
         let asked = ctx.asked(self);
         let evidence = evidence(w, &asked, &request, &parts.headers, &body).await?;
+        let location = parts.headers.get(LOCATION).and_then(|v| v.to_str().ok());
         let answered = Answered {
-            parts,
-            body,
+            status: parts.status,
+            location: location.map(str::to_string),
+            body: body.clone(),
             evidence,
         };
-        on_login_response(auth, env, login, route, &request, answered)
+        let outcome = on_login_response(auth, env, login, route, &request, answered)
             .await
             .map_err(|e| match e {
                 LoginError::Unidentified => ProxyError::LoginUnidentified,
                 LoginError::Store(e) => ProxyError::Unavailable(e.to_string()),
-            })
+            })?;
+        strip_session_cookies(&mut parts.headers, login);
+        Ok(login_answer(parts, body, outcome))
+    }
+}
+
+/// The HTTP answer of the core's login outcome: the dashboard's own, or the way to the MFA
+/// pages, with the gateway's cookies.
+fn login_answer(
+    mut parts: http::response::Parts,
+    body: Bytes,
+    outcome: LoginOutcome,
+) -> Response<Body> {
+    let (cookies, replaced) = match outcome {
+        LoginOutcome::PassThrough { cookies, body } => (cookies, body.map(Continue::Json)),
+        LoginOutcome::Withhold {
+            cookies,
+            continue_at,
+        } => (cookies, Some(continue_at)),
+    };
+    for c in &cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            parts.headers.append(SET_COOKIE, v);
+        }
+    }
+    let h = &mut parts.headers;
+    match replaced {
+        None => Response::from_parts(parts, Body::from(body)),
+        Some(Continue::Json(json)) => {
+            h.remove(CONTENT_LENGTH);
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let body = serde_json::to_vec(&json).unwrap_or_default();
+            Response::from_parts(parts, Body::from(body))
+        }
+        Some(Continue::Redirect(url)) => {
+            parts.status = StatusCode::SEE_OTHER;
+            h.remove(CONTENT_LENGTH);
+            h.remove(CONTENT_TYPE);
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                h.insert(LOCATION, v);
+            }
+            Response::from_parts(parts, Body::empty())
+        }
     }
 }
 
 /// The login request's body, up to the configured limit.
-async fn read_login_body(body: Drained, limit: usize) -> Result<bytes::Bytes, ProxyError> {
+async fn read_login_body(body: Drained, limit: usize) -> Result<Bytes, ProxyError> {
     let collected = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.is::<http_body_util::LengthLimitError>() {
             ProxyError::PayloadTooLarge
