@@ -68,7 +68,10 @@ pub enum Factor {
     Totp,
     /// The confirming code while an authenticator is being set up.
     TotpEnroll,
+    /// An authenticator code asked again before a sensitive action (step-up).
+    TotpStepUp,
     /// A one-time code sent by email.
+    #[serde(rename = "email")]
     EmailOtp,
     /// A single-use backup code.
     BackupCode,
@@ -80,9 +83,25 @@ impl Factor {
         match self {
             Self::Totp => "totp",
             Self::TotpEnroll => "totp_enroll",
-            Self::EmailOtp => "email_otp",
+            Self::TotpStepUp => "totp_step_up",
+            Self::EmailOtp => "email",
             Self::BackupCode => "backup_code",
         }
+    }
+}
+
+impl Factor {
+    /// The factor a stable name names (`as_str`'s inverse).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Totp,
+            Self::TotpEnroll,
+            Self::TotpStepUp,
+            Self::EmailOtp,
+            Self::BackupCode,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == name)
     }
 }
 
@@ -96,4 +115,26 @@ impl std::fmt::Display for Factor {
 /// SSO identities, the user directory and the probe alike.
 pub fn normalize_user(raw: &str) -> String {
     raw.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Factor;
+
+    /// The names are stored and audited: each parses back to its factor.
+    #[test]
+    fn factor_names_round_trip() {
+        for f in [
+            Factor::Totp,
+            Factor::TotpEnroll,
+            Factor::TotpStepUp,
+            Factor::EmailOtp,
+            Factor::BackupCode,
+        ] {
+            assert_eq!(Factor::parse(f.as_str()), Some(f));
+            let json = serde_json::to_string(&f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.as_str()));
+        }
+        assert_eq!(Factor::parse("sms"), None);
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Factor;
 use crate::store::Store;
 
 /// A random id tying a request's audit events and its access-log line together.
@@ -25,10 +26,10 @@ pub enum EventKind {
         reason: String,
     },
     MfaSuccess {
-        method: String,
+        method: Factor,
     },
     MfaFailure {
-        method: String,
+        method: Factor,
     },
     TotpReplay,
     TotpEnrolled,
@@ -173,15 +174,11 @@ impl Context {
             reason: reason.into(),
         })
     }
-    pub fn mfa_success(&self, method: &str) -> AuditEvent {
-        self.event(EventKind::MfaSuccess {
-            method: method.into(),
-        })
+    pub fn mfa_success(&self, method: Factor) -> AuditEvent {
+        self.event(EventKind::MfaSuccess { method })
     }
-    pub fn mfa_failure(&self, method: &str) -> AuditEvent {
-        self.event(EventKind::MfaFailure {
-            method: method.into(),
-        })
+    pub fn mfa_failure(&self, method: Factor) -> AuditEvent {
+        self.event(EventKind::MfaFailure { method })
     }
 }
 

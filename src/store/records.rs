@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, StoreEvent, StoreResult};
 use crate::crypto::secret_box::KeyRing;
-use crate::domain::{AuthMethod, Who};
+use crate::domain::{AuthMethod, Factor, Who};
 use crate::mfa::attempts::AttemptState;
 use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
@@ -450,7 +450,7 @@ impl Records {
     /// Runs `work` while holding the store lock `name`, so its read-modify-write of a user's
     /// regulation state is atomic across requests and instances. Waits up to `LOCK_WAIT` for
     /// the lock; a lock left by a crashed holder expires after `LOCK_TTL`.
-    pub async fn locked<T>(
+    async fn locked<T>(
         &self,
         name: &str,
         work: impl std::future::Future<Output = StoreResult<T>>,
@@ -468,7 +468,50 @@ impl Records {
         result
     }
 
+    /// `locked` on a user's regulation state.
+    pub async fn locked_user<T>(
+        &self,
+        user: &str,
+        work: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        self.locked(&format!("user:{user}"), work).await
+    }
+
+    /// `locked` on a client IP's regulation state.
+    pub async fn locked_ip<T>(
+        &self,
+        ip: &str,
+        work: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        self.locked(&format!("ip:{ip}"), work).await
+    }
+
     // --- Pending logins and one-time release ----------------------------------------------
+
+    /// Records that `factor` passed for a pending login, for the step that completes it.
+    pub async fn mark_factor_passed(
+        &self,
+        pending_id: &str,
+        factor: Factor,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let key = format!("pending-passed:{pending_id}");
+        let value = factor.as_str().as_bytes();
+        self.store.put(&key, value, Some(ttl)).await
+    }
+
+    /// The factor that passed for a pending login, once.
+    pub async fn take_factor_passed(&self, pending_id: &str) -> StoreResult<Option<Factor>> {
+        let key = format!("pending-passed:{pending_id}");
+        match self.store.take(&key).await? {
+            None => Ok(None),
+            Some(raw) => std::str::from_utf8(&raw)
+                .ok()
+                .and_then(Factor::parse)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt("unknown factor name".into())),
+        }
+    }
 
     pub async fn save_pending(&self, pending: &PendingLogin, ttl: Duration) -> StoreResult<()> {
         self.put_json(&format!("pending:{}", pending.id), pending, Some(ttl))

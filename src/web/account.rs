@@ -12,6 +12,7 @@ use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, Verd
 use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
 use crate::clock::utc;
+use crate::domain::Factor;
 use crate::gate::lifecycle::{EndReason, Ending};
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
@@ -106,7 +107,7 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Response {
     let fresh = regulated(
         &s.base,
         user,
-        "totp",
+        Factor::Totp,
         check_totp(auth, &ctx, user, posted.field("code")),
     )
     .await;

@@ -6,14 +6,14 @@ use http::HeaderValue;
 
 use super::extract::PendingPage;
 use crate::audit::EventKind;
-use crate::domain::Who;
+use crate::domain::{Factor, Who};
 use crate::gate::login_flow::{start_session, NewSession, StartedSession};
 use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::{decode_device, encode_device, new_id};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
 use crate::store::StoreError;
 
-pub async fn complete(page: &PendingPage, method: &str) -> Response {
+pub async fn complete(page: &PendingPage, method: Factor) -> Response {
     let base = &page.base;
     let auth = &base.auth;
     let env = &auth.config.environments[base.facts.env_index];

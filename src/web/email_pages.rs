@@ -11,6 +11,7 @@ use super::factors::{blocked_page, regulated};
 use super::mfa_pages::after_verdict;
 use super::mfa_pages::{email_allowed, mark_passed};
 use crate::audit::EventKind;
+use crate::domain::Factor;
 use crate::mfa::attempts::admit;
 use crate::mfa::email_otp::{self, CheckOutcome, SendDecision};
 use crate::notify::messages;
@@ -88,7 +89,7 @@ pub async fn send(posted: Posted<PendingPage>) -> Response {
     // Decide and record the send under the user's lock; deliver outside it.
     let reserved = auth
         .records
-        .locked(&format!("user:{user}"), async {
+        .locked_user(user, async {
             let now = auth.clock.now();
             if let Err(until) = admit(auth.records.attempts("user", user).await?, now) {
                 return Ok(Send::Blocked(until));
@@ -182,7 +183,7 @@ pub async fn verify(posted: Posted<PendingPage>) -> Response {
         }
         Ok(outcome == CheckOutcome::Accepted)
     };
-    let verdict = regulated(&p.base, user, "email", check).await;
+    let verdict = regulated(&p.base, user, Factor::EmailOtp, check).await;
     let retry = |e: Option<&str>| email_page(p, true, e, StatusCode::UNPROCESSABLE_ENTITY);
     after_verdict(
         p,
@@ -197,11 +198,13 @@ pub async fn verify(posted: Posted<PendingPage>) -> Response {
 /// A user without an authenticator app is offered one before the session is released.
 async fn accepted(p: &PendingPage) -> Response {
     match p.base.auth.records.totp(&p.login.user).await {
-        Ok(None) if p.methods().totp => match mark_passed(&p.base, &p.login.id, "email").await {
-            Ok(()) => p.base.to("offer"),
-            Err(e) => p.base.unavailable(e),
-        },
-        Ok(_) => complete(p, "email").await,
+        Ok(None) if p.methods().totp => {
+            match mark_passed(&p.base, &p.login.id, Factor::EmailOtp).await {
+                Ok(()) => p.base.to("offer"),
+                Err(e) => p.base.unavailable(e),
+            }
+        }
+        Ok(_) => complete(p, Factor::EmailOtp).await,
         Err(e) => p.base.unavailable(e),
     }
 }

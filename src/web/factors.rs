@@ -3,6 +3,7 @@
 
 use super::extract::PageBase;
 use crate::audit::{Context, EventKind};
+use crate::domain::Factor;
 use crate::gate::auth::Auth;
 use crate::mfa::attempts::{admit, record};
 use crate::mfa::backup_codes::BackupCodes;
@@ -98,7 +99,7 @@ pub enum Verdict {
 pub async fn regulated(
     base: &PageBase,
     user: &str,
-    method: &str,
+    method: Factor,
     check: impl std::future::Future<Output = Result<bool, StoreError>> + Send,
 ) -> Result<Verdict, StoreError> {
     let auth = &base.auth;
@@ -115,9 +116,9 @@ pub async fn regulated(
     }
     let records = &auth.records;
     let verdict = records
-        .locked(
-            &format!("user:{user}"),
-            records.locked(&format!("ip:{ip}"), async {
+        .locked_user(
+            user,
+            records.locked_ip(ip, async {
                 let now = auth.clock.now();
                 let user_state = records.attempts("user", user).await?;
                 let ip_state = records.attempts("ip", ip).await?;

@@ -13,6 +13,7 @@ use super::factors::{
     blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
 };
 use crate::audit::EventKind;
+use crate::domain::Factor;
 use crate::gate::login_flow::PENDING_TTL;
 use crate::mfa::qr;
 use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
@@ -126,7 +127,7 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
         Err(e) => return p.base.unavailable(e),
     };
     let mut accepted = None;
-    let verdict = regulated(&p.base, user, "totp_enroll", async {
+    let verdict = regulated(&p.base, user, Factor::TotpEnroll, async {
         match totp::verify(
             &secret,
             posted.field("code"),
@@ -164,7 +165,7 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
             .activate_totp(user, &TotpRecord { state, ..record })
             .await?;
         let plain = new_backup_codes(auth, user).await?;
-        mark_passed(&p.base, &p.login.id, "totp").await?;
+        mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
         Ok(plain)
     }
     .await;
@@ -203,16 +204,11 @@ pub(super) fn codes_page(base: &PageBase, sid: &str, plain: &[String], next: &st
 pub(super) async fn mark_passed(
     base: &PageBase,
     pending_id: &str,
-    method: &str,
+    method: Factor,
 ) -> Result<(), StoreError> {
-    base.auth
-        .records
-        .store
-        .put(
-            &format!("pending-passed:{pending_id}"),
-            method.as_bytes(),
-            Some(PENDING_TTL),
-        )
+    let records = &base.auth.records;
+    records
+        .mark_factor_passed(pending_id, method, PENDING_TTL)
         .await
 }
 
@@ -220,9 +216,8 @@ pub(super) async fn mark_passed(
 /// authenticator app after an email code.
 pub async fn continue_login(posted: Posted<PendingPage>) -> Response {
     let p = &posted.session;
-    let key = format!("pending-passed:{}", p.login.id);
-    match p.base.auth.records.store.take(&key).await {
-        Ok(Some(method)) => complete(p, &String::from_utf8_lossy(&method)).await,
+    match p.base.auth.records.take_factor_passed(&p.login.id).await {
+        Ok(Some(method)) => complete(p, method).await,
         Ok(None) => p.base.to(""),
         Err(e) => p.base.unavailable(e),
     }
@@ -280,14 +275,14 @@ pub async fn verify_submit(posted: Posted<PendingPage>) -> Response {
     let verdict = regulated(
         &p.base,
         &p.login.user,
-        "totp",
+        Factor::Totp,
         check_totp(&p.base.auth, &ctx, &p.login.user, posted.field("code")),
     )
     .await;
     after_verdict(
         p,
         verdict,
-        complete(p, "totp"),
+        complete(p, Factor::Totp),
         |e| verify_page(p, e),
         "That code did not work. Wait for a new code and try again.",
     )
@@ -319,11 +314,11 @@ pub async fn backup_submit(posted: Posted<PendingPage>) -> Response {
             .await
             .map(|left| left.is_some())
     };
-    let verdict = regulated(&p.base, &p.login.user, "backup_code", used).await;
+    let verdict = regulated(&p.base, &p.login.user, Factor::BackupCode, used).await;
     after_verdict(
         p,
         verdict,
-        complete(p, "backup_code"),
+        complete(p, Factor::BackupCode),
         |e| backup_page(p, e),
         "That backup code did not work.",
     )

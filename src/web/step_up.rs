@@ -11,6 +11,7 @@ use super::complete::redirect_with_cookies;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, regulated, Verdict};
 use crate::audit::EventKind;
+use crate::domain::Factor;
 use crate::gate::login_intercept::safe_next;
 use crate::session::token::{encode_session, SessionClaims};
 use crate::session::{set_cookie, SESSION_COOKIE};
@@ -65,7 +66,7 @@ pub async fn submit(posted: Posted<SignedIn>) -> Response {
     let verdict = regulated(
         &s.base,
         user,
-        "totp_step_up",
+        Factor::TotpStepUp,
         check_totp(auth, &ctx, user, posted.field("code")),
     )
     .await;

@@ -106,7 +106,7 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
     assert_eq!(
         count(
             &events,
-            |k| matches!(k, EventKind::MfaSuccess { method } if method == "email")
+            |k| matches!(k, EventKind::MfaSuccess { method } if *method == mfagate::domain::Factor::EmailOtp)
         ),
         1
     );
