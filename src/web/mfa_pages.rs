@@ -72,7 +72,7 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
     let uri = totp::otpauth_uri(secret, &env.display_name, &p.login.user);
     let extra = context! {
         user => p.login.user,
-        qr => qr::png_data_uri(&uri).unwrap_or_default(),
+        qr => qr::svg_data_uri(&uri).unwrap_or_default(),
         setup_key => totp::setup_key(secret),
         error => error,
     };

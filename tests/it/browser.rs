@@ -93,7 +93,19 @@ async fn a_person_enrolls_totp_in_a_browser_and_reaches_the_inbox() {
         .await
         .unwrap()
         .unwrap()
-        .starts_with("data:image/png;base64,"));
+        .starts_with("data:image/svg+xml;base64,"));
+    // The browser decoded and laid out the image (not a broken-image placeholder).
+    let decoded = browser
+        .execute(
+            "return document.querySelector('img.qr').naturalWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        decoded.as_u64().unwrap_or(0) > 100,
+        "QR image not rendered: {decoded}"
+    );
     save_screenshot(&browser, "browser-enroll.png").await;
     let key = browser
         .find(Locator::Id("setup-key"))
