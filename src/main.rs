@@ -1,12 +1,11 @@
 //! Command line: `serve`, `demo`, `validate-config`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mfagate::config::{Config, LogConfig, LogFormat};
-use mfagate::{demo, logging, proxy};
+use mfagate::config::Config;
+use mfagate::{logging, proxy};
 
 #[derive(Parser)]
 #[command(
@@ -27,16 +26,17 @@ enum Command {
         config: PathBuf,
     },
     /// Run the demo dashboard with the gateway in front of it (self-signed localhost cert).
+    #[cfg(feature = "demo")]
     Demo {
         /// Gateway https address.
         #[arg(long)]
-        listen: Option<SocketAddr>,
+        listen: Option<std::net::SocketAddr>,
         /// Only run the demo dashboard (plain HTTP), e.g. as a load-test upstream.
         #[arg(long)]
         dashboard_only: bool,
         /// Demo dashboard address.
         #[arg(long, default_value = "127.0.0.1:0")]
-        dashboard_listen: SocketAddr,
+        dashboard_listen: std::net::SocketAddr,
     },
     /// Check a config file and print OK or every problem found.
     ValidateConfig {
@@ -73,55 +73,13 @@ fn main() -> ExitCode {
                 tracing::info!(https = %gw.https_addr, admin = %gw.admin_addr, "mfagate serving");
             })
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             listen,
             dashboard_only,
             dashboard_listen,
-        } => run_demo(listen, dashboard_only, dashboard_listen),
+        } => demo_command::run(listen, dashboard_only, dashboard_listen),
     }
-}
-
-fn run_demo(
-    listen: Option<SocketAddr>,
-    dashboard_only: bool,
-    dashboard_listen: SocketAddr,
-) -> ExitCode {
-    logging::init(&LogConfig {
-        format: LogFormat::Auto,
-        level: "info".into(),
-    });
-    let dashboard = match demo::spawn_dashboard(dashboard_listen) {
-        Ok(addr) => addr,
-        Err(e) => return fail(e),
-    };
-    if dashboard_only {
-        let signals = match Signals::install() {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
-        say(&format!(
-            "demo dashboard on http://{dashboard}  (Ctrl-C to stop)"
-        ));
-        return signals.wait().map_or_else(fail, |_| ExitCode::SUCCESS);
-    }
-    let base = match std::env::current_dir() {
-        Ok(d) => d,
-        Err(e) => return fail(e.into()),
-    };
-    if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR))
-        .and_then(|_| demo::ensure_master_key(&base.join(demo::DEMO_KEY_FILE)))
-    {
-        return fail(e);
-    }
-    let config = match demo::demo_config(&base, dashboard, listen) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let data_dir = config.data_dir.clone();
-    run_until_signal(config, |gw| {
-        let url = format!("https://localhost:{}/", gw.https_addr.port());
-        say(&demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
-    })
 }
 
 /// Starts the gateway, waits for SIGINT/SIGTERM, then drains and exits 0.
@@ -179,13 +137,69 @@ impl Signals {
     }
 }
 
-/// Prints to stdout; a closed stdout (piped into `head`, say) must not take the gateway down.
-fn say(text: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{text}");
-}
-
 fn fail(e: anyhow::Error) -> ExitCode {
     eprintln!("error: {e:#}");
     ExitCode::FAILURE
+}
+
+/// `mfagate demo`: the demo dashboard with the gateway in front of it. Left out of builds
+/// without the `demo` feature.
+#[cfg(feature = "demo")]
+mod demo_command {
+    use std::net::SocketAddr;
+    use std::process::ExitCode;
+
+    use mfagate::config::{LogConfig, LogFormat};
+    use mfagate::{demo, logging};
+
+    use super::{fail, run_until_signal, Signals};
+
+    pub(super) fn run(
+        listen: Option<SocketAddr>,
+        dashboard_only: bool,
+        dashboard_listen: SocketAddr,
+    ) -> ExitCode {
+        logging::init(&LogConfig {
+            format: LogFormat::Auto,
+            level: "info".into(),
+        });
+        let dashboard = match demo::spawn_dashboard(dashboard_listen) {
+            Ok(addr) => addr,
+            Err(e) => return fail(e),
+        };
+        if dashboard_only {
+            let signals = match Signals::install() {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            say(&format!(
+                "demo dashboard on http://{dashboard}  (Ctrl-C to stop)"
+            ));
+            return signals.wait().map_or_else(fail, |_| ExitCode::SUCCESS);
+        }
+        let base = match std::env::current_dir() {
+            Ok(d) => d,
+            Err(e) => return fail(e.into()),
+        };
+        if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR))
+            .and_then(|_| demo::ensure_master_key(&base.join(demo::DEMO_KEY_FILE)))
+        {
+            return fail(e);
+        }
+        let config = match demo::demo_config(&base, dashboard, listen) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let data_dir = config.data_dir.clone();
+        run_until_signal(config, |gw| {
+            let url = format!("https://localhost:{}/", gw.https_addr.port());
+            say(&demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
+        })
+    }
+
+    /// Prints to stdout; a closed stdout (piped into `head`, say) must not take the gateway down.
+    fn say(text: &str) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{text}");
+    }
 }
