@@ -57,44 +57,27 @@ impl ConfigErrors {
 }
 
 impl FileConfig {
-    /// Parses the TOML text; shape errors (unknown keys, wrong types) come from serde and name
-    /// the key and line.
+    /// Parses the TOML text; shape errors (unknown keys, wrong types) name the exact key path
+    /// serde was at (`environments[1].login.routes[0].format`) and the line.
     pub fn parse(text: &str) -> Result<Self, ConfigErrors> {
-        toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
-            let at = e
-                .span()
+        let located = |e: &toml::de::Error| {
+            e.span()
                 .map(|s| format!(" (at line {})", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            let key = toml_key_at(text, e.span().map(|s| s.start));
-            ConfigErrors::single(&key, format!("{msg}{at}"))
+                .unwrap_or_default()
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            ConfigErrors::single("config", format!("{}{}", e.message(), located(&e)))
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                "config".to_string()
+            } else {
+                path
+            };
+            let inner = e.inner();
+            ConfigErrors::single(&key, format!("{}{}", inner.message(), located(inner)))
         })
-    }
-}
-
-/// The key path serde was parsing when it failed, best effort: the nearest table header above
-/// the error plus the key on the failing line.
-fn toml_key_at(text: &str, offset: Option<usize>) -> String {
-    let Some(offset) = offset else {
-        return "config".into();
-    };
-    let before = &text[..offset.min(text.len())];
-    let line = text[before.rfind('\n').map_or(0, |i| i + 1)..]
-        .lines()
-        .next()
-        .unwrap_or("");
-    let table = before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
-    let key = line.split('=').next().unwrap_or("").trim().to_string();
-    match (table, key.is_empty() || key.starts_with('[')) {
-        (Some(t), false) => format!("{t}.{key}"),
-        (Some(t), true) => t,
-        (None, false) => key,
-        (None, true) => "config".into(),
     }
 }
 

@@ -136,7 +136,16 @@ fn each_class_of_mistake_names_its_key() {
                 "http://127.0.0.1:1",
                 "upstreem = \"x\"",
             ),
-            "environments.upstreem: unknown field",
+            "environments[0].upstreem: unknown field",
+        ),
+        (
+            env_block(
+                "prod.pem",
+                good_key,
+                "http://127.0.0.1:1",
+                "session_idle_minutes = \"soon\"",
+            ),
+            "environments[0].session_idle_minutes: invalid type",
         ),
     ];
     for (toml, want) in cases {
