@@ -15,6 +15,7 @@ use crate::gate::lifecycle::{EndReason, Ending};
 use crate::policy::{Challenge, Decision, Unbound};
 use crate::session::token::SessionClaims;
 use crate::session::{clear_cookie, cookie_value, SESSION_COOKIE};
+use crate::web::error::Problem;
 
 /// The answer to a refused request.
 pub(super) async fn refuse(
@@ -31,7 +32,7 @@ pub(super) async fn refuse(
         (Decision::Deny(reason), _) => {
             let user = claims.map_or("-", |c| c.user.as_str());
             tracing::info!(%user, reason, "request denied by policy");
-            forbidden(ctx.env, ctx.json)
+            forbidden(ctx.env, &w.auth.config.gateway_prefix, ctx.json)
         }
         (Decision::RefuseCredential(unbound), _) => {
             let kind = match unbound {
@@ -155,23 +156,13 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
 }
 
 /// 403 for a request the policy refuses (HTML page or JSON).
-pub(super) fn forbidden(env: &Environment, json_wanted: bool) -> Response<Body> {
-    if json_wanted {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({"error": "forbidden"}),
-        );
-    }
-    let page = crate::web::error_page(
-        StatusCode::FORBIDDEN,
-        "Your role is not allowed to do this here. Ask an administrator.",
-        &env.display_name,
-    );
-    let mut resp = Response::new(Body::from(page));
-    *resp.status_mut() = StatusCode::FORBIDDEN;
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    resp
+pub(super) fn forbidden(env: &Environment, prefix: &str, json: bool) -> Response<Body> {
+    let problem = Problem {
+        status: StatusCode::FORBIDDEN,
+        message: "Your role is not allowed to do this here. Ask an administrator.",
+        brand: &env.display_name,
+        prefix,
+        json,
+    };
+    problem.render()
 }

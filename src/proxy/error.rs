@@ -4,7 +4,7 @@ use axum::body::Body;
 use http::{header, HeaderValue, Response, StatusCode};
 
 use crate::canon::normalize::PathError;
-use crate::web::error_page;
+use crate::web::error::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -80,29 +80,19 @@ impl ProxyError {
         }
     }
 
-    /// Renders HTML, or JSON for API clients.
-    pub fn to_response(&self, wants_json: bool, brand: &str) -> Response<Body> {
-        let status = self.status();
-        let (content_type, body) = if wants_json {
-            let body = serde_json::json!({
-                "error": status.canonical_reason().unwrap_or("error"),
-                "status": status.as_u16(),
-                "message": self.public_message(),
-            });
-            ("application/json", body.to_string())
-        } else {
-            (
-                "text/html; charset=utf-8",
-                error_page(status, self.public_message(), brand),
-            )
+    /// Renders HTML, or JSON for API clients, as every gateway-made error is.
+    pub fn to_response(&self, json: bool, brand: &str, prefix: &str) -> Response<Body> {
+        let problem = Problem {
+            status: self.status(),
+            message: self.public_message(),
+            brand,
+            prefix,
+            json,
         };
-        let mut resp = Response::new(Body::from(body));
-        *resp.status_mut() = status;
-        let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut resp = problem.render();
         if matches!(self, Self::TooManyLogins) {
             // The login rate is counted per minute.
+            let h = resp.headers_mut();
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         resp

@@ -135,7 +135,7 @@ impl Worker {
             let brand = env_index.map_or("mfagate", |i| self.env(i).display_name.as_str());
             tracing::debug!(error = %e, "request refused");
             record.error = Some(e.to_string());
-            e.to_response(json, brand)
+            e.to_response(json, brand, &self.shared.config.gateway_prefix)
         });
         if let Some(hsts) = &self.shared.hsts {
             let h = resp.headers_mut();

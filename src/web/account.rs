@@ -7,6 +7,7 @@ use http::StatusCode;
 use minijinja::context;
 
 use super::complete::redirect_with_cookies;
+use super::error::PageError;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, Verdict};
 use super::mfa_pages::codes_page;
@@ -16,25 +17,13 @@ use crate::domain::Factor;
 use crate::gate::lifecycle::{EndReason, Ending};
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
-use crate::store::StoreError;
 
-pub async fn devices(s: SignedIn) -> Response {
+pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
     let (auth, user) = (&s.base.auth, &s.claims.user);
-    let listed: Result<_, StoreError> = async {
-        Ok((
-            auth.records.sessions(user).await?,
-            auth.records.devices(user).await?,
-            auth.records
-                .backup_codes(user)
-                .await?
-                .map_or(0, |b| b.remaining()),
-        ))
-    }
-    .await;
-    let (sessions, devices, backup_remaining) = match listed {
-        Ok(r) => r,
-        Err(e) => return s.base.unavailable(e),
-    };
+    let sessions = auth.records.sessions(user).await?;
+    let devices = auth.records.devices(user).await?;
+    let backup_codes = auth.records.backup_codes(user).await?;
+    let backup_remaining = backup_codes.map_or(0, |b| b.remaining());
     let this_device = cookie_value(&s.base.headers, DEVICE_COOKIE)
         .and_then(|v| decode_device(&auth.keys, v).ok());
     let sessions: Vec<_> = sessions
@@ -53,101 +42,83 @@ pub async fn devices(s: SignedIn) -> Response {
         })
         .collect();
     let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining };
-    s.base.render(
+    Ok(s.base.render(
         StatusCode::OK,
         "devices.html",
         "Your sessions and devices",
         &s.claims.sid,
         extra,
-    )
+    ))
 }
 
 /// `POST {prefix}devices/revoke`: `kind=session|device`, `id` (the user's own only). A
 /// device takes every session opened from it along.
-pub async fn revoke(posted: Posted<SignedIn>) -> Response {
+pub async fn revoke(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let id = posted.field("id");
     let device = posted.field("kind") == "device";
-    let revoked: Result<(), StoreError> = async {
-        let sessions = auth.records.sessions(user).await?;
-        let ended = sessions.iter().filter(|r| match device {
-            true => r.device_id == id,
-            false => r.id == id,
-        });
-        for session in ended {
-            let ending = Ending {
-                user,
-                sid: &session.id,
-                jar: None,
-                authority: Some(&s.base.facts.authority),
-            };
-            let ctx = s.base.audit(user).with_device(&session.device_id);
-            auth.end_session(ending, EndReason::Revoked, ctx).await?;
-        }
-        if device {
-            auth.records.forget_device(user, id).await?;
-            let ctx = s.base.audit(user).with_device(id);
-            auth.audit.record(ctx.event(EventKind::DeviceRevoked)).await;
-        }
-        Ok(())
+    let sessions = auth.records.sessions(user).await?;
+    let ended = sessions.iter().filter(|r| match device {
+        true => r.device_id == id,
+        false => r.id == id,
+    });
+    for session in ended {
+        let ending = Ending {
+            user,
+            sid: &session.id,
+            jar: None,
+            authority: Some(&s.base.facts.authority),
+        };
+        let ctx = s.base.audit(user).with_device(&session.device_id);
+        auth.end_session(ending, EndReason::Revoked, ctx).await?;
     }
-    .await;
-    match revoked {
-        Ok(()) => s.base.to("devices"),
-        Err(e) => s.base.unavailable(e),
+    if device {
+        auth.records.forget_device(user, id).await?;
+        let ctx = s.base.audit(user).with_device(id);
+        auth.audit.record(ctx.event(EventKind::DeviceRevoked)).await;
     }
+    Ok(s.base.to("devices"))
 }
 
 /// `POST {prefix}backup-codes`: a fresh authenticator code buys a new set of backup codes.
-pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Response {
+pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let ctx = s.base.audit(user);
+    let code = posted.field("code");
     let fresh = regulated(
         &s.base,
         user,
         Factor::Totp,
-        check_totp(auth, &ctx, user, posted.field("code")),
-    )
-    .await;
-    let renewed = match fresh {
-        Ok(Verdict::Accepted) => new_backup_codes(auth, user).await.map(Some),
-        Ok(
-            Verdict::Rejected {
-                blocked_until: Some(until),
-            }
-            | Verdict::Blocked { until },
-        ) => return blocked_page(&s.base, until),
-        Ok(Verdict::Rejected {
-            blocked_until: None,
-        }) => Ok(None),
-        Err(e) => Err(e),
-    };
-    match renewed {
-        Ok(Some(plain)) => {
-            auth.audit
-                .record(ctx.event(EventKind::BackupCodesRegenerated))
-                .await;
-            let brand = auth.config.environments[s.base.facts.env_index]
-                .display_name
-                .clone();
-            auth.notify(user, |to| {
-                crate::notify::messages::backup_codes_regenerated(to, &brand)
-            });
-            codes_page(&s.base, &s.claims.sid, &plain, "devices")
+        check_totp(auth, &ctx, user, code),
+    );
+    let plain = match fresh.await? {
+        Verdict::Accepted => new_backup_codes(auth, user).await?,
+        Verdict::Rejected {
+            blocked_until: Some(until),
         }
-        Ok(None) => {
+        | Verdict::Blocked { until } => return Ok(blocked_page(&s.base, until)),
+        Verdict::Rejected {
+            blocked_until: None,
+        } => {
             let back = format!("{}devices", s.base.prefix());
-            s.base.message(
+            return Ok(s.base.message(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Code not accepted",
                 "New backup codes need a current code from your authenticator app.",
                 Some((&back, "Back")),
-            )
+            ));
         }
-        Err(e) => s.base.unavailable(e),
-    }
+    };
+    auth.audit
+        .record(ctx.event(EventKind::BackupCodesRegenerated))
+        .await;
+    let brand = &auth.config.environments[s.base.facts.env_index].display_name;
+    auth.notify(user, |to| {
+        crate::notify::messages::backup_codes_regenerated(to, brand)
+    });
+    Ok(codes_page(&s.base, &s.claims.sid, &plain, "devices"))
 }
 
 /// `POST {prefix}devices`: where the codes page's "continue" leads back to the list.
@@ -156,7 +127,7 @@ pub async fn back_to_devices(posted: Posted<SignedIn>) -> Response {
 }
 
 /// `POST {prefix}logout`: ends the gateway session and the dashboard's.
-pub async fn logout(posted: Posted<SignedIn>) -> Response {
+pub async fn logout(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
     let (auth, claims) = (&s.base.auth, &s.claims);
     let env = &auth.config.environments[s.base.facts.env_index];
@@ -169,9 +140,7 @@ pub async fn logout(posted: Posted<SignedIn>) -> Response {
         authority: Some(&s.base.facts.authority),
     };
     let ctx = s.base.audit(&claims.user).with_device(&claims.device);
-    if let Err(e) = auth.end_session(ending, EndReason::Logout, ctx).await {
-        return s.base.unavailable(e);
-    }
+    auth.end_session(ending, EndReason::Logout, ctx).await?;
     let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
     cleared.extend(crate::session::jar::clear_chunks(
         crate::session::jar::SESSION_JAR,
@@ -181,7 +150,7 @@ pub async fn logout(posted: Posted<SignedIn>) -> Response {
     if let Some(login) = &env.login {
         cleared.extend(login.session_cookies.iter().map(|n| clear_cookie(n, false)));
     }
-    redirect_with_cookies(s.base.login_page(), &cleared)
+    Ok(redirect_with_cookies(s.base.login_page(), &cleared))
 }
 
 /// `GET {prefix}api/release`: the withheld token of a token login, exactly once.

@@ -4,6 +4,7 @@
 use axum::response::{IntoResponse, Redirect, Response};
 use http::HeaderValue;
 
+use super::error::PageError;
 use super::extract::PendingPage;
 use crate::audit::EventKind;
 use crate::domain::{Factor, Who};
@@ -13,16 +14,15 @@ use crate::session::token::{decode_device, encode_device, new_id};
 use crate::session::{cookie_value, device, set_cookie, DEVICE_COOKIE};
 use crate::store::StoreError;
 
-pub async fn complete(page: &PendingPage, method: Factor) -> Response {
+pub async fn complete(page: &PendingPage, method: Factor) -> Result<Response, PageError> {
     let base = &page.base;
     let auth = &base.auth;
     let env = &auth.config.environments[base.facts.env_index];
     let now = auth.clock.now();
     // Taking the pending login makes completion single-use even under parallel submits.
-    let login = match auth.records.take_pending(&page.claims.sid).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return PendingPage::expired(base),
-        Err(e) => return base.unavailable(e),
+    let login = match auth.records.take_pending(&page.claims.sid).await? {
+        Some(l) => l,
+        None => return Ok(PendingPage::expired(base)),
     };
     let user_agent = base
         .headers
@@ -65,10 +65,7 @@ pub async fn complete(page: &PendingPage, method: Factor) -> Response {
         Ok(session)
     }
     .await;
-    let session = match result {
-        Ok(r) => r,
-        Err(e) => return base.unavailable(e),
-    };
+    let session = result?;
     auth.audit.record(ctx.mfa_success(method)).await;
     auth.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
     let (label, when) = (device::label(user_agent), crate::clock::utc(now));
@@ -86,7 +83,7 @@ pub async fn complete(page: &PendingPage, method: Factor) -> Response {
     // The dashboard's cookies go into the session's sealed jar, never to the browser; token
     // clients fetch their token once from the release endpoint.
     cookies.extend(session.jar_cookies);
-    redirect_with_cookies(&login.next, &cookies)
+    Ok(redirect_with_cookies(&login.next, &cookies))
 }
 
 /// 303 to `to` setting `cookies`, with the gateway's page headers.

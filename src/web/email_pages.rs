@@ -6,6 +6,7 @@ use http::StatusCode;
 use minijinja::context;
 
 use super::complete::complete;
+use super::error::PageError;
 use super::extract::{PendingPage, Posted};
 use super::factors::{blocked_page, regulated};
 use super::mfa_pages::after_verdict;
@@ -59,14 +60,12 @@ async fn code_out(p: &PendingPage) -> Result<bool, StoreError> {
         }))
 }
 
-pub async fn email_form(p: PendingPage) -> Response {
+pub async fn email_form(p: PendingPage) -> Result<Response, PageError> {
     if !email_allowed(&p) {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     }
-    match code_out(&p).await {
-        Ok(sent) => email_page(&p, sent, None, StatusCode::OK),
-        Err(e) => p.base.unavailable(e),
-    }
+    let sent = code_out(&p).await?;
+    Ok(email_page(&p, sent, None, StatusCode::OK))
 }
 
 enum Send {
@@ -77,10 +76,10 @@ enum Send {
 
 /// `POST {prefix}email/send`: a new code to the user's registered address (never one typed
 /// here), within the resend and window limits; blocked users get none.
-pub async fn send(posted: Posted<PendingPage>) -> Response {
+pub async fn send(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     if !email_allowed(p) {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     }
     let (auth, user) = (&p.base.auth, p.login.user.as_str());
     let env = &auth.config.environments[p.base.facts.env_index];
@@ -112,55 +111,61 @@ pub async fn send(posted: Posted<PendingPage>) -> Response {
             }
         })
         .await;
-    let code = match reserved {
-        Ok(Send::Reserved(code)) => code,
-        Ok(Send::Blocked(until)) => return blocked_page(&p.base, until),
-        Ok(Send::Refused(wait_secs)) => {
+    let code = match reserved? {
+        Send::Reserved(code) => code,
+        Send::Blocked(until) => return Ok(blocked_page(&p.base, until)),
+        Send::Refused(wait_secs) => {
             auth.audit
                 .record(ctx.event(EventKind::EmailCodeResendRefused { wait_secs }))
                 .await;
             let sent = code_out(p).await.unwrap_or(false);
             let text = format!("You can ask for a new code in {wait_secs} seconds.");
-            return email_page(p, sent, Some(&text), StatusCode::TOO_MANY_REQUESTS);
+            return Ok(email_page(
+                p,
+                sent,
+                Some(&text),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
         }
-        Err(e) => return p.base.unavailable(e),
     };
     let (Some(mailer), Some(to)) = (&auth.mailer, auth.user_email(user)) else {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     };
-    match mailer
-        .send_now(&messages::otp_code(
-            &to,
-            &env.display_name,
-            &code,
-            policy.ttl_secs,
-        ))
-        .await
-    {
-        Ok(()) => {
-            auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
-            email_page(p, true, None, StatusCode::OK)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "sign-in code email failed");
-            auth.audit
-                .record(ctx.event(EventKind::EmailCodeSendFailed))
-                .await;
-            email_page(
-                p,
-                false,
-                Some("We could not send the code. Try again, or use another method."),
-                StatusCode::BAD_GATEWAY,
-            )
-        }
-    }
+    Ok(
+        match mailer
+            .send_now(&messages::otp_code(
+                &to,
+                &env.display_name,
+                &code,
+                policy.ttl_secs,
+            ))
+            .await
+        {
+            Ok(()) => {
+                auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
+                email_page(p, true, None, StatusCode::OK)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-in code email failed");
+                auth.audit
+                    .record(ctx.event(EventKind::EmailCodeSendFailed))
+                    .await;
+                email_page(
+                    p,
+                    false,
+                    Some("We could not send the code. Try again, or use another method."),
+                    StatusCode::BAD_GATEWAY,
+                )
+            }
+        },
+    )
 }
 
 /// `POST {prefix}email/verify`.
-pub async fn verify(posted: Posted<PendingPage>) -> Response {
+pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     if !email_allowed(p) {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     }
     let (auth, user) = (&p.base.auth, p.login.user.as_str());
     let policy = auth.config.environments[p.base.facts.env_index].email_otp;
@@ -196,17 +201,13 @@ pub async fn verify(posted: Posted<PendingPage>) -> Response {
 }
 
 /// A user without an authenticator app is offered one before the session is released.
-async fn accepted(p: &PendingPage) -> Response {
-    match p.base.auth.records.totp(&p.login.user).await {
-        Ok(None) if p.methods().totp => {
-            match mark_passed(&p.base, &p.login.id, Factor::EmailOtp).await {
-                Ok(()) => p.base.to("offer"),
-                Err(e) => p.base.unavailable(e),
-            }
-        }
-        Ok(_) => complete(p, Factor::EmailOtp).await,
-        Err(e) => p.base.unavailable(e),
+async fn accepted(p: &PendingPage) -> Result<Response, PageError> {
+    let has_totp = p.base.auth.records.totp(&p.login.user).await?.is_some();
+    if !has_totp && p.methods().totp {
+        mark_passed(&p.base, &p.login.id, Factor::EmailOtp).await?;
+        return Ok(p.base.to("offer"));
     }
+    complete(p, Factor::EmailOtp).await
 }
 
 /// `GET {prefix}offer`: after an email code, suggest an authenticator app (or continue).

@@ -12,11 +12,11 @@ use http::{HeaderMap, StatusCode};
 use minijinja::{context, Value};
 use serde::Serialize;
 
+use super::error::PageError;
 use super::{csrf, message, templates, RequestFacts};
 use crate::gate::auth::Auth;
 use crate::session::token::SessionClaims;
 use crate::store::records::PendingLogin;
-use crate::store::StoreError;
 
 /// What every page handler has: the auth state, the request's facts and headers.
 pub struct PageBase {
@@ -65,17 +65,6 @@ impl PageBase {
         link: Option<(&str, &str)>,
     ) -> Response {
         message(&self.auth, &self.facts, status, title, text, link)
-    }
-
-    /// The page shown when the store cannot be reached: nothing changed, try again.
-    pub fn unavailable(&self, e: StoreError) -> Response {
-        tracing::error!(error = %e, "store unavailable during an account step");
-        self.message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Try again shortly",
-            "The sign-in service is temporarily unavailable. Nothing was changed.",
-            None,
-        )
     }
 
     /// Renders `template` with the context every page needs (title, brand, prefix, CSRF token
@@ -147,7 +136,7 @@ impl FromRequestParts<Arc<Auth>> for PendingPage {
                 login,
             }),
             Ok(_) => Err(Self::expired(&base)),
-            Err(e) => Err(base.unavailable(e)),
+            Err(e) => Err(PageError::from(e).into_response()),
         }
     }
 }

@@ -8,6 +8,7 @@ use http::StatusCode;
 use minijinja::context;
 
 use super::complete::complete;
+use super::error::PageError;
 use super::extract::{PageBase, PendingPage, Posted};
 use super::factors::{
     blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
@@ -37,14 +38,11 @@ pub(super) fn email_allowed(p: &PendingPage) -> bool {
 /// with an authenticator app goes straight to it (other factors are linked from there);
 /// otherwise the choices are listed, the authenticator app first (NIST 800-63B ranks email
 /// codes weaker), or the only choice is opened directly.
-pub async fn start(p: PendingPage) -> Response {
-    let has_totp = match p.base.auth.records.totp(&p.login.user).await {
-        Ok(t) => t.is_some(),
-        Err(e) => return p.base.unavailable(e),
-    };
+pub async fn start(p: PendingPage) -> Result<Response, PageError> {
+    let has_totp = p.base.auth.records.totp(&p.login.user).await?.is_some();
     let m = p.methods();
     if has_totp && m.totp {
-        return p.base.to("verify");
+        return Ok(p.base.to("verify"));
     }
     let prefix = p.base.prefix();
     let mut options = Vec::new();
@@ -54,7 +52,7 @@ pub async fn start(p: PendingPage) -> Response {
     if email_allowed(&p) {
         options.push(context! { id => "email", href => format!("{prefix}email"), label => "Email me a code", note => () });
     }
-    match options.len() {
+    Ok(match options.len() {
         0 => p.base.message(
             StatusCode::FORBIDDEN,
             "No second factor available",
@@ -64,7 +62,7 @@ pub async fn start(p: PendingPage) -> Response {
         1 if m.totp => p.base.to("enroll"),
         1 => p.base.to("email"),
         _ => p.base.render(StatusCode::OK, "choose.html", "Confirm it's you", &p.claims.sid, context! { user => p.login.user, options => options }),
-    }
+    })
 }
 
 fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response {
@@ -86,9 +84,9 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
 }
 
 /// `GET {prefix}enroll`: the QR code and setup key of a new seed, active only once confirmed.
-pub async fn enroll_form(p: PendingPage) -> Response {
+pub async fn enroll_form(p: PendingPage) -> Result<Response, PageError> {
     if !p.methods().totp {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     }
     let (auth, user) = (&p.base.auth, &p.login.user);
     let seed: Result<Option<Vec<u8>>, StoreError> = async {
@@ -106,26 +104,20 @@ pub async fn enroll_form(p: PendingPage) -> Response {
         Ok(Some(secret))
     }
     .await;
-    match seed {
-        Ok(Some(secret)) => enroll_page(&p, &secret, None),
-        Ok(None) => p.base.to("verify"),
-        Err(e) => p.base.unavailable(e),
-    }
+    Ok(match seed? {
+        Some(secret) => enroll_page(&p, &secret, None),
+        None => p.base.to("verify"),
+    })
 }
 
 /// `POST {prefix}enroll`: activates the seed when the code is right, then shows backup codes.
-pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
+pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     let (auth, user) = (&p.base.auth, &p.login.user);
-    let record = match auth.records.pending_totp(user).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return p.base.to("enroll"),
-        Err(e) => return p.base.unavailable(e),
+    let Some(record) = auth.records.pending_totp(user).await? else {
+        return Ok(p.base.to("enroll"));
     };
-    let secret = match auth.records.totp_secret(user, &record) {
-        Ok(s) => s,
-        Err(e) => return p.base.unavailable(e),
-    };
+    let secret = auth.records.totp_secret(user, &record)?;
     let mut accepted = None;
     let verdict = regulated(&p.base, user, Factor::TotpEnroll, async {
         match totp::verify(
@@ -142,46 +134,34 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Response {
         }
     })
     .await;
-    let (step, state) = match (verdict, accepted) {
-        (Ok(Verdict::Accepted), Some(a)) => a,
+    let (step, state) = match (verdict?, accepted) {
+        (Verdict::Accepted, Some(a)) => a,
         (
-            Ok(Verdict::Blocked { until })
-            | Ok(Verdict::Rejected {
+            Verdict::Blocked { until }
+            | Verdict::Rejected {
                 blocked_until: Some(until),
-            }),
+            },
             _,
-        ) => return blocked_page(&p.base, until),
-        (Err(e), _) => return p.base.unavailable(e),
-        _ => return enroll_page(
+        ) => return Ok(blocked_page(&p.base, until)),
+        _ => return Ok(enroll_page(
             p,
             &secret,
             Some("That code did not match. Check the time on your phone and try the current code."),
-        ),
+        )),
     };
+    auth.records.claim_totp_step(user, step).await?;
+    auth.records
+        .activate_totp(user, &TotpRecord { state, ..record })
+        .await?;
+    let plain = new_backup_codes(auth, user).await?;
+    mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
     let ctx = p.base.audit(user);
-    let result: Result<Vec<String>, StoreError> = async {
-        auth.records.claim_totp_step(user, step).await?;
-        auth.records
-            .activate_totp(user, &TotpRecord { state, ..record })
-            .await?;
-        let plain = new_backup_codes(auth, user).await?;
-        mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
-        Ok(plain)
-    }
-    .await;
-    match result {
-        Ok(plain) => {
-            auth.audit.record(ctx.event(EventKind::TotpEnrolled)).await;
-            let brand = auth.config.environments[p.base.facts.env_index]
-                .display_name
-                .clone();
-            auth.notify(user, |to| {
-                crate::notify::messages::factor_enrolled(to, &brand)
-            });
-            codes_page(&p.base, &p.claims.sid, &plain, "continue")
-        }
-        Err(e) => p.base.unavailable(e),
-    }
+    auth.audit.record(ctx.event(EventKind::TotpEnrolled)).await;
+    let brand = &auth.config.environments[p.base.facts.env_index].display_name;
+    auth.notify(user, |to| {
+        crate::notify::messages::factor_enrolled(to, brand)
+    });
+    Ok(codes_page(&p.base, &p.claims.sid, &plain, "continue"))
 }
 
 /// The backup codes, shown once; the form continues to `{prefix}{next}`.
@@ -214,13 +194,14 @@ pub(super) async fn mark_passed(
 
 /// `POST {prefix}continue`: after the backup codes were shown, or when declining to set up an
 /// authenticator app after an email code.
-pub async fn continue_login(posted: Posted<PendingPage>) -> Response {
+pub async fn continue_login(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
-    match p.base.auth.records.take_factor_passed(&p.login.id).await {
-        Ok(Some(method)) => complete(p, method).await,
-        Ok(None) => p.base.to(""),
-        Err(e) => p.base.unavailable(e),
-    }
+    Ok(
+        match p.base.auth.records.take_factor_passed(&p.login.id).await? {
+            Some(method) => complete(p, method).await?,
+            None => p.base.to(""),
+        },
+    )
 }
 
 fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
@@ -250,26 +231,24 @@ pub async fn verify_form(p: PendingPage) -> Response {
 pub(super) async fn after_verdict(
     p: &PendingPage,
     verdict: Result<Verdict, StoreError>,
-    on_accept: impl std::future::Future<Output = Response>,
+    on_accept: impl std::future::Future<Output = Result<Response, PageError>>,
     retry: impl FnOnce(Option<&str>) -> Response,
     error: &str,
-) -> Response {
-    match verdict {
-        Ok(Verdict::Accepted) => on_accept.await,
-        Ok(Verdict::Rejected {
+) -> Result<Response, PageError> {
+    Ok(match verdict? {
+        Verdict::Accepted => on_accept.await?,
+        Verdict::Rejected {
             blocked_until: None,
-        }) => retry(Some(error)),
-        Ok(
-            Verdict::Rejected {
-                blocked_until: Some(until),
-            }
-            | Verdict::Blocked { until },
-        ) => blocked_page(&p.base, until),
-        Err(e) => p.base.unavailable(e),
-    }
+        } => retry(Some(error)),
+
+        Verdict::Rejected {
+            blocked_until: Some(until),
+        }
+        | Verdict::Blocked { until } => blocked_page(&p.base, until),
+    })
 }
 
-pub async fn verify_submit(posted: Posted<PendingPage>) -> Response {
+pub async fn verify_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     let ctx = p.base.audit(&p.login.user);
     let verdict = regulated(
@@ -303,10 +282,10 @@ pub async fn backup_form(p: PendingPage) -> Response {
     backup_page(&p, None)
 }
 
-pub async fn backup_submit(posted: Posted<PendingPage>) -> Response {
+pub async fn backup_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     if !p.methods().backup {
-        return p.base.to("");
+        return Ok(p.base.to(""));
     }
     let ctx = p.base.audit(&p.login.user);
     let used = async {

@@ -5,6 +5,7 @@ pub mod account;
 pub mod complete;
 pub mod csrf;
 pub mod email_pages;
+pub mod error;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
@@ -73,6 +74,13 @@ pub fn message(
 /// (no environment watches a login) only health and the stylesheet exist.
 pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Router {
     let p = |path: &str| format!("{prefix}{path}");
+    let missing = {
+        let prefix = prefix.to_string();
+        move |req: Request| {
+            let resp = not_found(&prefix, &req);
+            async move { resp }
+        }
+    };
     let mut base = Router::new()
         .route(&p("health"), get(|| async { "ok" }))
         .route(&p("static/gate.css"), get(stylesheet));
@@ -87,7 +95,7 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         );
     }
     let Some(auth) = auth else {
-        return base.fallback(not_found);
+        return base.fallback(missing);
     };
     let pages = Router::new()
         .route(prefix, get(mfa_pages::start))
@@ -117,8 +125,12 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
         .route(&p("api/release"), get(account::release))
-        .with_state(auth);
-    base.merge(pages).fallback(not_found)
+        .with_state(auth)
+        .layer(axum::middleware::from_fn_with_state(
+            prefix.to_string(),
+            error::render_page_errors,
+        ));
+    base.merge(pages).fallback(missing)
 }
 
 async fn stylesheet() -> Response {
@@ -132,40 +144,19 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-async fn not_found(req: Request) -> Response {
+fn not_found(prefix: &str, req: &Request) -> Response {
     let brand = req
         .extensions()
         .get::<RequestFacts>()
-        .map_or("mfagate", |e| e.display_name.as_str())
-        .to_string();
-    (
-        StatusCode::NOT_FOUND,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        error_page(StatusCode::NOT_FOUND, "This page does not exist.", &brand),
-    )
-        .into_response()
-}
-
-/// Minimal branded page for errors the gateway answers itself.
-pub fn error_page(status: StatusCode, message: &str, brand: &str) -> String {
-    let brand = escape(brand);
-    let title = format!(
-        "{} {}",
-        status.as_u16(),
-        escape(status.canonical_reason().unwrap_or("Error"))
-    );
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} · {brand}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933}}\
-         h1{{font-size:1.4rem}}p.brand{{color:#52606d}}</style></head>\
-         <body><p class=\"brand\">{brand} · secured by mfagate</p><h1>{title}</h1><p>{}</p></body></html>",
-        escape(message)
-    )
+        .map_or("mfagate", |e| e.display_name.as_str());
+    let problem = error::Problem {
+        status: StatusCode::NOT_FOUND,
+        message: "This page does not exist.",
+        brand,
+        prefix,
+        json: false,
+    };
+    problem.render()
 }
 
 /// HTML-escapes text for element content and quoted attributes.

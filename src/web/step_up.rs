@@ -8,6 +8,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::complete::redirect_with_cookies;
+use super::error::PageError;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, regulated, Verdict};
 use crate::audit::EventKind;
@@ -44,21 +45,20 @@ fn page(s: &SignedIn, next: &str, error: Option<&str>) -> Response {
     )
 }
 
-pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Response {
+pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Result<Response, PageError> {
     let next = q.next.unwrap_or_else(|| "/".into());
-    match s.base.auth.records.totp(&s.claims.user).await {
-        Ok(Some(_)) => page(&s, &next, None),
-        Ok(None) => s.base.message(
+    Ok(match s.base.auth.records.totp(&s.claims.user).await? {
+        Some(_) => page(&s, &next, None),
+        None => s.base.message(
             StatusCode::FORBIDDEN,
             "Authenticator app needed",
             "This page needs a fresh confirmation with an authenticator app. Sign out and sign in again to set one up.",
             None,
         ),
-        Err(e) => s.base.unavailable(e),
-    }
+    })
 }
 
-pub async fn submit(posted: Posted<SignedIn>) -> Response {
+pub async fn submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let ctx = s.base.audit(user);
@@ -70,8 +70,8 @@ pub async fn submit(posted: Posted<SignedIn>) -> Response {
         check_totp(auth, &ctx, user, posted.field("code")),
     )
     .await;
-    match verdict {
-        Ok(Verdict::Accepted) => {
+    Ok(match verdict? {
+        Verdict::Accepted => {
             auth.audit.record(ctx.event(EventKind::StepUpPassed)).await;
             let claims = SessionClaims {
                 mfa_at: Some(auth.clock.now()),
@@ -80,19 +80,17 @@ pub async fn submit(posted: Posted<SignedIn>) -> Response {
             let cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
             redirect_with_cookies(&next, &[cookie])
         }
-        Ok(Verdict::Rejected {
+        Verdict::Rejected {
             blocked_until: None,
-        }) => page(
+        } => page(
             s,
             &next,
             Some("That code did not work. Wait for a new code and try again."),
         ),
-        Ok(
-            Verdict::Rejected {
-                blocked_until: Some(until),
-            }
-            | Verdict::Blocked { until },
-        ) => blocked_page(&s.base, until),
-        Err(e) => s.base.unavailable(e),
-    }
+
+        Verdict::Rejected {
+            blocked_until: Some(until),
+        }
+        | Verdict::Blocked { until } => blocked_page(&s.base, until),
+    })
 }

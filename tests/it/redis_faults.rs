@@ -144,6 +144,19 @@ async fn redis_dies_under_steady_load_fails_closed_after_staleness_and_recovers(
     let other = pki.client(&["chat.test"], gw.https_addr, false);
     let refused = sign_in(&other, &base).await;
     assert_eq!(refused.status(), 503, "logins fail closed");
+    // A gateway page that needs the store says so on a page of its own, with its headers.
+    let page = browser
+        .get(format!("{base}/.mfagate/devices"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.headers().contains_key("content-security-policy"));
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("temporarily unavailable") && body.contains("static/gate.css"),
+        "{body}"
+    );
 
     redis.revive(true);
     let started = Instant::now();
