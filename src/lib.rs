@@ -1,5 +1,7 @@
 //! mfagate: a TLS reverse proxy that makes an existing chat/agent dashboard require
-//! multi-factor authentication per browser and device. See DESIGN.md for the architecture.
+//! multi-factor authentication per browser and device. See DESIGN.md for the architecture and
+//! the README's architecture section for the layer order of these modules (checked by
+//! `tests/it/layers.rs`).
 
 pub mod audit;
 pub mod canon;

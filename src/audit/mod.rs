@@ -16,6 +16,16 @@ pub fn new_request_id() -> String {
 /// The audit log's name in the store.
 pub const AUDIT_LOG: &str = "audit";
 
+/// Why a watched login was passed through without a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassThrough {
+    /// No environment of the user requires (or, with a factor, offers) MFA.
+    MfaNotRequired,
+    /// The browser is a device trusted after an earlier second factor.
+    TrustedDevice,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
@@ -23,7 +33,7 @@ pub enum EventKind {
     LoginIntercepted,
     /// Password accepted and passed through (MFA off, or a trusted device).
     LoginPassthrough {
-        reason: String,
+        reason: PassThrough,
     },
     MfaSuccess {
         method: Factor,
@@ -169,10 +179,8 @@ impl Context {
     pub fn login_intercepted(&self) -> AuditEvent {
         self.event(EventKind::LoginIntercepted)
     }
-    pub fn login_passthrough(&self, reason: &str) -> AuditEvent {
-        self.event(EventKind::LoginPassthrough {
-            reason: reason.into(),
-        })
+    pub fn login_passthrough(&self, reason: PassThrough) -> AuditEvent {
+        self.event(EventKind::LoginPassthrough { reason })
     }
     pub fn mfa_success(&self, method: Factor) -> AuditEvent {
         self.event(EventKind::MfaSuccess { method })

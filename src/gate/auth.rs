@@ -32,7 +32,7 @@ pub struct Auth {
     pub mailer: Option<Mailer>,
     /// In-memory first line per client IP against wrong codes (a bounded-memory estimator,
     /// no store access).
-    pub failure_rate: Rate,
+    failure_rate: Rate,
     /// The same for password attempts through watched logins.
     login_rate: Rate,
     pub(super) revocation: Arc<RevocationView>,
@@ -83,6 +83,12 @@ impl Auth {
         self.revocation
             .clone()
             .follow(events, store, self.live.clone())
+    }
+
+    /// Wrong codes from `ip` in the last minute, as the in-memory estimator has them; counts
+    /// one more when `failed`.
+    pub fn ip_failures(&self, ip: &str, failed: bool) -> isize {
+        self.failure_rate.observe(&ip, isize::from(failed))
     }
 
     /// Counts one password attempt from `ip`; whether it is over the environment's limit.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::auth::Auth;
 use super::login_intercept::{judge, safe_next, token_at, withhold_token, Answer, Verdict};
 use super::vault::Held;
-use crate::audit::{Context, EventKind};
+use crate::audit::{Context, EventKind, PassThrough};
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
 use crate::domain::{AuthMethod, Who};
 use crate::policy::login_needs_mfa;
@@ -227,11 +227,11 @@ impl Login<'_> {
     async fn passes_without_factor(
         &self,
         who: &Who,
-    ) -> Result<Option<(&'static str, Option<u64>)>, StoreError> {
+    ) -> Result<Option<(PassThrough, Option<u64>)>, StoreError> {
         let policies = self.auth.policies();
         let index = self.req.env_index;
         if !login_needs_mfa(&policies, &who.envs, index, who.role, who.factor) {
-            return Ok(Some(("mfa_not_required", None)));
+            return Ok(Some((PassThrough::MfaNotRequired, None)));
         }
         let Some(dev) = &self.req.device_id else {
             return Ok(None);
@@ -240,7 +240,7 @@ impl Login<'_> {
         // A trusted device counts as a second factor as of when it passed one.
         let now = self.auth.clock.now();
         Ok(device::is_trusted(record.as_ref(), now)
-            .then(|| ("trusted_device", record.map(|d| d.last_seen))))
+            .then(|| (PassThrough::TrustedDevice, record.map(|d| d.last_seen))))
     }
 
     /// A signed-in session at once; returns its cookies.

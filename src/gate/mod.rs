@@ -1,4 +1,8 @@
-//! Who is making a request: login interception (the dashboard's password login, watched).
+//! The authentication core (layer 6 of the README's architecture table): who a request is
+//! (`identify`), what a watched login's answer means (`login_flow`, `login_intercept`), the
+//! credential vault's operations (`vault`), the one way sessions end (`lifecycle`), and the
+//! enforcement sweep. It returns data, never HTTP responses, takes `now` from its clock, and
+//! reaches the dashboard only through ports the adapters implement (`DashboardLogout`).
 
 pub mod auth;
 pub mod enforcement;

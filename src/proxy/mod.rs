@@ -1,4 +1,6 @@
-//! The data plane: listeners, TLS, request hygiene, the pipeline, upstream and WebSockets.
+//! The data plane (the top adapter): listeners, TLS, the request phases (`pipeline`,
+//! `phases`, `forward`, `login`, `decision`), request hygiene, the upstream client and
+//! WebSockets. It translates HTTP to the core's operations and the core's outcomes to HTTP.
 
 pub mod access_log;
 mod authority;

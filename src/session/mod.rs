@@ -1,4 +1,6 @@
-//! Sessions: cookie tokens, the in-memory revocation view, and the cookies themselves.
+//! Sessions: cookie tokens, the sealed jar, the in-memory revocation view, the registry of
+//! live connections, and the cookies themselves. Below the core, which ends sessions through
+//! these.
 
 pub mod device;
 pub mod jar;

@@ -107,7 +107,7 @@ pub async fn regulated(
     let ip = base.facts.ip.as_str();
     let ctx = base.audit(user);
     // In-memory first line: an IP far over its failure budget is refused without store work.
-    if auth.failure_rate.observe(&ip, 0) >= limits.ip.max_failures as isize {
+    if auth.ip_failures(ip, false) >= limits.ip.max_failures as isize {
         let until = auth.clock.now() + 60;
         auth.audit
             .record(ctx.event(EventKind::AttemptBlocked { until }))
@@ -146,7 +146,7 @@ pub async fn regulated(
     match verdict {
         Verdict::Accepted => {}
         Verdict::Rejected { blocked_until } => {
-            auth.failure_rate.observe(&ip, 1);
+            auth.ip_failures(ip, true);
             auth.audit.record(ctx.mfa_failure(method)).await;
             if let Some(until) = blocked_until {
                 auth.audit
