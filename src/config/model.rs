@@ -28,7 +28,7 @@ pub struct Config {
     pub master_keys: Vec<Vec<u8>>,
     pub mail: Option<MailConfig>,
     pub directory: crate::policy::users::Directory,
-    pub assertion: Option<Arc<crate::federation::assertion::Asserter>>,
+    pub assertion: Option<crate::federation::assertion::AssertionSettings>,
     pub store: StoreBackend,
     pub environments: Vec<Environment>,
 }
@@ -242,7 +242,7 @@ pub struct Environment {
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
     pub regulation: Regulation,
     pub login: Option<LoginConfig>,
-    pub sso: Option<Arc<crate::federation::sso::Sso>>,
+    pub sso: Option<crate::federation::sso::SsoSettings>,
     /// Paths compared case-sensitively (`case_sensitive_paths`); lenient by default.
     pub case_sensitive_paths: bool,
     /// Headers the gateway sets from the verified identity: (user, email).

@@ -9,9 +9,9 @@ use jsonwebtoken::Algorithm;
 
 use super::file::{FileAssertion, FileSso};
 use super::validate::{read_secret, resolve, Errors};
-use crate::federation::assertion::Asserter;
-use crate::federation::jwks::Jwks;
-use crate::federation::sso::{HeaderSso, JwtSso, Sso};
+use crate::federation::assertion::{Asserter, AssertionSettings};
+use crate::federation::jwks::JwksSource;
+use crate::federation::sso::{HeaderSso, JwtSettings, SsoSettings};
 use rustls::pki_types::pem::PemObject;
 
 fn header(errs: &mut Errors, key: String, name: &str) -> Option<HeaderName> {
@@ -24,7 +24,7 @@ fn header(errs: &mut Errors, key: String, name: &str) -> Option<HeaderName> {
     }
 }
 
-pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Arc<Sso>> {
+pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<SsoSettings> {
     let key = format!("{key}.sso");
     let before = errs.0.len();
     let jwt = sso.jwt_header.as_ref().and_then(|name| {
@@ -47,7 +47,7 @@ pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> O
                 "issuer and audience are required with jwt_header",
             );
         }
-        Some(JwtSso {
+        Some(JwtSettings {
             header,
             keys,
             algorithms,
@@ -88,14 +88,14 @@ pub(super) fn sso(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> O
     if sso.jwt_header.is_none() && sso.trusted_header.is_none() {
         errs.push(key, "set jwt_header and/or trusted_header");
     }
-    (errs.0.len() == before).then(|| Arc::new(Sso { jwt, header: plain }))
+    (errs.0.len() == before).then_some(SsoSettings { jwt, header: plain })
 }
 
 pub(super) fn assertion(
     errs: &mut Errors,
     a: &FileAssertion,
     base: &Path,
-) -> Option<Arc<Asserter>> {
+) -> Option<AssertionSettings> {
     let alg = match a.algorithm.as_str() {
         "ES256" => Algorithm::ES256,
         "EdDSA" => Algorithm::EdDSA,
@@ -114,8 +114,9 @@ pub(super) fn assertion(
             return None;
         }
     };
+    // Built once here to check the key; the gateway builds its signer again at start.
     match Asserter::new(&pem, alg) {
-        Ok(asserter) => Some(Arc::new(asserter)),
+        Ok(_) => Some(AssertionSettings { pem, alg }),
         Err(e) => {
             errs.push("assertion.key", e);
             None
@@ -124,7 +125,7 @@ pub(super) fn assertion(
 }
 
 /// The SSO's keys: exactly one of a JWKS file or an https JWKS URL.
-fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Jwks> {
+fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<JwksSource> {
     match (&sso.jwks_file, &sso.jwks_url) {
         (Some(file), None) => {
             let path = resolve(base, file);
@@ -132,7 +133,7 @@ fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Jwks
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice::<JwkSet>(&b).map_err(|e| e.to_string()));
             match read {
-                Ok(k) if !k.keys.is_empty() => Some(Jwks::Fixed(k)),
+                Ok(k) if !k.keys.is_empty() => Some(JwksSource::Fixed(k)),
                 Ok(_) => {
                     errs.push(format!("{key}.jwks_file"), "has no keys");
                     None
@@ -176,13 +177,11 @@ fn jwks(errs: &mut Errors, key: &str, sso: &FileSso, base: &Path) -> Option<Jwks
                     roots
                 }
             };
-            Jwks::remote(
+            Some(JwksSource::Remote {
                 uri,
-                roots,
-                std::time::Duration::from_secs(sso.jwks_refresh_secs.max(1)),
-            )
-            .map_err(|e| errs.push(format!("{key}.jwks_url"), e))
-            .ok()
+                roots: Arc::new(roots),
+                min_refresh: std::time::Duration::from_secs(sso.jwks_refresh_secs.max(1)),
+            })
         }
         _ => {
             errs.push(

@@ -9,6 +9,21 @@ use serde::Serialize;
 /// Request header carrying the assertion (client copies are always stripped).
 pub const HEADER: &str = "x-mfagate-assertion";
 
+/// The identity assertion as configured: the signing key's PEM and its algorithm (data; the
+/// signer is built from it at start).
+#[derive(Clone)]
+pub struct AssertionSettings {
+    pub pem: Vec<u8>,
+    pub alg: Algorithm,
+}
+
+impl std::fmt::Debug for AssertionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        write!(f, "AssertionSettings({:?})", self.alg)
+    }
+}
+
 pub struct Asserter {
     key: EncodingKey,
     alg: Algorithm,
@@ -46,6 +61,11 @@ pub struct Assertion<'a> {
 }
 
 impl Asserter {
+    /// The signer for `settings`.
+    pub fn build(settings: &AssertionSettings) -> Result<Self, String> {
+        Self::new(&settings.pem, settings.alg)
+    }
+
     /// From a PEM private key; `alg` is ES256 (P-256) or EdDSA (Ed25519).
     pub fn new(pem: &[u8], alg: Algorithm) -> Result<Self, String> {
         let key = match alg {

@@ -27,6 +27,19 @@ pub struct RemoteJwks {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
+/// Where an SSO's keys come from, as configured (data; `Jwks::build` makes the key source).
+#[derive(Debug, Clone)]
+pub enum JwksSource {
+    /// A key set read from a file at validation.
+    Fixed(JwkSet),
+    /// An https key set, fetched (and refetched for unknown key ids) trusting `roots`.
+    Remote {
+        uri: Uri,
+        roots: Arc<rustls::RootCertStore>,
+        min_refresh: Duration,
+    },
+}
+
 pub enum Jwks {
     Fixed(JwkSet),
     Remote {
@@ -45,6 +58,18 @@ impl std::fmt::Debug for Jwks {
 }
 
 impl Jwks {
+    /// The key source for `source` (at start: a remote one gets its own client).
+    pub fn build(source: &JwksSource) -> Result<Self, String> {
+        match source {
+            JwksSource::Fixed(set) => Ok(Self::Fixed(set.clone())),
+            JwksSource::Remote {
+                uri,
+                roots,
+                min_refresh,
+            } => Self::remote(uri.clone(), (**roots).clone(), *min_refresh),
+        }
+    }
+
     /// A JWKS fetched from `uri` (https) trusting `roots`.
     pub fn remote(
         uri: Uri,

@@ -10,14 +10,15 @@ use ipnet::IpNet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::jwks::Jwks;
+use super::jwks::{Jwks, JwksSource};
 use crate::domain::normalize_user;
 use crate::domain::Role;
 
-#[derive(Debug)]
-pub struct JwtSso {
+/// JWT SSO as configured (data).
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
     pub header: HeaderName,
-    pub keys: Jwks,
+    pub keys: JwksSource,
     pub algorithms: Vec<Algorithm>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
@@ -28,16 +29,48 @@ pub struct JwtSso {
     pub leeway_secs: u64,
 }
 
+/// A JWT verifier built from its settings at start.
 #[derive(Debug)]
+pub struct JwtSso {
+    pub settings: JwtSettings,
+    pub keys: Jwks,
+}
+
+#[derive(Debug, Clone)]
 pub struct HeaderSso {
     pub header: HeaderName,
     pub trusted: Vec<IpNet>,
 }
 
+/// An environment's SSO trust as configured (data, held by the config model).
+#[derive(Debug, Clone, Default)]
+pub struct SsoSettings {
+    pub jwt: Option<JwtSettings>,
+    pub header: Option<HeaderSso>,
+}
+
+/// An environment's SSO verifier, built from its settings at start.
 #[derive(Debug, Default)]
 pub struct Sso {
     pub jwt: Option<JwtSso>,
     pub header: Option<HeaderSso>,
+}
+
+impl Sso {
+    /// The verifier for `settings`: a remote key set gets its own https client.
+    pub fn build(settings: &SsoSettings) -> Result<Self, String> {
+        let jwt = match &settings.jwt {
+            Some(s) => Some(JwtSso {
+                keys: Jwks::build(&s.keys)?,
+                settings: s.clone(),
+            }),
+            None => None,
+        };
+        Ok(Self {
+            jwt,
+            header: settings.header.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +109,7 @@ pub fn read_header(token: &str, allowed: &[Algorithm]) -> Result<jsonwebtoken::H
 
 impl JwtSso {
     async fn verify(&self, token: &str) -> Result<SsoIdentity, String> {
-        let header = read_header(token, &self.algorithms)?;
+        let header = read_header(token, &self.settings.algorithms)?;
         let kid = header.kid.ok_or("token has no kid")?;
         let jwk = self
             .keys
@@ -86,20 +119,20 @@ impl JwtSso {
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable key: {e}"))?;
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
-        validation.leeway = self.leeway_secs;
+        validation.leeway = self.settings.leeway_secs;
         validation.validate_nbf = true;
-        match &self.issuer {
+        match &self.settings.issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
         }
-        match &self.audience {
+        match &self.settings.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
         // Configured claims must be present, not only correct when present.
         let mut required = vec!["exp"];
-        required.extend(self.issuer.is_some().then_some("iss"));
-        required.extend(self.audience.is_some().then_some("aud"));
+        required.extend(self.settings.issuer.is_some().then_some("iss"));
+        required.extend(self.settings.audience.is_some().then_some("aud"));
         validation.set_required_spec_claims(&required);
         let claims = decode::<Value>(token, &key, &validation)
             .map_err(|e| format!("invalid token: {e}"))?
@@ -110,6 +143,7 @@ impl JwtSso {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         if let Some(missing) = self
+            .settings
             .required_amr
             .iter()
             .find(|r| !amr.contains(&r.as_str()))
@@ -117,18 +151,20 @@ impl JwtSso {
             return Err(format!("amr lacks {missing:?}"));
         }
         let user = claims
-            .get(&self.subject_claim)
+            .get(&self.settings.subject_claim)
             .and_then(Value::as_str)
             .map(normalize_user)
             .filter(|u| !u.is_empty())
-            .ok_or_else(|| format!("no {} claim", self.subject_claim))?;
+            .ok_or_else(|| format!("no {} claim", self.settings.subject_claim))?;
         let role = self
+            .settings
             .role_claim
             .as_ref()
             .and_then(|c| claims.get(c))
             .and_then(Value::as_str)
             .and_then(Role::parse);
         let environments = self
+            .settings
             .environments_claim
             .as_ref()
             .and_then(|c| claims.get(c))
@@ -150,7 +186,7 @@ impl JwtSso {
 impl Sso {
     /// The SSO identity of a request from `peer`, if any.
     pub async fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> SsoOutcome {
-        let names = self.jwt.iter().map(|j| &j.header);
+        let names = self.jwt.iter().map(|j| &j.settings.header);
         if names
             .chain(self.header.iter().map(|h| &h.header))
             .any(|n| headers.get_all(n).iter().count() > 1)
@@ -159,7 +195,10 @@ impl Sso {
             return SsoOutcome::Rejected("SSO header sent more than once".into());
         }
         if let Some(jwt) = &self.jwt {
-            if let Some(token) = headers.get(&jwt.header).and_then(|v| v.to_str().ok()) {
+            if let Some(token) = headers
+                .get(&jwt.settings.header)
+                .and_then(|v| v.to_str().ok())
+            {
                 return match jwt.verify(token.trim()).await {
                     Ok(id) => SsoOutcome::Verified(id),
                     Err(why) => SsoOutcome::Rejected(why),

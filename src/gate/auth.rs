@@ -9,6 +9,7 @@ use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::crypto::secret_box::KeyRing;
+use crate::federation::sso::Sso;
 use crate::notify::Mailer;
 use crate::policy::PolicySet;
 use crate::session::live::LiveConnections;
@@ -38,6 +39,8 @@ pub struct Auth {
     pub(super) revocation: Arc<RevocationView>,
     pub(super) live: Arc<LiveConnections>,
     pub(super) logout: Arc<dyn DashboardLogout>,
+    /// Each environment's SSO verifier (by environment index), built from its settings.
+    pub(super) sso: Vec<Option<Sso>>,
     /// Environment policies plus enforcement times (updated when enforcement changes).
     pub(super) policies: std::sync::RwLock<Arc<PolicySet>>,
 }
@@ -52,6 +55,17 @@ pub struct AuthParts {
     pub live: Arc<LiveConnections>,
     pub mailer: Option<Mailer>,
     pub logout: Arc<dyn DashboardLogout>,
+    /// Built by `build_sso` from the config's settings.
+    pub sso: Vec<Option<Sso>>,
+}
+
+/// Each environment's SSO verifier, built from the config's settings (at start).
+pub fn build_sso(config: &Config) -> Result<Vec<Option<Sso>>, String> {
+    config
+        .environments
+        .iter()
+        .map(|env| env.sso.as_ref().map(Sso::build).transpose())
+        .collect()
 }
 
 impl Auth {
@@ -68,6 +82,7 @@ impl Auth {
             revocation: p.revocation,
             live: p.live,
             logout: p.logout,
+            sso: p.sso,
             policies: std::sync::RwLock::new(Arc::new(p.config.policies())),
             config: p.config,
         }

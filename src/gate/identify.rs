@@ -11,7 +11,7 @@ use super::auth::Auth;
 use crate::audit::EventKind;
 use crate::config::Environment;
 use crate::domain::{AuthMethod, Role};
-use crate::federation::sso::SsoOutcome;
+use crate::federation::sso::{Sso, SsoOutcome};
 use crate::policy::Subject;
 use crate::session::token::SessionClaims;
 
@@ -102,12 +102,14 @@ impl Auth {
     /// SSO tokens are audited, and the request goes on as if they were not there.
     pub async fn identify(
         &self,
-        env: &Environment,
+        index: usize,
         headers: &HeaderMap,
         peer: IpAddr,
         now: u64,
     ) -> Identity {
-        if let Some(asserted) = self.sso_identity(env, headers, peer, now).await {
+        let env = &self.config.environments[index];
+        let sso = self.sso.get(index).and_then(Option::as_ref);
+        if let Some(asserted) = self.sso_identity(env, sso, headers, peer, now).await {
             return Identity::Sso(asserted);
         }
         match self.full_session(env, headers, now) {
@@ -119,11 +121,12 @@ impl Auth {
     async fn sso_identity(
         &self,
         env: &Environment,
+        sso: Option<&Sso>,
         headers: &HeaderMap,
         peer: IpAddr,
         now: u64,
     ) -> Option<Asserted> {
-        let outcome = env.sso.as_ref()?.identify(headers, peer).await;
+        let outcome = sso?.identify(headers, peer).await;
         let kind = match outcome {
             SsoOutcome::Absent => return None,
             SsoOutcome::Spoofed => EventKind::SpoofedIdentityHeader,

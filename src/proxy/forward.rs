@@ -159,7 +159,7 @@ impl Worker {
             parts.headers.insert(name, value);
         }
         if let (Some(who), Some(auth)) = (&out.asserted, &self.state().auth) {
-            let asserter = self.state().config.assertion.as_deref();
+            let asserter = self.state().asserter.as_ref();
             super::tell::tell_upstream(who, auth, env, asserter, &mut parts.headers);
         }
         if upgrade {

@@ -155,7 +155,7 @@ async fn identify(
     let now = w.auth.clock.now();
     let identity = w
         .auth
-        .identify(ctx.env, req.headers(), ctx.conn.peer.ip(), now);
+        .identify(ctx.index, req.headers(), ctx.conn.peer.ip(), now);
     let identity = identity.await;
     if identity.session().is_some() && w.auth.revocations_stale() {
         // A logout made on another instance may not have reached us.

@@ -21,6 +21,7 @@ use super::error::ProxyError;
 use super::phases::RequestCtx;
 use super::upstream::{self, UpstreamClient};
 use crate::config::{Config, Environment};
+use crate::federation::assertion::Asserter;
 use crate::gate::auth::Auth;
 use crate::proxy::metrics::Metrics;
 use crate::session::live::LiveConnections;
@@ -39,6 +40,8 @@ pub struct Shared {
     system_roots: Arc<RootCertStore>,
     /// Present when any environment watches a login (master keys and a store exist).
     pub auth: Option<Arc<Auth>>,
+    /// The identity assertion's signer, when configured.
+    pub(super) asserter: Option<Asserter>,
 }
 
 impl Shared {
@@ -47,7 +50,7 @@ impl Shared {
         metrics: Arc<Metrics>,
         live: Arc<LiveConnections>,
         auth: Option<Arc<Auth>>,
-        system_roots: Arc<RootCertStore>,
+        (system_roots, asserter): (Arc<RootCertStore>, Option<Asserter>),
     ) -> Self {
         let hosts = config
             .environments
@@ -62,13 +65,14 @@ impl Shared {
             gateway_routes: web::router(
                 &config.gateway_prefix,
                 auth.clone(),
-                config.assertion.as_ref().map(|a| a.jwks_json().to_string()),
+                asserter.as_ref().map(|a| a.jwks_json().to_string()),
             ),
             auth,
             prefix_root: config.gateway_prefix.trim_end_matches('/').to_string(),
             hosts,
             hsts,
             system_roots,
+            asserter,
             config,
             metrics,
             live,

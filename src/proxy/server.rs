@@ -15,6 +15,7 @@ use super::pipeline::{Shared, Worker};
 use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
 use crate::crypto::secret_box::KeyRing;
+use crate::federation::assertion::Asserter;
 use crate::gate::auth::{Auth, AuthParts};
 use crate::notify::Mailer;
 use crate::proxy::metrics::Metrics;
@@ -39,6 +40,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("SSO or identity assertion setup failed: {0}")]
+    Federation(String),
 }
 
 /// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
@@ -106,12 +109,14 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
         None => (None, None, None),
     };
+    let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
+    let asserter = asserter.map_err(StartError::Federation)?;
     let shared = Arc::new(Shared::new(
         config.clone(),
         metrics,
         live.clone(),
         auth.clone(),
-        roots,
+        (roots, asserter),
     ));
     let readiness = Arc::new(Readiness::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -254,6 +259,7 @@ fn build_auth(
             config.clone(),
             roots,
         )?),
+        sso: crate::gate::auth::build_sso(config).map_err(StartError::Federation)?,
     });
     let auth = Arc::new(auth);
     // Enforcement times are known before any worker serves a request. Unreachable: every
