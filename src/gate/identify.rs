@@ -66,7 +66,8 @@ pub struct Asserted {
     pub user: String,
     pub email: Option<String>,
     pub role: Role,
-    /// The environments the user belongs to (the any-environment rule).
+    /// An SSO identity's environments (the any-environment rule). Empty for a session, whose
+    /// policy subject comes from its claims: not copied on every request.
     pub environments: Vec<String>,
     pub sso: bool,
     pub mfa_at: Option<u64>,
@@ -80,7 +81,7 @@ impl Asserted {
             user: c.user.clone(),
             email: None,
             role: c.who.role,
-            environments: c.who.envs.clone(),
+            environments: Vec::new(),
             sso: false,
             mfa_at: c.mfa_at,
             created_at: c.created_at,
