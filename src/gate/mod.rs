@@ -5,6 +5,7 @@
 //! reaches the dashboard only through ports the adapters implement (`DashboardLogout`).
 
 pub mod auth;
+pub mod complete;
 pub mod enforcement;
 pub mod identify;
 pub mod lifecycle;

@@ -1,0 +1,97 @@
+//! The end of a second-factor step (DESIGN.md "Login interception"): the pending login is
+//! taken (single use), this device is trusted, the real session starts under a new id with
+//! the withheld credential in its jar, a token login's token is parked for its one release,
+//! and the step is audited. The result is data; the web adapter makes the redirect of it.
+
+use super::auth::Auth;
+use super::login_flow::{start_session, NewSession};
+use crate::audit::{Context, EventKind};
+use crate::domain::{Factor, Who};
+use crate::session::device;
+use crate::session::token::{encode_device, new_id};
+use crate::session::{set_cookie, DEVICE_COOKIE};
+use crate::store::StoreResult;
+
+/// The browser a second factor passed on.
+pub struct Passed<'a> {
+    /// The pending session's id (its cookie).
+    pub pending_sid: &'a str,
+    pub factor: Factor,
+    /// The browser's device id from a valid device cookie, if it has one.
+    pub device_id: Option<String>,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    /// Session-jar chunks the browser holds now (replaced).
+    pub jar_chunks: usize,
+    /// The request's audit context (environment, IP, request id).
+    pub ctx: Context,
+}
+
+/// A login released after its second factor: where the browser continues and the cookies it
+/// gets (the session, the device, the sealed jar; never the dashboard's own).
+pub struct Released {
+    pub next: String,
+    pub cookies: Vec<String>,
+}
+
+impl Auth {
+    /// Completes a pending login in environment `index`; `None` when it is no longer pending
+    /// (expired, or completed by a parallel submit).
+    pub async fn complete_factor(
+        &self,
+        index: usize,
+        passed: Passed<'_>,
+    ) -> StoreResult<Option<Released>> {
+        let Some(login) = self.records.take_pending(passed.pending_sid).await? else {
+            return Ok(None);
+        };
+        let (env, now) = (&self.config.environments[index], self.clock.now());
+        let device_id = passed.device_id.unwrap_or_else(|| new_id(&self.keys));
+        let trust_secs = env.sessions.device_trust.as_secs();
+        let existing = self.records.device(&login.user, &device_id).await?;
+        let (ua, ip) = (passed.user_agent, passed.ip);
+        let record = device::trust(existing, &device_id, ua, ip, trust_secs, now);
+        self.records.save_device(&login.user, &record).await?;
+        let credential = self
+            .records
+            .open_credential(&login.user, &login.sealed_credential)?;
+        let factor = login.who.factor || self.records.totp(&login.user).await?.is_some();
+        let new = NewSession {
+            user: &login.user,
+            who: Who {
+                factor,
+                ..login.who.clone()
+            },
+            device_id: &device_id,
+            device_label: &record.label,
+            ip,
+            mfa_at: Some(now),
+            credential: Some(&credential),
+            previous_jar_chunks: passed.jar_chunks,
+        };
+        let session = start_session(self, env, new, now).await?;
+        if let (true, Some(token)) = (login.token_login, &credential.token) {
+            let sealed = self.keys.seal(token.as_bytes(), session.sid.as_bytes());
+            self.records.park_release(&session.sid, &sealed).await?;
+        }
+        let ctx = passed.ctx.with_user(&login.user).with_device(&device_id);
+        self.audit.record(ctx.mfa_success(passed.factor)).await;
+        self.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
+        let (label, when) = (device::label(ua), crate::clock::utc(now));
+        self.notify(&login.user, |to| {
+            crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
+        });
+        let device_cookie = encode_device(&self.keys, &device_id);
+        let mut cookies = vec![
+            session.set_cookie,
+            set_cookie(DEVICE_COOKIE, &device_cookie, Some(trust_secs)),
+        ];
+        // The dashboard's cookies go into the session's sealed jar, never to the browser;
+        // token clients fetch their token once from the release endpoint.
+        cookies.extend(session.jar_cookies);
+        Ok(Some(Released {
+            next: login.next,
+            cookies,
+        }))
+    }
+}
