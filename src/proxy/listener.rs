@@ -26,8 +26,11 @@ use super::pipeline::{ConnInfo, Worker};
 use crate::config::Config;
 
 /// Binds `count` listeners on the same address with SO_REUSEPORT. With port 0 the first one
-/// picks the port and the others join it.
+/// picks the port and the others join it. An address another process listens on is refused
+/// first: with SO_REUSEPORT a second gateway (same user) would otherwise join the running
+/// one's group and silently take part of its traffic, with its own state.
 pub fn bind_reuseport(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let addr = probe_free(addr)?;
     let first = bind_one(addr)?;
     let actual = first.local_addr()?;
     let mut all = vec![first];
@@ -35,6 +38,25 @@ pub fn bind_reuseport(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net
         all.push(bind_one(actual)?);
     }
     Ok(all)
+}
+
+/// Binds (without listening) a socket that does not share its port: it fails where any socket
+/// listens, and not on connections left in TIME_WAIT. Returns the address with the port the
+/// system picked for port 0.
+fn probe_free(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    match socket.bind(&addr.into()) {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "another process is already listening there (a second gateway?)",
+        )),
+        Err(e) => Err(e),
+        Ok(()) => socket
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("bound address is not an IP socket address")),
+    }
 }
 
 fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {

@@ -531,3 +531,47 @@ async fn https_upstream_certificates_are_verified() {
     );
     stop(gw).await;
 }
+
+/// A second gateway on an address the first one listens on refuses to start, naming the
+/// listener: with SO_REUSEPORT it would otherwise join the first one's sockets and silently
+/// take part of its traffic. The same holds for the admin listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_gateway_on_a_taken_address_refuses_to_start() {
+    let pki = Pki::new();
+    let up = upstream::start("a").await;
+    let env = EnvSpec {
+        name: "alpha",
+        hosts: &["alpha.test"],
+        upstream: up.addr,
+    };
+    let toml = gateway_toml(&pki, &[env], "");
+    let first = start_gateway(&pki, &toml);
+    let on = |key: &str, addr: std::net::SocketAddr| {
+        let taken = toml.replacen(
+            &format!("{key} = \"127.0.0.1:0\""),
+            &format!("{key} = \"{addr}\""),
+            1,
+        );
+        assert_ne!(taken, toml, "the test config sets {key}");
+        let config = mfagate::config::Config::from_toml(&taken, pki.dir.path()).unwrap();
+        match mfagate::proxy::start(config) {
+            Ok(_) => panic!("a second gateway started on the taken {key} {addr}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let https = on("listen", first.https_addr);
+    assert!(
+        https.contains(&first.https_addr.to_string()) && https.contains("already listening"),
+        "{https}"
+    );
+    let admin = on("admin_listen", first.admin_addr);
+    assert!(
+        admin.contains("(admin)") && admin.contains("already listening"),
+        "{admin}"
+    );
+    // The first gateway still serves.
+    let client = pki.client(&["alpha.test"], first.https_addr, false);
+    let url = format!("https://alpha.test:{}/", first.https_addr.port());
+    assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+    stop(first).await;
+}
