@@ -265,6 +265,23 @@ pub fn withhold_token(json: &mut Value, pointer: Option<&str>, mfa_url: &str) {
     }
 }
 
+/// The released token in the dashboard's own shape: at `pointer` (RFC 6901), as the login
+/// answer had it, so a client written for the dashboard reads it where it always did.
+/// Without a pointer, `{"authentication_token": …}`.
+pub fn token_document(pointer: Option<&str>, token: &str) -> Value {
+    let mut doc = Value::String(token.to_string());
+    let segments = pointer
+        .and_then(|p| p.strip_prefix('/'))
+        .map(|p| p.split('/').collect::<Vec<_>>())
+        .filter(|s| s.iter().all(|seg| !seg.is_empty()))
+        .unwrap_or_else(|| vec!["authentication_token"]);
+    for seg in segments.iter().rev() {
+        let key = seg.replace("~1", "/").replace("~0", "~");
+        doc = Value::Object([(key, doc)].into_iter().collect());
+    }
+    doc
+}
+
 /// `next` only if it is a plain same-origin path; anything that a browser could read as another
 /// origin (`//host`, `/\\host`, schemes, control characters, encoded slashes) becomes `/`.
 pub fn safe_next(raw: Option<&str>) -> String {
@@ -486,5 +503,25 @@ mod tests {
             safe_next(Some("/settings/billing?tab=2")),
             "/settings/billing?tab=2"
         );
+    }
+
+    #[test]
+    fn a_released_token_takes_the_dashboard_shape() {
+        let t = "T1";
+        assert_eq!(
+            token_document(Some("/data/authentication_token"), t),
+            serde_json::json!({"data": {"authentication_token": "T1"}})
+        );
+        assert_eq!(
+            token_document(Some("/token"), t),
+            serde_json::json!({"token": "T1"})
+        );
+        assert_eq!(
+            token_document(Some("/a~1b/c~0d"), t),
+            serde_json::json!({"a/b": {"c~d": "T1"}})
+        );
+        let fallback = serde_json::json!({"authentication_token": "T1"});
+        assert_eq!(token_document(None, t), fallback);
+        assert_eq!(token_document(Some("//x"), t), fallback);
     }
 }

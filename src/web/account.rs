@@ -15,6 +15,7 @@ use crate::audit::EventKind;
 use crate::clock::utc;
 use crate::domain::Factor;
 use crate::gate::lifecycle::{EndReason, Ending};
+use crate::gate::login_intercept::token_document;
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
 
@@ -153,9 +154,12 @@ pub async fn logout(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     Ok(redirect_with_cookies(s.base.login_page(), &cleared))
 }
 
-/// `GET {prefix}api/release`: the withheld token of a token login, exactly once.
+/// `GET {prefix}api/release`: the withheld token of a token login, exactly once, at the same
+/// place in the JSON as the dashboard's login answer had it.
 pub async fn release(s: SignedIn) -> Response {
     let auth = &s.base.auth;
+    let env = &auth.config.environments[s.base.facts.env_index];
+    let pointer = env.login.as_ref().and_then(|l| l.token_pointer.as_deref());
     let gone = || {
         (
             StatusCode::GONE,
@@ -166,8 +170,8 @@ pub async fn release(s: SignedIn) -> Response {
     let mut resp = match auth.records.take_release(&s.claims.sid).await {
         Ok(Some(sealed)) => match auth.keys.open(&sealed, s.claims.sid.as_bytes()) {
             Ok(token) => {
-                Json(serde_json::json!({ "authentication_token": String::from_utf8_lossy(&token) }))
-                    .into_response()
+                let token = String::from_utf8_lossy(&token);
+                Json(token_document(pointer, &token)).into_response()
             }
             Err(_) => gone(),
         },

@@ -98,7 +98,8 @@ async fn json_login_gets_null_token_then_releases_it_once() {
         .any(|c| c.starts_with("dash_session=")));
     let released = t.get(&spa, "/.mfagate/api/release").await;
     assert_eq!(released.status(), 200);
-    let token = released.json::<serde_json::Value>().await.unwrap()["authentication_token"]
+    // In the dashboard's own shape: where its login answer had the token.
+    let token = released.json::<serde_json::Value>().await.unwrap()["data"]["authentication_token"]
         .as_str()
         .unwrap()
         .to_string();
