@@ -221,6 +221,52 @@ pub fn sanitize_request(headers: &mut HeaderMap, peer: IpAddr, host: &str) -> us
     spoofed
 }
 
+/// With `preserve_host = false` the dashboard builds its redirects from its own address
+/// (`http://10.0.0.5:3000/inbox`), which the browser can neither reach nor should see:
+/// `Location` and `Refresh` pointing at the upstream's origin are rewritten to the gateway's
+/// public one (`https://` and the authority the browser used). Others are left alone.
+pub fn public_redirects(
+    env: &crate::config::Environment,
+    authority: &str,
+    headers: &mut HeaderMap,
+) {
+    let up = &env.upstream;
+    if up.preserve_host {
+        return;
+    }
+    let internal = format!("{}://{}", up.scheme, up.authority);
+    let public = format!("https://{authority}");
+    for name in [header::LOCATION, header::REFRESH] {
+        let Some(value) = headers.get(&name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        if let Some(v) =
+            rewrite_origin(value, &internal, &public).and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            headers.insert(name, v);
+        }
+    }
+}
+
+/// `value` (a URL, or a `Refresh` value ending in `url=URL`) with a leading `internal` origin
+/// (compared without regard to case) replaced by `public`; `None` when it has none.
+fn rewrite_origin(value: &str, internal: &str, public: &str) -> Option<String> {
+    let start = match value.to_ascii_lowercase().find("url=") {
+        Some(i) => i + 4,
+        None => 0,
+    };
+    let url = value[start..].trim_start_matches(['\'', '"', ' ']);
+    let offset = value.len() - value[start..].len() + (value[start..].len() - url.len());
+    let head = url.get(..internal.len())?;
+    let rest = &url[internal.len()..];
+    let boundary = matches!(
+        rest.bytes().next(),
+        None | Some(b'/' | b'?' | b'#' | b'\'' | b'"')
+    );
+    (head.eq_ignore_ascii_case(internal) && boundary)
+        .then(|| format!("{}{public}{rest}", &value[..offset]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +335,36 @@ mod tests {
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "chat.example.com");
         assert!(h.get(header::FORWARDED).is_none());
+    }
+
+    #[test]
+    fn redirects_to_the_upstream_origin_become_public() {
+        let (up, public) = ("http://10.0.0.5:3000", "https://chat.example:8443");
+        let cases = [
+            (
+                "http://10.0.0.5:3000/inbox?x=1",
+                Some("https://chat.example:8443/inbox?x=1"),
+            ),
+            ("HTTP://10.0.0.5:3000", Some("https://chat.example:8443")),
+            (
+                "0; url=http://10.0.0.5:3000/r",
+                Some("0; url=https://chat.example:8443/r"),
+            ),
+            (
+                "0;URL='http://10.0.0.5:3000/r'",
+                Some("0;URL='https://chat.example:8443/r'"),
+            ),
+            ("http://10.0.0.5:30001/x", None),
+            ("http://10.0.0.5:3000.evil/x", None),
+            ("/inbox", None),
+            ("https://other.example/", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                rewrite_origin(value, up, public).as_deref(),
+                want,
+                "{value}"
+            );
+        }
     }
 }

@@ -182,7 +182,9 @@ impl Worker {
         if self.is_gateway_path(&ctx.path) {
             return Ok(self.gateway_route(&ctx, req).await);
         }
-        self.serve(&ctx, req, record).await
+        let mut resp = self.serve(&ctx, req, record).await?;
+        super::headers::public_redirects(ctx.env, &ctx.authority, resp.headers_mut());
+        Ok(resp)
     }
 
     /// Phase "log": status metrics now, the access-log line when the body is done.

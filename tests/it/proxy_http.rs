@@ -575,3 +575,41 @@ async fn a_second_gateway_on_a_taken_address_refuses_to_start() {
     assert_eq!(client.get(url).send().await.unwrap().status(), 200);
     stop(first).await;
 }
+
+/// With `preserve_host = false` the dashboard's redirects name its own address; the browser
+/// gets the gateway's public origin instead (Location and Refresh). With the default
+/// (`preserve_host = true`) the dashboard already builds them from the public Host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_to_the_upstream_address_are_rewritten_to_the_public_origin() {
+    let pki = Pki::new();
+    let up = upstream::start("a").await;
+    let env = EnvSpec {
+        name: "alpha",
+        hosts: &["alpha.test"],
+        upstream: up.addr,
+    };
+    let internal = format!("upstream = \"http://{}\"", up.addr);
+    let toml = gateway_toml(&pki, &[env], "");
+    assert!(toml.contains(&internal));
+    let toml = toml.replacen(&internal, &format!("{internal}\npreserve_host = false"), 1);
+    let gw = start_gateway(&pki, &toml);
+    let port = gw.https_addr.port();
+    let client = pki.client(&["alpha.test"], gw.https_addr, false);
+    let resp = client
+        .get(format!("https://alpha.test:{port}/redirect"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let header = |name: &str| resp.headers()[name].to_str().unwrap().to_string();
+    assert_eq!(
+        header("location"),
+        format!("https://alpha.test:{port}/landing?x=1")
+    );
+    assert_eq!(
+        header("refresh"),
+        format!("3; url=https://alpha.test:{port}/later")
+    );
+    assert!(!header("location").contains(&up.addr.to_string()));
+    stop(gw).await;
+}

@@ -96,6 +96,7 @@ fn app(name: &'static str) -> (Router, Arc<Counters>) {
         .route("/bytes/{n}", get(bytes))
         .route("/slow/{ms}", get(slow))
         .route("/ws", get(ws))
+        .route("/redirect", get(redirect))
         .fallback(any(echo))
         .with_state(st.clone())
         .layer(axum::middleware::from_fn_with_state(st, count));
@@ -105,6 +106,24 @@ fn app(name: &'static str) -> (Router, Arc<Counters>) {
 async fn count(State(st): State<St>, req: Request, next: axum::middleware::Next) -> Response {
     st.counters.requests.fetch_add(1, Ordering::SeqCst);
     next.run(req).await
+}
+
+/// A redirect built from the Host the upstream was sent, as frameworks build them.
+async fn redirect(req: Request) -> Response {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        axum::http::StatusCode::FOUND,
+        [
+            ("location", format!("http://{host}/landing?x=1")),
+            ("refresh", format!("3; url=http://{host}/later")),
+        ],
+    )
+        .into_response()
 }
 
 /// Everything the upstream saw, as JSON.
