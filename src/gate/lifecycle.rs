@@ -21,6 +21,9 @@ use crate::store::StoreResult;
 pub enum EndReason {
     /// The user signed out.
     Logout,
+    /// The user signed out with the dashboard's own sign-out, which the dashboard accepted:
+    /// its session is over already, so it is not called again.
+    DashboardSignedOut,
     /// The user revoked the session (or its device) on the devices page.
     Revoked,
     /// The policy no longer lets the session in (the reason is audited).
@@ -34,7 +37,7 @@ pub enum EndReason {
 impl EndReason {
     fn event(self) -> EventKind {
         match self {
-            Self::Logout => EventKind::Logout,
+            Self::Logout | Self::DashboardSignedOut => EventKind::Logout,
             Self::Revoked => EventKind::SessionRevoked,
             Self::Policy(reason) | Self::AllSessions(reason) => EventKind::ForcedLogout {
                 reason: reason.into(),
@@ -105,7 +108,7 @@ impl Auth {
     ) -> StoreResult<()> {
         let record = self.records.session(ending.user, ending.sid).await?;
         self.revoke(ending.user, ending.sid).await?;
-        if let Some(record) = record {
+        if let (Some(record), false) = (record, reason == EndReason::DashboardSignedOut) {
             self.log_out_dashboard(&ending, &record).await;
         }
         self.audit.record(ctx.event(reason.event())).await;

@@ -25,10 +25,12 @@ use crate::canon::normalize::{normalize_path, PathError};
 use crate::config::{Environment, LoginConfig, LoginRoute};
 use crate::gate::auth::Auth;
 use crate::gate::identify::Identity;
+use crate::gate::lifecycle::{EndReason, Ending};
 use crate::gate::vault::sso_context;
 use crate::policy::{self, Decision, Presented};
-use crate::session::jar::session_context;
-use crate::session::token::bearer_matches;
+use crate::session::jar::{clear_chunks, read_chunks, session_context, SESSION_JAR};
+use crate::session::token::{bearer_matches, SessionClaims};
+use crate::session::{clear_cookie, SESSION_COOKIE};
 
 /// Response header telling a session on a grace period when MFA becomes mandatory.
 pub const GRACE_HEADER: &str = "x-mfagate-mfa-required-from";
@@ -133,9 +135,13 @@ impl Worker {
                 self.intercept(watched, ctx, route, req, record).await
             }
             (Decision::Allow { grace_until }, _) => {
+                let signing_out = signing_out(watched, ctx, &identity, &req);
                 let resp = self.forward_watched(watched, ctx, &identity, req, record);
                 let mut resp = resp.await?;
-                response_filter(watched, ctx, &identity, grace_until, &mut resp);
+                match signing_out {
+                    Some(s) if resp.status().as_u16() < 400 => s.end(watched, ctx, &mut resp).await,
+                    _ => response_filter(watched, ctx, &identity, grace_until, &mut resp),
+                }
                 Ok(resp)
             }
             (refused, _) => {
@@ -232,13 +238,69 @@ impl Worker {
             held: &held,
             loose,
         };
+        // The dashboard's own sign-out is not registered as live: ending its session would
+        // cut its own answer.
+        let signing_out = signing_out(w, ctx, identity, &req).is_some();
         let out = Outbound {
             jar: &held.jar.cookies,
             asserted: identity.asserted(),
-            session: identity.session(),
+            session: identity.session().filter(|_| !signing_out),
             guard: Some(&guard),
         };
         self.pass(ctx, req, out, record).await
+    }
+}
+
+/// A signed-in request to the dashboard's own sign-out (its configured `logout` route).
+struct SigningOut<'a> {
+    claims: &'a SessionClaims,
+    /// Session-jar chunks the browser holds (cleared with the session).
+    chunks: usize,
+}
+
+fn signing_out<'a>(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    identity: &'a Identity,
+    req: &Request<Drained>,
+) -> Option<SigningOut<'a>> {
+    let claims = identity.session()?;
+    let route = w.login.logout.as_ref()?;
+    let method = req.method().as_str();
+    (route.method.as_str().eq_ignore_ascii_case(method)
+        && route.pattern.matches_with_format(&ctx.canon))
+    .then(|| SigningOut {
+        claims,
+        chunks: read_chunks(req.headers(), SESSION_JAR).1,
+    })
+}
+
+impl SigningOut<'_> {
+    /// The dashboard accepted its own sign-out: the gateway session ends with it (no ghost
+    /// session left on the devices page), and the browser's gateway cookies are cleared.
+    async fn end(&self, w: Watched<'_>, ctx: &RequestCtx<'_>, resp: &mut Response<Body>) {
+        let c = self.claims;
+        let ending = Ending {
+            user: &c.user,
+            sid: &c.sid,
+            jar: None,
+            authority: Some(&ctx.authority),
+        };
+        let audit = w.auth.audit_context(ctx.env, ctx.conn.peer.ip());
+        let audit = audit.with_user(&c.user).with_device(&c.device);
+        let ended = w
+            .auth
+            .end_session(ending, EndReason::DashboardSignedOut, audit);
+        if let Err(e) = ended.await {
+            tracing::error!(error = %e, "could not end the session the dashboard signed out");
+        }
+        let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
+        cleared.extend(clear_chunks(SESSION_JAR, 0, self.chunks));
+        for line in cleared {
+            if let Ok(v) = HeaderValue::from_str(&line) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
     }
 }
 

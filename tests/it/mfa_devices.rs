@@ -158,6 +158,46 @@ async fn logout_ends_gateway_and_dashboard_sessions() {
         .any(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::Logout)));
 }
 
+/// The dashboard's own "Sign out" (its configured `logout` route, requested by the browser)
+/// ends the gateway session too: no ghost session stays on the devices page, the gateway's
+/// cookies are cleared, and the dashboard's answer reaches the browser whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_own_sign_out_ends_the_gateway_session() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    signed_in(&t, &browser, "agent1@demo.test", "agent1-pass").await;
+    let user = "agent1@demo.test";
+    assert_eq!(t.auth().records.sessions(user).await.unwrap().len(), 1);
+    assert_eq!(t.get(&browser, "/").await.status(), 200, "signed in");
+
+    // A sign-out the dashboard did not accept (this one routes strictly: 404) ends nothing.
+    let refused = t.post(&browser, "/Logout/", &[]).await;
+    assert_eq!(refused.status(), 404);
+    assert_eq!(t.auth().records.sessions(user).await.unwrap().len(), 1);
+
+    // The dashboard's own sign-out.
+    let resp = t.post(&browser, "/logout", &[]).await;
+    assert_eq!(resp.status(), 302, "the dashboard's own answer");
+    assert_eq!(location(&resp), "/login");
+    let cleared = set_cookies(&resp);
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("__Host-mfagate=;") && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    assert!(
+        t.auth().records.sessions(user).await.unwrap().is_empty(),
+        "no ghost session"
+    );
+    let after = t.get(&browser, "/").await;
+    assert_ne!(after.status(), 200, "signed out at the gateway too");
+    let events = t.auth().audit.read(0, 200).await;
+    assert!(events
+        .iter()
+        .any(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::Logout)));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_end_after_idle_or_absolute_limits() {
     let t = MfaEnv::start();
