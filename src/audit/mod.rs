@@ -190,6 +190,46 @@ impl Context {
     }
 }
 
+/// Logs an event as fields a log pipeline can index (not JSON inside a string): the kind, the
+/// outcome, who and where, and the kind's own details (a small JSON object, often empty).
+fn log(event: &AuditEvent) {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    let fields = value.as_object_mut();
+    let kind = fields
+        .as_ref()
+        .and_then(|m| m.get("event"))
+        .and_then(|k| k.as_str())
+        .unwrap_or("unknown")
+        .to_string();
+    let details = fields.map(|m| {
+        for common in [
+            "at",
+            "event",
+            "outcome",
+            "user",
+            "environment",
+            "device",
+            "ip",
+            "request_id",
+        ] {
+            m.remove(common);
+        }
+        serde_json::Value::Object(std::mem::take(m)).to_string()
+    });
+    tracing::info!(
+        target: "mfagate::audit",
+        event = %kind,
+        outcome = ?event.outcome,
+        user = event.user.as_deref().unwrap_or("-"),
+        environment = %event.environment,
+        device = event.device.as_deref().unwrap_or("-"),
+        ip = %event.ip,
+        request_id = %event.request_id,
+        details = details.as_deref().unwrap_or("{}"),
+        "audit"
+    );
+}
+
 /// Where events go: the store (for export) and the log.
 #[derive(Clone)]
 pub struct AuditSink {
@@ -205,7 +245,7 @@ impl AuditSink {
     /// describes (the log line still carries it).
     pub async fn record(&self, event: AuditEvent) {
         let json = serde_json::to_string(&event).unwrap_or_default();
-        tracing::info!(target: "mfagate::audit", event = %json, "audit");
+        log(&event);
         if let Err(e) = self.store.append(AUDIT_LOG, json.as_bytes()).await {
             tracing::error!(error = %e, "audit event could not be stored");
         }

@@ -114,6 +114,9 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
     // The code appears in no log line.
     let logged = String::from_utf8_lossy(&crate::support::logs().lock().unwrap()).into_owned();
     assert!(logged.contains("email_code_sent"), "log capture works");
+    // Audit events are logged as fields, not as JSON inside a string.
+    assert!(logged.contains("event=email_code_sent"), "{logged}");
+    assert!(!logged.contains("{\"at\":"), "audit event logged as a JSON string");
     assert!(!logged.contains(&code), "the code leaked into the logs");
 }
 
