@@ -259,18 +259,20 @@ pub struct FileEnvironment {
     pub upstream_insecure_skip_verify: bool,
     #[serde(default = "defaults::mfa")]
     pub mfa: String,
-    #[serde(default = "defaults::session_idle_minutes")]
-    pub session_idle_minutes: u64,
-    #[serde(default = "defaults::session_absolute_hours")]
-    pub session_absolute_hours: u64,
-    #[serde(default = "defaults::device_trust_days")]
-    pub device_trust_days: u64,
+    /// Durations ("30m", "12h", "30d"); the `_minutes`/`_hours`/`_days` keys are the older
+    /// spelling of the same settings (one of each pair at most).
+    pub session_idle: Option<String>,
+    pub session_idle_minutes: Option<u64>,
+    pub session_absolute: Option<String>,
+    pub session_absolute_hours: Option<u64>,
+    pub device_trust: Option<String>,
+    pub device_trust_days: Option<u64>,
     /// Roles the `mfa` mode applies to.
     #[serde(default = "defaults::mfa_roles")]
     pub mfa_roles: Vec<String>,
     /// Sessions started before `mfa = "required"` took effect keep working this long.
-    #[serde(default = "defaults::grace_period_days")]
-    pub grace_period_days: u64,
+    pub grace_period: Option<String>,
+    pub grace_period_days: Option<u64>,
     /// Paths that need a second factor within the last `step_up_minutes`.
     #[serde(default)]
     pub sensitive_paths: Vec<String>,
@@ -280,8 +282,8 @@ pub struct FileEnvironment {
     /// Headers the gateway sets from the verified identity (client copies always replaced).
     #[serde(default)]
     pub identity_headers: FileIdentityHeaders,
-    #[serde(default = "defaults::step_up_minutes")]
-    pub step_up_minutes: u64,
+    pub step_up: Option<String>,
+    pub step_up_minutes: Option<u64>,
     /// Whether SSO sessions are also asked for a step-up on sensitive paths.
     #[serde(default)]
     pub step_up_sso: bool,

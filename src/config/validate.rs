@@ -378,6 +378,36 @@ fn upstream(errs: &mut Errors, key: &str, env: &FileEnvironment, base: &Path) ->
 
 /// Reads a secret's bytes. Env var names are limited to `MFAGATE_*` so a config cannot be used
 /// to exfiltrate unrelated process secrets into, say, a certificate error message.
+/// A period set either as a duration (`new`, e.g. "7d", "36h", "90s") or, in the older
+/// spelling, as a count of `unit_secs` (`old`); neither means `default_secs`. Errors name the
+/// key that was given.
+pub(super) fn period(
+    errs: &mut Errors,
+    key: &str,
+    (new_key, new): (&str, Option<&String>),
+    (old_key, old, unit_secs): (&str, Option<u64>, u64),
+    default_secs: u64,
+) -> (u64, String) {
+    match (new, old) {
+        (Some(_), Some(_)) => {
+            let both = format!("set {key}.{new_key} or {key}.{old_key}, not both");
+            errs.push(format!("{key}.{new_key}"), both);
+            (default_secs, format!("{key}.{new_key}"))
+        }
+        (Some(text), None) => match humantime::parse_duration(text) {
+            Ok(d) => (d.as_secs(), format!("{key}.{new_key}")),
+            Err(e) => {
+                let msg =
+                    format!("{text:?} is not a duration like \"7d\", \"36h\" or \"90s\": {e}");
+                errs.push(format!("{key}.{new_key}"), msg);
+                (default_secs, format!("{key}.{new_key}"))
+            }
+        },
+        (None, Some(n)) => (n.saturating_mul(unit_secs), format!("{key}.{old_key}")),
+        (None, None) => (default_secs, format!("{key}.{new_key}")),
+    }
+}
+
 pub(crate) fn read_secret(source: &SecretSource, base: &Path) -> Result<Vec<u8>, String> {
     match source {
         SecretSource::Path(p) | SecretSource::File { file: p } => {

@@ -8,12 +8,13 @@ use base64::Engine;
 
 use rustls::pki_types::pem::PemObject;
 
+use super::defaults;
 use super::file::{FileEnvironment, FileLogin, FileLoginRoute, FileMail, SecretSource};
 use super::model::{
     LoginConfig, LoginFormat, LoginRoute, MailConfig, MailTransport, Methods, MfaMode, Regulation,
     SessionLimits, SmtpSecurity,
 };
-use super::validate::{read_secret, resolve, Errors};
+use super::validate::{period, read_secret, resolve, Errors};
 use crate::crypto::secret_box::MIN_KEY_BYTES;
 use crate::mfa::attempts::Limits;
 use crate::mfa::email_otp::EmailOtpPolicy;
@@ -68,22 +69,40 @@ pub(super) fn mfa_mode(errs: &mut Errors, key: &str, env: &FileEnvironment) -> M
 }
 
 pub(super) fn session_limits(errs: &mut Errors, key: &str, env: &FileEnvironment) -> SessionLimits {
-    if env.session_idle_minutes == 0 {
-        errs.push(format!("{key}.session_idle_minutes"), "must be at least 1");
+    let (idle, idle_key) = period(
+        errs,
+        key,
+        ("session_idle", env.session_idle.as_ref()),
+        ("session_idle_minutes", env.session_idle_minutes, 60),
+        defaults::session_idle_minutes() * 60,
+    );
+    if idle < 60 {
+        errs.push(idle_key, "must be at least 1 minute");
     }
-    if env.session_absolute_hours == 0 {
-        errs.push(
-            format!("{key}.session_absolute_hours"),
-            "must be at least 1",
-        );
+    let (absolute, absolute_key) = period(
+        errs,
+        key,
+        ("session_absolute", env.session_absolute.as_ref()),
+        ("session_absolute_hours", env.session_absolute_hours, 3600),
+        defaults::session_absolute_hours() * 3600,
+    );
+    if absolute < 60 {
+        errs.push(absolute_key, "must be at least 1 minute");
     }
-    if env.device_trust_days > 365 {
-        errs.push(format!("{key}.device_trust_days"), "must be at most 365");
+    let (trust, trust_key) = period(
+        errs,
+        key,
+        ("device_trust", env.device_trust.as_ref()),
+        ("device_trust_days", env.device_trust_days, 86_400),
+        defaults::device_trust_days() * 86_400,
+    );
+    if trust > 365 * 86_400 {
+        errs.push(trust_key, "must be at most 365 days");
     }
     SessionLimits {
-        idle: Duration::from_secs(env.session_idle_minutes * 60),
-        absolute: Duration::from_secs(env.session_absolute_hours * 3600),
-        device_trust: Duration::from_secs(env.device_trust_days * 86_400),
+        idle: Duration::from_secs(idle),
+        absolute: Duration::from_secs(absolute),
+        device_trust: Duration::from_secs(trust),
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use super::defaults;
 use super::file::{FileConfig, FileEnvironment, FilePathRule};
 use super::model::Methods;
-use super::validate::Errors;
+use super::validate::{period, Errors};
 use crate::domain::Role;
 use crate::policy::users::{Directory, DomainRule, UserEntry};
 use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule};
@@ -131,11 +132,25 @@ pub(super) fn env_policy(
     env: &FileEnvironment,
     mode: MfaMode,
 ) -> EnvPolicy {
-    if env.grace_period_days > 365 {
-        errs.push(format!("{key}.grace_period_days"), "must be at most 365");
+    let (grace_secs, grace_key) = period(
+        errs,
+        key,
+        ("grace_period", env.grace_period.as_ref()),
+        ("grace_period_days", env.grace_period_days, 86_400),
+        defaults::grace_period_days() * 86_400,
+    );
+    if grace_secs > 365 * 86_400 {
+        errs.push(grace_key, "must be at most 365 days");
     }
-    if env.step_up_minutes == 0 {
-        errs.push(format!("{key}.step_up_minutes"), "must be at least 1");
+    let (step_up_secs, step_up_key) = period(
+        errs,
+        key,
+        ("step_up", env.step_up.as_ref()),
+        ("step_up_minutes", env.step_up_minutes, 60),
+        defaults::step_up_minutes() * 60,
+    );
+    if step_up_secs == 0 {
+        errs.push(step_up_key, "must be at least 1 second");
     }
     EnvPolicy {
         name: env.name.clone(),
@@ -146,7 +161,7 @@ pub(super) fn env_policy(
             .enumerate()
             .map(|(i, r)| role(errs, format!("{key}.mfa_roles[{i}]"), r))
             .collect(),
-        grace_secs: env.grace_period_days * 86_400,
+        grace_secs,
         sensitive_paths: env
             .sensitive_paths
             .iter()
@@ -160,7 +175,7 @@ pub(super) fn env_policy(
                 )
             })
             .collect(),
-        step_up_secs: env.step_up_minutes * 60,
+        step_up_secs,
         step_up_sso: env.step_up_sso,
         rules: env
             .rules

@@ -48,6 +48,56 @@ fn valid_config_is_accepted_with_defaults() {
     assert_eq!(config.data_dir, pki.dir.path().join("data"));
 }
 
+/// Periods are durations ("36h", "90s", "7d"); the older whole-unit keys still work, one of
+/// each pair at most, and a bad duration names its key.
+#[test]
+fn periods_are_durations_with_the_old_keys_as_aliases() {
+    let pki = Pki::new();
+    pki.leaf("prod", &["chat.test"]);
+    let accept = |extra: &str| {
+        let toml = env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", extra);
+        Config::from_toml(&toml, pki.dir.path()).unwrap_or_else(|e| panic!("{extra}: {e}"))
+    };
+    let c = accept("grace_period = \"36h\"\nsession_idle = \"90s\"\nstep_up = \"2m\"\ndevice_trust = \"7d\"\nsession_absolute = \"1h 30m\"");
+    let env = &c.environments[0];
+    assert_eq!(env.policy.grace_secs, 36 * 3600);
+    assert_eq!(env.sessions.idle.as_secs(), 90);
+    assert_eq!(env.policy.step_up_secs, 120);
+    assert_eq!(env.sessions.device_trust.as_secs(), 7 * 86_400);
+    assert_eq!(env.sessions.absolute.as_secs(), 5400);
+    let old = accept("grace_period_days = 2\nsession_idle_minutes = 5\nstep_up_minutes = 3");
+    let env = &old.environments[0];
+    assert_eq!(env.policy.grace_secs, 2 * 86_400);
+    assert_eq!(env.sessions.idle.as_secs(), 300);
+    assert_eq!(env.policy.step_up_secs, 180);
+    assert_eq!(
+        accept("grace_period = \"0s\"").environments[0]
+            .policy
+            .grace_secs,
+        0
+    );
+    let rejected = |extra: &str| {
+        let toml = env_block("prod.pem", "\"prod-key.pem\"", "http://127.0.0.1:1", extra);
+        errors(&pki, &toml)
+    };
+    assert_has(
+        &rejected("grace_period = \"1h\"\ngrace_period_days = 1"),
+        "environments[0].grace_period: set environments[0].grace_period or",
+    );
+    assert_has(
+        &rejected("grace_period = \"soon\""),
+        "environments[0].grace_period: \"soon\" is not a duration",
+    );
+    assert_has(
+        &rejected("device_trust = \"400d\""),
+        "environments[0].device_trust: must be at most 365 days",
+    );
+    assert_has(
+        &rejected("session_idle_minutes = 0"),
+        "environments[0].session_idle_minutes: must be at least 1 minute",
+    );
+}
+
 #[test]
 fn each_class_of_mistake_names_its_key() {
     let pki = Pki::new();

@@ -116,7 +116,10 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
     assert!(logged.contains("email_code_sent"), "log capture works");
     // Audit events are logged as fields, not as JSON inside a string.
     assert!(logged.contains("event=email_code_sent"), "{logged}");
-    assert!(!logged.contains("{\"at\":"), "audit event logged as a JSON string");
+    assert!(
+        !logged.contains("{\"at\":"),
+        "audit event logged as a JSON string"
+    );
     assert!(!logged.contains(&code), "the code leaked into the logs");
 }
 
