@@ -75,8 +75,12 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
                 .claim_enforcement_notice(&env.name, since, &user)
                 .await?
             {
+                // What the user will be asked for is what their role may use here.
+                let methods = env.methods_for(role);
+                let (app, email) = (methods.totp, methods.email);
                 auth.notify(&user, |to| {
-                    crate::notify::messages::enforcement_notice(to, &env.display_name, &deadline)
+                    let brand = &env.display_name;
+                    crate::notify::messages::enforcement_notice(to, brand, &deadline, app, email)
                 });
             }
         }

@@ -82,14 +82,20 @@ pub fn blocked(to: &str, brand: &str, until: &str) -> Email {
     }
 }
 
-pub fn enforcement_notice(to: &str, brand: &str, deadline: &str) -> Email {
+/// `app` and `email`: which second factors the user may choose (at least one).
+pub fn enforcement_notice(to: &str, brand: &str, deadline: &str, app: bool, email: bool) -> Email {
+    let asked = match (app, email) {
+        (true, true) => "to add an authenticator app, or to confirm with a code sent by email",
+        (false, true) => "to confirm with a code sent by email",
+        _ => "to add an authenticator app",
+    };
     Email {
         to: to.into(),
         subject: format!("{brand}: two-step verification becomes mandatory"),
         brand: brand.into(),
         lines: vec![
             format!("Two-step verification becomes mandatory for your account on {deadline}."),
-            "Set it up at your next sign-in: after your password you will be asked to add an authenticator app. Sessions without it end on that date, on all devices.".into(),
+            format!("Set it up at your next sign-in: after your password you will be asked {asked}. Sessions without it end on that date, on all devices."),
         ],
         code: None,
     }

@@ -186,7 +186,7 @@ async fn users_without_a_factor_are_told_once() {
             dashboard,
             "alpha.test",
             "required",
-            "",
+            "methods = [\"totp\", \"email\", \"backup\"]",
             "",
         ));
         t.push_str(&environment(pki, dashboard, "other.test", "off", "", ""));
@@ -196,6 +196,19 @@ async fn users_without_a_factor_are_told_once() {
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].to, ["agent2@demo.test"]);
     assert!(mails[0].data.contains("becomes mandatory"));
+    // It names what this user may choose, and says nothing of a code it does not contain.
+    assert!(
+        mails[0]
+            .data
+            .contains("or to confirm with a code sent by email"),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        !mails[0].data.contains("for this code"),
+        "{}",
+        mails[0].data
+    );
     gw.shutdown();
     tokio::task::spawn_blocking(move || gw.join())
         .await
