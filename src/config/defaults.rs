@@ -153,3 +153,6 @@ pub fn post() -> String {
 pub fn form() -> String {
     "form".into()
 }
+pub fn next_param() -> String {
+    "next".into()
+}

@@ -433,6 +433,9 @@ pub struct FileLogin {
     pub success_location: Option<String>,
     #[serde(default = "defaults::max_login_body_bytes")]
     pub max_body_bytes: usize,
+    /// The dashboard's name for the return-to parameter of its login page and login form.
+    #[serde(default = "defaults::next_param")]
+    pub next_param: String,
 }
 
 #[derive(Debug, Deserialize)]

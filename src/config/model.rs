@@ -181,6 +181,8 @@ pub struct LoginConfig {
     pub probe: Option<Probe>,
     pub trust_request_username: bool,
     pub success_location: Option<crate::canon::Pattern>,
+    /// The dashboard's return-to parameter (`next`, `return_to`, …).
+    pub next_param: String,
 }
 
 /// The dashboard's "who am I" endpoint.

@@ -281,6 +281,17 @@ pub(super) fn login(
             "must be between 1024 and 1048576",
         );
     }
+    if login.next_param.is_empty()
+        || !login
+            .next_param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
+    {
+        errs.push(
+            format!("{key}.next_param"),
+            "must be a plain parameter name",
+        );
+    }
     if errs.0.len() != before {
         return None;
     }
@@ -299,6 +310,7 @@ pub(super) fn login(
         probe,
         trust_request_username: login.trust_request_username,
         success_location,
+        next_param: login.next_param.clone(),
     })
 }
 

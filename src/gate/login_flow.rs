@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::auth::Auth;
-use super::login_intercept::{judge, safe_next, token_at, withhold_token, Answer, Verdict};
+use super::login_intercept::{judge, safe_next_on, token_at, withhold_token, Answer, Verdict};
 use super::vault::Held;
 use crate::audit::{Context, EventKind, PassThrough};
 use crate::config::{Environment, LoginConfig, LoginFormat, LoginRoute};
@@ -51,6 +51,9 @@ pub struct LoginRequest {
     pub pre: Held,
     pub jar_chunks: usize,
     pub audit: Context,
+    /// The gateway's public authority the browser used: an absolute return URL on it is
+    /// same-origin.
+    pub authority: String,
 }
 
 /// What the dashboard's answer carried, gathered by the adapter (the probe is I/O).
@@ -282,7 +285,7 @@ impl Login<'_> {
             environment: env.name.clone(),
             sealed_credential: auth.records.seal_credential(user, self.credential),
             next: next
-                .map(|n| safe_next(Some(n)))
+                .map(|n| safe_next_on(n, &self.req.authority))
                 .unwrap_or_else(|| "/".into()),
             token_login: self.credential.token.is_some() && route.format == LoginFormat::Json,
             ip: self.ctx.ip.clone(),

@@ -282,6 +282,23 @@ pub fn token_document(pointer: Option<&str>, token: &str) -> Value {
     doc
 }
 
+/// `next` as a same-origin path: an absolute URL on the gateway's own public origin
+/// (`https://{authority}`, as Rails' `redirect_to` gives them) counts as its path; anything
+/// else goes through `safe_next`.
+pub fn safe_next_on(raw: &str, authority: &str) -> String {
+    let origin = format!("https://{authority}");
+    let rest = raw
+        .get(..origin.len())
+        .filter(|head| head.eq_ignore_ascii_case(&origin) && !authority.is_empty())
+        .map(|_| &raw[origin.len()..]);
+    match rest {
+        Some("") => "/".into(),
+        Some(r) if r.starts_with('/') => safe_next(Some(r)),
+        Some(r) if r.starts_with('?') || r.starts_with('#') => safe_next(Some(&format!("/{r}"))),
+        _ => safe_next(Some(raw)),
+    }
+}
+
 /// `next` only if it is a plain same-origin path; anything that a browser could read as another
 /// origin (`//host`, `/\\host`, schemes, control characters, encoded slashes) becomes `/`.
 pub fn safe_next(raw: Option<&str>) -> String {
@@ -336,6 +353,7 @@ mod tests {
             probe: None,
             trust_request_username: false,
             success_location: None,
+            next_param: "next".into(),
         }
     }
 
@@ -523,5 +541,17 @@ mod tests {
         let fallback = serde_json::json!({"authentication_token": "T1"});
         assert_eq!(token_document(None, t), fallback);
         assert_eq!(token_document(Some("//x"), t), fallback);
+    }
+
+    #[test]
+    fn an_absolute_return_url_on_the_public_origin_is_same_origin() {
+        let on = |raw| safe_next_on(raw, "chat.test:8443");
+        assert_eq!(on("https://chat.test:8443/inbox?x=1"), "/inbox?x=1");
+        assert_eq!(on("HTTPS://Chat.Test:8443"), "/");
+        assert_eq!(on("/inbox"), "/inbox");
+        assert_eq!(on("https://chat.test:8443.evil.test/x"), "/");
+        assert_eq!(on("https://chat.test:8443//evil.test/"), "/");
+        assert_eq!(on("http://chat.test:8443/inbox"), "/");
+        assert_eq!(on("https://other.test/inbox"), "/");
     }
 }

@@ -48,9 +48,37 @@ pub(super) async fn refuse(
         (Decision::Challenge(_) | Decision::Login, Some(claims)) => {
             force_logout(w, ctx, claims, headers, "second factor required").await
         }
-        // Nobody to sign out: sign in first.
-        _ => to_login(w.login, ctx.json, &[]),
+        // Nobody to sign out: sign in first, and come back here afterwards.
+        _ => {
+            let mut resp = to_login(w.login, ctx.json, &[]);
+            if let Some(v) = return_to(w.login, ctx, req) {
+                resp.headers_mut().insert(LOCATION, v);
+            }
+            resp
+        }
     }
+}
+
+/// The login page with the page a browser asked for as its return-to parameter (in the
+/// dashboard's own name for it), for page loads (GET/HEAD) other than the login page itself.
+fn return_to(
+    login: &LoginConfig,
+    ctx: &RequestCtx<'_>,
+    req: &Request<Drained>,
+) -> Option<HeaderValue> {
+    let page_load = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
+    if ctx.json || !page_load || login.login_page_pattern.matches(&ctx.canon) {
+        return None;
+    }
+    let here: String =
+        form_urlencoded::byte_serialize(ctx.path_and_query.as_str().as_bytes()).collect();
+    let joiner = if login.login_page.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!("{}{joiner}{}={here}", login.login_page, login.next_param);
+    HeaderValue::from_str(&url).ok()
 }
 
 fn step_up(w: Watched<'_>, ctx: &RequestCtx<'_>) -> Response<Body> {

@@ -164,7 +164,8 @@ fn login_request(
     Ok(LoginRequest {
         env_index: ctx.index,
         user,
-        next: next_param(pq, route, body),
+        next: next_param(&w.login.next_param, pq, route, body),
+        authority: ctx.authority.clone(),
         user_agent: header_str(headers, USER_AGENT),
         device_id: cookie_value(headers, DEVICE_COOKIE)
             .and_then(|v| decode_device(&auth.keys, v).ok()),
@@ -210,19 +211,21 @@ fn header_str(headers: &HeaderMap, name: http::header::HeaderName) -> String {
 }
 
 /// `next` from the login URL's query, or from a form login's body.
-fn next_param(path_and_query: &PathAndQuery, route: &LoginRoute, body: &[u8]) -> Option<String> {
-    let from_query = path_and_query.query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "next")
+fn next_param(
+    name: &str,
+    path_and_query: &PathAndQuery,
+    route: &LoginRoute,
+    body: &[u8],
+) -> Option<String> {
+    let find = |bytes: &[u8]| {
+        form_urlencoded::parse(bytes)
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
-    });
+    };
+    let from_query = path_and_query.query().and_then(|q| find(q.as_bytes()));
     from_query.or_else(|| {
         (route.format == LoginFormat::Form)
-            .then(|| {
-                form_urlencoded::parse(body)
-                    .find(|(k, _)| k == "next")
-                    .map(|(_, v)| v.into_owned())
-            })
+            .then(|| find(body))
             .flatten()
     })
 }

@@ -73,7 +73,10 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
     );
     assert!(mail.data.contains("Subject: chat chat: your sign-in code"));
     assert!(!mail.data.contains("http"), "no links in code emails");
-    assert!(mail.data.contains("will ask you for this code"), "a code email warns");
+    assert!(
+        mail.data.contains("will ask you for this code"),
+        "a code email warns"
+    );
     let code = code_in(mail);
 
     let resp = enter_code(&t, &browser, &code).await;

@@ -257,7 +257,7 @@ async fn sessions_end_after_idle_or_absolute_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_deny_admits_only_public_paths() {
     let t = MfaEnv::start_with(crate::support::mfa::Extra {
-        login: "anonymous = \"deny\"\npublic_paths = [\"/static/*\"]",
+        login: "anonymous = \"deny\"\npublic_paths = [\"/static/*\"]\nnext_param = \"return_to\"",
         ..Default::default()
     });
     let browser = t.browser();
@@ -269,6 +269,12 @@ async fn anonymous_deny_admits_only_public_paths() {
     ] {
         assert_eq!(t.get(&browser, path).await.status(), want, "{path}");
     }
+    // The page asked for goes along to the login page, in the dashboard's parameter name.
+    let sent = t.get(&browser, "/settings/billing?tab=1").await;
+    assert_eq!(
+        crate::support::mfa::location(&sent),
+        "/login?return_to=%2Fsettings%2Fbilling%3Ftab%3D1"
+    );
     let api = browser
         .get(t.url("/api/v1/me"))
         .header("accept", "application/json")

@@ -23,6 +23,7 @@ fn login() -> LoginConfig {
         probe: None,
         trust_request_username: false,
         success_location: None,
+        next_param: "next".into(),
     }
 }
 
