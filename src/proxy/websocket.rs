@@ -79,7 +79,10 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active
             }
         }
         _ = guard.cancelled() => {
-            tracing::info!(connection = guard.id(), "websocket closed by revocation");
+            match guard.closed_by_shutdown() {
+                true => tracing::info!(connection = guard.id(), "websocket closed by shutdown"),
+                false => tracing::info!(connection = guard.id(), "websocket closed by revocation"),
+            }
             // Best effort polite close on both sides, bounded so a stuck peer cannot hold us.
             let close = async {
                 let _ = client.shutdown().await;

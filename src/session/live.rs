@@ -26,6 +26,8 @@ struct Entry {
 pub struct LiveConnections {
     next_id: AtomicU64,
     entries: Mutex<HashMap<u64, Entry>>,
+    /// Set by `close_all` at shutdown, so connections say why they were closed.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 /// Keeps a connection registered while it lives; dropping it unregisters.
@@ -38,6 +40,12 @@ pub struct LiveGuard {
 impl LiveGuard {
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Why the registry closed this connection: the gateway is shutting down (else a
+    /// revocation).
+    pub fn closed_by_shutdown(&self) -> bool {
+        self.registry.shutting_down.load(Ordering::SeqCst)
     }
 
     /// Resolves when the registry asks this connection to close.
@@ -101,7 +109,9 @@ impl LiveConnections {
         self.close_where(|o| o.user.as_deref() == Some(user))
     }
 
+    /// Closes everything at shutdown (clients reconnect elsewhere).
     pub fn close_all(&self) -> usize {
+        self.shutting_down.store(true, Ordering::SeqCst);
         self.close_where(|_| true)
     }
 
@@ -137,11 +147,15 @@ mod tests {
         });
         assert_eq!(reg.close_session("s1"), 1);
         assert!(a.cancel.is_cancelled());
+        assert!(!a.closed_by_shutdown(), "a revocation");
         assert!(!b.cancel.is_cancelled());
         assert_eq!(reg.close_user("b@x"), 1);
         drop(a);
         assert_eq!(reg.len(), 1);
         drop(b);
         assert!(reg.is_empty());
+        let c = reg.register(LiveOwner::default());
+        assert_eq!(reg.close_all(), 1);
+        assert!(c.closed_by_shutdown(), "closed at shutdown says so");
     }
 }
