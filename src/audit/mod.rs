@@ -10,7 +10,13 @@ use crate::store::Store;
 
 /// A random id tying a request's audit events and its access-log line together.
 pub fn new_request_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    request_id(rand::random())
+}
+
+/// A request id as logged and audited (16 hex digits); the proxy keeps it as a number until
+/// something is written.
+pub fn request_id(id: u64) -> String {
+    format!("{id:016x}")
 }
 
 /// The audit log's name in the store.

@@ -142,13 +142,19 @@ impl Auth {
         }
     }
 
-    /// Audit context for a request from `ip` in `env`, with a fresh request id.
-    pub fn audit_context(&self, env: &Environment, ip: impl ToString) -> crate::audit::Context {
+    /// Audit context for request `request_id` from `ip` in `env` (the id its access-log line
+    /// carries too).
+    pub fn audit_context(
+        &self,
+        env: &Environment,
+        ip: impl ToString,
+        request_id: u64,
+    ) -> crate::audit::Context {
         crate::audit::Context {
             at: self.clock.now(),
             environment: env.name.clone(),
             ip: ip.to_string(),
-            request_id: crate::audit::new_request_id(),
+            request_id: crate::audit::request_id(request_id),
             user: None,
             device: None,
         }

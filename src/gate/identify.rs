@@ -43,6 +43,15 @@ impl Identity {
         }
     }
 
+    /// The user, for the access log.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Sso(a) => Some(&a.user),
+            Self::Session(c) => Some(&c.user),
+        }
+    }
+
     pub fn session(&self) -> Option<&SessionClaims> {
         match self {
             Self::Session(claims) => Some(claims),
@@ -105,12 +114,13 @@ impl Auth {
         &self,
         index: usize,
         headers: &HeaderMap,
-        peer: IpAddr,
+        (peer, request_id): (IpAddr, u64),
         now: u64,
     ) -> Identity {
         let env = &self.config.environments[index];
         let sso = self.sso.get(index).and_then(Option::as_ref);
-        if let Some(asserted) = self.sso_identity(env, sso, headers, peer, now).await {
+        let from = (peer, request_id);
+        if let Some(asserted) = self.sso_identity(env, sso, headers, from, now).await {
             return Identity::Sso(asserted);
         }
         match self.full_session(env, headers, now) {
@@ -124,7 +134,7 @@ impl Auth {
         env: &Environment,
         sso: Option<&Sso>,
         headers: &HeaderMap,
-        peer: IpAddr,
+        (peer, request_id): (IpAddr, u64),
         now: u64,
     ) -> Option<Asserted> {
         let outcome = sso?.identify(headers, peer).await;
@@ -148,7 +158,7 @@ impl Auth {
                 });
             }
         };
-        let ctx = self.audit_context(env, peer);
+        let ctx = self.audit_context(env, peer, request_id);
         self.audit.record(ctx.event(kind)).await;
         None
     }

@@ -24,6 +24,10 @@ pub struct AccessRecord {
     pub status: u16,
     pub upstream: Option<Duration>,
     pub error: Option<String>,
+    /// The id the request's audit events carry too.
+    pub request_id: u64,
+    /// The signed-in (or SSO) user, once identified.
+    pub user: Option<String>,
 }
 
 /// Wraps a response body, counting bytes and logging the record when it ends.
@@ -87,6 +91,8 @@ impl Drop for LoggedBody {
             upstream_ms,
             bytes = self.bytes,
             error = r.error.as_deref(),
+            request_id = %crate::audit::request_id(r.request_id),
+            user = r.user.as_deref(),
             "request"
         );
     }

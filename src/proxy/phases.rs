@@ -49,6 +49,8 @@ pub(super) struct RequestCtx<'a> {
     pub(super) authority: String,
     /// The client wants JSON answers (API calls, XHR).
     pub(super) json: bool,
+    /// Ties the access-log line and the audit events of this request together.
+    pub(super) request_id: u64,
 }
 
 impl RequestCtx<'_> {
@@ -78,7 +80,7 @@ impl Worker {
         index: usize,
         conn: &'a ConnInfo,
         req: &Request<Drained>,
-        host: &str,
+        (host, request_id): (&str, u64),
     ) -> Result<RequestCtx<'a>, ProxyError> {
         // A connection negotiated for one environment's certificate must not be used to reach
         // another (connection reuse or domain fronting): 421 makes browsers retry correctly.
@@ -114,6 +116,7 @@ impl Worker {
             path_and_query,
             authority,
             json: wants_json(req.headers()),
+            request_id,
         })
     }
 
@@ -129,6 +132,7 @@ impl Worker {
             _ => return self.pass(ctx, req, Outbound::plain(), record).await,
         };
         let identity = identify(watched, ctx, &req).await?;
+        record.user = identity.user().map(str::to_string);
         let (decision, route) = decide(watched, ctx, &identity, &req);
         match (decision, route) {
             (Decision::WatchLogin, Some(route)) => {
@@ -159,9 +163,12 @@ async fn identify(
     req: &Request<Drained>,
 ) -> Result<Identity, ProxyError> {
     let now = w.auth.clock.now();
-    let identity = w
-        .auth
-        .identify(ctx.index, req.headers(), ctx.conn.peer.ip(), now);
+    let identity = w.auth.identify(
+        ctx.index,
+        req.headers(),
+        (ctx.conn.peer.ip(), ctx.request_id),
+        now,
+    );
     let identity = identity.await;
     if identity.session().is_some() && w.auth.revocations_stale() {
         // A logout made on another instance may not have reached us.
@@ -225,7 +232,7 @@ impl Worker {
         };
         let loose = vault::loose_credential(req.headers(), w.login);
         if loose {
-            let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip());
+            let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
             let event = audit.event(EventKind::CredentialWithoutSession);
             auth.audit.record(event).await;
         }
@@ -237,6 +244,7 @@ impl Worker {
             holder,
             held: &held,
             loose,
+            request_id: ctx.request_id,
         };
         // The dashboard's own sign-out is not registered as live: ending its session would
         // cut its own answer.
@@ -286,7 +294,9 @@ impl SigningOut<'_> {
             jar: None,
             authority: Some(&ctx.authority),
         };
-        let audit = w.auth.audit_context(ctx.env, ctx.conn.peer.ip());
+        let audit = w
+            .auth
+            .audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
         let audit = audit.with_user(&c.user).with_device(&c.device);
         let ended = w
             .auth

@@ -164,6 +164,8 @@ impl Worker {
             status: 0,
             upstream: None,
             error: None,
+            request_id: rand::random(),
+            user: None,
         };
         (env_index, record)
     }
@@ -177,7 +179,7 @@ impl Worker {
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {
         let host = record.host.clone();
-        let ctx = self.sanitize(index, conn, &req, &host)?;
+        let ctx = self.sanitize(index, conn, &req, (&host, record.request_id))?;
         record.path.clone_from(&ctx.path);
         if self.is_gateway_path(&ctx.path) {
             return Ok(self.gateway_route(&ctx, req).await);
@@ -231,7 +233,7 @@ impl Worker {
             env_index: ctx.index,
             display_name: ctx.env.display_name.clone(),
             ip: ctx.conn.peer.ip().to_string(),
-            request_id: crate::audit::new_request_id(),
+            request_id: crate::audit::request_id(ctx.request_id),
             authority: ctx.authority.clone(),
         });
         let req = Request::from_parts(parts, Body::new(body));

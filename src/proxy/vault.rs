@@ -56,12 +56,17 @@ pub(super) struct Guard<'a> {
     pub held: &'a Held,
     /// The browser sent a dashboard cookie of its own (cleared in the answer).
     pub loose: bool,
+    /// The request's id, for its audit events.
+    pub request_id: u64,
 }
 
 impl Guard<'_> {
     /// Guards the headers of an answer; returns `Set-Cookie` lines to add.
     pub async fn headers(&self, headers: &mut HeaderMap) -> Result<Vec<String>, ProxyError> {
-        let ctx = || self.auth.audit_context(self.env, self.asked.conn.peer.ip());
+        let ctx = || {
+            self.auth
+                .audit_context(self.env, self.asked.conn.peer.ip(), self.request_id)
+        };
         if remove_set_cookies(headers, &is_gateway_name) > 0 {
             let event = ctx().event(EventKind::GatewayCookieFromDashboard);
             self.auth.audit.record(event).await;
@@ -130,7 +135,9 @@ impl Guard<'_> {
             return Ok(Body::from(bytes));
         }
         withhold_token(&mut value, Some(pointer), &self.auth.config.gateway_prefix);
-        let ctx = self.auth.audit_context(self.env, self.asked.conn.peer.ip());
+        let ctx = self
+            .auth
+            .audit_context(self.env, self.asked.conn.peer.ip(), self.request_id);
         self.auth
             .audit
             .record(ctx.event(EventKind::CredentialOutsideLoginRoute))

@@ -124,6 +124,21 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
         !logged.contains("{\"at\":"),
         "audit event logged as a JSON string"
     );
+    // The audit event and the access-log line of the same request share its request id.
+    let audit_line = logged
+        .lines()
+        .find(|l| l.contains("event=email_code_sent"))
+        .unwrap();
+    let id = audit_line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("request_id="))
+        .expect("audit line has a request id");
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("mfagate::access") && l.contains(&format!("request_id={id}"))),
+        "no access-log line with request_id={id}"
+    );
     assert!(!logged.contains(&code), "the code leaked into the logs");
 }
 
