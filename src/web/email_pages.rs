@@ -143,7 +143,9 @@ pub async fn send(posted: Posted<PendingPage>) -> Result<Response, PageError> {
         {
             Ok(()) => {
                 auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
-                email_page(p, true, None, StatusCode::OK)
+                // Post/redirect/get: Back or reload on the page that says the code went out
+                // does not ask to send the form again.
+                p.base.to("email")
             }
             Err(e) => {
                 tracing::warn!(error = %e, "sign-in code email failed");

@@ -28,10 +28,20 @@ async fn email_csrf(t: &MfaEnv, browser: &reqwest::Client) -> String {
     )
 }
 
+/// Asks for a code; a sent code is answered with a redirect to the email page
+/// (post/redirect/get), which this follows.
 async fn request_code(t: &MfaEnv, browser: &reqwest::Client) -> reqwest::Response {
     let token = email_csrf(t, browser).await;
-    t.post(browser, "/.mfagate/email/send", &[("csrf", &token)])
-        .await
+    let sent = t
+        .post(browser, "/.mfagate/email/send", &[("csrf", &token)])
+        .await;
+    match sent.status().as_u16() {
+        303 => {}
+        200 => panic!("a sent code must redirect (post/redirect/get), not render the page"),
+        _ => return sent,
+    }
+    assert_eq!(location(&sent), "/.mfagate/email");
+    t.get(browser, "/.mfagate/email").await
 }
 
 async fn enter_code(t: &MfaEnv, browser: &reqwest::Client, code: &str) -> reqwest::Response {
