@@ -500,6 +500,12 @@ impl Records {
         self.store.put(&key, value, Some(ttl)).await
     }
 
+    /// Whether a factor already passed for a pending login (without taking it).
+    pub async fn factor_passed(&self, pending_id: &str) -> StoreResult<bool> {
+        let key = format!("pending-passed:{pending_id}");
+        Ok(self.store.get(&key).await?.is_some())
+    }
+
     /// The factor that passed for a pending login, once.
     pub async fn take_factor_passed(&self, pending_id: &str) -> StoreResult<Option<Factor>> {
         let key = format!("pending-passed:{pending_id}");

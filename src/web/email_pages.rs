@@ -169,6 +169,9 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
     if !email_allowed(p) {
         return Ok(p.base.to(""));
     }
+    if let Some(page) = super::mfa_pages::already_confirmed(p).await? {
+        return Ok(page);
+    }
     let (auth, user) = (&p.base.auth, p.login.user.as_str());
     let policy = auth.config.environments[p.base.facts.env_index].email_otp;
     let check = async {

@@ -204,6 +204,22 @@ pub async fn continue_login(posted: Posted<PendingPage>) -> Result<Response, Pag
     )
 }
 
+/// A code entered again for a sign-in whose factor already passed (Back from the backup codes,
+/// a reload): not checked, not counted against the user, just the way on.
+pub(super) async fn already_confirmed(p: &PendingPage) -> Result<Option<Response>, PageError> {
+    if !p.base.auth.records.factor_passed(&p.login.id).await? {
+        return Ok(None);
+    }
+    let page = p.base.render(
+        StatusCode::OK,
+        "confirmed.html",
+        "Already confirmed",
+        &p.claims.sid,
+        context! {},
+    );
+    Ok(Some(page))
+}
+
 fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
     let extra = context! {
         action => format!("{}verify", p.base.prefix()),
@@ -250,6 +266,9 @@ pub(super) async fn after_verdict(
 
 pub async fn verify_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
+    if let Some(page) = already_confirmed(p).await? {
+        return Ok(page);
+    }
     let ctx = p.base.audit(&p.login.user);
     let verdict = regulated(
         &p.base,
@@ -286,6 +305,9 @@ pub async fn backup_submit(posted: Posted<PendingPage>) -> Result<Response, Page
     let p = &posted.session;
     if !p.methods().backup {
         return Ok(p.base.to(""));
+    }
+    if let Some(page) = already_confirmed(p).await? {
+        return Ok(page);
     }
     let ctx = p.base.audit(&p.login.user);
     let used = async {

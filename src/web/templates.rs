@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("choose.html", include_str!("templates/choose.html")),
     ("email.html", include_str!("templates/email.html")),
     ("offer.html", include_str!("templates/offer.html")),
+    ("confirmed.html", include_str!("templates/confirmed.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("gate.css");

@@ -130,3 +130,39 @@ async fn json_login_gets_null_token_then_releases_it_once() {
         "authentication required"
     );
 }
+
+/// Back from the backup-codes page lands on "Enter your code": the code just used, entered
+/// again for the same sign-in, is answered "already confirmed" and not counted as a failure
+/// (so it cannot lead to a block); the sign-in continues from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_entered_again_after_the_factor_passed_is_not_counted() {
+    let t = MfaEnv::start();
+    let browser = t.browser();
+    let (secret, _, _codes_page) = t
+        .login_and_enroll(&browser, "agent2@demo.test", "agent2-pass")
+        .await;
+    let page = t.get(&browser, "/.mfagate/verify").await;
+    let page = page.text().await.unwrap();
+    for _ in 0..4 {
+        let again = t
+            .post(
+                &browser,
+                "/.mfagate/verify",
+                &[("code", &t.code(&secret)), ("csrf", &csrf(&page))],
+            )
+            .await;
+        assert_eq!(again.status(), 200);
+        assert!(again.text().await.unwrap().contains("already confirmed"));
+    }
+    let events = t.auth().audit.read(0, 500).await;
+    let failures = events
+        .iter()
+        .filter(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::MfaFailure { .. }))
+        .count();
+    assert_eq!(failures, 0, "not counted");
+    let resp = t
+        .post(&browser, "/.mfagate/continue", &[("csrf", &csrf(&page))])
+        .await;
+    assert_eq!(resp.status(), 303, "the sign-in continues");
+    assert_released_sealed(&resp);
+}
