@@ -676,3 +676,38 @@ async fn a_gateway_cookie_smuggled_behind_a_bare_lf_is_removed() {
         "{cookies:?}"
     );
 }
+
+/// The dashboard's own sign-out, in every spelling this router accepts, ends the gateway
+/// session too: otherwise the gateway would keep a session whose dashboard credential is dead,
+/// a ghost on the devices page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_sign_out_ends_the_gateway_session_in_every_spelling() {
+    for spelling in [
+        "/logout",
+        "/LOGOUT",
+        "/logout/",
+        "/logout;jsessionid=1",
+        "/Logout.json",
+    ] {
+        let lab = Lab::start("").await;
+        let (browser, _) = lab.signed_in_agent().await;
+        let sessions = || lab.auth().records.sessions(AGENT.0);
+        assert_eq!(sessions().await.unwrap().len(), 1, "{spelling}");
+        let resp = browser.post(lab.url(spelling)).send().await.unwrap();
+        assert_eq!(resp.status(), 302, "{spelling}: the dashboard signed out");
+        assert!(
+            sets(&resp, "__Host-mfagate=;"),
+            "{spelling}: gateway cookie cleared"
+        );
+        assert!(
+            sessions().await.unwrap().is_empty(),
+            "{spelling}: no ghost session"
+        );
+        let after = browser.get(lab.url("/inbox")).send().await.unwrap();
+        assert_eq!(
+            location(&after),
+            "/login",
+            "{spelling}: signed out at the gateway"
+        );
+    }
+}

@@ -223,6 +223,7 @@ async fn handle(State(s): State<Arc<Lenient>>, req: Request) -> Response {
         ("GET", "/login") => login_page(&s, &parts.headers),
         ("POST", "/login") => login_form(&s, &parts.headers, &query, &body),
         ("POST", "/api/auth") | ("POST", "/api/v2/login") => login_api(&s, &body),
+        ("POST", "/logout") => logout(&s, &parts.headers),
         ("GET", "/api/me") => match &user {
             Some(u) => json(StatusCode::OK, serde_json::json!({ "user": u })),
             None => json(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "no"})),
@@ -332,6 +333,18 @@ fn login_form(
     resp
 }
 
+/// Ends the session the cookie names (in any spelling the router accepts) and clears it.
+fn logout(s: &Lenient, headers: &HeaderMap) -> Response {
+    if let Some(id) = s.session_id(headers) {
+        s.sessions.lock().unwrap().remove(&id);
+    }
+    let mut resp = found("/login");
+    let cleared = format!("{COOKIE}=; Path=/; Max-Age=0");
+    resp.headers_mut()
+        .append(header::SET_COOKIE, cleared.parse().unwrap());
+    resp
+}
+
 fn login_api(s: &Lenient, body: &Bytes) -> Response {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let email = v["email"].as_str().unwrap_or("");
@@ -391,5 +404,6 @@ token_pointer = "/data/authentication_token"
 username_field = "email"
 username_request_pointer = "/email"
 login_page = "/login"
+logout = { method = "POST", path = "/logout" }
 probe = { path = "/api/me", user_pointer = "/user" }
 "#;
