@@ -537,43 +537,35 @@ async fn https_upstream_certificates_are_verified() {
 /// take part of its traffic. The same holds for the admin listener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_gateway_on_a_taken_address_refuses_to_start() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let env = EnvSpec {
-        name: "alpha",
-        hosts: &["alpha.test"],
-        upstream: up.addr,
-    };
-    let toml = gateway_toml(&pki, &[env], "");
-    let first = start_gateway(&pki, &toml);
+    let first = OneEnv::start("").await;
+    let (toml, pki) = (&first.toml, &first.pki);
     let on = |key: &str, addr: std::net::SocketAddr| {
         let taken = toml.replacen(
             &format!("{key} = \"127.0.0.1:0\""),
             &format!("{key} = \"{addr}\""),
             1,
         );
-        assert_ne!(taken, toml, "the test config sets {key}");
+        assert_ne!(&taken, toml, "the test config sets {key}");
         let config = mfagate::config::Config::from_toml(&taken, pki.dir.path()).unwrap();
         match mfagate::proxy::start(config) {
             Ok(_) => panic!("a second gateway started on the taken {key} {addr}"),
             Err(e) => e.to_string(),
         }
     };
-    let https = on("listen", first.https_addr);
+    let https = on("listen", first.gw.https_addr);
     assert!(
-        https.contains(&first.https_addr.to_string()) && https.contains("already listening"),
+        https.contains(&first.gw.https_addr.to_string()) && https.contains("already listening"),
         "{https}"
     );
-    let admin = on("admin_listen", first.admin_addr);
+    let admin = on("admin_listen", first.gw.admin_addr);
     assert!(
         admin.contains("(admin)") && admin.contains("already listening"),
         "{admin}"
     );
     // The first gateway still serves.
-    let client = pki.client(&["alpha.test"], first.https_addr, false);
-    let url = format!("https://alpha.test:{}/", first.https_addr.port());
-    assert_eq!(client.get(url).send().await.unwrap().status(), 200);
-    stop(first).await;
+    let status = first.client(false).get(first.url("/")).send().await;
+    assert_eq!(status.unwrap().status(), 200);
+    first.stop().await;
 }
 
 /// With `preserve_host = false` the dashboard's redirects name its own address; the browser
@@ -581,20 +573,14 @@ async fn a_second_gateway_on_a_taken_address_refuses_to_start() {
 /// (`preserve_host = true`) the dashboard already builds them from the public Host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_to_the_upstream_address_are_rewritten_to_the_public_origin() {
-    let pki = Pki::new();
-    let up = upstream::start("a").await;
-    let env = EnvSpec {
-        name: "alpha",
-        hosts: &["alpha.test"],
-        upstream: up.addr,
-    };
-    let internal = format!("upstream = \"http://{}\"", up.addr);
-    let toml = gateway_toml(&pki, &[env], "");
-    assert!(toml.contains(&internal));
-    let toml = toml.replacen(&internal, &format!("{internal}\npreserve_host = false"), 1);
-    let gw = start_gateway(&pki, &toml);
-    let port = gw.https_addr.port();
-    let client = pki.client(&["alpha.test"], gw.https_addr, false);
+    let t = OneEnv::start_edited("", |toml, up| {
+        let internal = format!("upstream = \"http://{}\"", up.addr);
+        assert!(toml.contains(&internal));
+        toml.replacen(&internal, &format!("{internal}\npreserve_host = false"), 1)
+    })
+    .await;
+    let port = t.gw.https_addr.port();
+    let client = t.client(false);
     let resp = client
         .get(format!("https://alpha.test:{port}/redirect"))
         .send()
@@ -610,6 +596,6 @@ async fn redirects_to_the_upstream_address_are_rewritten_to_the_public_origin() 
         header("refresh"),
         format!("3; url=https://alpha.test:{port}/later")
     );
-    assert!(!header("location").contains(&up.addr.to_string()));
-    stop(gw).await;
+    assert!(!header("location").contains(&t.up.addr.to_string()));
+    t.stop().await;
 }

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_tunnels_and_is_closed_by_the_registry() {
-    let OneEnv { pki, up, gw } = OneEnv::start("[timeouts]\nidle_secs = 1").await;
+    let OneEnv { pki, up, gw, .. } = OneEnv::start("[timeouts]\nidle_secs = 1").await;
     let tls = pki
         .connect(gw.https_addr, "alpha.test", &[b"http/1.1"])
         .await

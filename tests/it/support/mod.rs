@@ -221,10 +221,20 @@ pub struct OneEnv {
     pub pki: Pki,
     pub up: upstream::EchoUpstream,
     pub gw: RunningGateway,
+    /// The config the gateway was started with.
+    pub toml: String,
 }
 
 impl OneEnv {
     pub async fn start(extra: &str) -> Self {
+        Self::start_edited(extra, |toml, _| toml).await
+    }
+
+    /// Like `start`, with the config text edited first (`edit` gets it and the upstream).
+    pub async fn start_edited(
+        extra: &str,
+        edit: impl FnOnce(String, &upstream::EchoUpstream) -> String,
+    ) -> Self {
         let pki = Pki::new();
         let up = upstream::start("a").await;
         let toml = gateway_toml(
@@ -236,8 +246,9 @@ impl OneEnv {
             }],
             extra,
         );
+        let toml = edit(toml, &up);
         let gw = start_gateway(&pki, &toml);
-        Self { pki, up, gw }
+        Self { pki, up, gw, toml }
     }
 
     pub fn url(&self, path: &str) -> String {
