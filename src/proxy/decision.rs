@@ -50,22 +50,20 @@ pub(super) async fn refuse(
         }
         // Nobody to sign out: sign in first, and come back here afterwards.
         _ => {
-            let mut resp = to_login(w.login, ctx.json, &[]);
-            if let Some(v) = return_to(w.login, ctx, req) {
-                resp.headers_mut().insert(LOCATION, v);
-            }
-            resp
+            let back = return_to(w.login, ctx, req);
+            to_login(
+                w.login,
+                back.as_deref().unwrap_or(&w.login.login_page),
+                ctx.json,
+                &[],
+            )
         }
     }
 }
 
 /// The login page with the page a browser asked for as its return-to parameter (in the
 /// dashboard's own name for it), for page loads (GET/HEAD) other than the login page itself.
-fn return_to(
-    login: &LoginConfig,
-    ctx: &RequestCtx<'_>,
-    req: &Request<Drained>,
-) -> Option<HeaderValue> {
+fn return_to(login: &LoginConfig, ctx: &RequestCtx<'_>, req: &Request<Drained>) -> Option<String> {
     let page_load = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     if ctx.json || !page_load || login.login_page_pattern.matches(&ctx.canon) {
         return None;
@@ -77,8 +75,10 @@ fn return_to(
     } else {
         '?'
     };
-    let url = format!("{}{joiner}{}={here}", login.login_page, login.next_param);
-    HeaderValue::from_str(&url).ok()
+    Some(format!(
+        "{}{joiner}{}={here}",
+        login.login_page, login.next_param
+    ))
 }
 
 fn step_up(w: Watched<'_>, ctx: &RequestCtx<'_>) -> Response<Body> {
@@ -125,7 +125,7 @@ async fn force_logout(
     let mut cleared = vec![clear_cookie(SESSION_COOKIE, true)];
     let dashboard = w.login.session_cookies.iter();
     cleared.extend(dashboard.map(|n| clear_cookie(n, false)));
-    to_login(w.login, ctx.json, &cleared)
+    to_login(w.login, &w.login.login_page, ctx.json, &cleared)
 }
 
 /// A dashboard credential without a gateway session is never forwarded: the dashboard's cookies
@@ -145,13 +145,14 @@ async fn refuse_credential(
     if cookie_value(headers, SESSION_COOKIE).is_some() {
         cleared.push(clear_cookie(SESSION_COOKIE, true));
     }
-    to_login(w.login, ctx.json, &cleared)
+    to_login(w.login, &w.login.login_page, ctx.json, &cleared)
 }
 
-/// Sends a browser to the dashboard's login (303), or tells an API client 401 in JSON,
-/// setting `cookies` (typically deletions) on the way.
+/// Sends a browser to `to`, the dashboard's login page (303), or tells an API client 401 in
+/// JSON, setting `cookies` (typically deletions) on the way.
 pub(super) fn to_login(
     login: &LoginConfig,
+    to: &str,
     json_wanted: bool,
     cookies: &[String],
 ) -> Response<Body> {
@@ -162,7 +163,7 @@ pub(super) fn to_login(
     } else {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::SEE_OTHER;
-        if let Ok(v) = HeaderValue::from_str(&login.login_page) {
+        if let Ok(v) = HeaderValue::from_str(to) {
             r.headers_mut().insert(LOCATION, v);
         }
         r

@@ -8,8 +8,7 @@ use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-/// Name of the signed identity assertion the gateway sends upstream.
-pub use crate::federation::assertion::HEADER as ASSERTION_HEADER;
+use crate::federation::assertion::HEADER as ASSERTION_HEADER;
 
 /// Identity headers stripped from every client request (compared after `_` → `-`).
 pub const IDENTITY_HEADERS: &[&str] = &[
@@ -231,7 +230,8 @@ pub fn public_redirects(
     headers: &mut HeaderMap,
 ) {
     let up = &env.upstream;
-    if up.preserve_host {
+    let redirects = headers.contains_key(header::LOCATION) || headers.contains_key(header::REFRESH);
+    if up.preserve_host || !redirects {
         return;
     }
     let internal = format!("{}://{}", up.scheme, up.authority);
@@ -256,7 +256,8 @@ fn rewrite_origin(value: &str, internal: &str, public: &str) -> Option<String> {
         None => 0,
     };
     let url = value[start..].trim_start_matches(['\'', '"', ' ']);
-    let offset = value.len() - value[start..].len() + (value[start..].len() - url.len());
+    // `url` is a suffix of `value`: what precedes it is kept as it was.
+    let offset = value.len() - url.len();
     let head = url.get(..internal.len())?;
     let rest = &url[internal.len()..];
     let boundary = matches!(

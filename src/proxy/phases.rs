@@ -140,7 +140,8 @@ impl Worker {
             }
             (Decision::Allow { grace_until }, _) => {
                 let signing_out = signing_out(watched, ctx, &identity, &req);
-                let resp = self.forward_watched(watched, ctx, &identity, req, record);
+                let live = signing_out.is_none();
+                let resp = self.forward_watched(watched, ctx, (&identity, live), req, record);
                 let mut resp = resp.await?;
                 match signing_out {
                     Some(s) if resp.status().as_u16() < 400 => s.end(watched, ctx, &mut resp).await,
@@ -212,11 +213,13 @@ fn decide<'a>(
 impl Worker {
     /// Phase "act" for an allowed request: the jar it carries (its session's, its SSO
     /// identity's, or a pre-login one), its answer guarded by the vault.
+    /// `live`: whether a signed-in answer is registered as live (not the dashboard's own
+    /// sign-out: ending its session would cut its own answer).
     async fn forward_watched(
         &self,
         w: Watched<'_>,
         ctx: &RequestCtx<'_>,
-        identity: &Identity,
+        (identity, live): (&Identity, bool),
         req: Request<Drained>,
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {
@@ -246,13 +249,10 @@ impl Worker {
             loose,
             request_id: ctx.request_id,
         };
-        // The dashboard's own sign-out is not registered as live: ending its session would
-        // cut its own answer.
-        let signing_out = signing_out(w, ctx, identity, &req).is_some();
         let out = Outbound {
             jar: &held.jar.cookies,
             asserted: identity.asserted(),
-            session: identity.session().filter(|_| !signing_out),
+            session: identity.session().filter(|_| live),
             guard: Some(&guard),
         };
         self.pass(ctx, req, out, record).await

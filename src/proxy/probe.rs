@@ -38,7 +38,7 @@ impl Asked<'_> {
         jar: &Jar,
         token: Option<&str>,
     ) -> Result<Option<String>, ProxyError> {
-        let env = &self.worker.shared().config.environments[self.index];
+        let env = &self.worker.state().config.environments[self.index];
         let mut req = Request::builder()
             .method(Method::GET)
             .uri(probe.path.as_str())

@@ -48,6 +48,11 @@ pub async fn recorded_revocations(store: &dyn Store) -> StoreResult<Vec<StoreEve
     Ok(events)
 }
 
+/// Marks that a pending login's second factor passed (until `continue` completes it).
+fn passed_key(pending_id: &str) -> String {
+    format!("pending-passed:{pending_id}")
+}
+
 fn user_key(user: &str, what: &str) -> String {
     format!("user:{{{user}}}:{what}")
 }
@@ -495,20 +500,20 @@ impl Records {
         factor: Factor,
         ttl: Duration,
     ) -> StoreResult<()> {
-        let key = format!("pending-passed:{pending_id}");
+        let key = passed_key(pending_id);
         let value = factor.as_str().as_bytes();
         self.store.put(&key, value, Some(ttl)).await
     }
 
     /// Whether a factor already passed for a pending login (without taking it).
     pub async fn factor_passed(&self, pending_id: &str) -> StoreResult<bool> {
-        let key = format!("pending-passed:{pending_id}");
+        let key = passed_key(pending_id);
         Ok(self.store.get(&key).await?.is_some())
     }
 
     /// The factor that passed for a pending login, once.
     pub async fn take_factor_passed(&self, pending_id: &str) -> StoreResult<Option<Factor>> {
-        let key = format!("pending-passed:{pending_id}");
+        let key = passed_key(pending_id);
         match self.store.take(&key).await? {
             None => Ok(None),
             Some(raw) => std::str::from_utf8(&raw)
