@@ -96,6 +96,12 @@ pub enum EventKind {
     GatewayCookieFromDashboard,
     /// A bearer token that is not the one released to this session (refused).
     TokenNotBound,
+    /// The dashboard did not confirm the logout of a session the gateway ended (its status
+    /// when it answered): the dashboard's own session may still be alive.
+    DashboardLogoutFailed {
+        status: Option<u16>,
+        reason: String,
+    },
 }
 
 /// Whether what the event describes went through.
@@ -123,7 +129,7 @@ impl EventKind {
             | Self::CredentialOutsideLoginRoute
             | Self::GatewayCookieFromDashboard
             | Self::TokenNotBound => Outcome::Refused,
-            Self::LoginFailed { .. } => Outcome::Failure,
+            Self::LoginFailed { .. } | Self::DashboardLogoutFailed { .. } => Outcome::Failure,
             _ => Outcome::Success,
         }
     }

@@ -420,8 +420,9 @@ pub struct FileLogin {
     /// in `*` (e.g. "/static/*").
     #[serde(default)]
     pub public_paths: Vec<String>,
-    /// The dashboard's logout endpoint, called with the withheld credential on logout.
-    pub logout: Option<FileLoginRoute>,
+    /// The dashboard's logout endpoint, called with the withheld credential whenever a
+    /// gateway session ends; the browser requesting it ends the gateway session too.
+    pub logout: Option<FileLogout>,
     /// "Who am I" endpoint asked with the credential a login answer set: the positive signal
     /// of a successful login and the source of the user's identity (recommended).
     pub probe: Option<FileProbe>,
@@ -465,6 +466,47 @@ pub struct FileLoginRoute {
     /// "form" (urlencoded body, cookie session) or "json" (JSON body, token and/or cookie).
     #[serde(default = "defaults::form")]
     pub format: String,
+}
+
+/// The dashboard's sign-out, as a browser would perform it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLogout {
+    #[serde(default = "defaults::post")]
+    pub method: String,
+    pub path: String,
+    /// Accepted for configurations written when the logout shared the login route's shape;
+    /// a logout sends no body of its own but the CSRF field.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// The CSRF token the dashboard wants with its logout (Django, Rails).
+    pub csrf: Option<FileLogoutCsrf>,
+    /// What a successful logout answer looks like.
+    #[serde(default)]
+    pub expect: FileLogoutExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLogoutCsrf {
+    /// A page fetched first (GET, with the dashboard's credential) whose answer carries the
+    /// token, e.g. "/accounts/login/" (Django) or "/" (Rails). Needed for `field:`/`meta:`.
+    pub page: Option<String>,
+    /// Where the token is read: "cookie:NAME", "field:NAME" (a hidden form input) or
+    /// "meta:NAME" (a `<meta name=NAME content=..>` tag).
+    pub from: String,
+    /// How it is sent back: "field:NAME" (a form-encoded body) or "header:NAME".
+    pub send: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLogoutExpect {
+    /// Statuses that mean "signed out"; any 2xx or 3xx when empty.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// A cookie the answer must delete (empty value, `Max-Age=0` or an `Expires` in the past).
+    pub clears_cookie: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ pub mod file;
 pub mod model;
 mod validate;
 mod validate_auth;
+mod validate_logout;
 mod validate_policy;
 mod validate_sso;
 mod validate_store;

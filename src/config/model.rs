@@ -176,13 +176,68 @@ pub struct LoginConfig {
     pub login_page_pattern: crate::canon::Pattern,
     /// `None` lets anonymous requests through; `Some(paths)` admits only these.
     pub anonymous_public_paths: Option<Vec<crate::canon::Pattern>>,
-    pub logout: Option<LoginRoute>,
+    pub logout: Option<Logout>,
     pub max_body_bytes: usize,
     pub probe: Option<Probe>,
     pub trust_request_username: bool,
     pub success_location: Option<crate::canon::Pattern>,
     /// The dashboard's return-to parameter (`next`, `return_to`, …).
     pub next_param: String,
+}
+
+/// The dashboard's sign-out: the route (matched on browser requests, called by the gateway),
+/// the CSRF token it wants and what its success looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    pub route: LoginRoute,
+    pub csrf: Option<LogoutCsrf>,
+    pub expect: LogoutExpect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutCsrf {
+    /// Fetched first with the credential; its answer's cookies join the jar.
+    pub page: Option<http::uri::PathAndQuery>,
+    pub from: CsrfSource,
+    pub send: CsrfSend,
+}
+
+/// Where a dashboard publishes its CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrfSource {
+    Cookie(String),
+    /// `<input name=NAME value=..>`
+    Field(String),
+    /// `<meta name=NAME content=..>`
+    Meta(String),
+}
+
+/// How a dashboard wants the token back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrfSend {
+    /// A form-encoded body `NAME=token`.
+    Field(String),
+    Header(http::HeaderName),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogoutExpect {
+    /// Empty: any 2xx or 3xx.
+    pub status: Vec<u16>,
+    pub clears_cookie: Option<String>,
+}
+
+impl LogoutExpect {
+    /// Whether an answer with `status`, deleting the cookies `cleared` names, is a sign-out.
+    /// A 3xx counts only where no status is configured: many frameworks answer a refused
+    /// request with a redirect to their login page, so name the statuses to be sure.
+    pub fn met_by(&self, status: u16, cleared: &dyn Fn(&str) -> bool) -> bool {
+        let status_ok = match self.status.is_empty() {
+            true => (200..400).contains(&status),
+            false => self.status.contains(&status),
+        };
+        status_ok && self.clears_cookie.as_deref().is_none_or(cleared)
+    }
 }
 
 /// The dashboard's "who am I" endpoint.

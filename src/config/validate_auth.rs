@@ -106,7 +106,12 @@ pub(super) fn session_limits(errs: &mut Errors, key: &str, env: &FileEnvironment
     }
 }
 
-fn route(errs: &mut Errors, key: &str, r: &FileLoginRoute, cs: bool) -> Option<LoginRoute> {
+pub(super) fn route(
+    errs: &mut Errors,
+    key: &str,
+    r: &FileLoginRoute,
+    cs: bool,
+) -> Option<LoginRoute> {
     let method = match r.method.to_ascii_uppercase().parse::<http::Method>() {
         Ok(m) => Some(m),
         Err(_) => {
@@ -274,7 +279,7 @@ pub(super) fn login(
     let logout = login
         .logout
         .as_ref()
-        .and_then(|r| route(errs, &format!("{key}.logout"), r, cs));
+        .and_then(|l| super::validate_logout::logout(errs, &format!("{key}.logout"), l, cs));
     if !(1024..=1024 * 1024).contains(&login.max_body_bytes) {
         errs.push(
             format!("{key}.max_body_bytes"),

@@ -49,24 +49,36 @@ impl EndReason {
     }
 }
 
-/// How a dashboard logout went, as the adapter saw it.
+/// How a dashboard logout went, judged by the adapter against the configured expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
-    /// The dashboard answered with this status.
-    Answered(u16),
-    /// The dashboard could not be reached (the reason, for the log).
-    Failed(String),
+    /// The dashboard confirmed the sign-out with this status.
+    SignedOut(u16),
+    /// The dashboard answered, but not as a sign-out (a CSRF refusal, a redirect, a page
+    /// without the token): its session may still be alive.
+    Refused { status: u16, reason: &'static str },
+    /// The dashboard could not be reached or asked (the reason, for the log).
+    Unreachable(String),
+}
+
+/// One call of the dashboard's logout.
+pub struct LogoutCall<'a> {
+    /// Index into the config's environments.
+    pub env: usize,
+    pub credential: &'a WithheldCredential,
+    /// The authority the browser used (the dashboard's `Host` and `Origin`).
+    pub authority: &'a str,
+    /// The client the logout is made for (`X-Forwarded-For`).
+    pub client: std::net::IpAddr,
+    pub now: u64,
 }
 
 /// Port to the dashboard's logout endpoint, implemented by the proxy adapter.
 pub trait DashboardLogout: Send + Sync {
-    /// Ends the dashboard session that `credential` carries in environment `env` (an index
-    /// into the config's environments), addressed as `authority`.
+    /// Ends the dashboard session that the call's credential carries.
     fn logout<'a>(
         &'a self,
-        env: usize,
-        credential: &'a WithheldCredential,
-        authority: &'a str,
+        call: LogoutCall<'a>,
     ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>>;
 }
 
@@ -77,11 +89,9 @@ pub struct NoDashboardLogout;
 impl DashboardLogout for NoDashboardLogout {
     fn logout<'a>(
         &'a self,
-        _env: usize,
-        _credential: &'a WithheldCredential,
-        _authority: &'a str,
+        _call: LogoutCall<'a>,
     ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>> {
-        Box::pin(async { LogoutOutcome::Failed("no dashboard logout configured".into()) })
+        Box::pin(async { LogoutOutcome::Unreachable("no dashboard logout configured".into()) })
     }
 }
 
@@ -109,7 +119,7 @@ impl Auth {
         let record = self.records.session(ending.user, ending.sid).await?;
         self.revoke(ending.user, ending.sid).await?;
         if let (Some(record), false) = (record, reason == EndReason::DashboardSignedOut) {
-            self.log_out_dashboard(&ending, &record).await;
+            self.log_out_dashboard(&ending, &record, &ctx).await;
         }
         self.audit.record(ctx.event(reason.event())).await;
         Ok(())
@@ -127,7 +137,7 @@ impl Auth {
                 authority: None,
             };
             self.revoke(user, &session.id).await?;
-            self.log_out_dashboard(&ending, session).await;
+            self.log_out_dashboard(&ending, session, &ctx).await;
         }
         let before_ms = (self.clock.now() + 1) * 1000;
         let event = self.records.revoke_user(user, before_ms).await?;
@@ -146,8 +156,10 @@ impl Auth {
         Ok(())
     }
 
-    /// Best effort: a dashboard that does not answer does not keep the gateway session alive.
-    async fn log_out_dashboard(&self, ending: &Ending<'_>, record: &SessionRecord) {
+    /// Best effort: a dashboard that does not answer does not keep the gateway session alive,
+    /// but a logout it did not confirm is audited (`dashboard_logout_failed`) so an operator
+    /// learns that its session may live on.
+    async fn log_out_dashboard(&self, ending: &Ending<'_>, record: &SessionRecord, ctx: &Context) {
         let environments = &self.config.environments;
         let Some(index) = environments
             .iter()
@@ -160,22 +172,50 @@ impl Auth {
         let Some(sealed) = record.sealed_credential.as_deref().filter(|_| has_route) else {
             return;
         };
+        let ctx = ctx.with_user(ending.user).with_device(&record.device_id);
+        let ctx = Context {
+            environment: env.name.clone(),
+            ..ctx
+        };
         let Ok(mut credential) = self.records.open_credential(ending.user, sealed) else {
-            tracing::warn!(environment = %env.name, "stored dashboard credential unreadable; dashboard logout skipped");
+            let failed = EventKind::DashboardLogoutFailed {
+                status: None,
+                reason: "stored dashboard credential unreadable".into(),
+            };
+            self.audit.record(ctx.event(failed)).await;
             return;
         };
         if let Some(jar) = ending.jar.clone().filter(|j| !j.is_empty()) {
             credential.set_cookies = jar;
         }
         let host = env.hosts.first().map_or("", String::as_str);
-        let authority = ending.authority.unwrap_or(host);
-        match self.logout.logout(index, &credential, authority).await {
-            LogoutOutcome::Answered(status) => {
-                tracing::info!(status, environment = %env.name, "dashboard logout called")
+        let call = LogoutCall {
+            env: index,
+            credential: &credential,
+            authority: ending.authority.unwrap_or(host),
+            client: ctx
+                .ip
+                .parse()
+                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+            now: self.clock.now(),
+        };
+        let failed = match self.logout.logout(call).await {
+            LogoutOutcome::SignedOut(status) => {
+                tracing::info!(status, environment = %env.name, "dashboard signed out");
+                return;
             }
-            LogoutOutcome::Failed(e) => {
-                tracing::warn!(error = %e, environment = %env.name, "dashboard logout failed")
+            LogoutOutcome::Refused { status, reason } => EventKind::DashboardLogoutFailed {
+                status: Some(status),
+                reason: reason.into(),
+            },
+            LogoutOutcome::Unreachable(e) => {
+                tracing::warn!(error = %e, environment = %env.name, "dashboard logout failed");
+                EventKind::DashboardLogoutFailed {
+                    status: None,
+                    reason: "dashboard unreachable".into(),
+                }
             }
-        }
+        };
+        self.audit.record(ctx.event(failed)).await;
     }
 }

@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::gate::lifecycle::LogoutOutcome;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     environment: String,
@@ -17,6 +19,11 @@ struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EnvLabels {
     environment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -50,6 +57,9 @@ pub struct Metrics {
     /// first time or while a reload is owed), and 1 while that is too long to trust.
     pub store_event_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub store_stale: Gauge,
+    /// Dashboard logouts by outcome: signed out, refused (answered, not as configured),
+    /// unreachable.
+    dashboard_logouts: [Counter; 3],
 }
 
 impl Metrics {
@@ -118,9 +128,18 @@ impl Metrics {
             "1 while signed-in requests are refused because revocations could not be confirmed",
             store_stale.clone(),
         );
+        let logouts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "dashboard_logouts",
+            "Logouts of the dashboard's own session, by outcome (refused/unreachable: it may live on)",
+            logouts.clone(),
+        );
+        let dashboard_logouts = ["signed_out", "refused", "unreachable"]
+            .map(|outcome| logouts.get_or_create(&OutcomeLabels { outcome }).clone());
         Self {
             registry,
             envs,
+            dashboard_logouts,
             active_connections,
             active_websockets,
             tls_handshake_failures,
@@ -133,6 +152,15 @@ impl Metrics {
     pub fn env(&self, index: Option<usize>) -> &EnvMetrics {
         let last = self.envs.len() - 1;
         &self.envs[index.map_or(last, |i| i.min(last))]
+    }
+
+    pub fn dashboard_logout(&self, outcome: &LogoutOutcome) {
+        let i = match outcome {
+            LogoutOutcome::SignedOut(_) => 0,
+            LogoutOutcome::Refused { .. } => 1,
+            LogoutOutcome::Unreachable(_) => 2,
+        };
+        self.dashboard_logouts[i].inc();
     }
 
     pub fn render(&self) -> String {

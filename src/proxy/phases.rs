@@ -273,7 +273,7 @@ fn signing_out<'a>(
     req: &Request<Drained>,
 ) -> Option<SigningOut<'a>> {
     let claims = identity.session()?;
-    let route = w.login.logout.as_ref()?;
+    let route = &w.login.logout.as_ref()?.route;
     let method = req.method().as_str();
     (route.method.as_str().eq_ignore_ascii_case(method)
         && route.pattern.matches_with_format(&ctx.canon))

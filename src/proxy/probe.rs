@@ -39,28 +39,17 @@ impl Asked<'_> {
         token: Option<&str>,
     ) -> Result<Option<String>, ProxyError> {
         let env = &self.worker.state().config.environments[self.index];
-        let mut req = Request::builder()
-            .method(Method::GET)
-            .uri(probe.path.as_str())
-            .header(header::ACCEPT, "application/json");
-        if !jar.is_empty() {
-            req = req.header(header::COOKIE, jar.lines().join("; "));
-        }
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let (mut parts, body) = req
-            .body(Body::empty())
-            .map_err(|e| ProxyError::Upstream(format!("probe request: {e}")))?
-            .into_parts();
-        upstream::rewrite(
+        let mut parts = upstream::credentialed(
             env,
-            &mut parts,
+            (self.authority, self.conn.peer.ip()),
+            Method::GET,
             probe.path.clone(),
-            self.authority,
-            self.conn.peer.ip(),
+            (jar, token),
         );
-        let req = Request::from_parts(parts, body);
+        parts
+            .headers
+            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let req = Request::from_parts(parts, Body::empty());
         let resp = upstream::send(self.worker.client(self.index), req, PROBE_TIMEOUT).await?;
         if !resp.status().is_success() {
             return Ok(None);

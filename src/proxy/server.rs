@@ -105,10 +105,11 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
     ));
     let live = Arc::new(LiveConnections::default());
     let roots = super::upstream::system_roots_for(&config);
-    let (auth, revocation_events, mail_worker) = match build_auth(&config, &live, &roots)? {
-        Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
-        None => (None, None, None),
-    };
+    let (auth, revocation_events, mail_worker) =
+        match build_auth(&config, (&live, &metrics), &roots)? {
+            Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
+            None => (None, None, None),
+        };
     let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
     let asserter = asserter.map_err(StartError::Federation)?;
     let shared = Arc::new(Shared::new(
@@ -217,7 +218,7 @@ type MailWorker = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 /// restart is refused from the first request on.
 fn build_auth(
     config: &Arc<Config>,
-    live: &Arc<LiveConnections>,
+    (live, metrics): (&Arc<LiveConnections>, &Arc<Metrics>),
     roots: &Arc<rustls::RootCertStore>,
 ) -> Result<Option<Started>, StartError> {
     if !config.environments.iter().any(|e| e.login.is_some()) {
@@ -255,9 +256,10 @@ fn build_auth(
         revocation,
         live: live.clone(),
         mailer,
-        logout: Arc::new(super::upstream::DashboardLogouts::new(
+        logout: Arc::new(super::dashboard_logout::DashboardLogouts::new(
             config.clone(),
             roots,
+            metrics.clone(),
         )?),
         sso: crate::gate::auth::build_sso(config).map_err(StartError::Federation)?,
     });

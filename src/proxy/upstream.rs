@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::uri::PathAndQuery;
-use http::{header, HeaderValue, Request, Response, Uri, Version};
+use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -16,10 +16,7 @@ use rustls::RootCertStore;
 use super::error::ProxyError;
 use super::headers;
 use crate::config::{Config, Environment, Timeouts};
-use crate::gate::lifecycle::{DashboardLogout, LogoutOutcome};
-use crate::store::records::WithheldCredential;
-use std::future::Future;
-use std::pin::Pin;
+use crate::session::jar::Jar;
 
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
@@ -76,6 +73,29 @@ pub fn rewrite(
     spoofed
 }
 
+/// The head of a request of the gateway's own (the login probe, the logout) to `path`, with
+/// the dashboard credential the gateway holds and the same forwarding headers a proxied
+/// request of `client` at `authority` gets.
+pub fn credentialed(
+    env: &Environment,
+    (authority, client): (&str, std::net::IpAddr),
+    method: Method,
+    path: PathAndQuery,
+    (jar, token): (&Jar, Option<&str>),
+) -> http::request::Parts {
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.method = method;
+    let cookie = HeaderValue::from_str(&jar.lines().join("; "));
+    if let (false, Ok(v)) = (jar.is_empty(), cookie) {
+        parts.headers.insert(header::COOKIE, v);
+    }
+    if let Some(v) = token.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok()) {
+        parts.headers.insert(header::AUTHORIZATION, v);
+    }
+    rewrite(env, &mut parts, path, authority, client);
+    parts
+}
+
 /// Sends the request and waits for the response headers within `timeout`.
 pub async fn send(
     client: &UpstreamClient,
@@ -112,83 +132,4 @@ pub fn system_roots_for(config: &Config) -> Arc<RootCertStore> {
         true => crate::tls::load_system_roots(),
         false => RootCertStore::empty(),
     })
-}
-
-/// The proxy's side of the core's dashboard-logout port: one pooled client per environment,
-/// used off the request path (logouts, the grace timer), so no worker's pool is borrowed.
-pub struct DashboardLogouts {
-    config: Arc<Config>,
-    clients: Vec<UpstreamClient>,
-}
-
-impl DashboardLogouts {
-    pub fn new(config: Arc<Config>, roots: &Arc<RootCertStore>) -> Result<Self, rustls::Error> {
-        let clients = config
-            .environments
-            .iter()
-            .map(|env| client(env, &config.timeouts, roots))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { config, clients })
-    }
-
-    /// Calls the dashboard's logout endpoint with the credential it once issued.
-    async fn call(
-        &self,
-        index: usize,
-        credential: &WithheldCredential,
-        authority: &str,
-    ) -> LogoutOutcome {
-        let env = &self.config.environments[index];
-        let Some(route) = env.login.as_ref().and_then(|l| l.logout.as_ref()) else {
-            return LogoutOutcome::Failed("no logout route".into());
-        };
-        let up = &env.upstream;
-        let uri = Uri::builder()
-            .scheme(up.scheme.clone())
-            .authority(up.authority.clone())
-            .path_and_query(route.path.as_str())
-            .build();
-        let Ok(uri) = uri else {
-            return LogoutOutcome::Failed("logout path is not a valid URI".into());
-        };
-        let host = if up.preserve_host {
-            authority
-        } else {
-            up.authority.as_str()
-        };
-        let mut req = Request::builder()
-            .method(route.method.clone())
-            .uri(uri)
-            .header(header::HOST, host);
-        let cookie: Vec<&str> = credential
-            .set_cookies
-            .iter()
-            .filter_map(|line| line.split(';').next())
-            .map(str::trim)
-            .collect();
-        if !cookie.is_empty() {
-            req = req.header(header::COOKIE, cookie.join("; "));
-        }
-        if let Some(token) = &credential.token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let Ok(req) = req.body(Body::empty()) else {
-            return LogoutOutcome::Failed("logout request could not be built".into());
-        };
-        match send(&self.clients[index], req, Duration::from_secs(5)).await {
-            Ok(resp) => LogoutOutcome::Answered(resp.status().as_u16()),
-            Err(e) => LogoutOutcome::Failed(e.to_string()),
-        }
-    }
-}
-
-impl DashboardLogout for DashboardLogouts {
-    fn logout<'a>(
-        &'a self,
-        env: usize,
-        credential: &'a WithheldCredential,
-        authority: &'a str,
-    ) -> Pin<Box<dyn Future<Output = LogoutOutcome> + Send + 'a>> {
-        Box::pin(self.call(env, credential, authority))
-    }
 }

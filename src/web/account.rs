@@ -64,11 +64,13 @@ pub async fn revoke(posted: Posted<SignedIn>) -> Result<Response, PageError> {
         true => r.device_id == id,
         false => r.id == id,
     });
+    // This browser's own session: the jar as the dashboard last rotated it.
+    let own = auth.session_jar(&s.claims, &s.base.headers).jar.lines();
     for session in ended {
         let ending = Ending {
             user,
             sid: &session.id,
-            jar: None,
+            jar: (session.id == s.claims.sid).then(|| own.clone()),
             authority: Some(&s.base.facts.authority),
         };
         let ctx = s.base.audit(user).with_device(&session.device_id);

@@ -357,6 +357,26 @@ fn authentication_settings_are_validated_with_key_paths() {
             "environments[0].login.anonymous:",
         ),
         (
+            with(keys, "", "[environments.login.logout]\npath = \"/out\"\ncsrf = { from = \"meta:csrf-token\", send = \"header:X-CSRF-Token\" }"),
+            "environments[0].login.logout.csrf.page: a token in a form field",
+        ),
+        (
+            with(keys, "", "[environments.login.logout]\npath = \"/out\"\ncsrf = { from = \"body:x\", send = \"header:X\" }"),
+            "environments[0].login.logout.csrf.from: \"body\" is not",
+        ),
+        (
+            with(keys, "", "[environments.login.logout]\npath = \"/out\"\ncsrf = { from = \"cookie:c\", send = \"header\" }"),
+            "environments[0].login.logout.csrf.send: \"header\" is not KIND:NAME",
+        ),
+        (
+            with(keys, "", "[environments.login.logout]\npath = \"/out\"\ncsrf = { page = \"https://x/\", from = \"cookie:c\", send = \"field:c\" }"),
+            "environments[0].login.logout.csrf.page:",
+        ),
+        (
+            with(keys, "", "[environments.login.logout]\npath = \"/out\"\nexpect = { status = [99] }"),
+            "environments[0].login.logout.expect.status: 99",
+        ),
+        (
             with(keys, "", "public_paths = [\"static\"]"),
             "environments[0].login.public_paths[0]:",
         ),

@@ -9,6 +9,7 @@ mod config;
 mod demo_dashboard;
 mod email_otp;
 mod enforcement;
+mod frameworks;
 mod instances;
 mod layers;
 mod mfa_devices;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod framework;
 pub mod lenient;
 pub mod mfa;
 pub mod redis;
