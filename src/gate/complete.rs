@@ -30,6 +30,8 @@ pub struct Passed<'a> {
 /// A login released after its second factor: where the browser continues and the cookies it
 /// gets (the session, the device, the sealed jar; never the dashboard's own).
 pub struct Released {
+    /// The new session's id (a token login's token is parked under it).
+    pub sid: String,
     pub next: String,
     pub cookies: Vec<String>,
 }
@@ -90,6 +92,7 @@ impl Auth {
         // token clients fetch their token once from the release endpoint.
         cookies.extend(session.jar_cookies);
         Ok(Some(Released {
+            sid: session.sid,
             next: login.next,
             cookies,
         }))

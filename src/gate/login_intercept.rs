@@ -254,14 +254,15 @@ pub fn token_at(json: &Value, pointer: &str) -> Option<String> {
 }
 
 /// Replaces the token (if the login has one) with `null` and tells the client where to pass
-/// MFA.
-pub fn withhold_token(json: &mut Value, pointer: Option<&str>, mfa_url: &str) {
+/// MFA: the pages (`mfa_url`) and the JSON API (`mfa_api`) under the gateway `prefix`.
+pub fn withhold_token(json: &mut Value, pointer: Option<&str>, prefix: &str) {
     if let Some(slot) = pointer.and_then(|p| json.pointer_mut(p)) {
         *slot = Value::Null;
     }
     if let Value::Object(map) = json {
         map.insert("mfa_required".into(), Value::Bool(true));
-        map.insert("mfa_url".into(), Value::String(mfa_url.into()));
+        map.insert("mfa_url".into(), Value::String(prefix.into()));
+        map.insert("mfa_api".into(), Value::String(format!("{prefix}api/mfa")));
     }
 }
 
@@ -429,6 +430,7 @@ mod tests {
         assert_eq!(json["data"]["authentication_token"], Value::Null);
         assert_eq!(json["mfa_required"], true);
         assert_eq!(json["mfa_url"], "/.mfagate/");
+        assert_eq!(json["mfa_api"], "/.mfagate/api/mfa");
         assert!(!json.to_string().contains("SECRET-TOKEN-1"));
     }
 

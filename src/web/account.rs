@@ -14,10 +14,12 @@ use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
 use crate::clock::utc;
 use crate::domain::Factor;
+use crate::gate::auth::Auth;
 use crate::gate::lifecycle::{EndReason, Ending};
 use crate::gate::login_intercept::token_document;
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
+use crate::store::StoreResult;
 
 pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -169,14 +171,8 @@ pub async fn release(s: SignedIn) -> Response {
         )
             .into_response()
     };
-    let mut resp = match auth.records.take_release(&s.claims.sid).await {
-        Ok(Some(sealed)) => match auth.keys.open(&sealed, s.claims.sid.as_bytes()) {
-            Ok(token) => {
-                let token = String::from_utf8_lossy(&token);
-                Json(token_document(pointer, &token)).into_response()
-            }
-            Err(_) => gone(),
-        },
+    let mut resp = match take_token(auth, &s.claims.sid).await {
+        Ok(Some(token)) => Json(token_document(pointer, &token)).into_response(),
         Ok(None) => gone(),
         Err(e) => {
             tracing::error!(error = %e, "store unavailable for token release");
@@ -189,4 +185,11 @@ pub async fn release(s: SignedIn) -> Response {
     };
     super::templates::secure_headers(resp.headers_mut());
     resp
+}
+
+/// The token parked for session `sid` at its release, taken: it is given out once.
+pub(super) async fn take_token(auth: &Auth, sid: &str) -> StoreResult<Option<String>> {
+    let sealed = auth.records.take_release(sid).await?;
+    let token = sealed.and_then(|s| auth.keys.open(&s, sid.as_bytes()).ok());
+    Ok(token.map(|t| String::from_utf8_lossy(&t).into_owned()))
 }

@@ -7,12 +7,24 @@ use http::HeaderValue;
 use super::error::PageError;
 use super::extract::PendingPage;
 use crate::domain::Factor;
-use crate::gate::complete::Passed;
+use crate::gate::complete::{Passed, Released};
 use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::decode_device;
 use crate::session::{cookie_value, DEVICE_COOKIE};
+use crate::store::StoreResult;
 
+/// The page's end of a second factor: the browser continues where it was going, with the
+/// cookies of its new session.
 pub async fn complete(page: &PendingPage, method: Factor) -> Result<Response, PageError> {
+    Ok(match release(page, method).await? {
+        Some(released) => redirect_with_cookies(&released.next, &released.cookies),
+        None => PendingPage::expired(&page.base),
+    })
+}
+
+/// Completes the pending login of `page` after `method` passed; `None` when it is no longer
+/// pending. Taking the pending login makes completion single-use even under parallel submits.
+pub async fn release(page: &PendingPage, method: Factor) -> StoreResult<Option<Released>> {
     let base = &page.base;
     let auth = &base.auth;
     let user_agent = base
@@ -30,13 +42,7 @@ pub async fn complete(page: &PendingPage, method: Factor) -> Result<Response, Pa
         jar_chunks: read_chunks(&base.headers, SESSION_JAR).1,
         ctx: base.facts.audit(auth),
     };
-    // Taking the pending login makes completion single-use even under parallel submits.
-    Ok(
-        match auth.complete_factor(base.facts.env_index, passed).await? {
-            Some(released) => redirect_with_cookies(&released.next, &released.cookies),
-            None => PendingPage::expired(base),
-        },
-    )
+    auth.complete_factor(base.facts.env_index, passed).await
 }
 
 /// 303 to `to` setting `cookies`, with the gateway's page headers.

@@ -23,6 +23,15 @@ pub fn verify(
     host: &str,
     submitted: Option<&str>,
 ) -> bool {
+    let token_ok = submitted
+        .and_then(|t| B64.decode(t).ok())
+        .is_some_and(|tag| keys.verify(&message(session_id), &tag));
+    same_site(headers, host) && token_ok
+}
+
+/// Whether the browser says the request comes from the gateway's own origin (or says
+/// nothing, as non-browser clients do): `Sec-Fetch-Site` and `Origin`.
+pub fn same_site(headers: &HeaderMap, host: &str) -> bool {
     let site_ok = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => matches!(site, "same-origin" | "none"),
         None => true,
@@ -34,10 +43,7 @@ pub fn verify(
         Some(origin) => origin == format!("https://{host}"),
         None => true,
     };
-    let token_ok = submitted
-        .and_then(|t| B64.decode(t).ok())
-        .is_some_and(|tag| keys.verify(&message(session_id), &tag));
-    site_ok && origin_ok && token_ok
+    site_ok && origin_ok
 }
 
 #[cfg(test)]

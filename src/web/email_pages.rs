@@ -68,99 +68,124 @@ pub async fn email_form(p: PendingPage) -> Result<Response, PageError> {
     Ok(email_page(&p, sent, None, StatusCode::OK))
 }
 
-enum Send {
-    Reserved(String),
-    Refused(u64),
+/// How a request for an email code went.
+pub(super) enum Sent {
+    Delivered,
+    /// Code entry is blocked for this user until then: no code.
     Blocked(u64),
+    /// Too soon after the last code, or too many in the window: wait this long.
+    TooSoon(u64),
+    /// The mail server did not take it.
+    Failed,
+    /// No mail transport, or no address for this user.
+    Unavailable,
 }
 
-/// `POST {prefix}email/send`: a new code to the user's registered address (never one typed
-/// here), within the resend and window limits; blocked users get none.
-pub async fn send(posted: Posted<PendingPage>) -> Result<Response, PageError> {
-    let p = &posted.session;
-    if !email_allowed(p) {
-        return Ok(p.base.to(""));
-    }
+/// Sends a new code to the user's registered address (never one typed by the client), within
+/// the resend and window limits; blocked users get none. The send is decided and recorded
+/// under the user's lock and delivered outside it. Audited either way.
+pub(super) async fn send_code(p: &PendingPage) -> Result<Sent, StoreError> {
     let (auth, user) = (&p.base.auth, p.login.user.as_str());
     let env = &auth.config.environments[p.base.facts.env_index];
     let policy = env.email_otp;
     let ctx = p.base.audit(user);
-    // Decide and record the send under the user's lock; deliver outside it.
     let reserved = auth
         .records
         .locked_user(user, async {
             let now = auth.clock.now();
             if let Err(until) = admit(auth.records.attempts("user", user).await?, now) {
-                return Ok(Send::Blocked(until));
+                return Ok(Err(Sent::Blocked(until)));
             }
             let state = auth.records.email_otp(user).await?;
             match email_otp::may_send(state.as_ref(), &policy, now) {
                 SendDecision::TooSoon { wait_secs } | SendDecision::TooMany { wait_secs } => {
-                    Ok(Send::Refused(wait_secs))
+                    Ok(Err(Sent::TooSoon(wait_secs)))
                 }
                 SendDecision::Allowed => {
                     let code = email_otp::new_code(&auth.keys);
                     let next =
                         email_otp::issue(&auth.keys, state, &p.login.id, &code, &policy, now);
-                    let keep = std::time::Duration::from_secs(
-                        2 * policy.send_window_secs.max(policy.ttl_secs),
-                    );
-                    auth.records.save_email_otp(user, &next, keep).await?;
-                    Ok(Send::Reserved(code))
+                    auth.records
+                        .save_email_otp(user, &next, keep(&policy))
+                        .await?;
+                    Ok(Ok(code))
                 }
             }
         })
-        .await;
-    let code = match reserved? {
-        Send::Reserved(code) => code,
-        Send::Blocked(until) => return Ok(blocked_page(&p.base, until)),
-        Send::Refused(wait_secs) => {
-            auth.audit
-                .record(ctx.event(EventKind::EmailCodeResendRefused { wait_secs }))
-                .await;
-            let sent = code_out(p).await.unwrap_or(false);
-            let text = format!("You can ask for a new code in {wait_secs} seconds.");
-            return Ok(email_page(
-                p,
-                sent,
-                Some(&text),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
+        .await?;
+    let code = match reserved {
+        Ok(code) => code,
+        Err(Sent::TooSoon(wait_secs)) => {
+            let refused = EventKind::EmailCodeResendRefused { wait_secs };
+            auth.audit.record(ctx.event(refused)).await;
+            return Ok(Sent::TooSoon(wait_secs));
         }
+        Err(other) => return Ok(other),
     };
     let (Some(mailer), Some(to)) = (&auth.mailer, auth.user_email(user)) else {
-        return Ok(p.base.to(""));
+        return Ok(Sent::Unavailable);
     };
-    Ok(
-        match mailer
-            .send_now(&messages::otp_code(
-                &to,
-                &env.display_name,
-                &code,
-                policy.ttl_secs,
-            ))
-            .await
-        {
-            Ok(()) => {
-                auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
-                // Post/redirect/get: Back or reload on the page that says the code went out
-                // does not ask to send the form again.
-                p.base.to("email")
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "sign-in code email failed");
-                auth.audit
-                    .record(ctx.event(EventKind::EmailCodeSendFailed))
-                    .await;
-                email_page(
-                    p,
-                    false,
-                    Some("We could not send the code. Try again, or use another method."),
-                    StatusCode::BAD_GATEWAY,
-                )
-            }
-        },
-    )
+    let mail = messages::otp_code(&to, &env.display_name, &code, policy.ttl_secs);
+    match mailer.send_now(&mail).await {
+        Ok(()) => {
+            auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
+            Ok(Sent::Delivered)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in code email failed");
+            let failed = ctx.event(EventKind::EmailCodeSendFailed);
+            auth.audit.record(failed).await;
+            Ok(Sent::Failed)
+        }
+    }
+}
+
+/// How long an email code's state is kept: past its window and its lifetime.
+fn keep(policy: &email_otp::EmailOtpPolicy) -> std::time::Duration {
+    std::time::Duration::from_secs(2 * policy.send_window_secs.max(policy.ttl_secs))
+}
+
+/// `POST {prefix}email/send`.
+pub async fn send(posted: Posted<PendingPage>) -> Result<Response, PageError> {
+    let p = &posted.session;
+    if !email_allowed(p) {
+        return Ok(p.base.to(""));
+    }
+    Ok(match send_code(p).await? {
+        // Post/redirect/get: Back or reload on the page that says the code went out does not
+        // ask to send the form again.
+        Sent::Delivered => p.base.to("email"),
+        Sent::Unavailable => p.base.to(""),
+        Sent::Blocked(until) => blocked_page(&p.base, until),
+        Sent::TooSoon(wait_secs) => {
+            let sent = code_out(p).await.unwrap_or(false);
+            let text = format!("You can ask for a new code in {wait_secs} seconds.");
+            email_page(p, sent, Some(&text), StatusCode::TOO_MANY_REQUESTS)
+        }
+        Sent::Failed => email_page(
+            p,
+            false,
+            Some("We could not send the code. Try again, or use another method."),
+            StatusCode::BAD_GATEWAY,
+        ),
+    })
+}
+
+/// Checks an email code of this pending login; a right one is used up.
+pub(super) async fn check_email_code(p: &PendingPage, code: &str) -> Result<bool, StoreError> {
+    let (auth, user) = (&p.base.auth, p.login.user.as_str());
+    let policy = auth.config.environments[p.base.facts.env_index].email_otp;
+    let Some(state) = auth.records.email_otp(user).await? else {
+        return Ok(false);
+    };
+    let now = auth.clock.now();
+    let (outcome, next) = email_otp::check(&auth.keys, &state, &p.login.id, code, &policy, now);
+    if outcome == CheckOutcome::Accepted {
+        auth.records
+            .save_email_otp(user, &next, keep(&policy))
+            .await?;
+    }
+    Ok(outcome == CheckOutcome::Accepted)
 }
 
 /// `POST {prefix}email/verify`.
@@ -172,27 +197,8 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
     if let Some(page) = super::mfa_pages::already_confirmed(p).await? {
         return Ok(page);
     }
-    let (auth, user) = (&p.base.auth, p.login.user.as_str());
-    let policy = auth.config.environments[p.base.facts.env_index].email_otp;
-    let check = async {
-        let Some(state) = auth.records.email_otp(user).await? else {
-            return Ok(false);
-        };
-        let (outcome, next) = email_otp::check(
-            &auth.keys,
-            &state,
-            &p.login.id,
-            posted.field("code"),
-            &policy,
-            auth.clock.now(),
-        );
-        if outcome == CheckOutcome::Accepted {
-            let keep =
-                std::time::Duration::from_secs(2 * policy.send_window_secs.max(policy.ttl_secs));
-            auth.records.save_email_otp(user, &next, keep).await?;
-        }
-        Ok(outcome == CheckOutcome::Accepted)
-    };
+    let user = p.login.user.as_str();
+    let check = check_email_code(p, posted.field("code"));
     let verdict = regulated(&p.base, user, Factor::EmailOtp, check).await;
     let retry = |e: Option<&str>| email_page(p, true, e, StatusCode::UNPROCESSABLE_ENTITY);
     after_verdict(

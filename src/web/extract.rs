@@ -114,20 +114,29 @@ impl PendingPage {
     }
 }
 
-impl FromRequestParts<Arc<Auth>> for PendingPage {
-    type Rejection = Response;
+/// Why a request has no pending sign-in.
+pub enum NotPending {
+    /// Outside the pipeline's gateway routes.
+    NoFacts,
+    /// The browser is signed in already.
+    SignedIn(PageBase),
+    /// Expired, completed, or never there.
+    Expired(PageBase),
+    Store(crate::store::StoreError),
+}
 
-    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
-        let Some(base) = PageBase::from_parts(parts, auth) else {
-            return Err(StatusCode::NOT_FOUND.into_response());
-        };
+impl PendingPage {
+    /// The pending sign-in the request's session cookie names, shared by the pages and the
+    /// JSON API (which answer its absence each in their own way).
+    pub async fn find(parts: &Parts, auth: &Arc<Auth>) -> Result<Self, NotPending> {
+        let base = PageBase::from_parts(parts, auth).ok_or(NotPending::NoFacts)?;
         let env = &auth.config.environments[base.facts.env_index];
         let now = auth.clock.now();
         let Some(claims) = auth.pending_session(env, &base.headers, now) else {
             if auth.full_session(env, &base.headers, now).is_some() {
-                return Err(Redirect::to("/").into_response());
+                return Err(NotPending::SignedIn(base));
             }
-            return Err(Self::expired(&base));
+            return Err(NotPending::Expired(base));
         };
         match auth.records.pending(&claims.sid).await {
             Ok(Some(login)) if login.user == claims.user => Ok(Self {
@@ -135,9 +144,24 @@ impl FromRequestParts<Arc<Auth>> for PendingPage {
                 claims,
                 login,
             }),
-            Ok(_) => Err(Self::expired(&base)),
-            Err(e) => Err(PageError::from(e).into_response()),
+            Ok(_) => Err(NotPending::Expired(base)),
+            Err(e) => Err(NotPending::Store(e)),
         }
+    }
+}
+
+impl FromRequestParts<Arc<Auth>> for PendingPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
+        Self::find(parts, auth)
+            .await
+            .map_err(|missing| match missing {
+                NotPending::NoFacts => StatusCode::NOT_FOUND.into_response(),
+                NotPending::SignedIn(_) => Redirect::to("/").into_response(),
+                NotPending::Expired(base) => Self::expired(&base),
+                NotPending::Store(e) => PageError::from(e).into_response(),
+            })
     }
 }
 

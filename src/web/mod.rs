@@ -2,6 +2,7 @@
 //! the upstream dashboard.
 
 pub mod account;
+pub mod api;
 pub mod complete;
 pub mod csrf;
 pub mod email_pages;
@@ -97,6 +98,14 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
     let Some(auth) = auth else {
         return base.fallback(missing);
     };
+    let openapi = api::openapi(prefix);
+    base = base.route(
+        &p("api/openapi.json"),
+        get(move || {
+            let doc = openapi.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
+        }),
+    );
     let pages = Router::new()
         .route(prefix, get(mfa_pages::start))
         .route(
@@ -125,6 +134,9 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
         .route(&p("api/release"), get(account::release))
+        .route(&p("api/mfa"), get(api::state))
+        .route(&p("api/mfa/email"), post(api::email))
+        .route(&p("api/mfa/verify"), post(api::verify))
         .with_state(auth)
         .layer(axum::middleware::from_fn_with_state(
             prefix.to_string(),

@@ -18,13 +18,19 @@ struct Lab {
 
 impl Lab {
     async fn start(flavour: Flavour, login: &str) -> Self {
+        Self::start_with(flavour, login, ("", "mfa = \"required\"")).await
+    }
+
+    /// With `top` config (before `[secrets]`) and `env` keys for the environment (`mfa` among
+    /// them).
+    async fn start_with(flavour: Flavour, login: &str, (top, env): (&str, &str)) -> Self {
         let pki = Pki::new();
         let (addr, app) = framework::start(flavour, &["app.test"]).await;
         pki.leaf("app", &["app.test"]);
-        let mut toml = config_head(&pki, "");
+        let mut toml = config_head(&pki, top);
         toml.push_str(&format!(
             "\n[[environments]]\nname = \"app\"\nhosts = [\"app.test\"]\nupstream = \"http://{addr}\"\n\
-             mfa = \"required\"\n[environments.tls]\ncert = \"app.pem\"\nkey = \"app-key.pem\"\n{login}"
+             {env}\n[environments.tls]\ncert = \"app.pem\"\nkey = \"app-key.pem\"\n{login}"
         ));
         let gw = start_gateway(&pki, &toml);
         Self { pki, gw, app }
@@ -234,6 +240,182 @@ async fn a_rails_sign_out_with_the_meta_token_and_forwarded_https_ends_the_sessi
     assert_eq!(signed_out[0].headers["x-forwarded-proto"], "https");
     assert!(lab.app.answered("GET", "/").iter().all(|a| a.status == 200));
     assert_eq!(lab.audited("dashboard_logout_failed").await.len(), 0);
+    assert_eq!(lab.metric("signed_out").await, "1");
+    stop(lab.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_client_passes_mfa_over_the_json_api_and_gets_its_token_in_the_dashboards_shape() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let (mail, _) = crate::support::mfa::mail_extra(sink.port());
+    let methods = "mfa = \"required\"\nmethods = [\"totp\", \"email\", \"backup\"]";
+    let lab = Lab::start_with(Flavour::Rails, framework::TOKEN_API_LOGIN, (&mail, methods)).await;
+    let (client, base) = (lab.browser(), lab.base());
+    let api = |path: &str| format!("{base}/.mfagate/api/mfa{path}");
+    let login = client
+        .post(format!("{base}/api/v1/sign_in"))
+        .json(&serde_json::json!({"email": USER.0, "password": USER.1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let answer: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(answer["token"], serde_json::Value::Null, "{answer}");
+    assert_eq!(answer["mfa_required"], true);
+    assert_eq!(answer["mfa_api"], "/.mfagate/api/mfa");
+
+    let state = crate::support::json(client.get(api(""))).await;
+    assert_eq!(state["user"], USER.0);
+    assert_eq!(state["methods"], serde_json::json!(["email"]), "{state}");
+    assert_eq!(state["enroll_url"], "/.mfagate/enroll");
+
+    // Posts must be JSON from the gateway's origin (the CSRF equivalent).
+    let form = client
+        .post(api("/email"))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let cross = client
+        .post(api("/email"))
+        .header("origin", "https://evil.test")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert!(sink.messages().is_empty(), "no code for refused posts");
+
+    let sent = client
+        .post(api("/email"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let again = client
+        .post(api("/email"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 429, "a resend waits");
+    assert!(again.headers().contains_key("retry-after"));
+    let code = crate::support::smtp::code_in(&sink.wait_for(1).await[0]);
+
+    let verify = |body: serde_json::Value| client.post(api("/verify")).json(&body).send();
+    let wrong = verify(serde_json::json!({"method": "email", "code": "000000"}))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    let not_allowed = verify(serde_json::json!({"method": "backup", "code": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        not_allowed.status(),
+        422,
+        "no backup codes yet: a wrong code, counted"
+    );
+    let ok = verify(serde_json::json!({"method": "email", "code": code}))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let released: serde_json::Value = ok.json().await.unwrap();
+    let token = released["token"]
+        .as_str()
+        .expect("token at /token")
+        .to_string();
+    assert_eq!(released["mfa_required"], false);
+    assert_eq!(lab.audited("mfa_failure").await.len(), 2);
+    assert_eq!(lab.audited("mfa_success").await.len(), 1);
+
+    // The token works with its session, and only with it.
+    let me = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let stranger = lab.browser();
+    let stolen = stranger
+        .get(format!("{base}/api/v1/me"))
+        .header("accept", "application/json")
+        .bearer_auth(&token)
+        .send();
+    assert_eq!(stolen.await.unwrap().status(), 401);
+    let release = client.get(format!("{base}/.mfagate/api/release")).send();
+    assert_eq!(
+        release.await.unwrap().status(),
+        410,
+        "the token was given once"
+    );
+    let replay = verify(serde_json::json!({"method": "email", "code": code}))
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 409, "signed in: nothing pending");
+
+    // The OpenAPI document describes the API.
+    let doc = crate::support::json(client.get(format!("{base}/.mfagate/api/openapi.json"))).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/.mfagate/api/mfa/verify"]["post"].is_object());
+
+    // The dashboard's own sign-out, called by the client, ends the gateway session too.
+    assert_eq!(lab.app.signed_in(USER.0), 1);
+    let out = client
+        .delete(format!("{base}/api/v1/sign_out"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(lab.app.signed_in(USER.0), 0);
+    let after = client
+        .get(format!("{base}/api/v1/me"))
+        .header("accept", "application/json")
+        .bearer_auth(&token)
+        .send();
+    assert_eq!(after.await.unwrap().status(), 401);
+    stop(lab.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_a_token_session_signs_its_token_out_of_the_dashboard() {
+    let lab = Lab::start_with(
+        Flavour::Rails,
+        framework::TOKEN_API_LOGIN,
+        ("", "mfa = \"optional\""),
+    )
+    .await;
+    let (client, base) = (lab.browser(), lab.base());
+    let login = client
+        .post(format!("{base}/api/v1/sign_in"))
+        .json(&serde_json::json!({"email": USER.0, "password": USER.1}))
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = login.json().await.unwrap();
+    assert!(
+        answer["token"].is_string(),
+        "no factor, optional: passed through {answer}"
+    );
+    assert_eq!(lab.app.signed_in(USER.0), 1);
+    let auth = lab.gw.auth.as_ref().unwrap();
+    let ctx = auth.background_context("app");
+    let ended = auth.end_all(
+        USER.0,
+        mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+        ctx,
+    );
+    assert_eq!(ended.await.unwrap(), 1);
+    assert_eq!(
+        lab.app.signed_in(USER.0),
+        0,
+        "DELETE /api/v1/sign_out with the bearer token"
+    );
+    let signed_out = lab.app.answered("DELETE", "/api/v1/sign_out");
+    assert_eq!(signed_out[0].status, 204);
     assert_eq!(lab.metric("signed_out").await, "1");
     stop(lab.gw).await;
 }
