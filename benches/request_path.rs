@@ -61,6 +61,7 @@ fn bench(c: &mut Criterion) {
         auth: AuthMethod::Pwd,
         stage: Stage::Full,
         created_at: now - 600,
+        created_sub_ms: 123,
         mfa_at: Some(now - 600),
         idle_until: now + 1200,
         expires_at: now + 11 * 3600,

@@ -24,6 +24,12 @@ pub struct Clock {
     frozen_at: Arc<AtomicU64>,
 }
 
+fn real_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn real_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -38,6 +44,20 @@ impl Clock {
             frozen => frozen,
         };
         base.saturating_add_signed(self.offset_secs.load(Ordering::Relaxed))
+    }
+
+    /// Unix milliseconds, for facts that must be ordered within a second (a session created
+    /// just before or just after MFA became required). Agrees with `now` to the second.
+    pub fn now_ms(&self) -> u64 {
+        let base = match self.frozen_at.load(Ordering::Relaxed) {
+            0 => real_now_ms(),
+            frozen => frozen.saturating_mul(1000),
+        };
+        base.saturating_add_signed(
+            self.offset_secs
+                .load(Ordering::Relaxed)
+                .saturating_mul(1000),
+        )
     }
 
     /// Moves this clock (and every clone) forward.

@@ -117,6 +117,11 @@ pub fn normalize_user(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
+/// For `skip_serializing_if`: a zero that older readers take as absent anyway.
+pub fn is_zero(n: &u16) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::Factor;

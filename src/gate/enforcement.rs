@@ -21,7 +21,7 @@ const TICK: Duration = Duration::from_millis(250);
 /// Records (or reads back) `enforced_since` for every environment requiring MFA and publishes
 /// it to the policies; forgets it for the others.
 pub async fn record(auth: &Auth) -> StoreResult<()> {
-    let now = auth.clock.now();
+    let now = auth.clock.now_ms();
     let mut policies = (*auth.policies()).clone();
     for env in &auth.config.environments {
         if env.policy.mode == MfaMode::Required {
@@ -63,7 +63,7 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
         let Some(since) = policies.enforced_since.get(&env.name).copied() else {
             continue;
         };
-        let deadline = crate::clock::utc(since + env.policy.grace_secs);
+        let deadline = crate::clock::utc(since.div_ceil(1000) + env.policy.grace_secs);
         for user in users(auth).await? {
             let (role, envs) = who(auth, &user).await?;
             if !in_scope(&policies, index, role, &envs) || auth.records.totp(&user).await?.is_some()
@@ -109,7 +109,7 @@ pub async fn run(auth: Arc<Auth>) {
             }
         }
         let policies = auth.policies();
-        let now = auth.clock.now();
+        let now = auth.clock.now_ms();
         for (index, env) in auth.config.environments.iter().enumerate() {
             let Some(since) = policies.enforced_since.get(&env.name).copied() else {
                 continue;
@@ -144,8 +144,9 @@ async fn sweep(auth: &Auth, index: usize, since: u64) -> StoreResult<usize> {
             continue;
         }
         for session in auth.records.sessions(&user).await? {
-            if !must_end(session.auth, session.created_at, session.mfa_at, since) {
-                tracing::debug!(%user, session.created_at, since, mfa_at = ?session.mfa_at, "session kept");
+            let created_ms = session.created_ms();
+            if !must_end(session.auth, created_ms, session.mfa_at, since) {
+                tracing::debug!(%user, created_ms, since, mfa_at = ?session.mfa_at, "session kept");
                 continue;
             }
             let ending = Ending {

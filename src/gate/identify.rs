@@ -36,7 +36,7 @@ impl Identity {
                 role: a.role,
                 environments: &a.environments,
                 auth: AuthMethod::Sso,
-                created_at: a.created_at,
+                created_ms: a.created_at.saturating_mul(1000),
                 mfa_at: None,
                 has_factor: false,
             }),

@@ -302,6 +302,7 @@ impl Login<'_> {
             auth: AuthMethod::Pwd,
             stage: Stage::Pending,
             created_at: now,
+            created_sub_ms: 0,
             mfa_at: None,
             idle_until: now + PENDING_TTL.as_secs(),
             expires_at: now + PENDING_TTL.as_secs(),
@@ -338,6 +339,16 @@ pub struct NewSession<'a> {
     pub previous_jar_chunks: usize,
 }
 
+/// The milliseconds within second `now` (Unix seconds), from the clock while it is still
+/// that second (0 after it).
+fn sub_ms(auth: &Auth, now: u64) -> u16 {
+    let ms = auth.clock.now_ms();
+    match ms / 1000 == now {
+        true => (ms % 1000) as u16,
+        false => 0,
+    }
+}
+
 /// Creates a fully signed-in gateway session: a store record (for listing, revocation and the
 /// dashboard logout) and the cookie that carries its facts.
 pub async fn start_session(
@@ -355,6 +366,7 @@ pub async fn start_session(
         auth: AuthMethod::Pwd,
         stage: Stage::Full,
         created_at: now,
+        created_sub_ms: sub_ms(auth, now),
         mfa_at: new.mfa_at,
         idle_until: now + limits.idle.as_secs(),
         expires_at: now + limits.absolute.as_secs(),
@@ -371,6 +383,7 @@ pub async fn start_session(
         device_label: new.device_label.to_string(),
         ip: new.ip.to_string(),
         created_at: now,
+        created_sub_ms: claims.created_sub_ms,
         mfa_at: new.mfa_at,
         auth: claims.auth,
         sealed_credential: new

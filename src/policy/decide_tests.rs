@@ -39,7 +39,7 @@ fn policies() -> PolicySet {
             env("admins", MfaMode::Required, vec![Role::Admin]),
             sso_step_up,
         ],
-        enforced_since: [("alpha".to_string(), T_E), ("admins".to_string(), 0)]
+        enforced_since: [("alpha".to_string(), T_E * 1000), ("admins".to_string(), 0)]
             .into_iter()
             .collect(),
     }
@@ -161,7 +161,7 @@ fn decision_table() {
     let policies = policies();
     for row in &rows {
         let envs: Vec<String> = row.envs.iter().map(|s| s.to_string()).collect();
-        let subject = Subject { role: row.role, environments: &envs, auth: row.auth, created_at: row.created, mfa_at: row.mfa_at, has_factor: row.has_factor };
+        let subject = Subject { role: row.role, environments: &envs, auth: row.auth, created_ms: row.created * 1000, mfa_at: row.mfa_at, has_factor: row.has_factor };
         let req = RequestFacts { env: row.env, method: &row.method, path: row.path };
         assert_eq!(decide(&policies, &req, Some(&subject), row.now), row.want, "{}", row.what);
     }
@@ -227,7 +227,7 @@ fn decide_request_covers_logins_credentials_anonymous_and_sso() {
         role: Role::Agent,
         environments: &envs,
         auth,
-        created_at: NOW - 10,
+        created_ms: (NOW - 10) * 1000,
         mfa_at,
         has_factor: true,
     };
@@ -315,4 +315,40 @@ fn decide_request_covers_logins_credentials_anonymous_and_sso() {
         decide_request(&p, &req, &sso, NOW),
         Decision::Allow { .. }
     ));
+}
+
+/// Enforcement times are kept to the millisecond: a session created in the same second as
+/// the switch, but before it, gets the grace period; one created just after is challenged.
+#[test]
+fn the_same_second_as_the_switch_is_ordered_by_milliseconds() {
+    let mut p = policies();
+    let switch_ms = T_E * 1000 + 500;
+    p.enforced_since.insert("alpha".into(), switch_ms);
+    let envs = vec!["alpha".to_string()];
+    let at = |created_ms| Subject {
+        role: Role::Agent,
+        environments: &envs,
+        auth: Pwd,
+        created_ms,
+        mfa_at: None,
+        has_factor: true,
+    };
+    let get = RequestFacts {
+        env: 0,
+        method: &Method::GET,
+        path: "/inbox",
+    };
+    let grace = Decision::Allow {
+        grace_until: Some(T_E + 1 + GRACE),
+    };
+    assert_eq!(decide(&p, &get, Some(&at(switch_ms - 1)), T_E), grace);
+    assert_eq!(
+        decide(&p, &get, Some(&at(switch_ms)), T_E),
+        Decision::Challenge(Challenge::Verify)
+    );
+    let end = T_E + GRACE + 1;
+    assert_eq!(
+        decide(&p, &get, Some(&at(switch_ms - 1)), end),
+        Decision::ForceLogout("enforcement grace period ended")
+    );
 }

@@ -6,9 +6,9 @@ use super::{requiring_environments, PolicySet};
 use crate::domain::AuthMethod;
 use crate::domain::Role;
 
-/// Whether the grace period that began at `since` is over at `now`.
-pub fn grace_over(since: u64, grace_secs: u64, now: u64) -> bool {
-    now >= since.saturating_add(grace_secs)
+/// Whether the grace period that began at `since_ms` is over at `now_ms` (Unix ms).
+pub fn grace_over(since_ms: u64, grace_secs: u64, now_ms: u64) -> bool {
+    now_ms >= since_ms.saturating_add(grace_secs.saturating_mul(1000))
 }
 
 /// Whether environment `env` requires MFA of a user with `role` in `envs` (any-environment
@@ -19,10 +19,11 @@ pub fn in_scope(policies: &PolicySet, env: usize, role: Role, envs: &[String]) -
     envs.contains(name) && requiring_environments(policies, envs, env, role).contains(&env)
 }
 
-/// Whether a session must end when the grace period of an enforcement that began at `since`
-/// is over: a password session from before `since` that never passed a second factor.
-pub fn must_end(auth: AuthMethod, created_at: u64, mfa_at: Option<u64>, since: u64) -> bool {
-    auth == AuthMethod::Pwd && created_at < since && mfa_at.is_none()
+/// Whether a session must end when the grace period of an enforcement that began at
+/// `since_ms` is over: a password session from before it (both in Unix milliseconds, so a
+/// session of the same second is ordered rightly) that never passed a second factor.
+pub fn must_end(auth: AuthMethod, created_ms: u64, mfa_at: Option<u64>, since_ms: u64) -> bool {
+    auth == AuthMethod::Pwd && created_ms < since_ms && mfa_at.is_none()
 }
 
 #[cfg(test)]
@@ -32,8 +33,8 @@ mod tests {
 
     #[test]
     fn grace_scope_and_which_sessions_end() {
-        assert!(!grace_over(100, 50, 149));
-        assert!(grace_over(100, 50, 150));
+        assert!(!grace_over(100_000, 50, 149_999));
+        assert!(grace_over(100_000, 50, 150_000));
         let env = |name: &str, mode| EnvPolicy {
             name: name.into(),
             mode,
@@ -57,6 +58,10 @@ mod tests {
             "b itself enforces nothing"
         );
         assert!(must_end(AuthMethod::Pwd, 99, None, 100));
+        assert!(
+            must_end(AuthMethod::Pwd, 100_499, None, 100_500),
+            "same second, before the switch"
+        );
         assert!(
             !must_end(AuthMethod::Pwd, 100, None, 100),
             "created after enforcement"

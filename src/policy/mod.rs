@@ -88,7 +88,7 @@ impl EnvPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     pub environments: Vec<EnvPolicy>,
-    /// Environment name → Unix seconds `required` took effect.
+    /// Environment name → Unix milliseconds `required` took effect.
     pub enforced_since: HashMap<String, u64>,
 }
 
@@ -98,7 +98,8 @@ pub struct Subject<'a> {
     pub role: Role,
     pub environments: &'a [String],
     pub auth: AuthMethod,
-    pub created_at: u64,
+    /// When the session began, in Unix milliseconds (enforcement times are kept to the ms).
+    pub created_ms: u64,
     /// Last second factor for this session (a trusted device counts with its trust time).
     pub mfa_at: Option<u64>,
     pub has_factor: bool,
@@ -263,17 +264,18 @@ pub fn decide(
                 .min()
                 .unwrap_or((0, 0));
             let (since, grace) = start;
-            if s.created_at >= since {
+            if s.created_ms >= since {
                 return Decision::Challenge(if s.has_factor {
                     Challenge::Verify
                 } else {
                     Challenge::Enroll
                 });
             }
-            if now >= since + grace {
+            let ends_ms = since.saturating_add(grace.saturating_mul(1000));
+            if now.saturating_mul(1000) >= ends_ms {
                 return Decision::ForceLogout("enforcement grace period ended");
             }
-            grace_until = Some(since + grace);
+            grace_until = Some(ends_ms.div_ceil(1000));
         } else if s.has_factor && env.mode_for(s.role) == MfaMode::Optional {
             return Decision::Challenge(Challenge::Verify);
         }

@@ -29,6 +29,13 @@ pub struct SessionClaims {
     pub auth: AuthMethod,
     pub stage: Stage,
     pub created_at: u64,
+    /// The milliseconds of `created_at` (0 in cookies issued before they were kept).
+    #[serde(
+        default,
+        rename = "cms",
+        skip_serializing_if = "crate::domain::is_zero"
+    )]
+    pub created_sub_ms: u16,
     pub mfa_at: Option<u64>,
     /// Idle deadline; refreshed by re-issuing the cookie, never past `expires_at`.
     pub idle_until: u64,
@@ -113,13 +120,19 @@ pub fn decode_device(keys: &KeyRing, value: &str) -> Result<String, TokenError> 
 }
 
 impl SessionClaims {
+    /// When the session began, in Unix milliseconds.
+    pub fn created_ms(&self) -> u64 {
+        let ms = self.created_at.saturating_mul(1000);
+        ms.saturating_add(u64::from(self.created_sub_ms))
+    }
+
     /// The session as the policy sees it.
     pub fn subject(&self) -> crate::policy::Subject<'_> {
         crate::policy::Subject {
             role: self.who.role,
             environments: &self.who.envs,
             auth: self.auth,
-            created_at: self.created_at,
+            created_ms: self.created_ms(),
             mfa_at: self.mfa_at,
             has_factor: self.who.factor,
         }
@@ -168,6 +181,7 @@ mod tests {
             auth: AuthMethod::Pwd,
             stage: Stage::Full,
             created_at: now,
+            created_sub_ms: 250,
             mfa_at: Some(now),
             idle_until: now + 1800,
             expires_at: now + 12 * 3600,

@@ -96,6 +96,13 @@ pub struct SessionRecord {
     pub device_label: String,
     pub ip: String,
     pub created_at: u64,
+    /// The milliseconds of `created_at` (0 in records written before they were kept).
+    #[serde(
+        default,
+        rename = "cms",
+        skip_serializing_if = "crate::domain::is_zero"
+    )]
+    pub created_sub_ms: u16,
     pub mfa_at: Option<u64>,
     pub auth: AuthMethod,
     /// The dashboard credential, sealed, for calling the dashboard's logout endpoint.
@@ -105,6 +112,14 @@ pub struct SessionRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub sealed_credential: Option<Vec<u8>>,
+}
+
+impl SessionRecord {
+    /// When the session began, in Unix milliseconds.
+    pub fn created_ms(&self) -> u64 {
+        let ms = self.created_at.saturating_mul(1000);
+        ms.saturating_add(u64::from(self.created_sub_ms))
+    }
 }
 
 /// What the dashboard returned on a successful password login, held back until MFA passes.
@@ -322,17 +337,21 @@ impl Records {
         self.store.set_members(USERS_SET).await
     }
 
-    /// When `required` took effect in `env`: recorded once and kept across restarts. A missing
-    /// record is written with `now`.
-    pub async fn enforcement_since(&self, env: &str, now: u64) -> StoreResult<u64> {
+    /// When `required` took effect in `env`, in Unix milliseconds: recorded once and kept
+    /// across restarts. A missing record is written with `now_ms`. Records are written as
+    /// `<ms>ms`; a bare number is a record in seconds from before milliseconds were kept.
+    pub async fn enforcement_since(&self, env: &str, now_ms: u64) -> StoreResult<u64> {
         let key = format!("enforcement:{env}");
         self.store
-            .put_if_absent(&key, now.to_string().as_bytes(), None)
+            .put_if_absent(&key, format!("{now_ms}ms").as_bytes(), None)
             .await?;
         let raw = self.store.get(&key).await?.unwrap_or_default();
-        String::from_utf8_lossy(&raw)
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("{key} is not a time")))
+        let text = String::from_utf8_lossy(&raw);
+        let parsed = match text.strip_suffix("ms") {
+            Some(ms) => ms.parse().ok(),
+            None => text.parse::<u64>().ok().map(|s| s.saturating_mul(1000)),
+        };
+        parsed.ok_or_else(|| StoreError::Corrupt(format!("{key} is not a time")))
     }
 
     /// Forgets an enforcement (the environment no longer requires MFA), so switching it on

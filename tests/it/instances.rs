@@ -298,6 +298,7 @@ async fn a_session_costs_little_memory_in_redis() {
             device_label: "Chrome on Windows".into(),
             ip: "203.0.113.7".into(),
             created_at: 1_800_000_000,
+            created_sub_ms: 0,
             mfa_at: Some(1_800_000_000),
             auth: mfagate::domain::AuthMethod::Pwd,
             sealed_credential: Some(records.seal_credential(&user, &credential)),

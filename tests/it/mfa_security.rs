@@ -117,6 +117,7 @@ async fn forged_tampered_expired_and_foreign_cookies_are_no_session() {
         auth: mfagate::domain::AuthMethod::Pwd,
         stage: mfagate::session::token::Stage::Full,
         created_at: now,
+        created_sub_ms: 0,
         mfa_at: Some(now),
         idle_until: now + 600,
         expires_at: now + 3600,
