@@ -341,42 +341,47 @@ pub struct FileSso {
     pub trusted_proxies: Vec<String>,
 }
 
+/// Durations ("5m", "90s"); the `_secs` keys are the older spelling (one of each pair).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEmailOtp {
-    #[serde(default = "defaults::otp_ttl_secs")]
-    pub code_ttl_secs: u64,
-    #[serde(default = "defaults::otp_resend_after_secs")]
-    pub resend_after_secs: u64,
+    pub code_ttl: Option<String>,
+    pub code_ttl_secs: Option<u64>,
+    pub resend_after: Option<String>,
+    pub resend_after_secs: Option<u64>,
     #[serde(default = "defaults::otp_max_sends")]
     pub max_sends: u32,
-    #[serde(default = "defaults::otp_send_window_secs")]
-    pub send_window_secs: u64,
+    pub send_window: Option<String>,
+    pub send_window_secs: Option<u64>,
 }
 
 impl Default for FileEmailOtp {
     fn default() -> Self {
         Self {
-            code_ttl_secs: defaults::otp_ttl_secs(),
-            resend_after_secs: defaults::otp_resend_after_secs(),
+            code_ttl: None,
+            code_ttl_secs: None,
+            resend_after: None,
+            resend_after_secs: None,
             max_sends: defaults::otp_max_sends(),
-            send_window_secs: defaults::otp_send_window_secs(),
+            send_window: None,
+            send_window_secs: None,
         }
     }
 }
 
-/// Brute-force regulation of code entry and of the watched login.
+/// Brute-force regulation of code entry and of the watched login. Block lengths are
+/// durations; the `_secs` keys are the older spelling.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileRegulation {
     #[serde(default = "defaults::max_failures")]
     pub max_failures: u32,
-    #[serde(default = "defaults::block_secs")]
-    pub block_secs: u64,
+    pub block: Option<String>,
+    pub block_secs: Option<u64>,
     #[serde(default = "defaults::ip_max_failures")]
     pub ip_max_failures: u32,
-    #[serde(default = "defaults::ip_block_secs")]
-    pub ip_block_secs: u64,
+    pub ip_block: Option<String>,
+    pub ip_block_secs: Option<u64>,
     #[serde(default = "defaults::login_per_ip_per_minute")]
     pub login_per_ip_per_minute: u32,
 }
@@ -385,9 +390,11 @@ impl Default for FileRegulation {
     fn default() -> Self {
         Self {
             max_failures: defaults::max_failures(),
-            block_secs: defaults::block_secs(),
+            block: None,
+            block_secs: None,
             ip_max_failures: defaults::ip_max_failures(),
-            ip_block_secs: defaults::ip_block_secs(),
+            ip_block: None,
+            ip_block_secs: None,
             login_per_ip_per_minute: defaults::login_per_ip_per_minute(),
         }
     }

@@ -376,26 +376,45 @@ pub(super) fn methods(errs: &mut Errors, key: &str, env: &FileEnvironment, mail:
 pub(super) fn email_otp(errs: &mut Errors, key: &str, env: &FileEnvironment) -> EmailOtpPolicy {
     let o = &env.email_otp;
     let key = format!("{key}.email_otp");
-    if !(60..=3600).contains(&o.code_ttl_secs) {
-        errs.push(
-            format!("{key}.code_ttl_secs"),
-            "must be between 60 and 3600",
-        );
+    let secs = |errs: &mut Errors, name: &str, new, old, default| {
+        let old_name = format!("{name}_secs");
+        period(errs, &key, (name, new), (&old_name, old, 1), default)
+    };
+    let ttl = secs(
+        errs,
+        "code_ttl",
+        o.code_ttl.as_ref(),
+        o.code_ttl_secs,
+        defaults::otp_ttl_secs(),
+    );
+    let resend = secs(
+        errs,
+        "resend_after",
+        o.resend_after.as_ref(),
+        o.resend_after_secs,
+        defaults::otp_resend_after_secs(),
+    );
+    let window = secs(
+        errs,
+        "send_window",
+        o.send_window.as_ref(),
+        o.send_window_secs,
+        defaults::otp_send_window_secs(),
+    );
+    if !(60..=3600).contains(&ttl.0) {
+        errs.push(ttl.1, "must be between 1 and 60 minutes");
     }
     if o.max_sends == 0 {
         errs.push(format!("{key}.max_sends"), "must be at least 1");
     }
-    if o.send_window_secs < o.resend_after_secs {
-        errs.push(
-            format!("{key}.send_window_secs"),
-            "must not be shorter than resend_after_secs",
-        );
+    if window.0 < resend.0 {
+        errs.push(window.1, "must not be shorter than resend_after");
     }
     EmailOtpPolicy {
-        ttl_secs: o.code_ttl_secs,
-        resend_after_secs: o.resend_after_secs,
+        ttl_secs: ttl.0,
+        resend_after_secs: resend.0,
         max_sends: o.max_sends,
-        send_window_secs: o.send_window_secs,
+        send_window_secs: window.0,
     }
 }
 
@@ -411,22 +430,33 @@ pub(super) fn regulation(errs: &mut Errors, key: &str, env: &FileEnvironment) ->
             errs.push(format!("{key}.{name}"), "must be at least 1");
         }
     }
-    for (name, value) in [
-        ("block_secs", r.block_secs),
-        ("ip_block_secs", r.ip_block_secs),
-    ] {
-        if value == 0 {
-            errs.push(format!("{key}.{name}"), "must be at least 1 second");
+    let block = period(
+        errs,
+        &key,
+        ("block", r.block.as_ref()),
+        ("block_secs", r.block_secs, 1),
+        defaults::block_secs(),
+    );
+    let ip_block = period(
+        errs,
+        &key,
+        ("ip_block", r.ip_block.as_ref()),
+        ("ip_block_secs", r.ip_block_secs, 1),
+        defaults::ip_block_secs(),
+    );
+    for (secs, name) in [&block, &ip_block] {
+        if *secs == 0 {
+            errs.push(name.clone(), "must be at least 1 second");
         }
     }
     Regulation {
         user: Limits {
             max_failures: r.max_failures,
-            block_secs: r.block_secs,
+            block_secs: block.0,
         },
         ip: Limits {
             max_failures: r.ip_max_failures,
-            block_secs: r.ip_block_secs,
+            block_secs: ip_block.0,
         },
         login_per_ip_per_minute: r.login_per_ip_per_minute,
     }

@@ -96,6 +96,25 @@ fn periods_are_durations_with_the_old_keys_as_aliases() {
         &rejected("session_idle_minutes = 0"),
         "environments[0].session_idle_minutes: must be at least 1 minute",
     );
+    // Code lifetimes and blocks too.
+    let codes = "[environments.email_otp]\ncode_ttl = \"10m\"\nresend_after = \"30s\"\nsend_window = \"1h\"\n\
+                 [environments.regulation]\nblock = \"2m\"\nip_block_secs = 60";
+    let env = &accept(codes).environments[0];
+    assert_eq!(env.email_otp.ttl_secs, 600);
+    assert_eq!(env.email_otp.resend_after_secs, 30);
+    assert_eq!(env.email_otp.send_window_secs, 3600);
+    assert_eq!(env.regulation.user.block_secs, 120);
+    assert_eq!(env.regulation.ip.block_secs, 60);
+    let old = accept("[environments.email_otp]\ncode_ttl_secs = 120");
+    assert_eq!(old.environments[0].email_otp.ttl_secs, 120);
+    assert_has(
+        &rejected("[environments.email_otp]\ncode_ttl = \"2h\""),
+        "environments[0].email_otp.code_ttl: must be between 1 and 60 minutes",
+    );
+    assert_has(
+        &rejected("[environments.regulation]\nblock = \"1m\"\nblock_secs = 60"),
+        "environments[0].regulation.block: set",
+    );
 }
 
 #[test]
