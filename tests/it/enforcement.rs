@@ -143,6 +143,25 @@ async fn sessions_live_through_grace_then_end_everywhere() {
         started.elapsed()
     );
 
+    // The sweep ends the sessions one after the other, each audited once the dashboard's
+    // logout answered: wait for the last one (a request of a session ending meanwhile
+    // would be cut).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (forced, events) = loop {
+        let events = auth.audit.read(0, 1000).await;
+        let forced = events
+            .iter()
+            .filter(|(_, e)| matches!(&e.kind, mfagate::audit::EventKind::ForcedLogout { .. }))
+            .count();
+        if forced >= 2 || Instant::now() > deadline {
+            break (forced, events);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        forced, 2,
+        "one audited forced logout per session: {events:?}"
+    );
     // Both browsers are logged out: their requests reach the dashboard without a credential.
     for (cookies, dash) in browsers.iter().zip(&dash_cookies) {
         let resp = get(&gw, &pki, cookies, "/").await;
@@ -160,23 +179,6 @@ async fn sessions_live_through_grace_then_end_everywhere() {
             .unwrap();
         assert_eq!(direct.status(), 302, "dashboard session ended");
     }
-    // Each end is audited after the dashboard's logout answered: wait for the last one.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let (forced, events) = loop {
-        let events = auth.audit.read(0, 1000).await;
-        let forced = events
-            .iter()
-            .filter(|(_, e)| matches!(&e.kind, mfagate::audit::EventKind::ForcedLogout { .. }))
-            .count();
-        if forced >= 2 || Instant::now() > deadline {
-            break (forced, events);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(
-        forced, 2,
-        "one audited forced logout per session: {events:?}"
-    );
     crate::support::stop(gw).await;
 }
 
