@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("session/verify_cookie_and_revocation", |b| {
         b.iter(|| {
             let c = decode_session(&keys, black_box(&cookie), now).unwrap();
-            view.is_revoked(&c.sid, &c.user, c.created_at)
+            view.is_revoked(&c.sid, &c.user, c.created_ms())
         })
     });
     // The credential vault on every authenticated request: open the sealed jar, then strip

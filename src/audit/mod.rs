@@ -96,6 +96,29 @@ pub enum EventKind {
     GatewayCookieFromDashboard,
     /// A bearer token that is not the one released to this session (refused).
     TokenNotBound,
+    /// An admin reset the user's second factor (factors, backup codes, trusted devices) and
+    /// ended every session.
+    MfaReset {
+        actor: String,
+        reason: String,
+    },
+    /// An admin ended every session of the user.
+    AdminLogout {
+        actor: String,
+        reason: String,
+    },
+    /// An admin lifted the user's code-entry block.
+    UserUnblocked {
+        actor: String,
+        reason: String,
+    },
+    /// An admin action refused: the target is out of the admin's environments, or is the
+    /// admin.
+    AdminRefused {
+        actor: String,
+        action: String,
+        reason: String,
+    },
     /// The dashboard did not confirm the logout of a session the gateway ended (its status
     /// when it answered): the dashboard's own session may still be alive.
     DashboardLogoutFailed {
@@ -128,7 +151,8 @@ impl EventKind {
             | Self::SsoRejected { .. }
             | Self::CredentialOutsideLoginRoute
             | Self::GatewayCookieFromDashboard
-            | Self::TokenNotBound => Outcome::Refused,
+            | Self::TokenNotBound
+            | Self::AdminRefused { .. } => Outcome::Refused,
             Self::LoginFailed { .. } | Self::DashboardLogoutFailed { .. } => Outcome::Failure,
             _ => Outcome::Success,
         }

@@ -195,7 +195,7 @@ impl Auth {
         (claims.env == env.name
             && !self
                 .revocation
-                .is_revoked(&claims.sid, &claims.user, claims.created_at))
+                .is_revoked(&claims.sid, &claims.user, claims.created_ms()))
         .then_some(claims)
     }
 

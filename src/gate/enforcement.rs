@@ -36,7 +36,10 @@ pub async fn record(auth: &Auth) -> StoreResult<()> {
 }
 
 /// Who a user is for enforcement: their profile from their last sign-in, else the directory.
-async fn who(auth: &Auth, user: &str) -> StoreResult<(crate::domain::Role, Vec<String>)> {
+pub(super) async fn who(
+    auth: &Auth,
+    user: &str,
+) -> StoreResult<(crate::domain::Role, Vec<String>)> {
     Ok(match auth.records.profile(user).await? {
         Some(w) => (w.role, w.envs),
         None => {
@@ -47,7 +50,7 @@ async fn who(auth: &Auth, user: &str) -> StoreResult<(crate::domain::Role, Vec<S
 }
 
 /// Candidates for enforcement: users listed in config and users who ever signed in.
-async fn users(auth: &Auth) -> StoreResult<Vec<String>> {
+pub(super) async fn users(auth: &Auth) -> StoreResult<Vec<String>> {
     let mut all: HashSet<String> = auth.config.directory.users.keys().cloned().collect();
     all.extend(auth.records.known_users().await?);
     Ok(all.into_iter().collect())

@@ -95,6 +95,15 @@ impl DashboardLogout for NoDashboardLogout {
     }
 }
 
+/// What a revoke names.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoke<'a> {
+    /// One session, by id.
+    Session(&'a str),
+    /// A trusted device, by id, with every session opened from it.
+    Device(&'a str),
+}
+
 /// One session to end, and what the caller knows of it.
 pub struct Ending<'a> {
     pub user: &'a str,
@@ -139,12 +148,50 @@ impl Auth {
             self.revoke(user, &session.id).await?;
             self.log_out_dashboard(&ending, session, &ctx).await;
         }
-        let before_ms = (self.clock.now() + 1) * 1000;
+        // Every session that began up to now (to the millisecond); a sign-in right after
+        // this is not refused.
+        let before_ms = self.clock.now_ms() + 1;
         let event = self.records.revoke_user(user, before_ms).await?;
         self.revocation.apply(&event);
         self.live.close_user(user);
         self.audit.record(ctx.event(reason.event())).await;
         Ok(sessions.len())
+    }
+
+    /// Ends the sessions `what` names of `user` (a session, or every session of a device,
+    /// which is forgotten too), as the user's devices page or an admin asks. `own` is the
+    /// asking browser's session id and jar, used for that session's dashboard logout.
+    pub async fn revoke_sessions(
+        &self,
+        user: &str,
+        what: Revoke<'_>,
+        (authority, own): (Option<&str>, Option<(&str, Vec<String>)>),
+        ctx: &Context,
+    ) -> StoreResult<()> {
+        let sessions = self.records.sessions(user).await?;
+        let ended = sessions.iter().filter(|r| match what {
+            Revoke::Device(id) => r.device_id == id,
+            Revoke::Session(id) => r.id == id,
+        });
+        for session in ended {
+            let ending = Ending {
+                user,
+                sid: &session.id,
+                jar: own
+                    .as_ref()
+                    .filter(|(sid, _)| *sid == session.id)
+                    .map(|o| o.1.clone()),
+                authority,
+            };
+            let ctx = ctx.with_user(user).with_device(&session.device_id);
+            self.end_session(ending, EndReason::Revoked, ctx).await?;
+        }
+        if let Revoke::Device(id) = what {
+            self.records.forget_device(user, id).await?;
+            let ctx = ctx.with_user(user).with_device(id);
+            self.audit.record(ctx.event(EventKind::DeviceRevoked)).await;
+        }
+        Ok(())
     }
 
     /// Store revocation, announced to every instance; this instance refuses and closes at

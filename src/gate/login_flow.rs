@@ -302,7 +302,7 @@ impl Login<'_> {
             auth: AuthMethod::Pwd,
             stage: Stage::Pending,
             created_at: now,
-            created_sub_ms: 0,
+            created_sub_ms: sub_ms(auth, now),
             mfa_at: None,
             idle_until: now + PENDING_TTL.as_secs(),
             expires_at: now + PENDING_TTL.as_secs(),

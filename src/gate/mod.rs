@@ -4,6 +4,7 @@
 //! enforcement sweep. It returns data, never HTTP responses, takes `now` from its clock, and
 //! reaches the dashboard only through ports the adapters implement (`DashboardLogout`).
 
+pub mod admin;
 pub mod auth;
 pub mod complete;
 pub mod enforcement;

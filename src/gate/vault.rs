@@ -65,7 +65,7 @@ impl Auth {
         let jar = Jar::open(&self.keys, &sealed, PRE_LOGIN_CONTEXT)
             .filter(|j| {
                 j.created_at + env.sessions.absolute.as_secs() > now
-                    && !self.revocation.is_revoked(&j.id, "", j.created_at)
+                    && !self.revocation.is_revoked(&j.id, "", j.created_at * 1000)
             })
             .unwrap_or_default();
         Held { jar, chunks }

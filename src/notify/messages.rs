@@ -100,3 +100,17 @@ pub fn enforcement_notice(to: &str, brand: &str, deadline: &str, app: bool, emai
         code: None,
     }
 }
+
+pub fn mfa_reset(to: &str, brand: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: two-step verification reset"),
+        brand: brand.into(),
+        lines: vec![
+            "An administrator reset two-step verification for your account: your authenticator app, backup codes and trusted devices no longer work, and you were signed out everywhere.".into(),
+            "At your next sign-in you will set up a second factor again.".into(),
+            "If you did not ask for this, contact your administrator now.".into(),
+        ],
+        code: None,
+    }
+}

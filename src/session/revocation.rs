@@ -29,14 +29,14 @@ impl RevocationView {
         }
     }
 
-    /// Whether a session (by id, user and creation time in Unix seconds) is revoked.
-    pub fn is_revoked(&self, sid: &str, user: &str, created_at: u64) -> bool {
+    /// Whether a session (by id, user and creation time in Unix milliseconds) is revoked.
+    pub fn is_revoked(&self, sid: &str, user: &str, created_ms: u64) -> bool {
         if read(&self.sessions).contains(sid) {
             return true;
         }
         read(&self.users)
             .get(user)
-            .is_some_and(|before_ms| created_at.saturating_mul(1000) < *before_ms)
+            .is_some_and(|before_ms| created_ms < *before_ms)
     }
 
     /// Loads the revoked sessions recorded in the store (at start, and after missed events).
@@ -128,9 +128,9 @@ mod tests {
             .unwrap();
         let view = RevocationView::default();
         view.load(&*store).await.unwrap();
-        assert!(view.is_revoked("s1", "ada@x.test", 1_900_000_000));
-        assert!(!view.is_revoked("s2", "ada@x.test", 1_700_000_000));
-        assert!(view.is_revoked("s3", "bob@x.test", 1_799_999_999));
-        assert!(!view.is_revoked("s4", "bob@x.test", 1_800_000_000));
+        assert!(view.is_revoked("s1", "ada@x.test", 1_900_000_000_000));
+        assert!(!view.is_revoked("s2", "ada@x.test", 1_700_000_000_000));
+        assert!(view.is_revoked("s3", "bob@x.test", 1_799_999_999_999));
+        assert!(!view.is_revoked("s4", "bob@x.test", 1_800_000_000_000));
     }
 }

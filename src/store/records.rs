@@ -303,6 +303,21 @@ impl Records {
         self.store.set_remove(&user_key(user, "devices"), id).await
     }
 
+    /// An admin's reset: the authenticator (and a seed being enrolled), the backup codes and
+    /// every trusted device of `user` are forgotten, so the next sign-in asks for a second
+    /// factor and sets one up anew. Used TOTP steps and backup codes stay claimed. Returns
+    /// how many devices were forgotten.
+    pub async fn forget_factors(&self, user: &str) -> StoreResult<usize> {
+        for what in ["totp", "totp-pending", "backup"] {
+            self.store.delete(&user_key(user, what)).await?;
+        }
+        let devices = self.store.set_members(&user_key(user, "devices")).await?;
+        for id in &devices {
+            self.forget_device(user, id).await?;
+        }
+        Ok(devices.len())
+    }
+
     // --- Sessions -------------------------------------------------------------------------
 
     pub async fn save_session(
@@ -469,6 +484,11 @@ impl Records {
             Some(Duration::from_secs(86_400)),
         )
         .await
+    }
+
+    /// Lifts a block and forgets the failures counted (an admin's unblock).
+    pub async fn clear_attempts(&self, scope: &str, id: &str) -> StoreResult<()> {
+        self.store.delete(&attempts_key(scope, id)).await.map(drop)
     }
 
     /// Runs `work` while holding the store lock `name`, so its read-modify-write of a user's

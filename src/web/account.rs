@@ -15,7 +15,7 @@ use crate::audit::EventKind;
 use crate::clock::utc;
 use crate::domain::Factor;
 use crate::gate::auth::Auth;
-use crate::gate::lifecycle::{EndReason, Ending};
+use crate::gate::lifecycle::{EndReason, Ending, Revoke};
 use crate::gate::login_intercept::token_document;
 use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
@@ -44,7 +44,8 @@ pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
             context! { id => d.id, label => d.label, last_seen => last_seen, ip => d.last_ip, until => until, current => current }
         })
         .collect();
-    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining };
+    let admin = crate::gate::admin::Admin::may_administer(s.claims.who.role);
+    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin };
     Ok(s.base.render(
         StatusCode::OK,
         "devices.html",
@@ -60,29 +61,18 @@ pub async fn revoke(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let id = posted.field("id");
-    let device = posted.field("kind") == "device";
-    let sessions = auth.records.sessions(user).await?;
-    let ended = sessions.iter().filter(|r| match device {
-        true => r.device_id == id,
-        false => r.id == id,
-    });
+    let what = match posted.field("kind") {
+        "device" => Revoke::Device(id),
+        _ => Revoke::Session(id),
+    };
     // This browser's own session: the jar as the dashboard last rotated it.
     let own = auth.session_jar(&s.claims, &s.base.headers).jar.lines();
-    for session in ended {
-        let ending = Ending {
-            user,
-            sid: &session.id,
-            jar: (session.id == s.claims.sid).then(|| own.clone()),
-            authority: Some(&s.base.facts.authority),
-        };
-        let ctx = s.base.audit(user).with_device(&session.device_id);
-        auth.end_session(ending, EndReason::Revoked, ctx).await?;
-    }
-    if device {
-        auth.records.forget_device(user, id).await?;
-        let ctx = s.base.audit(user).with_device(id);
-        auth.audit.record(ctx.event(EventKind::DeviceRevoked)).await;
-    }
+    let from = (
+        Some(s.base.facts.authority.as_str()),
+        Some((s.claims.sid.as_str(), own)),
+    );
+    auth.revoke_sessions(user, what, from, &s.base.audit(user))
+        .await?;
     Ok(s.base.to("devices"))
 }
 

@@ -2,6 +2,7 @@
 //! the upstream dashboard.
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod complete;
 pub mod csrf;
@@ -16,7 +17,7 @@ pub mod templates;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
@@ -134,6 +135,10 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
         .route(&p("api/release"), get(account::release))
+        .route(&p("admin"), get(|| async { Redirect::permanent("admin/") }))
+        .route(&p("admin/"), get(admin::users))
+        .route(&p("admin/user"), get(admin::user))
+        .route(&p("admin/act"), post(admin::act))
         .route(&p("api/mfa"), get(api::state))
         .route(&p("api/mfa/email"), post(api::email))
         .route(&p("api/mfa/verify"), post(api::verify))

@@ -20,6 +20,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("email.html", include_str!("templates/email.html")),
     ("offer.html", include_str!("templates/offer.html")),
     ("confirmed.html", include_str!("templates/confirmed.html")),
+    (
+        "admin_users.html",
+        include_str!("templates/admin_users.html"),
+    ),
+    ("admin_user.html", include_str!("templates/admin_user.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("gate.css");

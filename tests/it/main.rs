@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin;
 mod browser;
 mod bypass;
 mod config;

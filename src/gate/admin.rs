@@ -1,0 +1,372 @@
+//! What admins do to other users' MFA, as core operations (the console and, later, the admin
+//! API and CLI only translate): see every user of the environments they administer with
+//! their second-factor status, reset a user's second factor, sign a user out everywhere,
+//! lift a block. Every action ends sessions through the one `end_all`, is audited with the
+//! admin as actor, and tells the user where the product does.
+//!
+//! Scope: an admin (or owner) administers the environments of their own profile; users who
+//! share none of them are invisible (`NotFound`, never "forbidden": their existence is not
+//! told). Nobody resets their own factor here: that is what recovery is for.
+
+use std::collections::HashSet;
+
+use super::auth::Auth;
+use super::enforcement::{users, who};
+use super::lifecycle::{EndReason, Revoke};
+use crate::audit::{Context, EventKind};
+use crate::domain::Role;
+use crate::policy::enforcement::in_scope;
+use crate::store::{StoreError, StoreResult};
+
+/// The admin acting, as their session names them.
+#[derive(Debug, Clone)]
+pub struct Admin<'a> {
+    pub user: &'a str,
+    pub role: Role,
+    /// The environments they administer.
+    pub envs: &'a [String],
+}
+
+impl Admin<'_> {
+    /// Whether this role may open the console at all (admins and owners; supervisors not).
+    pub fn may_administer(role: Role) -> bool {
+        matches!(role, Role::Admin | Role::Owner)
+    }
+
+    fn sees(&self, envs: &[String]) -> bool {
+        envs.iter().any(|e| self.envs.contains(e))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Unknown, or outside the admin's environments.
+    #[error("no such user here")]
+    NotFound,
+    /// Admins do not reset or sign out themselves here.
+    #[error("not on your own account")]
+    OwnAccount,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One user as the console lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserStatus {
+    pub user: String,
+    pub role: Role,
+    pub envs: Vec<String>,
+    pub email: Option<String>,
+    pub totp: bool,
+    /// Backup codes left, when the user has a set.
+    pub backup_left: Option<usize>,
+    pub sessions: usize,
+    pub trusted_devices: usize,
+    pub last_sign_in: Option<u64>,
+    pub last_mfa: Option<u64>,
+    /// Code entry is blocked until then.
+    pub blocked_until: Option<u64>,
+    /// In scope of an enforcement without a factor: their sessions end then (Unix seconds).
+    pub logged_out_at: Option<u64>,
+}
+
+impl UserStatus {
+    pub fn has_factor(&self) -> bool {
+        self.totp
+    }
+}
+
+/// The console's list filters (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub env: Option<String>,
+    pub role: Option<Role>,
+    pub no_factor: bool,
+    pub blocked: bool,
+    /// Part of the user name, without regard to case.
+    pub search: String,
+    /// 0-based.
+    pub page: usize,
+}
+
+pub const PAGE_SIZE: usize = 50;
+
+/// The page of `users` matching `filter` (sorted by name) and how many match in all.
+pub fn select(mut users: Vec<UserStatus>, filter: &UserFilter) -> (Vec<UserStatus>, usize) {
+    let needle = filter.search.trim().to_lowercase();
+    users.retain(|u| {
+        filter.env.as_ref().is_none_or(|e| u.envs.contains(e))
+            && filter.role.is_none_or(|r| u.role == r)
+            && (!filter.no_factor || !u.has_factor())
+            && (!filter.blocked || u.blocked_until.is_some())
+            && (needle.is_empty() || u.user.to_lowercase().contains(&needle))
+    });
+    users.sort_by(|a, b| a.user.cmp(&b.user));
+    let total = users.len();
+    let page = users
+        .into_iter()
+        .skip(filter.page.saturating_mul(PAGE_SIZE))
+        .take(PAGE_SIZE)
+        .collect();
+    (page, total)
+}
+
+impl Auth {
+    /// Every user the admin sees, with their MFA status at `now`.
+    pub async fn admin_users(&self, admin: &Admin<'_>, now: u64) -> StoreResult<Vec<UserStatus>> {
+        let mut out = Vec::new();
+        for user in users(self).await? {
+            if let Some(status) = self.visible_status(admin, &user, now).await? {
+                out.push(status);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One user's status, if the admin sees them.
+    pub async fn admin_user(
+        &self,
+        admin: &Admin<'_>,
+        user: &str,
+        now: u64,
+    ) -> Result<UserStatus, AdminError> {
+        let known: HashSet<String> = users(self).await?.into_iter().collect();
+        if !known.contains(user) {
+            return Err(AdminError::NotFound);
+        }
+        self.visible_status(admin, user, now)
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+
+    async fn visible_status(
+        &self,
+        admin: &Admin<'_>,
+        user: &str,
+        now: u64,
+    ) -> StoreResult<Option<UserStatus>> {
+        let (role, envs) = who(self, user).await?;
+        if !admin.sees(&envs) {
+            return Ok(None);
+        }
+        let r = &self.records;
+        let totp = r.totp(user).await?.is_some();
+        let sessions = r.sessions(user).await?;
+        let devices = r.devices(user).await?;
+        let blocked = r.attempts("user", user).await?.blocked_until;
+        Ok(Some(UserStatus {
+            user: user.to_string(),
+            email: self.user_email(user),
+            totp,
+            backup_left: r.backup_codes(user).await?.map(|c| c.remaining()),
+            sessions: sessions.len(),
+            trusted_devices: devices.iter().filter(|d| d.trusted_until > now).count(),
+            last_sign_in: sessions.iter().map(|s| s.created_at).max(),
+            last_mfa: sessions.iter().filter_map(|s| s.mfa_at).max(),
+            blocked_until: (blocked > now).then_some(blocked),
+            logged_out_at: (!totp).then(|| self.logout_deadline(role, &envs)).flatten(),
+            role,
+            envs,
+        }))
+    }
+
+    /// When the earliest enforcement this user is in scope of ends its grace period.
+    fn logout_deadline(&self, role: Role, envs: &[String]) -> Option<u64> {
+        let policies = self.policies();
+        let environments = self.config.environments.iter().enumerate();
+        environments
+            .filter(|(i, _)| in_scope(&policies, *i, role, envs))
+            .filter_map(|(_, env)| {
+                let since = policies.enforced_since.get(&env.name)?;
+                Some(since.div_ceil(1000) + env.policy.grace_secs)
+            })
+            .min()
+    }
+
+    /// Checks that `admin` may act on `target`, auditing a refusal.
+    async fn may_act(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        action: &str,
+        ctx: &Context,
+    ) -> Result<(), AdminError> {
+        let refused = match target == admin.user {
+            true => Some(AdminError::OwnAccount),
+            false => {
+                let (_, envs) = who(self, target).await?;
+                let known = users(self).await?.iter().any(|u| u == target);
+                (!known || !admin.sees(&envs)).then_some(AdminError::NotFound)
+            }
+        };
+        let Some(error) = refused else {
+            return Ok(());
+        };
+        let kind = EventKind::AdminRefused {
+            actor: admin.user.into(),
+            action: action.into(),
+            reason: error.to_string(),
+        };
+        self.audit.record(ctx.with_user(target).event(kind)).await;
+        Err(error)
+    }
+
+    /// Resets `target`'s second factor: factors, backup codes and trusted devices forgotten,
+    /// every session ended everywhere (live connections included), the user told that they
+    /// set one up again at their next sign-in.
+    pub async fn reset_mfa(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        reason: &str,
+        ctx: Context,
+    ) -> Result<usize, AdminError> {
+        self.may_act(admin, target, "reset_mfa", &ctx).await?;
+        self.records.forget_factors(target).await?;
+        let ctx = ctx.with_user(target);
+        let ended = self
+            .end_all(
+                target,
+                EndReason::AllSessions("second factor reset"),
+                ctx.clone(),
+            )
+            .await?;
+        let kind = EventKind::MfaReset {
+            actor: admin.user.into(),
+            reason: reason.into(),
+        };
+        self.audit.record(ctx.event(kind)).await;
+        let env = self
+            .config
+            .environments
+            .iter()
+            .find(|e| e.name == ctx.environment);
+        let brand = env.map_or("mfagate", |e| e.display_name.as_str());
+        self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand));
+        Ok(ended)
+    }
+
+    /// Ends every session of `target` everywhere.
+    pub async fn admin_logout(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        reason: &str,
+        ctx: Context,
+    ) -> Result<usize, AdminError> {
+        self.may_act(admin, target, "logout", &ctx).await?;
+        let ctx = ctx.with_user(target);
+        let ended = self
+            .end_all(
+                target,
+                EndReason::AllSessions("signed out by an admin"),
+                ctx.clone(),
+            )
+            .await?;
+        let kind = EventKind::AdminLogout {
+            actor: admin.user.into(),
+            reason: reason.into(),
+        };
+        self.audit.record(ctx.event(kind)).await;
+        Ok(ended)
+    }
+
+    /// Ends one of `target`'s sessions, or forgets one of their trusted devices with its
+    /// sessions.
+    pub async fn admin_revoke(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        what: Revoke<'_>,
+        ctx: Context,
+    ) -> Result<(), AdminError> {
+        self.may_act(admin, target, "revoke", &ctx).await?;
+        self.revoke_sessions(target, what, (None, None), &ctx)
+            .await?;
+        Ok(())
+    }
+
+    /// Lifts `target`'s code-entry block (the per-IP count is left alone).
+    pub async fn unblock(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        reason: &str,
+        ctx: Context,
+    ) -> Result<(), AdminError> {
+        self.may_act(admin, target, "unblock", &ctx).await?;
+        let records = &self.records;
+        records
+            .locked_user(target, records.clear_attempts("user", target))
+            .await?;
+        let kind = EventKind::UserUnblocked {
+            actor: admin.user.into(),
+            reason: reason.into(),
+        };
+        self.audit.record(ctx.with_user(target).event(kind)).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(user: &str, role: Role, envs: &[&str], totp: bool, blocked: bool) -> UserStatus {
+        UserStatus {
+            user: user.into(),
+            role,
+            envs: envs.iter().map(|e| e.to_string()).collect(),
+            email: None,
+            totp,
+            backup_left: None,
+            sessions: 0,
+            trusted_devices: 0,
+            last_sign_in: None,
+            last_mfa: None,
+            blocked_until: blocked.then_some(1),
+            logged_out_at: None,
+        }
+    }
+
+    #[test]
+    fn filters_search_and_pages() {
+        let users = vec![
+            status("b@x", Role::Agent, &["prod"], false, false),
+            status("a@x", Role::Admin, &["prod", "staging"], true, false),
+            status("c@y", Role::Agent, &["staging"], true, true),
+        ];
+        let names = |f: UserFilter| {
+            let (page, total) = select(users.clone(), &f);
+            let names: Vec<String> = page.into_iter().map(|u| u.user).collect();
+            (names, total)
+        };
+        assert_eq!(names(UserFilter::default()).0, ["a@x", "b@x", "c@y"]);
+        let staging = UserFilter {
+            env: Some("staging".into()),
+            ..UserFilter::default()
+        };
+        assert_eq!(names(staging).0, ["a@x", "c@y"]);
+        let no_factor = UserFilter {
+            no_factor: true,
+            ..UserFilter::default()
+        };
+        assert_eq!(names(no_factor).0, ["b@x"]);
+        let blocked_agents = UserFilter {
+            blocked: true,
+            role: Some(Role::Agent),
+            ..UserFilter::default()
+        };
+        assert_eq!(names(blocked_agents).0, ["c@y"]);
+        let search = UserFilter {
+            search: " @X ".into(),
+            ..UserFilter::default()
+        };
+        assert_eq!(names(search), (vec!["a@x".into(), "b@x".into()], 2));
+        let beyond = UserFilter {
+            page: 1,
+            ..UserFilter::default()
+        };
+        assert_eq!(names(beyond), (vec![], 3));
+    }
+}

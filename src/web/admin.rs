@@ -1,0 +1,291 @@
+//! The admin console under `{prefix}admin/`: the users of the environments the admin
+//! administers with their MFA status, one user's sessions, devices and recent activity, and
+//! the actions (reset two-factor authentication, sign out everywhere, unblock, revoke a
+//! session or device). Open to admins and owners of this environment who passed a second
+//! factor in this session; an action needs a fresh one (the step-up page). The work is the
+//! core's (`gate::admin`); this only translates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
+use http::StatusCode;
+use minijinja::context;
+
+use super::error::PageError;
+use super::extract::{FormOwner, PageBase, Posted, SignedIn};
+use crate::clock::utc;
+use crate::domain::Role;
+use crate::gate::admin::{select, Admin, AdminError, UserFilter, UserStatus, PAGE_SIZE};
+use crate::gate::auth::Auth;
+use crate::gate::lifecycle::Revoke;
+
+/// Recent events shown on a user's page.
+const RECENT_EVENTS: usize = 20;
+/// Audit entries scanned for them (the activity-log export reads by period).
+const SCANNED_EVENTS: usize = 100_000;
+
+/// A signed-in admin or owner of this environment, with a second factor in this session.
+pub struct AdminPage {
+    pub signed: SignedIn,
+}
+
+impl AdminPage {
+    fn admin(&self) -> Admin<'_> {
+        let c = &self.signed.claims;
+        Admin {
+            user: &c.user,
+            role: c.who.role,
+            envs: &c.who.envs,
+        }
+    }
+
+    fn base(&self) -> &PageBase {
+        &self.signed.base
+    }
+
+    /// Whether the session's second factor is recent enough for an action.
+    fn fresh(&self) -> bool {
+        let base = self.base();
+        let env = &base.auth.config.environments[base.facts.env_index];
+        let now = base.auth.clock.now();
+        let mfa_at = self.signed.claims.mfa_at;
+        mfa_at.is_some_and(|t| t + env.policy.step_up_secs > now)
+    }
+}
+
+impl FromRequestParts<Arc<Auth>> for AdminPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
+        let signed = SignedIn::from_request_parts(parts, auth).await?;
+        let c = &signed.claims;
+        let env = &auth.config.environments[signed.base.facts.env_index];
+        if !Admin::may_administer(c.who.role) || !c.who.envs.contains(&env.name) {
+            return Err(signed.base.message(
+                StatusCode::FORBIDDEN,
+                "Admins only",
+                "The admin console is for the admins of this environment.",
+                None,
+            ));
+        }
+        if c.mfa_at.is_none() {
+            let next = format!("{}admin/", signed.base.prefix());
+            return Err(step_up(&signed.base, &next));
+        }
+        Ok(Self { signed })
+    }
+}
+
+impl FormOwner for AdminPage {
+    fn base(&self) -> &PageBase {
+        &self.signed.base
+    }
+    fn sid(&self) -> &str {
+        &self.signed.claims.sid
+    }
+}
+
+/// To the step-up page, coming back to `next`.
+fn step_up(base: &PageBase, next: &str) -> Response {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    Redirect::to(&format!("{}step-up?next={next}", base.prefix())).into_response()
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Agent => "agent",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+        Role::Owner => "owner",
+    }
+}
+
+fn row(u: &UserStatus) -> minijinja::Value {
+    context! {
+        user => u.user,
+        role => role_name(u.role),
+        envs => u.envs.join(", "),
+        email => u.email,
+        totp => u.totp,
+        backup_left => u.backup_left,
+        sessions => u.sessions,
+        devices => u.trusted_devices,
+        last_sign_in => u.last_sign_in.map_or("never".into(), utc),
+        last_mfa => u.last_mfa.map_or("never".into(), utc),
+        blocked => u.blocked_until.map(utc),
+        warning => u.logged_out_at.map(utc),
+    }
+}
+
+fn filter_of(q: &HashMap<String, String>) -> UserFilter {
+    let field = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    UserFilter {
+        env: field("env").map(str::to_string),
+        role: field("role").and_then(Role::parse),
+        no_factor: field("no_factor").is_some(),
+        blocked: field("blocked").is_some(),
+        search: field("q").unwrap_or("").to_string(),
+        page: field("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+    }
+}
+
+/// `GET {prefix}admin/`: the users, filtered and paged.
+pub async fn users(
+    page: AdminPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let base = page.base();
+    let (auth, admin) = (&base.auth, page.admin());
+    let all = auth.admin_users(&admin, auth.clock.now()).await?;
+    let warned = all.iter().filter(|u| u.logged_out_at.is_some()).count();
+    let filter = filter_of(&q);
+    let (shown, total) = select(all, &filter);
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q.iter().filter(|(k, _)| *k != "page"))
+        .finish();
+    let extra = context! {
+        user => admin.user,
+        role => role_name(admin.role),
+        scope => admin.envs.join(", "),
+        envs => admin.envs,
+        warned => warned,
+        users => shown.iter().map(row).collect::<Vec<_>>(),
+        total => total,
+        page => filter.page,
+        pages => total.div_ceil(PAGE_SIZE),
+        query => query,
+        filter => context! {
+            q => filter.search,
+            env => filter.env,
+            role => filter.role.map(role_name),
+            no_factor => filter.no_factor,
+            blocked => filter.blocked,
+        },
+    };
+    Ok(base.render(
+        StatusCode::OK,
+        "admin_users.html",
+        "Users",
+        &page.signed.claims.sid,
+        extra,
+    ))
+}
+
+/// `GET {prefix}admin/user?u=…`: one user.
+pub async fn user(
+    page: AdminPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let base = page.base();
+    let (auth, admin) = (&base.auth, page.admin());
+    let target = q.get("u").map_or("", String::as_str);
+    let status = match auth.admin_user(&admin, target, auth.clock.now()).await {
+        Ok(s) => s,
+        Err(e) => return refused(base, e),
+    };
+    let sessions: Vec<_> = auth
+        .records
+        .sessions(target)
+        .await?
+        .into_iter()
+        .map(|r| context! { id => r.id, label => r.device_label, environment => r.environment, started => utc(r.created_at), ip => r.ip })
+        .collect();
+    let devices: Vec<_> = auth
+        .records
+        .devices(target)
+        .await?
+        .into_iter()
+        .map(|d| context! { id => d.id, label => d.label, last_seen => utc(d.last_seen), ip => d.last_ip, until => utc(d.trusted_until) })
+        .collect();
+    let mut events: Vec<_> = auth
+        .audit
+        .read(0, SCANNED_EVENTS)
+        .await
+        .into_iter()
+        .filter(|(_, e)| e.user.as_deref() == Some(target))
+        .map(|(_, e)| {
+            let kind = serde_json::to_value(&e.kind).unwrap_or_default();
+            let kind = kind["event"].as_str().unwrap_or("").to_string();
+            let outcome = serde_json::to_value(e.outcome).unwrap_or_default();
+            context! { at => utc(e.at), event => kind, outcome => outcome, ip => e.ip }
+        })
+        .collect();
+    events.reverse();
+    events.truncate(RECENT_EVENTS);
+    let extra = context! {
+        u => row(&status),
+        own => target == admin.user,
+        sessions => sessions,
+        devices => devices,
+        events => events,
+    };
+    Ok(base.render(
+        StatusCode::OK,
+        "admin_user.html",
+        target,
+        &page.signed.claims.sid,
+        extra,
+    ))
+}
+
+fn refused(base: &PageBase, e: AdminError) -> Result<Response, PageError> {
+    let list = format!("{}admin/", base.prefix());
+    Ok(match e {
+        AdminError::NotFound => base.message(
+            StatusCode::NOT_FOUND,
+            "No such user",
+            "There is no such user in the environments you administer.",
+            Some((&list, "All users")),
+        ),
+        AdminError::OwnAccount => base.message(
+            StatusCode::FORBIDDEN,
+            "Not on your own account",
+            "Admins cannot reset or sign out their own account here. Use account recovery.",
+            None,
+        ),
+        AdminError::Store(e) => return Err(e.into()),
+    })
+}
+
+/// `POST {prefix}admin/act`: `action` (reset, logout, unblock, revoke_session,
+/// revoke_device) on `user`, with a `reason`; needs a fresh second factor.
+pub async fn act(posted: Posted<AdminPage>) -> Result<Response, PageError> {
+    let page = &posted.session;
+    let base = page.base();
+    let target = posted.field("user");
+    let back = {
+        let u: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        format!("{}admin/user?u={u}", base.prefix())
+    };
+    if !page.fresh() {
+        return Ok(step_up(base, &back));
+    }
+    let (auth, admin) = (&base.auth, page.admin());
+    let ctx = base.audit(admin.user);
+    let reason = posted.field("reason");
+    let id = posted.field("id");
+    let done = match posted.field("action") {
+        "reset" => auth.reset_mfa(&admin, target, reason, ctx).await.map(drop),
+        "logout" => auth
+            .admin_logout(&admin, target, reason, ctx)
+            .await
+            .map(drop),
+        "unblock" => auth.unblock(&admin, target, reason, ctx).await,
+        "revoke_session" => {
+            let what = Revoke::Session(id);
+            auth.admin_revoke(&admin, target, what, ctx).await
+        }
+        "revoke_device" => {
+            let what = Revoke::Device(id);
+            auth.admin_revoke(&admin, target, what, ctx).await
+        }
+        _ => return Ok(StatusCode::BAD_REQUEST.into_response()),
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => refused(base, e),
+    }
+}

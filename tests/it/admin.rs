@@ -1,0 +1,313 @@
+//! The admin console end to end through the gateway: who may open it, what an admin sees
+//! (only the users of the environments they administer), and every action with its effect on
+//! the target's sessions, factors, block, audit and email.
+
+use crate::support::mfa::{csrf, location, mail_extra, mfa_toml_with, page, verify_at, Extra};
+use crate::support::smtp::SmtpSink;
+use crate::support::{start_gateway, stop, Pki};
+use mfagate::proxy::RunningGateway;
+
+const USERS: &str = "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n\
+    [[users]]\nidentity = \"supervisor@demo.test\"\nrole = \"supervisor\"\nenvironments = [\"chat\"]\n\
+    [[users]]\nidentity = \"agent2@demo.test\"\nrole = \"agent\"\nenvironments = [\"other\"]\n\
+    [[users]]\nidentity = \"agent3@demo.test\"\nrole = \"agent\"\nenvironments = [\"chat\"]\n";
+
+struct Console {
+    pki: Pki,
+    gw: RunningGateway,
+    sink: SmtpSink,
+}
+
+impl Console {
+    async fn start() -> Self {
+        let pki = Pki::new();
+        let sink = SmtpSink::start().await;
+        let (mail, methods) = mail_extra(sink.port());
+        let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+        let top = format!("{mail}{USERS}");
+        let extra = Extra {
+            top: &top,
+            env: methods,
+            login: "",
+        };
+        let toml = mfa_toml_with(&pki, dashboard, &["chat.test", "other.test"], &extra);
+        let gw = start_gateway(&pki, &toml);
+        Self { pki, gw, sink }
+    }
+
+    fn base(&self) -> String {
+        format!("https://chat.test:{}", self.gw.https_addr.port())
+    }
+
+    fn browser(&self) -> reqwest::Client {
+        self.pki.client(&["chat.test"], self.gw.https_addr, false)
+    }
+
+    fn auth(&self) -> &mfagate::gate::auth::Auth {
+        self.gw.auth.as_ref().unwrap()
+    }
+
+    /// A browser signed in as `email` after enrolling an authenticator; returns its seed.
+    async fn signed_in(&self, email: &str, password: &str) -> (reqwest::Client, Vec<u8>) {
+        let browser = self.browser();
+        let now = self.auth().clock.now();
+        let login = browser
+            .post(format!("{}/login", self.base()))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&login), "/.mfagate/");
+        let (seed, released) =
+            crate::support::mfa::enroll_pending_at(&browser, &self.base(), now).await;
+        assert_eq!(released.status(), 303);
+        (browser, seed)
+    }
+
+    async fn get(&self, browser: &reqwest::Client, path: &str) -> reqwest::Response {
+        browser
+            .get(format!("{}{path}", self.base()))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts `action` on `user` with the session's CSRF token (any page has it).
+    async fn act(
+        &self,
+        admin: &reqwest::Client,
+        user: &str,
+        action: &str,
+        id: &str,
+    ) -> reqwest::Response {
+        let detail = page(admin, &format!("{}/.mfagate/devices", self.base())).await;
+        let form = [
+            ("csrf", csrf(&detail)),
+            ("user", user.to_string()),
+            ("action", action.to_string()),
+            ("reason", "ticket 42".to_string()),
+            ("id", id.to_string()),
+        ];
+        let url = format!("{}/.mfagate/admin/act", self.base());
+        admin.post(url).form(&form).send().await.unwrap()
+    }
+
+    async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
+        let events = self.auth().audit.read(0, 10_000).await;
+        events
+            .into_iter()
+            .map(|(_, e)| serde_json::to_value(e).unwrap())
+            .filter(|e| e["event"] == kind)
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_of_the_environment_open_the_console_and_see_its_users_only() {
+    let c = Console::start().await;
+    let (agent, _) = c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let (supervisor, _) = c.signed_in("supervisor@demo.test", "supervisor-pass").await;
+    for (who, browser) in [("agent", &agent), ("supervisor", &supervisor)] {
+        for path in [
+            "/.mfagate/admin/",
+            "/.mfagate/admin/user?u=agent1@demo.test",
+        ] {
+            assert_eq!(c.get(browser, path).await.status(), 403, "{who} at {path}");
+        }
+    }
+    let anonymous = c.get(&c.browser(), "/.mfagate/admin/").await;
+    assert!(anonymous.status().is_redirection(), "to the login page");
+
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+    let devices = page(&admin, &format!("{}/.mfagate/devices", c.base())).await;
+    assert!(
+        devices.contains(">Admin console</a>"),
+        "the devices page links the console: {devices}"
+    );
+    let list = c.get(&admin, "/.mfagate/admin/").await;
+    assert_eq!(list.status(), 200);
+    let html = list.text().await.unwrap();
+    assert!(html.contains("agent1@demo.test"), "{html}");
+    assert!(html.contains("supervisor@demo.test"));
+    assert!(
+        !html.contains("agent2@demo.test"),
+        "a user only in another environment is not shown"
+    );
+    // A user in scope of the enforcement without a factor is marked with the date.
+    let row = html.split("agent3@demo.test").nth(1);
+    let row = row.unwrap_or_else(|| panic!("agent3 listed: {html}"));
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains("signed out on 20"), "{row}");
+    assert!(html.contains("have no second factor"), "the warning");
+    let other = c
+        .get(&admin, "/.mfagate/admin/user?u=agent2@demo.test")
+        .await;
+    assert_eq!(other.status(), 404);
+    let refused = c.act(&admin, "agent2@demo.test", "reset", "").await;
+    assert_eq!(refused.status(), 404);
+    let own = c.act(&admin, "admin@demo.test", "reset", "").await;
+    assert_eq!(own.status(), 403, "no reset of oneself");
+    let refusals = c.audited("admin_refused").await;
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert_eq!(refusals[0]["actor"], "admin@demo.test");
+
+    // Filters: search, role, "no factor".
+    let search = c
+        .get(&admin, "/.mfagate/admin/?q=SUPER")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(search.contains("supervisor@demo.test") && !search.contains("agent1@demo.test"));
+    let role = c
+        .get(&admin, "/.mfagate/admin/?role=agent")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(role.contains("agent1@demo.test") && !role.contains("supervisor@demo.test"));
+    let none = c
+        .get(&admin, "/.mfagate/admin/?no_factor=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !none.contains("agent1@demo.test"),
+        "agent1 has an authenticator"
+    );
+    stop(c.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_resets_signs_out_and_unblocks_a_user() {
+    let c = Console::start().await;
+    let (agent, seed) = c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+    assert_eq!(c.get(&agent, "/").await.status(), 200);
+
+    // One session revoked from the user's page.
+    let sessions = c.auth().records.sessions("agent1@demo.test").await.unwrap();
+    let revoked = c.act(
+        &admin,
+        "agent1@demo.test",
+        "revoke_session",
+        &sessions[0].id,
+    );
+    assert_eq!(revoked.await.status(), 303);
+    assert!(
+        c.get(&agent, "/").await.status().is_redirection(),
+        "that session ended"
+    );
+    let agent = c.browser();
+    let again = agent
+        .post(format!("{}/login", c.base()))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&again), "/.mfagate/");
+    c.auth().clock.advance(30);
+    let code = mfagate::mfa::totp::code_at(&seed, c.auth().clock.now());
+    assert_eq!(verify_at(&agent, &c.base(), &code).await.status(), 303);
+    assert_eq!(c.get(&agent, "/").await.status(), 200);
+
+    // Sign out everywhere: the agent's session ends, the factor stays.
+    let out = c.act(&admin, "agent1@demo.test", "logout", "").await;
+    assert_eq!(out.status(), 303);
+    assert!(
+        c.get(&agent, "/").await.status().is_redirection(),
+        "signed out"
+    );
+    assert!(c
+        .auth()
+        .records
+        .totp("agent1@demo.test")
+        .await
+        .unwrap()
+        .is_some());
+    let logouts = c.audited("admin_logout").await;
+    assert_eq!(
+        (logouts.len(), &logouts[0]["user"]),
+        (1, &"agent1@demo.test".into())
+    );
+    assert_eq!(logouts[0]["reason"], "ticket 42");
+
+    // Blocked after three wrong codes on a new browser; the admin unblocks.
+    let phone = c.browser();
+    let login = phone
+        .post(format!("{}/login", c.base()))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&login), "/.mfagate/");
+    for _ in 0..3 {
+        verify_at(&phone, &c.base(), "000000").await;
+    }
+    let list = c
+        .get(&admin, "/.mfagate/admin/?blocked=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("agent1@demo.test"), "listed as blocked");
+    assert_eq!(
+        c.act(&admin, "agent1@demo.test", "unblock", "")
+            .await
+            .status(),
+        303
+    );
+    let now = c.auth().clock.now();
+    let code = mfagate::mfa::totp::code_at(&seed, now + 30);
+    c.auth().clock.advance(30);
+    let verified = verify_at(&phone, &c.base(), &code).await;
+    assert_eq!(verified.status(), 303, "code entry works again");
+    assert_eq!(c.audited("user_unblocked").await.len(), 1);
+
+    // Reset: factor, backup codes and trusted devices gone, signed out, emailed.
+    let reset = c.act(&admin, "agent1@demo.test", "reset", "").await;
+    assert_eq!(reset.status(), 303);
+    assert!(c.get(&agent, "/").await.status().is_redirection());
+    let r = &c.auth().records;
+    assert!(r.totp("agent1@demo.test").await.unwrap().is_none());
+    assert!(r.backup_codes("agent1@demo.test").await.unwrap().is_none());
+    assert!(r.devices("agent1@demo.test").await.unwrap().is_empty());
+    let told = |m: &crate::support::smtp::Received| {
+        m.to.iter().any(|t| t.contains("agent1@demo.test"))
+            && m.data
+                .contains("Subject: chat chat: two-step verification reset")
+    };
+    let mut emailed = false;
+    for _ in 0..100 {
+        emailed = c.sink.messages().iter().any(told);
+        if emailed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(emailed, "the user is emailed");
+    let resets = c.audited("mfa_reset").await;
+    assert_eq!(resets[0]["actor"], "admin@demo.test");
+    // At the next sign-in the agent sets up a factor again.
+    let again = c.browser();
+    let login = again
+        .post(format!("{}/login", c.base()))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&login), "/.mfagate/");
+    let choose = page(&again, &format!("{}/.mfagate/", c.base())).await;
+    assert!(choose.contains("Set up an authenticator app"), "{choose}");
+
+    // An action needs a fresh second factor: later, the admin is sent to the step-up page.
+    c.auth().clock.advance(11 * 60);
+    let stale = c.act(&admin, "agent1@demo.test", "logout", "").await;
+    assert!(
+        location(&stale).starts_with("/.mfagate/step-up?next="),
+        "{}",
+        location(&stale)
+    );
+    stop(c.gw).await;
+}
