@@ -75,6 +75,8 @@ pub enum Factor {
     EmailOtp,
     /// A single-use backup code.
     BackupCode,
+    /// An admin's recovery code sent by email (their factor is reset after it).
+    RecoveryCode,
 }
 
 impl Factor {
@@ -86,6 +88,7 @@ impl Factor {
             Self::TotpStepUp => "totp_step_up",
             Self::EmailOtp => "email",
             Self::BackupCode => "backup_code",
+            Self::RecoveryCode => "recovery_code",
         }
     }
 }

@@ -112,6 +112,18 @@ pub enum EventKind {
         actor: String,
         reason: String,
     },
+    /// A user who cannot produce a second factor asked the admins for a reset.
+    RecoveryRequested,
+    /// An admin recovering themselves was sent a recovery code.
+    RecoveryCodeSent,
+    /// An admin recovered themselves with the emailed code: their factor was reset.
+    AdminRecovered,
+    RecoveryApproved {
+        actor: String,
+    },
+    RecoveryDismissed {
+        actor: String,
+    },
     /// An admin action refused: the target is out of the admin's environments, or is the
     /// admin.
     AdminRefused {

@@ -299,6 +299,8 @@ pub struct FileEnvironment {
     pub email_otp: FileEmailOtp,
     #[serde(default)]
     pub regulation: FileRegulation,
+    #[serde(default)]
+    pub recovery: FileRecovery,
     pub tls: Option<FileTls>,
     pub login: Option<FileLogin>,
     pub sso: Option<FileSso>,
@@ -353,6 +355,24 @@ pub struct FileEmailOtp {
     pub max_sends: u32,
     pub send_window: Option<String>,
     pub send_window_secs: Option<u64>,
+}
+
+/// What a user who cannot produce a second factor may do.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRecovery {
+    /// Admins and owners recover themselves with a code sent to their registered address;
+    /// otherwise they, too, wait for another admin.
+    #[serde(default = "defaults::yes")]
+    pub admin_self_service: bool,
+}
+
+impl Default for FileRecovery {
+    fn default() -> Self {
+        Self {
+            admin_self_service: true,
+        }
+    }
 }
 
 impl Default for FileEmailOtp {

@@ -298,6 +298,8 @@ pub struct Environment {
     pub role_methods: std::collections::HashMap<crate::domain::Role, Methods>,
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
     pub regulation: Regulation,
+    /// Admins and owners recover themselves by an emailed code (`recovery.admin_self_service`).
+    pub admin_self_recovery: bool,
     pub login: Option<LoginConfig>,
     pub sso: Option<crate::federation::sso::SsoSettings>,
     /// Paths compared case-sensitively (`case_sensitive_paths`); lenient by default.

@@ -271,6 +271,7 @@ fn environment(
         role_methods,
         email_otp,
         regulation,
+        admin_self_recovery: env.recovery.admin_self_service,
         login,
         sso,
         case_sensitive_paths: env.case_sensitive_paths,

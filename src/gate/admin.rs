@@ -184,7 +184,7 @@ impl Auth {
     }
 
     /// Checks that `admin` may act on `target`, auditing a refusal.
-    async fn may_act(
+    pub(super) async fn may_act(
         &self,
         admin: &Admin<'_>,
         target: &str,
@@ -236,12 +236,7 @@ impl Auth {
             reason: reason.into(),
         };
         self.audit.record(ctx.event(kind)).await;
-        let env = self
-            .config
-            .environments
-            .iter()
-            .find(|e| e.name == ctx.environment);
-        let brand = env.map_or("mfagate", |e| e.display_name.as_str());
+        let brand = self.brand_of(&ctx.environment);
         self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand));
         Ok(ended)
     }

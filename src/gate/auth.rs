@@ -173,6 +173,12 @@ impl Auth {
         }
     }
 
+    /// The display name of environment `env` (by name), for emails.
+    pub fn brand_of(&self, env: &str) -> &str {
+        let found = self.config.environments.iter().find(|e| e.name == env);
+        found.map_or("mfagate", |e| e.display_name.as_str())
+    }
+
     /// Queues a notification to `user`, when mail is configured and the user has an address.
     pub fn notify(&self, user: &str, make: impl FnOnce(&str) -> crate::notify::Email) {
         if let (Some(mailer), Some(to)) = (&self.mailer, self.user_email(user)) {

@@ -12,4 +12,5 @@ pub mod identify;
 pub mod lifecycle;
 pub mod login_flow;
 pub mod login_intercept;
+pub mod recovery;
 pub mod vault;

@@ -114,3 +114,51 @@ pub fn mfa_reset(to: &str, brand: &str) -> Email {
         code: None,
     }
 }
+
+fn notice(to: &str, brand: &str, subject: &str, lines: Vec<String>) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: {subject}"),
+        brand: brand.into(),
+        lines,
+        code: None,
+    }
+}
+
+/// To the environment's admins: `user` cannot produce a second factor.
+pub fn recovery_requested(to: &str, brand: &str, user: &str) -> Email {
+    notice(to, brand, "a user needs account recovery", vec![
+        format!("{user} cannot use their second factor and asked for two-step verification to be reset."),
+        "Approve or dismiss the request in the admin console, under Recovery requests. Check with the user first that the request is theirs.".into(),
+    ])
+}
+
+pub fn recovery_decided(to: &str, brand: &str, approved: bool) -> Email {
+    let lines = match approved {
+        true => vec!["An administrator approved your recovery request. Sign in again and set up a second factor.".into()],
+        false => vec!["An administrator dismissed your recovery request. Contact your administrator if you still cannot sign in.".into()],
+    };
+    notice(to, brand, "your recovery request", lines)
+}
+
+pub fn recovery_code(to: &str, brand: &str, code: &str, ttl_secs: u64) -> Email {
+    Email {
+        to: to.into(),
+        subject: format!("{brand}: your account recovery code"),
+        brand: brand.into(),
+        lines: vec![
+            "Someone, hopefully you, signed in with your password and asked to recover your account because the second factor cannot be used.".into(),
+            format!("Enter this code on the recovery page within {} minutes. Your second factor is then reset and you set up a new one at once.", ttl_secs.div_ceil(60)),
+            "If this wasn't you, do not use the code, change your password and tell another administrator.".into(),
+        ],
+        code: Some(code.into()),
+    }
+}
+
+/// To the other admins and owners: `user` reset their own factor by an emailed code.
+pub fn admin_recovered(to: &str, brand: &str, user: &str) -> Email {
+    notice(to, brand, "an admin recovered their account", vec![
+        format!("{user} reset their own two-step verification with a recovery code sent to their registered address, and set up a new second factor."),
+        "If that is unexpected, sign them out from the admin console and check with them.".into(),
+    ])
+}

@@ -87,6 +87,28 @@ pub struct DeviceRecord {
     pub trusted_until: u64,
 }
 
+/// A user's request to have their second factor reset by an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryRequest {
+    pub user: String,
+    pub environment: String,
+    pub requested_at: u64,
+    pub state: RecoveryState,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryState {
+    Requested,
+    Approved,
+    Dismissed,
+}
+
+/// Store set of the users who ever asked for recovery.
+const RECOVERY_SET: &str = "recovery-requests";
+
 /// Server-side view of a gateway session (the cookie holds the facts used per request).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -316,6 +338,44 @@ impl Records {
             self.forget_device(user, id).await?;
         }
         Ok(devices.len())
+    }
+
+    // --- Recovery -------------------------------------------------------------------------
+
+    /// The user's latest recovery request.
+    pub async fn recovery_request(&self, user: &str) -> StoreResult<Option<RecoveryRequest>> {
+        self.get_json(&user_key(user, "recovery")).await
+    }
+
+    pub async fn save_recovery_request(&self, request: &RecoveryRequest) -> StoreResult<()> {
+        let key = user_key(&request.user, "recovery");
+        self.put_json(&key, request, None).await?;
+        self.store.set_add(RECOVERY_SET, &request.user).await
+    }
+
+    /// Every user's latest recovery request.
+    pub async fn recovery_requests(&self) -> StoreResult<Vec<RecoveryRequest>> {
+        let mut out = Vec::new();
+        for user in self.store.set_members(RECOVERY_SET).await? {
+            out.extend(self.recovery_request(&user).await?);
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
+        Ok(out)
+    }
+
+    /// An admin's recovery code (hashed, bound to the pending login that asked for it).
+    pub async fn recovery_code(&self, user: &str) -> StoreResult<Option<EmailOtpState>> {
+        self.get_json(&user_key(user, "recovery-code")).await
+    }
+
+    pub async fn save_recovery_code(
+        &self,
+        user: &str,
+        state: &EmailOtpState,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        self.put_json(&user_key(user, "recovery-code"), state, Some(keep))
+            .await
     }
 
     // --- Sessions -------------------------------------------------------------------------

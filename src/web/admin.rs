@@ -21,6 +21,7 @@ use crate::domain::Role;
 use crate::gate::admin::{select, Admin, AdminError, UserFilter, UserStatus, PAGE_SIZE};
 use crate::gate::auth::Auth;
 use crate::gate::lifecycle::Revoke;
+use crate::store::records::RecoveryState;
 
 /// Recent events shown on a user's page.
 const RECENT_EVENTS: usize = 20;
@@ -141,6 +142,11 @@ pub async fn users(
     let (auth, admin) = (&base.auth, page.admin());
     let all = auth.admin_users(&admin, auth.clock.now()).await?;
     let warned = all.iter().filter(|u| u.logged_out_at.is_some()).count();
+    let requests = auth.recovery_requests(&admin).await?;
+    let open_requests = requests
+        .iter()
+        .filter(|r| r.state == RecoveryState::Requested)
+        .count();
     let filter = filter_of(&q);
     let (shown, total) = select(all, &filter);
     let query: String = form_urlencoded::Serializer::new(String::new())
@@ -152,6 +158,7 @@ pub async fn users(
         scope => admin.envs.join(", "),
         envs => admin.envs,
         warned => warned,
+        open_requests => open_requests,
         users => shown.iter().map(row).collect::<Vec<_>>(),
         total => total,
         page => filter.page,
@@ -250,8 +257,35 @@ fn refused(base: &PageBase, e: AdminError) -> Result<Response, PageError> {
     })
 }
 
+/// `GET {prefix}admin/recovery`: the recovery requests of the admin's users.
+pub async fn recovery(page: AdminPage) -> Result<Response, PageError> {
+    let base = page.base();
+    let requests = base.auth.recovery_requests(&page.admin()).await?;
+    let rows: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            let state = serde_json::to_value(r.state).unwrap_or_default();
+            context! {
+                user => r.user,
+                requested_at => utc(r.requested_at),
+                state => state,
+                decided_by => r.decided_by,
+                open => r.state == RecoveryState::Requested,
+            }
+        })
+        .collect();
+    Ok(base.render(
+        StatusCode::OK,
+        "admin_recovery.html",
+        "Recovery requests",
+        &page.signed.claims.sid,
+        context! { requests => rows },
+    ))
+}
+
 /// `POST {prefix}admin/act`: `action` (reset, logout, unblock, revoke_session,
-/// revoke_device) on `user`, with a `reason`; needs a fresh second factor.
+/// revoke_device, approve_recovery, dismiss_recovery) on `user`, with a `reason`; needs a
+/// fresh second factor.
 pub async fn act(posted: Posted<AdminPage>) -> Result<Response, PageError> {
     let page = &posted.session;
     let base = page.base();
@@ -282,6 +316,8 @@ pub async fn act(posted: Posted<AdminPage>) -> Result<Response, PageError> {
             let what = Revoke::Device(id);
             auth.admin_revoke(&admin, target, what, ctx).await
         }
+        "approve_recovery" => auth.decide_recovery(&admin, target, true, ctx).await,
+        "dismiss_recovery" => auth.decide_recovery(&admin, target, false, ctx).await,
         _ => return Ok(StatusCode::BAD_REQUEST.into_response()),
     };
     match done {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
+pub mod recovery;
 pub mod step_up;
 pub mod templates;
 
@@ -139,6 +140,9 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("admin/"), get(admin::users))
         .route(&p("admin/user"), get(admin::user))
         .route(&p("admin/act"), post(admin::act))
+        .route(&p("admin/recovery"), get(admin::recovery))
+        .route(&p("recovery"), get(recovery::page).post(recovery::ask))
+        .route(&p("recovery/confirm"), post(recovery::confirm))
         .route(&p("api/mfa"), get(api::state))
         .route(&p("api/mfa/email"), post(api::email))
         .route(&p("api/mfa/verify"), post(api::verify))

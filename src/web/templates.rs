@@ -25,6 +25,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/admin_users.html"),
     ),
     ("admin_user.html", include_str!("templates/admin_user.html")),
+    (
+        "admin_recovery.html",
+        include_str!("templates/admin_recovery.html"),
+    ),
+    ("recovery.html", include_str!("templates/recovery.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("gate.css");

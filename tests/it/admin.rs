@@ -10,7 +10,8 @@ use mfagate::proxy::RunningGateway;
 const USERS: &str = "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n\
     [[users]]\nidentity = \"supervisor@demo.test\"\nrole = \"supervisor\"\nenvironments = [\"chat\"]\n\
     [[users]]\nidentity = \"agent2@demo.test\"\nrole = \"agent\"\nenvironments = [\"other\"]\n\
-    [[users]]\nidentity = \"agent3@demo.test\"\nrole = \"agent\"\nenvironments = [\"chat\"]\n";
+    [[users]]\nidentity = \"agent3@demo.test\"\nrole = \"agent\"\nenvironments = [\"chat\"]\n\
+    [[users]]\nidentity = \"owner@demo.test\"\nrole = \"owner\"\nenvironments = [\"chat\"]\n";
 
 struct Console {
     pki: Pki,
@@ -49,15 +50,8 @@ impl Console {
 
     /// A browser signed in as `email` after enrolling an authenticator; returns its seed.
     async fn signed_in(&self, email: &str, password: &str) -> (reqwest::Client, Vec<u8>) {
-        let browser = self.browser();
         let now = self.auth().clock.now();
-        let login = browser
-            .post(format!("{}/login", self.base()))
-            .form(&[("email", email), ("password", password)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(location(&login), "/.mfagate/");
+        let browser = self.pending(email, password).await;
         let (seed, released) =
             crate::support::mfa::enroll_pending_at(&browser, &self.base(), now).await;
         assert_eq!(released.status(), 303);
@@ -90,6 +84,53 @@ impl Console {
         ];
         let url = format!("{}/.mfagate/admin/act", self.base());
         admin.post(url).form(&form).send().await.unwrap()
+    }
+
+    /// A new browser with a pending sign-in of `email` (the password accepted, a factor due).
+    async fn pending(&self, email: &str, password: &str) -> reqwest::Client {
+        let browser = self.browser();
+        let login = browser
+            .post(format!("{}/login", self.base()))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&login), "/.mfagate/");
+        browser
+    }
+
+    /// "I can't use my authenticator": the link on the verify page, then the form.
+    async fn ask_recovery(&self, browser: &reqwest::Client) -> reqwest::Response {
+        let verify = page(browser, &format!("{}/.mfagate/verify", self.base())).await;
+        assert!(
+            verify.contains("id=\"recovery\">I can't use my authenticator"),
+            "{verify}"
+        );
+        let url = format!("{}/.mfagate/recovery", self.base());
+        browser
+            .post(url)
+            .form(&[("csrf", csrf(&verify))])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) for a mail to `to` whose subject ends with `subject`; its text.
+    async fn mail(&self, to: &str, subject: &str) -> String {
+        for _ in 0..100 {
+            let found = self.sink.messages().into_iter().find(|m| {
+                m.to.iter().any(|t| t.contains(to)) && m.data.contains(&format!("{subject}\n"))
+            });
+            if let Some(m) = found {
+                return m.data;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail {subject:?} to {to}");
+    }
+
+    async fn has_totp(&self, user: &str) -> bool {
+        self.auth().records.totp(user).await.unwrap().is_some()
     }
 
     async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
@@ -219,13 +260,7 @@ async fn an_admin_resets_signs_out_and_unblocks_a_user() {
         c.get(&agent, "/").await.status().is_redirection(),
         "signed out"
     );
-    assert!(c
-        .auth()
-        .records
-        .totp("agent1@demo.test")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(c.has_totp("agent1@demo.test").await);
     let logouts = c.audited("admin_logout").await;
     assert_eq!(
         (logouts.len(), &logouts[0]["user"]),
@@ -309,5 +344,135 @@ async fn an_admin_resets_signs_out_and_unblocks_a_user() {
         "{}",
         location(&stale)
     );
+    stop(c.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_request_reaches_the_admins_who_approve_or_dismiss_it() {
+    let c = Console::start().await;
+    c.signed_in("agent1@demo.test", "agent1-pass").await;
+    c.signed_in("supervisor@demo.test", "supervisor-pass").await;
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+
+    let lost = c.pending("agent1@demo.test", "agent1-pass").await;
+    assert_eq!(location(&c.ask_recovery(&lost).await), "/.mfagate/recovery");
+    let waiting = page(&lost, &format!("{}/.mfagate/recovery", c.base())).await;
+    assert!(waiting.contains("id=\"waiting\""), "{waiting}");
+    c.ask_recovery(&lost).await;
+    assert_eq!(
+        c.audited("recovery_requested").await.len(),
+        1,
+        "one open request per user"
+    );
+    let told = c
+        .mail("admin@demo.test", "a user needs account recovery")
+        .await;
+    assert!(told.contains("agent1@demo.test"));
+    c.mail("owner@demo.test", "a user needs account recovery")
+        .await;
+
+    let list = page(&admin, &format!("{}/.mfagate/admin/recovery", c.base())).await;
+    assert!(
+        list.contains("agent1@demo.test") && list.contains("approve_recovery"),
+        "{list}"
+    );
+    let approved = c
+        .act(&admin, "agent1@demo.test", "approve_recovery", "")
+        .await;
+    assert_eq!(approved.status(), 303);
+    assert!(!c.has_totp("agent1@demo.test").await);
+    c.mail("agent1@demo.test", "your recovery request").await;
+    assert_eq!(
+        c.audited("recovery_approved").await[0]["actor"],
+        "admin@demo.test"
+    );
+    let again = c.pending("agent1@demo.test", "agent1-pass").await;
+    let choose = page(&again, &format!("{}/.mfagate/", c.base())).await;
+    assert!(
+        choose.contains("Set up an authenticator app"),
+        "enrolls anew"
+    );
+
+    // Dismissed: the user is told, and may not ask again at once.
+    let sup = c.pending("supervisor@demo.test", "supervisor-pass").await;
+    c.ask_recovery(&sup).await;
+    let dismissed = c
+        .act(&admin, "supervisor@demo.test", "dismiss_recovery", "")
+        .await;
+    assert_eq!(dismissed.status(), 303);
+    assert!(c.has_totp("supervisor@demo.test").await);
+    let mail = c
+        .mail("supervisor@demo.test", "your recovery request")
+        .await;
+    assert!(mail.contains("dismissed"));
+    assert_eq!(
+        c.ask_recovery(&sup).await.status(),
+        429,
+        "asked again too soon"
+    );
+    let twice = c
+        .act(&admin, "supervisor@demo.test", "approve_recovery", "")
+        .await;
+    assert_eq!(
+        twice.status(),
+        404,
+        "a decided request is not decided again"
+    );
+    stop(c.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_recovers_with_an_emailed_code_once_and_in_time() {
+    let c = Console::start().await;
+    c.signed_in("admin@demo.test", "admin-pass").await;
+    let lost = c.pending("admin@demo.test", "admin-pass").await;
+    assert_eq!(location(&c.ask_recovery(&lost).await), "/.mfagate/recovery");
+    let mail = c
+        .mail("admin@demo.test", "your account recovery code")
+        .await;
+    let code = crate::support::smtp::code_in(&crate::support::smtp::Received {
+        from: String::new(),
+        to: vec![],
+        data: mail,
+        encrypted: false,
+    });
+    let form = page(&lost, &format!("{}/.mfagate/recovery", c.base())).await;
+    let confirm = |code: String, form: String| {
+        let url = format!("{}/.mfagate/recovery/confirm", c.base());
+        lost.post(url)
+            .form(&[("csrf", csrf(&form)), ("code", code)])
+            .send()
+    };
+    let wrong = confirm("000000".into(), form.clone()).await.unwrap();
+    assert_eq!(wrong.status(), 422);
+    let right = confirm(code.clone(), form.clone()).await.unwrap();
+    assert_eq!(location(&right), "/.mfagate/enroll");
+    assert!(!c.has_totp("admin@demo.test").await);
+    let enroll = page(&lost, &format!("{}/.mfagate/enroll", c.base())).await;
+    assert!(enroll.contains("setup-key"), "enrolls at once");
+    c.mail("owner@demo.test", "an admin recovered their account")
+        .await;
+    assert_eq!(c.audited("admin_recovered").await.len(), 1);
+    let reused = confirm(code, form).await.unwrap();
+    assert_eq!(reused.status(), 422, "the code works once");
+
+    // A code older than 15 minutes is refused.
+    let late = c.pending("admin@demo.test", "admin-pass").await;
+    c.ask_recovery(&late).await;
+    let form = page(&late, &format!("{}/.mfagate/recovery", c.base())).await;
+    c.auth().clock.advance(16 * 60);
+    let mails = c.sink.messages();
+    let last = mails
+        .iter()
+        .rev()
+        .find(|m| m.data.contains("account recovery code"))
+        .unwrap();
+    let code = crate::support::smtp::code_in(last);
+    let url = format!("{}/.mfagate/recovery/confirm", c.base());
+    let expired = late
+        .post(url)
+        .form(&[("csrf", csrf(&form)), ("code", code)])
+        .send();
+    assert_ne!(expired.await.unwrap().status(), 303, "expired");
     stop(c.gw).await;
 }
