@@ -25,6 +25,16 @@ impl Role {
         }
     }
 
+    /// The name config and the admin API use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+
     /// Whether a rule or list naming `other` applies to this role (owner ⊃ admin).
     pub fn is(self, other: Role) -> bool {
         self == other || (self == Role::Owner && other == Role::Admin)

@@ -48,6 +48,9 @@ pub struct FileConfig {
     /// Role and environments for unlisted users by email domain.
     #[serde(default)]
     pub user_rules: Vec<FileUserRule>,
+    /// Tokens of the admin API (ops automation, the `mfagate admin` CLI).
+    #[serde(default)]
+    pub admin_tokens: Vec<FileAdminToken>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
 }
@@ -355,6 +358,20 @@ pub struct FileEmailOtp {
     pub max_sends: u32,
     pub send_window: Option<String>,
     pub send_window_secs: Option<u64>,
+}
+
+/// An admin API token: only its SHA-256 is configured.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdminToken {
+    /// Who the token is, in the activity log ("token:NAME").
+    pub name: String,
+    /// SHA-256 of the token, 64 hex digits (`mfagate admin token` makes one).
+    pub sha256: String,
+    /// "read" (lists) or "write" (lists and actions).
+    pub scope: String,
+    /// The environments whose users it may see and act on.
+    pub environments: Vec<String>,
 }
 
 /// What a user who cannot produce a second factor may do.

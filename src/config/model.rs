@@ -28,9 +28,19 @@ pub struct Config {
     pub master_keys: Vec<Vec<u8>>,
     pub mail: Option<MailConfig>,
     pub directory: crate::policy::users::Directory,
+    pub admin_tokens: Vec<AdminToken>,
     pub assertion: Option<crate::federation::assertion::AssertionSettings>,
     pub store: StoreBackend,
     pub environments: Vec<Environment>,
+}
+
+/// An admin API token (its hash only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminToken {
+    pub name: String,
+    pub sha256: [u8; 32],
+    pub write: bool,
+    pub environments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

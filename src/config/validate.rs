@@ -95,6 +95,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
     let data_dir = resolve(base_dir, &file.data_dir);
     let store = super::validate_store::store_backend(&mut errs, &file.store, base_dir);
     let directory = super::validate_policy::directory(&mut errs, &file);
+    let admin_tokens = super::validate_policy::admin_tokens(&mut errs, &file);
     let assertion = file
         .assertion
         .as_ref()
@@ -167,6 +168,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         master_keys,
         mail,
         directory,
+        admin_tokens,
         assertion,
         store,
         environments,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::defaults;
 use super::file::{FileConfig, FileEnvironment, FilePathRule};
-use super::model::Methods;
+use super::model::{AdminToken, Methods};
 use super::validate::{period, Errors};
 use crate::domain::Role;
 use crate::policy::users::{Directory, DomainRule, UserEntry};
@@ -224,6 +224,58 @@ pub(super) fn role_methods(
             errs.push(k.clone(), "needs \"totp\" or \"email\"");
         }
         out.insert(r, m);
+    }
+    out
+}
+
+pub(super) fn admin_tokens(errs: &mut Errors, file: &FileConfig) -> Vec<AdminToken> {
+    let names: Vec<&str> = file.environments.iter().map(|e| e.name.as_str()).collect();
+    let mut out: Vec<AdminToken> = Vec::new();
+    for (i, t) in file.admin_tokens.iter().enumerate() {
+        let key = format!("admin_tokens[{i}]");
+        if t.name.is_empty() || out.iter().any(|o| o.name == t.name) {
+            errs.push(format!("{key}.name"), "must be a unique, non-empty name");
+        }
+        let mut sha256 = [0u8; 32];
+        let hex = t.sha256.trim().to_ascii_lowercase();
+        let decoded = hex.len() == 64
+            && (0..32).all(|b| match u8::from_str_radix(&hex[2 * b..2 * b + 2], 16) {
+                Ok(v) => {
+                    sha256[b] = v;
+                    true
+                }
+                Err(_) => false,
+            });
+        if !decoded {
+            errs.push(
+                format!("{key}.sha256"),
+                "must be 64 hex digits (SHA-256 of the token)",
+            );
+        }
+        let write = match t.scope.as_str() {
+            "read" => false,
+            "write" => true,
+            other => {
+                errs.push(
+                    format!("{key}.scope"),
+                    format!("{other:?} is not \"read\" or \"write\""),
+                );
+                false
+            }
+        };
+        if t.environments.is_empty() {
+            errs.push(
+                format!("{key}.environments"),
+                "name at least one environment",
+            );
+        }
+        known_envs(errs, &key, &t.environments, &names);
+        out.push(AdminToken {
+            name: t.name.clone(),
+            sha256,
+            write,
+            environments: t.environments.clone(),
+        });
     }
     out
 }

@@ -50,15 +50,20 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
-/// One user as the console lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One user as the console and the admin API list them. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UserStatus {
     pub user: String,
+    /// `agent`, `supervisor`, `admin` or `owner`.
+    #[schema(value_type = String)]
     pub role: Role,
+    #[serde(rename = "environments")]
     pub envs: Vec<String>,
     pub email: Option<String>,
+    /// An authenticator app is set up.
     pub totp: bool,
     /// Backup codes left, when the user has a set.
+    #[serde(rename = "backup_codes_left")]
     pub backup_left: Option<usize>,
     pub sessions: usize,
     pub trusted_devices: usize,

@@ -95,19 +95,10 @@ fn step_up(base: &PageBase, next: &str) -> Response {
     Redirect::to(&format!("{}step-up?next={next}", base.prefix())).into_response()
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Agent => "agent",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-        Role::Owner => "owner",
-    }
-}
-
 fn row(u: &UserStatus) -> minijinja::Value {
     context! {
         user => u.user,
-        role => role_name(u.role),
+        role => u.role.name(),
         envs => u.envs.join(", "),
         email => u.email,
         totp => u.totp,
@@ -154,7 +145,7 @@ pub async fn users(
         .finish();
     let extra = context! {
         user => admin.user,
-        role => role_name(admin.role),
+        role => admin.role.name(),
         scope => admin.envs.join(", "),
         envs => admin.envs,
         warned => warned,
@@ -167,7 +158,7 @@ pub async fn users(
         filter => context! {
             q => filter.search,
             env => filter.env,
-            role => filter.role.map(role_name),
+            role => filter.role.map(Role::name),
             no_factor => filter.no_factor,
             blocked => filter.blocked,
         },

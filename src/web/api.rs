@@ -30,8 +30,6 @@ use crate::store::StoreError;
 
 /// The OpenAPI document of this API, with paths under the default prefix.
 const OPENAPI: &str = include_str!("openapi.json");
-/// Largest request body read.
-const MAX_BODY: usize = 16 * 1024;
 
 /// An API answer: JSON, never cached.
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -91,25 +89,9 @@ impl FromRequest<Arc<Auth>> for ApiPosted {
     async fn from_request(req: Request, auth: &Arc<Auth>) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let ApiPending(pending) = ApiPending::from_request_parts(&mut parts, auth).await?;
-        let json_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-        if !json_type {
-            return Err(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_required"));
-        }
         let base = &pending.base;
-        if !super::csrf::same_site(&base.headers, &base.facts.authority) {
-            return Err(problem(StatusCode::FORBIDDEN, "cross_site"));
-        }
-        let bytes = axum::body::to_bytes(body, MAX_BODY).await;
-        let body = bytes
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .filter(Value::is_object)
-            .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad_json"))?;
+        let body = super::csrf::json_post(&base.headers, &base.facts.authority, body).await;
+        let body = body.map_err(|(status, error)| problem(status, error))?;
         Ok(Self { pending, body })
     }
 }

@@ -27,7 +27,7 @@ pub struct PageBase {
 
 impl PageBase {
     /// `None` outside the pipeline's gateway routes (no request facts).
-    fn from_parts(parts: &Parts, auth: &Arc<Auth>) -> Option<Self> {
+    pub(super) fn from_parts(parts: &Parts, auth: &Arc<Auth>) -> Option<Self> {
         let facts = parts.extensions.get::<RequestFacts>().cloned()?;
         Some(Self {
             auth: auth.clone(),

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_api;
 pub mod api;
 pub mod complete;
 pub mod csrf;
@@ -146,12 +147,13 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("api/mfa"), get(api::state))
         .route(&p("api/mfa/email"), post(api::email))
         .route(&p("api/mfa/verify"), post(api::verify))
-        .with_state(auth)
+        .with_state(auth.clone())
         .layer(axum::middleware::from_fn_with_state(
             prefix.to_string(),
             error::render_page_errors,
         ));
-    base.merge(pages).fallback(missing)
+    let api = admin_api::routes(prefix).with_state(auth);
+    base.merge(pages).merge(api).fallback(missing)
 }
 
 async fn stylesheet() -> Response {
