@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod canon;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;

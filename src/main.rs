@@ -1,4 +1,4 @@
-//! Command line: `serve`, `demo`, `validate-config`.
+//! Command line: `serve`, `demo`, `validate-config`, `admin`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +38,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:0")]
         dashboard_listen: std::net::SocketAddr,
     },
+    /// MFA administration: users, resets, sign-outs, unblocks, recovery requests.
+    Admin(Box<mfagate::cli::admin::AdminArgs>),
     /// Check a config file and print OK or every problem found.
     ValidateConfig {
         #[arg(long, short, default_value = "config/mfagate.toml")]
@@ -73,6 +75,10 @@ fn main() -> ExitCode {
                 tracing::info!(https = %gw.https_addr, admin = %gw.admin_addr, "mfagate serving");
             })
         }
+        Command::Admin(args) => match mfagate::cli::admin::run(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
         #[cfg(feature = "demo")]
         Command::Demo {
             listen,

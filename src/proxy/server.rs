@@ -42,6 +42,8 @@ pub enum StartError {
     Mail(String),
     #[error("SSO or identity assertion setup failed: {0}")]
     Federation(String),
+    #[error("no environment watches a login: there is no MFA state to administer")]
+    NoCore,
 }
 
 /// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
@@ -212,6 +214,29 @@ struct Started {
 }
 
 type MailWorker = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The core alone, without listeners, for the admin CLI working on the store directly
+/// (break-glass, the gateway down): the store, keys, mail and the dashboard's logouts. The
+/// returned future delivers queued mail; it ends once the core is dropped. Must not be called
+/// from inside an async runtime.
+pub fn open_core(
+    config: Config,
+) -> Result<(Arc<Auth>, impl std::future::Future<Output = ()>), StartError> {
+    let config = Arc::new(config);
+    let live = Arc::new(LiveConnections::default());
+    let metrics = Arc::new(Metrics::new(
+        config.environments.iter().map(|e| e.name.as_str()),
+    ));
+    let roots = super::upstream::system_roots_for(&config);
+    let started = build_auth(&config, (&live, &metrics), &roots)?;
+    let started = started.ok_or(StartError::NoCore)?;
+    let worker = started.mail_worker;
+    Ok((started.auth, async move {
+        if let Some(w) = worker {
+            w.await;
+        }
+    }))
+}
 
 /// Opens the store and builds the authentication state when an environment watches a login.
 /// The revocation view is loaded before any worker serves, so a session revoked before a

@@ -263,39 +263,42 @@ pub async fn show_user(caller: Caller, Path(user): Path<String>) -> Response {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
-    let detail = async {
-        let sessions = auth.records.sessions(&user).await?;
-        let devices = auth.records.devices(&user).await?;
-        Ok::<_, StoreError>((sessions, devices))
-    };
-    let (sessions, devices) = match detail.await {
-        Ok(d) => d,
-        Err(e) => return unavailable(e),
-    };
-    ok(UserDetail {
-        user: status,
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionView {
-                id: s.id,
-                environment: s.environment,
-                device: s.device_label,
-                ip: s.ip,
-                started_at: s.created_at,
-                mfa_at: s.mfa_at,
-            })
-            .collect(),
-        devices: devices
-            .into_iter()
-            .map(|d| DeviceView {
-                id: d.id,
-                label: d.label,
-                last_seen: d.last_seen,
-                last_ip: d.last_ip,
-                trusted_until: d.trusted_until,
-            })
-            .collect(),
-    })
+    match UserDetail::of(auth, status).await {
+        Ok(detail) => ok(detail),
+        Err(e) => unavailable(e),
+    }
+}
+
+impl UserDetail {
+    /// `status` with the user's sessions and trusted devices.
+    pub async fn of(auth: &Auth, status: UserStatus) -> Result<Self, StoreError> {
+        let sessions = auth.records.sessions(&status.user).await?;
+        let devices = auth.records.devices(&status.user).await?;
+        Ok(Self {
+            user: status,
+            sessions: sessions
+                .into_iter()
+                .map(|s| SessionView {
+                    id: s.id,
+                    environment: s.environment,
+                    device: s.device_label,
+                    ip: s.ip,
+                    started_at: s.created_at,
+                    mfa_at: s.mfa_at,
+                })
+                .collect(),
+            devices: devices
+                .into_iter()
+                .map(|d| DeviceView {
+                    id: d.id,
+                    label: d.label,
+                    last_seen: d.last_seen,
+                    last_ip: d.last_ip,
+                    trusted_until: d.trusted_until,
+                })
+                .collect(),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -379,7 +382,7 @@ pub struct RecoveryList {
     pub requests: Vec<RecoveryView>,
 }
 
-fn recovery_view(r: RecoveryRequest) -> RecoveryView {
+pub fn recovery_view(r: RecoveryRequest) -> RecoveryView {
     let state = match r.state {
         RecoveryState::Requested => "requested",
         RecoveryState::Approved => "approved",

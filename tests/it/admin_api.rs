@@ -19,6 +19,7 @@ struct Api {
     pki: Pki,
     gw: RunningGateway,
     doc: Value,
+    toml: String,
 }
 
 impl Api {
@@ -40,7 +41,7 @@ impl Api {
         let toml = mfa_toml_with(&pki, dashboard, &["chat.test", "other.test"], &extra);
         let gw = start_gateway(&pki, &toml);
         let doc = serde_json::from_str(&mfagate::web::admin_api::openapi("/.mfagate/")).unwrap();
-        Self { pki, gw, doc }
+        Self { pki, gw, doc, toml }
     }
 
     fn url(&self, path: &str) -> String {
@@ -68,6 +69,22 @@ impl Api {
         });
         let validator = jsonschema::validator_for(&root).expect("the document's schemas compile");
         validator.iter_errors(body).map(|e| e.to_string()).collect()
+    }
+
+    /// A browser of agent1, signed in after enrolling; and the gateway's base URL.
+    async fn agent_signed_in(&self) -> (reqwest::Client, String) {
+        let browser = self.client();
+        let base = format!("https://chat.test:{}", self.gw.https_addr.port());
+        let login = browser
+            .post(format!("{base}/login"))
+            .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&login), "/.mfagate/");
+        let now = self.gw.auth.as_ref().unwrap().clock.now();
+        enroll_pending_at(&browser, &base, now).await;
+        (browser, base)
     }
 
     async fn get(&self, token: &str, path: &str) -> reqwest::Response {
@@ -110,17 +127,7 @@ fn the_committed_document_is_the_one_the_code_generates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_list_and_act_within_their_scope_and_environments() {
     let api = Api::start().await;
-    let browser = api.pki.client(&["chat.test"], api.gw.https_addr, false);
-    let base = format!("https://chat.test:{}", api.gw.https_addr.port());
-    let login = browser
-        .post(format!("{base}/login"))
-        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&login), "/.mfagate/");
-    let now = api.gw.auth.as_ref().unwrap().clock.now();
-    enroll_pending_at(&browser, &base, now).await;
+    let (browser, base) = api.agent_signed_in().await;
 
     let page = api
         .valid(api.get(VIEWER, "/users").await, 200, "UsersPage")
@@ -210,4 +217,88 @@ async fn tokens_list_and_act_within_their_scope_and_environments() {
     let doc: Value = doc.json().await.unwrap();
     assert_eq!(doc["servers"][0]["url"], "/.mfagate/admin/api/v1");
     stop(api.gw).await;
+}
+
+/// Runs the real `mfagate` binary off the async runtime; (exit success, stdout, stderr).
+async fn mfagate(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mfagate"))
+            .args(&args)
+            .output()
+            .expect("the mfagate binary runs");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_administers_through_the_api_and_on_the_store_when_the_gateway_is_down() {
+    let api = Api::start().await;
+    let (_browser, base) = api.agent_signed_in().await;
+
+    let remote = |rest: &[&str]| {
+        let mut args: Vec<String> = ["admin", "--url", &base, "--token", OPS, "--ca-file"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(api.pki.path("ca.pem").display().to_string());
+        args.extend(["--connect-to".into(), api.gw.https_addr.to_string()]);
+        args.extend(rest.iter().map(|s| s.to_string()));
+        args
+    };
+    let (ok, out, err) = mfagate(remote(&["--json", "users", "list"])).await;
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["users"][0]["user"], "agent1@demo.test", "{out}");
+    let (ok, table, _) = mfagate(remote(&["users", "list"])).await;
+    assert!(
+        ok && table.contains("agent1@demo.test") && table.contains("USER"),
+        "{table}"
+    );
+    let (ok, out, err) = mfagate(remote(&[
+        "reset-mfa",
+        "agent1@demo.test",
+        "--reason",
+        "lost phone",
+    ]))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "done; 1 session(s) ended");
+    let (ok, _, err) = mfagate(remote(&["reset-mfa", "admin@elsewhere.test"])).await;
+    assert!(!ok && err.contains("404"), "{err}");
+
+    // The store is in use while the gateway runs: direct mode says so.
+    let config = api.pki.path("mfagate.toml");
+    std::fs::write(&config, &api.toml).unwrap();
+    let direct = |rest: &[&str]| {
+        let mut args = vec![
+            "admin".to_string(),
+            "--config".into(),
+            config.display().to_string(),
+        ];
+        args.extend(rest.iter().map(|s| s.to_string()));
+        args
+    };
+    let (ok, _, err) = mfagate(direct(&["users", "list"])).await;
+    assert!(!ok && err.contains("cannot open the store"), "{err}");
+
+    // Break-glass: the gateway is down, the CLI works on the store itself.
+    stop(api.gw).await;
+    let (ok, out, err) = mfagate(direct(&["--json", "users", "list", "--no-factor"])).await;
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        listed["users"][0]["user"], "agent1@demo.test",
+        "reset: no factor now"
+    );
+    let (ok, out, err) = mfagate(direct(&["--json", "users", "show", "agent1@demo.test"])).await;
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["user"]["totp"], false);
+    let (ok, out, err) = mfagate(direct(&["unblock", "agent1@demo.test"])).await;
+    assert!(ok && out.trim() == "done", "{out}{err}");
+    let (ok, out, _) = mfagate(vec!["admin".into(), "token".into()]).await;
+    assert!(ok && out.contains("sha256: "), "{out}");
 }

@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("the HTTP-free core", &["gate"]),
     ("the gateway's pages (adapter)", &["web"]),
     ("the proxy (adapter)", &["proxy"]),
-    ("the demo dashboard", &["demo"]),
+    ("the demo dashboard and the command line", &["cli", "demo"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -1,0 +1,3 @@
+//! Command-line tools beyond running the gateway.
+
+pub mod admin;
