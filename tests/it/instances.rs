@@ -502,3 +502,76 @@ async fn grace_end_closes_websockets_on_both_instances() {
     stop(a).await;
     stop(b).await;
 }
+
+/// An admin's reset on one instance signs the user out on the other at once: their
+/// WebSocket there closes within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reset_on_one_instance_closes_the_users_websocket_on_the_other() {
+    use futures_util::StreamExt;
+    let redis = RedisServer::start(false);
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let token = "reset-token-0123456789";
+    let tokens = format!(
+        "[[admin_tokens]]\nname = \"ops\"\nsha256 = \"{}\"\nscope = \"write\"\nenvironments = [\"chat\"]\n",
+        crate::support::sha256_hex(token.as_bytes())
+    );
+    let toml = redis_toml(
+        &pki,
+        dashboard,
+        &redis.store_keys(),
+        &tokens,
+        "required",
+        "",
+    );
+    let (a, b) = (start_gateway(&pki, &toml), start_gateway(&pki, &toml));
+    let browser = pki.client(&["chat.test"], b.https_addr, false);
+    let base_b = format!("https://chat.test:{}", b.https_addr.port());
+    let login = browser
+        .post(format!("{base_b}/login"))
+        .form(&[("email", "agent1@demo.test"), ("password", "agent1-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::support::mfa::location(&login), "/.mfagate/");
+    let now = b.auth.as_ref().unwrap().clock.now();
+    let (_, released) = crate::support::mfa::enroll_pending_at(&browser, &base_b, now).await;
+    let cookie: Vec<String> = crate::support::mfa::set_cookies(&released)
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect();
+    let mut ws = pki
+        .open_ws(b.https_addr, "chat.test", &cookie.join("; "))
+        .await
+        .expect("signed in on B");
+
+    let reset = pki
+        .client(&["chat.test"], a.https_addr, false)
+        .post(format!(
+            "https://chat.test:{}/.mfagate/admin/api/v1/users/agent1@demo.test/reset-mfa",
+            a.https_addr.port()
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"reason": "lost phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200, "reset on A");
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the WebSocket on B was not closed within 1 s"
+    );
+    println!(
+        "WebSocket on B closed {:?} after the reset on A",
+        started.elapsed()
+    );
+    let again = browser.get(format!("{base_b}/")).send().await.unwrap();
+    assert!(again.status().is_redirection(), "signed out on B");
+    stop(a).await;
+    stop(b).await;
+}
