@@ -167,3 +167,134 @@ async fn a_person_enrolls_totp_in_a_browser_and_reaches_the_inbox() {
     wait_for_path(&second, "/").await;
     second.close().await.unwrap();
 }
+
+/// Whether `user`'s authenticator is gone within a few seconds (the browser's post lands).
+async fn factor_gone(t: &MfaEnv, user: &str) -> bool {
+    for _ in 0..100 {
+        if t.auth().records.totp(user).await.unwrap().is_none() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The admin console in a real browser, at desktop width and at 390 px: from the devices page
+/// to the users, a search, a reset, and the approval of a recovery request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_resets_a_user_and_approves_a_recovery_request_in_a_browser() {
+    use crate::support::mfa::{csrf, enroll_pending_at, page, Extra};
+    let users =
+        "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n";
+    let t = MfaEnv::start_with(Extra {
+        top: users,
+        ..Extra::default()
+    });
+    // An agent with a factor, and a supervisor who asks for recovery (plain HTTP clients).
+    for (email, password) in [
+        ("agent1@demo.test", "agent1-pass"),
+        ("supervisor@demo.test", "supervisor-pass"),
+    ] {
+        let client = t.browser();
+        t.login(&client, email, password).await;
+        enroll_pending_at(&client, &t.url(""), t.auth().clock.now()).await;
+    }
+    let lost = t.browser();
+    t.login(&lost, "supervisor@demo.test", "supervisor-pass")
+        .await;
+    let verify = page(&lost, &t.url("/.mfagate/verify")).await;
+    let asked = lost
+        .post(t.url("/.mfagate/recovery"))
+        .form(&[("csrf", csrf(&verify))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+
+    let driver = Driver::start().await;
+    let browser = driver.browser("admin", &["chat.test"]).await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    password_login(&t, &browser, "admin@demo.test", "admin-pass").await;
+    wait_for_path(&browser, "/.mfagate/enroll").await;
+    let key = element(&browser, "#setup-key").await.text().await.unwrap();
+    let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
+    t.next_step();
+    fill(&browser, "#code", &t.code(&secret)).await;
+    click(&browser, "button[type=submit]").await;
+    element(&browser, "#backup-codes").await;
+    click(&browser, "button[type=submit]").await;
+    wait_for_path(&browser, "/").await;
+
+    browser.goto(&t.url("/.mfagate/devices")).await.unwrap();
+    click(&browser, "a[href$='admin/']").await;
+    wait_for_path(&browser, "/.mfagate/admin/").await;
+    let listed = element(&browser, "table").await.text().await.unwrap();
+    assert!(
+        listed.contains("agent1@demo.test") && listed.contains("supervisor@demo.test"),
+        "{listed}"
+    );
+    save_screenshot(&browser, "admin-users-desktop.png").await;
+    fill(&browser, "#q", "agent1").await;
+    click(&browser, ".filters button").await;
+    for _ in 0..100 {
+        if browser
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .is_some_and(|q| q.contains("q=agent1"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let filtered = element(&browser, "table").await.text().await.unwrap();
+    assert!(
+        filtered.contains("agent1@demo.test") && !filtered.contains("supervisor@demo.test"),
+        "{filtered}"
+    );
+
+    click(&browser, "a[href*='agent1']").await;
+    wait_for_path(&browser, "/.mfagate/admin/user").await;
+    fill(&browser, "#reason", "lost phone").await;
+    click(&browser, "button[value=reset]").await;
+    wait_for_path(&browser, "/.mfagate/admin/user").await;
+    assert!(factor_gone(&t, "agent1@demo.test").await, "reset");
+
+    browser
+        .goto(&t.url("/.mfagate/admin/recovery"))
+        .await
+        .unwrap();
+    let requests = element(&browser, "table").await.text().await.unwrap();
+    assert!(requests.contains("supervisor@demo.test"), "{requests}");
+    click(&browser, "button[value=approve_recovery]").await;
+    assert!(
+        factor_gone(&t, "supervisor@demo.test").await,
+        "approved: reset"
+    );
+
+    // At a phone's width the pages stay within the screen.
+    browser.set_window_size(390, 844).await.unwrap();
+    for path in [
+        "/.mfagate/admin/",
+        "/.mfagate/admin/user?u=agent1%40demo.test",
+        "/.mfagate/admin/recovery",
+    ] {
+        browser.goto(&t.url(path)).await.unwrap();
+        element(&browser, "main").await;
+        let width = browser
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
+        assert!(
+            scroll <= inner,
+            "{path} is {scroll} px wide in a {inner} px window"
+        );
+    }
+    save_screenshot(&browser, "admin-users-390.png").await;
+    browser.close().await.unwrap();
+}
