@@ -107,6 +107,11 @@ pub enum EventKind {
         actor: String,
         reason: String,
     },
+    /// An admin changed the address the user's codes and notices go to (both were told).
+    EmailChanged {
+        actor: String,
+        reason: String,
+    },
     /// An admin lifted the user's code-entry block.
     UserUnblocked {
         actor: String,

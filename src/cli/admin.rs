@@ -68,6 +68,13 @@ pub enum AdminCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Send a user's codes and notices to another address (both addresses are told).
+    SetEmail {
+        user: String,
+        email: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Lift a user's code-entry block.
     Unblock {
         user: String,
@@ -104,7 +111,7 @@ pub enum RecoveryCommand {
 /// One request of the CLI, as the admin API names it.
 enum Call {
     Get(String),
-    Post(String, String),
+    Post(String, Value),
 }
 
 impl AdminCommand {
@@ -129,24 +136,35 @@ impl AdminCommand {
             Self::Users {
                 command: UsersCommand::Show { user },
             } => Call::Get(format!("/users/{}", enc(user))),
-            Self::ResetMfa { user, reason } => {
-                Call::Post(format!("/users/{}/reset-mfa", enc(user)), reason.clone())
-            }
-            Self::Logout { user, reason } => {
-                Call::Post(format!("/users/{}/logout", enc(user)), reason.clone())
-            }
-            Self::Unblock { user, reason } => {
-                Call::Post(format!("/users/{}/unblock", enc(user)), reason.clone())
-            }
+            Self::ResetMfa { user, reason } => Call::Post(
+                format!("/users/{}/reset-mfa", enc(user)),
+                json!({ "reason": reason }),
+            ),
+            Self::Logout { user, reason } => Call::Post(
+                format!("/users/{}/logout", enc(user)),
+                json!({ "reason": reason }),
+            ),
+            Self::Unblock { user, reason } => Call::Post(
+                format!("/users/{}/unblock", enc(user)),
+                json!({ "reason": reason }),
+            ),
+            Self::SetEmail {
+                user,
+                email,
+                reason,
+            } => Call::Post(
+                format!("/users/{}/email", enc(user)),
+                json!({ "email": email, "reason": reason }),
+            ),
             Self::Recovery {
                 command: RecoveryCommand::List,
             } => Call::Get("/recovery".into()),
             Self::Recovery {
                 command: RecoveryCommand::Approve { user },
-            } => Call::Post(format!("/recovery/{}/approve", enc(user)), String::new()),
+            } => Call::Post(format!("/recovery/{}/approve", enc(user)), json!({})),
             Self::Recovery {
                 command: RecoveryCommand::Dismiss { user },
-            } => Call::Post(format!("/recovery/{}/dismiss", enc(user)), String::new()),
+            } => Call::Post(format!("/recovery/{}/dismiss", enc(user)), json!({})),
         }
     }
 }
@@ -250,6 +268,14 @@ async fn on_core(
             auth.unblock(&admin, user, reason, ctx).await?;
             done(None)
         }
+        AdminCommand::SetEmail {
+            user,
+            email,
+            reason,
+        } => {
+            auth.change_email(&admin, user, email, reason, ctx).await?;
+            done(None)
+        }
         AdminCommand::Recovery {
             command: RecoveryCommand::List,
         } => {
@@ -300,7 +326,7 @@ fn remote(args: &AdminArgs, url: &str) -> anyhow::Result<Value> {
     let tls = crate::proxy::tls::client_config(&tls, &roots)?;
     let (path, body) = match args.command.call() {
         Call::Get(p) => (p, None),
-        Call::Post(p, reason) => (p, Some(json!({ "reason": reason }).to_string())),
+        Call::Post(p, body) => (p, Some(body.to_string())),
     };
     let authority = base
         .authority()

@@ -46,6 +46,9 @@ pub enum AdminError {
     /// Admins do not reset or sign out themselves here.
     #[error("not on your own account")]
     OwnAccount,
+    /// Not an email address.
+    #[error("not an email address")]
+    BadAddress,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -161,7 +164,7 @@ impl Auth {
         let blocked = r.attempts("user", user).await?.blocked_until;
         Ok(Some(UserStatus {
             user: user.to_string(),
-            email: self.user_email(user),
+            email: self.code_address(user).await?,
             totp,
             backup_left: r.backup_codes(user).await?.map(|c| c.remaining()),
             sessions: sessions.len(),
@@ -242,7 +245,8 @@ impl Auth {
         };
         self.audit.record(ctx.event(kind)).await;
         let brand = self.brand_of(&ctx.environment);
-        self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand));
+        self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand))
+            .await;
         Ok(ended)
     }
 
@@ -283,6 +287,39 @@ impl Auth {
         self.may_act(admin, target, "revoke", &ctx).await?;
         self.revoke_sessions(target, what, (None, None), &ctx)
             .await?;
+        Ok(())
+    }
+
+    /// Sends `target`'s codes and notices to `email` from now on; the old and the new
+    /// address are both told. The address must be a valid mailbox.
+    pub async fn change_email(
+        &self,
+        admin: &Admin<'_>,
+        target: &str,
+        email: &str,
+        reason: &str,
+        ctx: Context,
+    ) -> Result<(), AdminError> {
+        self.may_act(admin, target, "change_email", &ctx).await?;
+        let email = email.trim();
+        if email.parse::<lettre::message::Mailbox>().is_err() || !email.contains('@') {
+            return Err(AdminError::BadAddress);
+        }
+        let old = self.code_address(target).await?;
+        self.records.save_email_override(target, email).await?;
+        let kind = EventKind::EmailChanged {
+            actor: admin.user.into(),
+            reason: reason.into(),
+        };
+        self.audit.record(ctx.with_user(target).event(kind)).await;
+        if let Some(mailer) = &self.mailer {
+            let brand = self.brand_of(&ctx.environment);
+            for to in old.iter().map(String::as_str).chain([email]) {
+                mailer.notify(&crate::notify::messages::email_changed(
+                    to, brand, target, email,
+                ));
+            }
+        }
         Ok(())
     }
 

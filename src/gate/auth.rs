@@ -179,9 +179,26 @@ impl Auth {
         found.map_or("mfagate", |e| e.display_name.as_str())
     }
 
+    /// Where `user`'s codes and notices go: the address an admin set, else the directory's.
+    pub async fn code_address(&self, user: &str) -> crate::store::StoreResult<Option<String>> {
+        match self.records.email_override(user).await? {
+            Some(address) => Ok(Some(address)),
+            None => Ok(self.user_email(user)),
+        }
+    }
+
     /// Queues a notification to `user`, when mail is configured and the user has an address.
-    pub fn notify(&self, user: &str, make: impl FnOnce(&str) -> crate::notify::Email) {
-        if let (Some(mailer), Some(to)) = (&self.mailer, self.user_email(user)) {
+    /// A store that cannot say whether an admin changed the address falls back to the
+    /// directory's (a notice is better late than lost).
+    pub async fn notify(&self, user: &str, make: impl FnOnce(&str) -> crate::notify::Email) {
+        let Some(mailer) = &self.mailer else {
+            return;
+        };
+        let to = self.code_address(user).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "address override unreadable; notifying the directory's");
+            self.user_email(user)
+        });
+        if let Some(to) = to {
             mailer.notify(&make(&to));
         }
     }

@@ -82,7 +82,8 @@ impl Auth {
         let (label, when) = (device::label(ua), crate::clock::utc(now));
         self.notify(&login.user, |to| {
             crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
-        });
+        })
+        .await;
         let device_cookie = encode_device(&self.keys, &device_id);
         let mut cookies = vec![
             session.set_cookie,

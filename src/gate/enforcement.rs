@@ -84,7 +84,8 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
                 auth.notify(&user, |to| {
                     let brand = &env.display_name;
                     crate::notify::messages::enforcement_notice(to, brand, &deadline, app, email)
-                });
+                })
+                .await;
             }
         }
     }

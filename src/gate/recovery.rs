@@ -108,7 +108,8 @@ impl Auth {
                             &env.display_name,
                             &login.user,
                         )
-                    });
+                    })
+                    .await;
                 }
                 Ok(Asked::Waiting)
             }
@@ -123,7 +124,8 @@ impl Auth {
         login: &PendingLogin,
         ctx: &Context,
     ) -> StoreResult<Asked> {
-        let (Some(mailer), Some(to)) = (&self.mailer, self.user_email(&login.user)) else {
+        let to = self.code_address(&login.user).await?;
+        let (Some(mailer), Some(to)) = (&self.mailer, to) else {
             return Ok(Asked::Unavailable);
         };
         let (records, now) = (&self.records, self.clock.now());
@@ -209,7 +211,8 @@ impl Auth {
             if admin != user {
                 self.notify(&admin, |to| {
                     crate::notify::messages::admin_recovered(to, &env.display_name, user)
-                });
+                })
+                .await;
             }
         }
         Ok(())
@@ -274,7 +277,8 @@ impl Auth {
         let brand = self.brand_of(&ctx.environment);
         self.notify(user, |to| {
             crate::notify::messages::recovery_decided(to, brand, approve)
-        });
+        })
+        .await;
         Ok(())
     }
 }

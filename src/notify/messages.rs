@@ -162,3 +162,11 @@ pub fn admin_recovered(to: &str, brand: &str, user: &str) -> Email {
         "If that is unexpected, sign them out from the admin console and check with them.".into(),
     ])
 }
+
+/// To the old and the new address when an admin changes where `user`'s codes go.
+pub fn email_changed(to: &str, brand: &str, user: &str, new: &str) -> Email {
+    notice(to, brand, "address for sign-in codes changed", vec![
+        format!("An administrator changed where sign-in codes and security notices for {user} are sent: from now on to {new}."),
+        "If you did not ask for this, contact your administrator now.".into(),
+    ])
+}

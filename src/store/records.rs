@@ -340,6 +340,18 @@ impl Records {
         Ok(devices.len())
     }
 
+    /// The address for codes and notices an admin set for `user`, if any.
+    pub async fn email_override(&self, user: &str) -> StoreResult<Option<String>> {
+        let raw = self.store.get(&user_key(user, "email")).await?;
+        Ok(raw.map(|r| String::from_utf8_lossy(&r).into_owned()))
+    }
+
+    pub async fn save_email_override(&self, user: &str, email: &str) -> StoreResult<()> {
+        self.store
+            .put(&user_key(user, "email"), email.as_bytes(), None)
+            .await
+    }
+
     // --- Recovery -------------------------------------------------------------------------
 
     /// The user's latest recovery request.

@@ -112,7 +112,8 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Result<Respons
     let brand = &auth.config.environments[s.base.facts.env_index].display_name;
     auth.notify(user, |to| {
         crate::notify::messages::backup_codes_regenerated(to, brand)
-    });
+    })
+    .await;
     Ok(codes_page(&s.base, &s.claims.sid, &plain, "devices"))
 }
 

@@ -244,6 +244,12 @@ fn refused(base: &PageBase, e: AdminError) -> Result<Response, PageError> {
             "Admins cannot reset or sign out their own account here. Use account recovery.",
             None,
         ),
+        AdminError::BadAddress => base.message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not an email address",
+            "The new address for codes is not a valid email address. Go back and correct it.",
+            None,
+        ),
         AdminError::Store(e) => return Err(e.into()),
     })
 }
@@ -306,6 +312,10 @@ pub async fn act(posted: Posted<AdminPage>) -> Result<Response, PageError> {
         "revoke_device" => {
             let what = Revoke::Device(id);
             auth.admin_revoke(&admin, target, what, ctx).await
+        }
+        "change_email" => {
+            let email = posted.field("email");
+            auth.change_email(&admin, target, email, reason, ctx).await
         }
         "approve_recovery" => auth.decide_recovery(&admin, target, true, ctx).await,
         "dismiss_recovery" => auth.decide_recovery(&admin, target, false, ctx).await,

@@ -34,7 +34,7 @@ pub const BASE: &str = "admin/api/v1";
 #[openapi(
     info(title = "mfagate admin API", version = "1", description = "Every admin console list and action. Authenticate with an admin API token (Authorization: Bearer) or an admin's session cookie; tokens with scope read may only list. Users outside the caller's environments do not exist here (404)."),
     servers((url = "/.mfagate/admin/api/v1")),
-    paths(list_users, show_user, reset_mfa, logout, unblock, list_recovery, approve_recovery, dismiss_recovery),
+    paths(list_users, show_user, reset_mfa, logout, unblock, change_email, list_recovery, approve_recovery, dismiss_recovery),
     components(schemas(UserStatus, UsersPage, UserDetail, SessionView, DeviceView, ActionBody, ActionDone, RecoveryView, RecoveryList, ApiError))
 )]
 pub struct AdminApiDoc;
@@ -47,8 +47,8 @@ pub fn openapi(prefix: &str) -> String {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiError {
-    /// `unauthorized`, `forbidden`, `read_only`, `not_found`, `own_account`, `json_required`,
-    /// `cross_site`, `bad_json`, `unavailable`.
+    /// `unauthorized`, `forbidden`, `read_only`, `not_found`, `own_account`, `bad_address`,
+    /// `json_required`, `cross_site`, `bad_json`, `unavailable`.
     error: String,
 }
 
@@ -74,6 +74,7 @@ fn failed(e: AdminError) -> Response {
     match e {
         AdminError::NotFound => problem(StatusCode::NOT_FOUND, "not_found"),
         AdminError::OwnAccount => problem(StatusCode::FORBIDDEN, "own_account"),
+        AdminError::BadAddress => problem(StatusCode::UNPROCESSABLE_ENTITY, "bad_address"),
         AdminError::Store(e) => unavailable(e),
     }
 }
@@ -155,6 +156,7 @@ impl FromRequestParts<Arc<Auth>> for Caller {
 pub struct Writer {
     caller: Caller,
     reason: String,
+    email: String,
 }
 
 impl FromRequest<Arc<Auth>> for Writer {
@@ -172,7 +174,12 @@ impl FromRequest<Arc<Auth>> for Writer {
         let action: Option<ActionBody> = serde_json::from_value(body).ok();
         let action = action.ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad_json"))?;
         let reason = action.reason.unwrap_or_default();
-        Ok(Self { caller, reason })
+        let email = action.email.unwrap_or_default();
+        Ok(Self {
+            caller,
+            reason,
+            email,
+        })
     }
 }
 
@@ -305,6 +312,8 @@ impl UserDetail {
 pub struct ActionBody {
     /// Why, for the activity log.
     pub reason: Option<String>,
+    /// The new address (`/users/{user}/email` only).
+    pub email: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -352,6 +361,15 @@ pub async fn logout(Path(user): Path<String>, w: Writer) -> Response {
             .await
             .map(Some),
     )
+}
+
+#[utoipa::path(post, path = "/users/{user}/email", params(("user" = String, Path)), request_body = ActionBody,
+    responses((status = 200, description = "Done", body = ActionDone), (status = 404, description = "No such user in the caller's environments", body = ApiError), (status = 422, description = "Not an email address", body = ApiError)))]
+pub async fn change_email(Path(user): Path<String>, w: Writer) -> Response {
+    let auth = &w.caller.base.auth;
+    let admin = w.caller.admin();
+    let changed = auth.change_email(&admin, &user, &w.email, &w.reason, w.ctx());
+    done(changed.await.map(|()| None))
 }
 
 #[utoipa::path(post, path = "/users/{user}/unblock", params(("user" = String, Path)), request_body = ActionBody,
@@ -448,6 +466,7 @@ pub fn routes(prefix: &str) -> axum::Router<Arc<Auth>> {
         .route(&p("/users/{user}/reset-mfa"), post(reset_mfa))
         .route(&p("/users/{user}/logout"), post(logout))
         .route(&p("/users/{user}/unblock"), post(unblock))
+        .route(&p("/users/{user}/email"), post(change_email))
         .route(&p("/recovery"), get(list_recovery))
         .route(&p("/recovery/{user}/approve"), post(approve_recovery))
         .route(&p("/recovery/{user}/dismiss"), post(dismiss_recovery))

@@ -28,7 +28,7 @@ fn masked(email: &str) -> String {
 
 fn email_page(p: &PendingPage, sent: bool, error: Option<&str>, status: StatusCode) -> Response {
     let env = &p.base.auth.config.environments[p.base.facts.env_index];
-    let to = p.base.auth.user_email(&p.login.user).unwrap_or_default();
+    let to = p.email.clone().unwrap_or_default();
     let extra = context! {
         sent => sent,
         masked => masked(&to),
@@ -122,7 +122,7 @@ pub(super) async fn send_code(p: &PendingPage) -> Result<Sent, StoreError> {
         }
         Err(other) => return Ok(other),
     };
-    let (Some(mailer), Some(to)) = (&auth.mailer, auth.user_email(user)) else {
+    let (Some(mailer), Some(to)) = (&auth.mailer, p.email.clone()) else {
         return Ok(Sent::Unavailable);
     };
     let mail = messages::otp_code(&to, &env.display_name, &code, policy.ttl_secs);

@@ -94,6 +94,8 @@ pub struct PendingPage {
     pub base: PageBase,
     pub claims: SessionClaims,
     pub login: PendingLogin,
+    /// Where the user's codes go (an admin's change, else the directory's), if anywhere.
+    pub email: Option<String>,
 }
 
 impl PendingPage {
@@ -138,15 +140,21 @@ impl PendingPage {
             }
             return Err(NotPending::Expired(base));
         };
-        match auth.records.pending(&claims.sid).await {
-            Ok(Some(login)) if login.user == claims.user => Ok(Self {
-                base,
-                claims,
-                login,
-            }),
-            Ok(_) => Err(NotPending::Expired(base)),
-            Err(e) => Err(NotPending::Store(e)),
-        }
+        let login = match auth.records.pending(&claims.sid).await {
+            Ok(Some(login)) if login.user == claims.user => login,
+            Ok(_) => return Err(NotPending::Expired(base)),
+            Err(e) => return Err(NotPending::Store(e)),
+        };
+        let email = auth
+            .code_address(&login.user)
+            .await
+            .map_err(NotPending::Store)?;
+        Ok(Self {
+            base,
+            claims,
+            login,
+            email,
+        })
     }
 }
 

@@ -157,7 +157,8 @@ pub async fn regulated(
                     .clone();
                 auth.notify(user, |to| {
                     crate::notify::messages::blocked(to, &brand, &crate::clock::utc(until))
-                });
+                })
+                .await;
             }
         }
         Verdict::Blocked { until } => {

@@ -31,7 +31,7 @@ fn status_for(error: Option<&str>) -> StatusCode {
 
 /// Whether this user can receive email codes here.
 pub(super) fn email_allowed(p: &PendingPage) -> bool {
-    p.methods().email && p.base.auth.user_email(&p.login.user).is_some()
+    p.methods().email && p.email.is_some()
 }
 
 /// `GET {prefix}`: where the browser lands after the dashboard accepted its password. A user
@@ -160,7 +160,8 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, Page
     let brand = &auth.config.environments[p.base.facts.env_index].display_name;
     auth.notify(user, |to| {
         crate::notify::messages::factor_enrolled(to, brand)
-    });
+    })
+    .await;
     Ok(codes_page(&p.base, &p.claims.sid, &plain, "continue"))
 }
 

@@ -476,3 +476,49 @@ async fn an_admin_recovers_with_an_emailed_code_once_and_in_time() {
     assert_ne!(expired.await.unwrap().status(), 303, "expired");
     stop(c.gw).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_changes_where_a_users_codes_go_and_both_addresses_are_told() {
+    let c = Console::start().await;
+    c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+    let devices = page(&admin, &format!("{}/.mfagate/devices", c.base())).await;
+    let change = |email: &str| {
+        let form = [
+            ("csrf", csrf(&devices)),
+            ("user", "agent1@demo.test".to_string()),
+            ("action", "change_email".to_string()),
+            ("email", email.to_string()),
+        ];
+        admin
+            .post(format!("{}/.mfagate/admin/act", c.base()))
+            .form(&form)
+            .send()
+    };
+    assert_eq!(change("not an address").await.unwrap().status(), 422);
+    assert_eq!(change("alex.new@demo.test").await.unwrap().status(), 303);
+    let old = c
+        .mail("agent1@demo.test", "address for sign-in codes changed")
+        .await;
+    assert!(old.contains("alex.new@demo.test"));
+    c.mail("alex.new@demo.test", "address for sign-in codes changed")
+        .await;
+    assert_eq!(
+        c.audited("email_changed").await[0]["actor"],
+        "admin@demo.test"
+    );
+
+    // The next email code goes to the new address.
+    let phone = c.pending("agent1@demo.test", "agent1-pass").await;
+    let email_page = page(&phone, &format!("{}/.mfagate/email", c.base())).await;
+    assert!(email_page.contains("a•••@demo.test"), "{email_page}");
+    let sent = phone
+        .post(format!("{}/.mfagate/email/send", c.base()))
+        .form(&[("csrf", csrf(&email_page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    c.mail("alex.new@demo.test", "your sign-in code").await;
+    stop(c.gw).await;
+}

@@ -173,6 +173,31 @@ async fn tokens_list_and_act_within_their_scope_and_environments() {
     );
 
     // Actions.
+    let email = api
+        .client()
+        .post(api.url("/users/agent1@demo.test/email"))
+        .bearer_auth(OPS);
+    let email = email.json(&json!({"email": "nope"})).send().await.unwrap();
+    assert_eq!(
+        api.valid(email, 422, "ApiError").await["error"],
+        "bad_address"
+    );
+    let email = api
+        .client()
+        .post(api.url("/users/agent1@demo.test/email"))
+        .bearer_auth(OPS);
+    let email = email
+        .json(&json!({"email": "alex@new.test"}))
+        .send()
+        .await
+        .unwrap();
+    api.valid(email, 200, "ActionDone").await;
+    let shown = api.valid(
+        api.get(VIEWER, "/users/agent1@demo.test").await,
+        200,
+        "UserDetail",
+    );
+    assert_eq!(shown.await["user"]["email"], "alex@new.test");
     let unblocked = api.post(OPS, "/users/agent1@demo.test/unblock").await;
     assert_eq!(api.valid(unblocked, 200, "ActionDone").await["done"], true);
     let reset = api.post(OPS, "/users/agent1@demo.test/reset-mfa").await;
@@ -297,6 +322,8 @@ async fn the_cli_administers_through_the_api_and_on_the_store_when_the_gateway_i
     assert!(ok, "{err}");
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["user"]["totp"], false);
+    let (ok, out, err) = mfagate(direct(&["set-email", "agent1@demo.test", "alex@new.test"])).await;
+    assert!(ok && out.trim() == "done", "{out}{err}");
     let (ok, out, err) = mfagate(direct(&["unblock", "agent1@demo.test"])).await;
     assert!(ok && out.trim() == "done", "{out}{err}");
     let (ok, out, _) = mfagate(vec!["admin".into(), "token".into()]).await;
