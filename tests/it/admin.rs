@@ -152,10 +152,33 @@ async fn only_admins_of_the_environment_open_the_console_and_see_its_users_only(
         for path in [
             "/.mfagate/admin/",
             "/.mfagate/admin/user?u=agent1@demo.test",
+            "/.mfagate/admin/recovery",
+            "/.mfagate/admin/api/v1/users",
+            "/.mfagate/admin/api/v1/recovery",
         ] {
             assert_eq!(c.get(browser, path).await.status(), 403, "{who} at {path}");
         }
     }
+    for browser in [&agent, &supervisor] {
+        let url = format!(
+            "{}/.mfagate/admin/api/v1/users/agent1@demo.test/logout",
+            c.base()
+        );
+        let post = browser
+            .post(url)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            post.status(),
+            403,
+            "no API action for agents or supervisors"
+        );
+        let act = c.act(browser, "agent1@demo.test", "logout", "").await;
+        assert_eq!(act.status(), 403, "no console action either");
+    }
+    assert_eq!(c.get(&agent, "/").await.status(), 200, "still signed in");
     let anonymous = c.get(&c.browser(), "/.mfagate/admin/").await;
     assert!(anonymous.status().is_redirection(), "to the login page");
 
