@@ -104,9 +104,12 @@ impl Pki {
         } else {
             &[b"http/1.1"]
         };
+        // The gateway closes a keep-alive connection idle for `header_read` (10 s); a client
+        // must not reuse one that old, or its request races the close on a loaded machine.
         let mut builder = reqwest::Client::builder()
             .use_preconfigured_tls(self.client_tls(alpn))
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .cookie_store(true);
         if !h2 {
             builder = builder.http1_only();
