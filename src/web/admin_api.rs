@@ -24,6 +24,7 @@ use crate::crypto::secret_box::constant_time_eq;
 use crate::domain::Role;
 use crate::gate::admin::{select, Admin, AdminError, UserFilter, UserStatus, PAGE_SIZE};
 use crate::gate::auth::Auth;
+use crate::gate::lifecycle::Revoke;
 use crate::store::records::{RecoveryRequest, RecoveryState};
 use crate::store::StoreError;
 
@@ -34,7 +35,7 @@ pub const BASE: &str = "admin/api/v1";
 #[openapi(
     info(title = "mfagate admin API", version = "1", description = "Every admin console list and action. Authenticate with an admin API token (Authorization: Bearer) or an admin's session cookie; tokens with scope read may only list. Users outside the caller's environments do not exist here (404)."),
     servers((url = "/.mfagate/admin/api/v1")),
-    paths(list_users, show_user, reset_mfa, logout, unblock, change_email, list_recovery, approve_recovery, dismiss_recovery),
+    paths(list_users, show_user, reset_mfa, logout, unblock, change_email, revoke_session, revoke_device, list_recovery, approve_recovery, dismiss_recovery),
     components(schemas(UserStatus, UsersPage, UserDetail, SessionView, DeviceView, ActionBody, ActionDone, RecoveryView, RecoveryList, ApiError))
 )]
 pub struct AdminApiDoc;
@@ -372,6 +373,28 @@ pub async fn change_email(Path(user): Path<String>, w: Writer) -> Response {
     done(changed.await.map(|()| None))
 }
 
+#[utoipa::path(post, path = "/users/{user}/sessions/{id}/revoke", params(("user" = String, Path), ("id" = String, Path)), request_body = ActionBody,
+    responses((status = 200, description = "Done", body = ActionDone), (status = 404, description = "No such user in the caller's environments", body = ApiError)))]
+pub async fn revoke_session(Path((user, id)): Path<(String, String)>, w: Writer) -> Response {
+    revoke(&w, &user, Revoke::Session(&id)).await
+}
+
+#[utoipa::path(post, path = "/users/{user}/devices/{id}/revoke", params(("user" = String, Path), ("id" = String, Path)), request_body = ActionBody,
+    responses((status = 200, description = "Done", body = ActionDone), (status = 404, description = "No such user in the caller's environments", body = ApiError)))]
+pub async fn revoke_device(Path((user, id)): Path<(String, String)>, w: Writer) -> Response {
+    revoke(&w, &user, Revoke::Device(&id)).await
+}
+
+async fn revoke(w: &Writer, user: &str, what: Revoke<'_>) -> Response {
+    let auth = &w.caller.base.auth;
+    let admin = w.caller.admin();
+    done(
+        auth.admin_revoke(&admin, user, what, w.ctx())
+            .await
+            .map(|()| None),
+    )
+}
+
 #[utoipa::path(post, path = "/users/{user}/unblock", params(("user" = String, Path)), request_body = ActionBody,
     responses((status = 200, description = "Done", body = ActionDone), (status = 403, description = "Not allowed: a read-only token, not an admin, own account, or cross-site", body = ApiError), (status = 404, description = "No such user in the caller's environments", body = ApiError)))]
 pub async fn unblock(Path(user): Path<String>, w: Writer) -> Response {
@@ -467,6 +490,11 @@ pub fn routes(prefix: &str) -> axum::Router<Arc<Auth>> {
         .route(&p("/users/{user}/logout"), post(logout))
         .route(&p("/users/{user}/unblock"), post(unblock))
         .route(&p("/users/{user}/email"), post(change_email))
+        .route(
+            &p("/users/{user}/sessions/{id}/revoke"),
+            post(revoke_session),
+        )
+        .route(&p("/users/{user}/devices/{id}/revoke"), post(revoke_device))
         .route(&p("/recovery"), get(list_recovery))
         .route(&p("/recovery/{user}/approve"), post(approve_recovery))
         .route(&p("/recovery/{user}/dismiss"), post(dismiss_recovery))

@@ -198,11 +198,15 @@ async fn tokens_list_and_act_within_their_scope_and_environments() {
         "UserDetail",
     );
     assert_eq!(shown.await["user"]["email"], "alex@new.test");
-    let unblocked = api.post(OPS, "/users/agent1@demo.test/unblock").await;
-    assert_eq!(api.valid(unblocked, 200, "ActionDone").await["done"], true);
-    let reset = api.post(OPS, "/users/agent1@demo.test/reset-mfa").await;
-    let reset = api.valid(reset, 200, "ActionDone").await;
-    assert_eq!(reset["ended_sessions"], 1);
+    let device = detail["devices"][0]["id"].as_str().unwrap().to_string();
+    let session = detail["sessions"][0]["id"].as_str().unwrap().to_string();
+    let revoked = api
+        .post(
+            OPS,
+            &format!("/users/agent1@demo.test/sessions/{session}/revoke"),
+        )
+        .await;
+    api.valid(revoked, 200, "ActionDone").await;
     assert!(browser
         .get(format!("{base}/"))
         .send()
@@ -210,6 +214,24 @@ async fn tokens_list_and_act_within_their_scope_and_environments() {
         .unwrap()
         .status()
         .is_redirection());
+    let forgotten = api
+        .post(
+            OPS,
+            &format!("/users/agent1@demo.test/devices/{device}/revoke"),
+        )
+        .await;
+    api.valid(forgotten, 200, "ActionDone").await;
+    let detail = api.get(VIEWER, "/users/agent1@demo.test").await;
+    let detail = api.valid(detail, 200, "UserDetail").await;
+    assert_eq!(detail["devices"], json!([]), "device forgotten");
+    let unblocked = api.post(OPS, "/users/agent1@demo.test/unblock").await;
+    assert_eq!(api.valid(unblocked, 200, "ActionDone").await["done"], true);
+    let reset = api.post(OPS, "/users/agent1@demo.test/reset-mfa").await;
+    let reset = api.valid(reset, 200, "ActionDone").await;
+    assert_eq!(
+        reset["ended_sessions"], 0,
+        "its one session was revoked before"
+    );
     let auth = api.gw.auth.as_ref().unwrap();
     assert!(auth
         .records
