@@ -96,6 +96,12 @@ pub enum EventKind {
     GatewayCookieFromDashboard,
     /// A bearer token that is not the one released to this session (refused).
     TokenNotBound,
+    /// The user added their first authenticator from the security page (an opt-in).
+    FactorAdded,
+    /// The user replaced their authenticator with a new one.
+    FactorReplaced,
+    /// The user turned two-factor authentication off where no environment requires it.
+    MfaTurnedOff,
     /// An admin reset the user's second factor (factors, backup codes, trusted devices) and
     /// ended every session.
     MfaReset {

@@ -13,4 +13,5 @@ pub mod lifecycle;
 pub mod login_flow;
 pub mod login_intercept;
 pub mod recovery;
+pub mod self_service;
 pub mod vault;

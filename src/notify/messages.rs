@@ -170,3 +170,11 @@ pub fn email_changed(to: &str, brand: &str, user: &str, new: &str) -> Email {
         "If you did not ask for this, contact your administrator now.".into(),
     ])
 }
+
+/// To the user after a change to their own second factor (`what` happened, on `device`).
+pub fn factor_changed(to: &str, brand: &str, what: &str, device: &str) -> Email {
+    notice(to, brand, "two-step verification changed", vec![
+        format!("{what}, from {device}."),
+        "If this was not you, contact your administrator now: someone may have your password and a code.".into(),
+    ])
+}

@@ -75,6 +75,13 @@ pub struct EnvPolicy {
 }
 
 impl EnvPolicy {
+    /// Whether a user who has a second factor is asked for it here: wherever MFA is not
+    /// off, also for a role the mode does not require (a user who opted in is asked at
+    /// every new device, like a required user).
+    fn asks_enrolled(&self) -> bool {
+        self.mode != MfaMode::Off
+    }
+
     fn mode_for(&self, role: Role) -> MfaMode {
         if self.mfa_roles.iter().any(|r| role.is(*r)) {
             self.mode
@@ -192,8 +199,7 @@ pub fn login_needs_mfa(
     !requiring_environments(policies, environments, accessing, role).is_empty()
         || (has_factor
             && policies.environments.iter().enumerate().any(|(i, e)| {
-                (i == accessing || environments.contains(&e.name))
-                    && e.mode_for(role) == MfaMode::Optional
+                (i == accessing || environments.contains(&e.name)) && e.asks_enrolled()
             }))
 }
 
@@ -276,7 +282,7 @@ pub fn decide(
                 return Decision::ForceLogout("enforcement grace period ended");
             }
             grace_until = Some(ends_ms.div_ceil(1000));
-        } else if s.has_factor && env.mode_for(s.role) == MfaMode::Optional {
+        } else if s.has_factor && env.asks_enrolled() {
             return Decision::Challenge(Challenge::Verify);
         }
     }

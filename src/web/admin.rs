@@ -49,11 +49,7 @@ impl AdminPage {
 
     /// Whether the session's second factor is recent enough for an action.
     fn fresh(&self) -> bool {
-        let base = self.base();
-        let env = &base.auth.config.environments[base.facts.env_index];
-        let now = base.auth.clock.now();
-        let mfa_at = self.signed.claims.mfa_at;
-        mfa_at.is_some_and(|t| t + env.policy.step_up_secs > now)
+        self.signed.fresh()
     }
 }
 
@@ -74,7 +70,7 @@ impl FromRequestParts<Arc<Auth>> for AdminPage {
         }
         if c.mfa_at.is_none() {
             let next = format!("{}admin/", signed.base.prefix());
-            return Err(step_up(&signed.base, &next));
+            return Err(signed.step_up(&next));
         }
         Ok(Self { signed })
     }
@@ -87,12 +83,6 @@ impl FormOwner for AdminPage {
     fn sid(&self) -> &str {
         &self.signed.claims.sid
     }
-}
-
-/// To the step-up page, coming back to `next`.
-fn step_up(base: &PageBase, next: &str) -> Response {
-    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    Redirect::to(&format!("{}step-up?next={next}", base.prefix())).into_response()
 }
 
 fn row(u: &UserStatus) -> minijinja::Value {
@@ -292,7 +282,7 @@ pub async fn act(posted: Posted<AdminPage>) -> Result<Response, PageError> {
         format!("{}admin/user?u={u}", base.prefix())
     };
     if !page.fresh() {
-        return Ok(step_up(base, &back));
+        return Ok(page.signed.step_up(&back));
     }
     let (auth, admin) = (&base.auth, page.admin());
     let ctx = base.audit(admin.user);

@@ -19,7 +19,7 @@ use crate::notify::messages;
 use crate::store::StoreError;
 
 /// "a•••@example.com": enough to recognise the address, not to harvest it.
-fn masked(email: &str) -> String {
+pub(super) fn masked(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
         None => "•••".into(),

@@ -194,6 +194,23 @@ impl FromRequestParts<Arc<Auth>> for SignedIn {
     }
 }
 
+impl SignedIn {
+    /// Whether the session's second factor is recent enough for a sensitive change (the
+    /// environment's `step_up` window).
+    pub fn fresh(&self) -> bool {
+        let env = &self.base.auth.config.environments[self.base.facts.env_index];
+        let now = self.base.auth.clock.now();
+        let mfa_at = self.claims.mfa_at;
+        mfa_at.is_some_and(|t| t + env.policy.step_up_secs > now)
+    }
+
+    /// To the step-up page, coming back to `next` (a path).
+    pub fn step_up(&self, next: &str) -> Response {
+        let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        Redirect::to(&format!("{}step-up?next={next}", self.base.prefix())).into_response()
+    }
+}
+
 /// The session a posted form must belong to.
 pub trait FormOwner {
     fn base(&self) -> &PageBase;

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
 pub mod recovery;
+pub mod security;
 pub mod step_up;
 pub mod templates;
 
@@ -134,6 +135,12 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
             get(account::devices).post(account::back_to_devices),
         )
         .route(&p("devices/revoke"), post(account::revoke))
+        .route(&p("security"), get(security::page).post(security::back))
+        .route(
+            &p("security/authenticator"),
+            get(security::authenticator_form).post(security::authenticator_submit),
+        )
+        .route(&p("security/turn-off"), post(security::turn_off))
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
         .route(&p("api/release"), get(account::release))

@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/admin_recovery.html"),
     ),
     ("recovery.html", include_str!("templates/recovery.html")),
+    ("security.html", include_str!("templates/security.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("gate.css");

@@ -22,6 +22,7 @@ mod proxy_http;
 mod reading_rule;
 mod redis_failover;
 mod redis_faults;
+mod security;
 mod shutdown;
 mod sso;
 mod store;

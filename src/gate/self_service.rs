@@ -1,0 +1,88 @@
+//! A user's own second-factor changes from the security page: opt in (an authenticator where
+//! MFA is optional), replace the authenticator (a new phone), turn two-factor authentication
+//! off where no environment of the user requires it. A change to an existing factor needs a
+//! fresh second factor (the web adapter sends the user through step-up first), ends the
+//! user's other sessions, tells the user by email and is audited with the device and IP.
+
+use super::auth::Auth;
+use super::lifecycle::{EndReason, Ending};
+use crate::audit::{Context, EventKind};
+use crate::domain::Who;
+use crate::policy::requiring_environments;
+use crate::store::StoreResult;
+
+/// What a user changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The first authenticator of a user who had none (an opt-in where MFA is optional).
+    Added,
+    /// A new authenticator replaced the old one.
+    Replaced,
+    /// Two-factor authentication turned off.
+    TurnedOff,
+}
+
+impl Auth {
+    /// Whether `who` may turn two-factor authentication off while signed in to environment
+    /// `index`: only where no environment of theirs requires it (the any-environment rule).
+    pub fn may_turn_off(&self, who: &Who, index: usize) -> bool {
+        let policies = self.policies();
+        requiring_environments(&policies, &who.envs, index, who.role).is_empty()
+    }
+
+    /// Records a change the user made (the factor itself is already stored): other sessions
+    /// end when an existing factor changed, the user is told, the change is audited.
+    pub async fn factor_changed(
+        &self,
+        user: &str,
+        (change, current_sid): (Change, &str),
+        (device_id, device_label): (&str, &str),
+        ctx: &Context,
+    ) -> StoreResult<usize> {
+        let mut ended = 0;
+        if change != Change::Added {
+            for session in self.records.sessions(user).await? {
+                if session.id == current_sid {
+                    continue;
+                }
+                let ending = Ending {
+                    user,
+                    sid: &session.id,
+                    jar: None,
+                    authority: None,
+                };
+                let reason = EndReason::AllSessions("second factor changed");
+                let ctx = ctx.with_user(user).with_device(&session.device_id);
+                self.end_session(ending, reason, ctx).await?;
+                ended += 1;
+            }
+        }
+        let kind = match change {
+            Change::Added => EventKind::FactorAdded,
+            Change::Replaced => EventKind::FactorReplaced,
+            Change::TurnedOff => EventKind::MfaTurnedOff,
+        };
+        let ctx = ctx.with_user(user).with_device(device_id);
+        self.audit.record(ctx.event(kind)).await;
+        let brand = self.brand_of(&ctx.environment).to_string();
+        self.notify(user, |to| {
+            crate::notify::messages::factor_changed(to, &brand, change_text(change), device_label)
+        })
+        .await;
+        Ok(ended)
+    }
+
+    /// Turns two-factor authentication off for `user`: the authenticator and backup codes are
+    /// forgotten, with the trusted devices (they stood for a factor).
+    pub async fn turn_off_mfa(&self, user: &str) -> StoreResult<()> {
+        self.records.forget_factors(user).await.map(drop)
+    }
+}
+
+fn change_text(change: Change) -> &'static str {
+    match change {
+        Change::Added => "An authenticator app was added to your account",
+        Change::Replaced => "Your authenticator app was replaced with a new one",
+        Change::TurnedOff => "Two-step verification was turned off for your account",
+    }
+}

@@ -1,0 +1,199 @@
+//! The user's own security page, `{prefix}security`: the factors set up, opting in where MFA
+//! is optional, replacing the authenticator (a new phone: the old one works until the new
+//! one is confirmed), and turning two-factor authentication off where no environment of the
+//! user requires it. A change to an existing factor first needs a fresh one (step-up). The
+//! rules and their effects are the core's (`gate::self_service`).
+
+use axum::response::Response;
+use http::StatusCode;
+use minijinja::context;
+
+use super::error::PageError;
+use super::extract::{Posted, SignedIn};
+use super::factors::{blocked_page, new_backup_codes, regulated, Verdict};
+use super::mfa_pages::codes_page;
+use crate::clock::utc;
+use crate::domain::Factor;
+use crate::gate::self_service::Change;
+use crate::mfa::qr;
+use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
+use crate::store::records::TotpRecord;
+use crate::store::StoreError;
+
+const PAGE: &str = "security";
+const AUTHENTICATOR: &str = "security/authenticator";
+
+/// "a•••@example.com".
+fn masked(email: &str) -> String {
+    super::email_pages::masked(email)
+}
+
+/// This browser, as the email names it (from its User-Agent).
+fn label(s: &SignedIn) -> String {
+    let ua = s.base.headers.get(http::header::USER_AGENT);
+    crate::session::device::label(ua.and_then(|v| v.to_str().ok()).unwrap_or(""))
+}
+
+/// `GET {prefix}security`.
+pub async fn page(s: SignedIn) -> Result<Response, PageError> {
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let totp = auth.records.totp(user).await?;
+    let backup = auth.records.backup_codes(user).await?;
+    let email = auth.code_address(user).await?;
+    let required = !auth.may_turn_off(&s.claims.who, s.base.facts.env_index);
+    let extra = context! {
+        user => user,
+        totp => totp.is_some(),
+        totp_added => totp.as_ref().map(|t| utc(t.enrolled_at)),
+        totp_used => totp.as_ref().filter(|t| t.state.last_step > 0).map(|t| utc(t.state.last_step * 30)),
+        email => email.as_deref().map(masked),
+        backup_left => backup.map(|b| b.remaining()),
+        required => required,
+    };
+    Ok(s.base.render(
+        StatusCode::OK,
+        "security.html",
+        "Security",
+        &s.claims.sid,
+        extra,
+    ))
+}
+
+/// `POST {prefix}security`: the way back after new backup codes were shown.
+pub async fn back(posted: Posted<SignedIn>) -> Response {
+    posted.session.base.to(PAGE)
+}
+
+/// The seed being set up for `user` (a new one unless one is pending).
+async fn seed(s: &SignedIn) -> Result<Vec<u8>, StoreError> {
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    if let Some(rec) = auth.records.pending_totp(user).await? {
+        return auth.records.totp_secret(user, &rec);
+    }
+    let mut secret = vec![0u8; SECRET_BYTES];
+    auth.keys.random(&mut secret);
+    auth.records
+        .begin_totp(user, &secret, auth.clock.now())
+        .await?;
+    Ok(secret)
+}
+
+fn enroll_page(s: &SignedIn, secret: &[u8], replacing: bool, error: Option<&str>) -> Response {
+    let env = &s.base.auth.config.environments[s.base.facts.env_index];
+    let uri = totp::otpauth_uri(secret, &env.display_name, &s.claims.user);
+    let extra = context! {
+        user => s.claims.user,
+        qr => qr::svg_data_uri(&uri).unwrap_or_default(),
+        setup_key => totp::setup_key(secret),
+        enroll_action => format!("{}{AUTHENTICATOR}", s.base.prefix()),
+        replacing => replacing,
+        opting_in => !replacing,
+        error => error,
+    };
+    let status = match error {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let title = "Set up your authenticator app";
+    s.base
+        .render(status, "enroll.html", title, &s.claims.sid, extra)
+}
+
+/// `GET {prefix}security/authenticator`: a new seed to scan; replacing one needs a fresh
+/// factor first.
+pub async fn authenticator_form(s: SignedIn) -> Result<Response, PageError> {
+    let replacing = s.base.auth.records.totp(&s.claims.user).await?.is_some();
+    if replacing && !s.fresh() {
+        return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
+    }
+    let secret = seed(&s).await?;
+    Ok(enroll_page(&s, &secret, replacing, None))
+}
+
+/// `POST {prefix}security/authenticator`: a code from the new app makes it the factor (the
+/// old one stops working only now); a first authenticator comes with backup codes.
+pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
+    let s = &posted.session;
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let old = auth.records.totp(user).await?;
+    if old.is_some() && !s.fresh() {
+        return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
+    }
+    let Some(record) = auth.records.pending_totp(user).await? else {
+        return Ok(s.base.to(AUTHENTICATOR));
+    };
+    let secret = auth.records.totp_secret(user, &record)?;
+    let mut accepted = None;
+    let check = async {
+        let outcome = totp::verify(
+            &secret,
+            posted.field("code"),
+            auth.clock.now(),
+            record.state,
+        );
+        if let TotpOutcome::Accepted { step, state } = outcome {
+            accepted = Some((step, state));
+        }
+        Ok(accepted.is_some())
+    };
+    let verdict = regulated(&s.base, user, Factor::TotpEnroll, check).await?;
+    let (step, state) = match (verdict, accepted) {
+        (Verdict::Accepted, Some(a)) => a,
+        (
+            Verdict::Blocked { until }
+            | Verdict::Rejected {
+                blocked_until: Some(until),
+            },
+            _,
+        ) => return Ok(blocked_page(&s.base, until)),
+        _ => {
+            let error =
+                "That code did not match. Check the time on your phone and try the current code.";
+            return Ok(enroll_page(s, &secret, old.is_some(), Some(error)));
+        }
+    };
+    auth.records.claim_totp_step(user, step).await?;
+    auth.records
+        .activate_totp(user, &TotpRecord { state, ..record })
+        .await?;
+    let change = if old.is_some() {
+        Change::Replaced
+    } else {
+        Change::Added
+    };
+    let ctx = s.base.audit(user);
+    let device = (s.claims.device.as_str(), label(s));
+    auth.factor_changed(user, (change, &s.claims.sid), (device.0, &device.1), &ctx)
+        .await?;
+    if auth.records.backup_codes(user).await?.is_some() {
+        return Ok(s.base.to(PAGE));
+    }
+    let plain = new_backup_codes(auth, user).await?;
+    Ok(codes_page(&s.base, &s.claims.sid, &plain, PAGE))
+}
+
+/// `POST {prefix}security/turn-off`: only where no environment of the user requires it, and
+/// with a fresh factor.
+pub async fn turn_off(posted: Posted<SignedIn>) -> Result<Response, PageError> {
+    let s = &posted.session;
+    let auth = &s.base.auth;
+    if !auth.may_turn_off(&s.claims.who, s.base.facts.env_index) {
+        return Ok(s.base.message(
+            StatusCode::FORBIDDEN,
+            "Two-step verification is required",
+            "An environment you use requires two-step verification, so it cannot be turned off.",
+            None,
+        ));
+    }
+    if !s.fresh() {
+        return Ok(s.step_up(&format!("{}{PAGE}", s.base.prefix())));
+    }
+    let user = &s.claims.user;
+    auth.turn_off_mfa(user).await?;
+    let ctx = s.base.audit(user);
+    let change = (Change::TurnedOff, s.claims.sid.as_str());
+    let device = label(s);
+    auth.factor_changed(user, change, (&s.claims.device, &device), &ctx)
+        .await?;
+    Ok(s.base.to(PAGE))
+}
