@@ -127,8 +127,8 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
     let choose = form_login(
         &client,
         url.trim_end_matches('/'),
-        "supervisor@demo.test",
-        "supervisor-pass",
+        "agent2@demo.test",
+        "agent2-pass",
     )
     .await;
     assert_eq!(choose.url().path(), "/.mfagate/");
@@ -169,7 +169,7 @@ async fn demo_command_serves_the_dashboard_and_stops_on_sigterm() {
         .text()
         .await
         .unwrap()
-        .contains("<b id=\"me\">supervisor@demo.test</b>"));
+        .contains("<b id=\"me\">agent2@demo.test</b>"));
     assert!(
         cwd.path().join("data/demo/mfagate.redb").exists(),
         "embedded store in data_dir"
