@@ -298,3 +298,80 @@ async fn an_admin_resets_a_user_and_approves_a_recovery_request_in_a_browser() {
     save_screenshot(&browser, "admin-users-390.png").await;
     browser.close().await.unwrap();
 }
+
+/// The security page in a real browser at desktop width and at 390 px: a user of an
+/// environment where MFA is optional opts in with an authenticator app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_opts_in_on_the_security_page_in_a_browser() {
+    use crate::support::mfa::{config_head, environment};
+    use crate::support::{start_gateway, Pki};
+    let pki = Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut toml = config_head(&pki, "");
+    toml.push_str(&environment(
+        &pki,
+        dashboard,
+        "chat.test",
+        "optional",
+        "",
+        "",
+    ));
+    let gw = start_gateway(&pki, &toml);
+    let base = format!("https://chat.test:{}", gw.https_addr.port());
+    let driver = Driver::start().await;
+    let browser = driver.browser("optional", &["chat.test"]).await;
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    fill(&browser, "input[name=email]", "agent1@demo.test").await;
+    fill(&browser, "input[name=password]", "agent1-pass").await;
+    click(&browser, "button[type=submit]").await;
+    wait_for_path(&browser, "/").await;
+
+    for (width, height) in [(1280, 900), (390, 844)] {
+        browser.set_window_size(width, height).await.unwrap();
+        browser
+            .goto(&format!("{base}/.mfagate/security"))
+            .await
+            .unwrap();
+        let factor = element(&browser, "#authenticator")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(factor, "not set up");
+        let size = browser
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            size[0].as_u64() <= size[1].as_u64(),
+            "fits {width} px: {size}"
+        );
+        save_screenshot(&browser, &format!("security-{width}.png")).await;
+    }
+    click(&browser, "#authenticator-link").await;
+    wait_for_path(&browser, "/.mfagate/security/authenticator").await;
+    let key = element(&browser, "#setup-key").await.text().await.unwrap();
+    let secret = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
+    let auth = gw.auth.as_ref().unwrap();
+    fill(
+        &browser,
+        "#code",
+        &mfagate::mfa::totp::code_at(&secret, auth.clock.now()),
+    )
+    .await;
+    click(&browser, "button[type=submit]").await;
+    element(&browser, "#backup-codes").await;
+    click(&browser, "button[type=submit]").await;
+    wait_for_path(&browser, "/.mfagate/security").await;
+    let factor = element(&browser, "#authenticator")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(factor.starts_with("added "), "{factor}");
+    browser.close().await.unwrap();
+    crate::support::stop(gw).await;
+}
