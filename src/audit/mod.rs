@@ -102,6 +102,10 @@ pub enum EventKind {
     FactorReplaced,
     /// The user turned two-factor authentication off where no environment requires it.
     MfaTurnedOff,
+    /// The user turned sign-in codes by email on or off for themselves.
+    EmailCodesSet {
+        on: bool,
+    },
     /// An admin reset the user's second factor (factors, backup codes, trusted devices) and
     /// ended every session.
     MfaReset {

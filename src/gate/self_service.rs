@@ -20,6 +20,8 @@ pub enum Change {
     Replaced,
     /// Two-factor authentication turned off.
     TurnedOff,
+    /// Email codes turned on, or off, for oneself.
+    EmailCodes { on: bool },
 }
 
 impl Auth {
@@ -40,7 +42,10 @@ impl Auth {
         ctx: &Context,
     ) -> StoreResult<usize> {
         let mut ended = 0;
-        if change != Change::Added {
+        if matches!(
+            change,
+            Change::Replaced | Change::TurnedOff | Change::EmailCodes { on: false }
+        ) {
             for session in self.records.sessions(user).await? {
                 if session.id == current_sid {
                     continue;
@@ -61,6 +66,7 @@ impl Auth {
             Change::Added => EventKind::FactorAdded,
             Change::Replaced => EventKind::FactorReplaced,
             Change::TurnedOff => EventKind::MfaTurnedOff,
+            Change::EmailCodes { on } => EventKind::EmailCodesSet { on },
         };
         let ctx = ctx.with_user(user).with_device(device_id);
         self.audit.record(ctx.event(kind)).await;
@@ -84,5 +90,9 @@ fn change_text(change: Change) -> &'static str {
         Change::Added => "An authenticator app was added to your account",
         Change::Replaced => "Your authenticator app was replaced with a new one",
         Change::TurnedOff => "Two-step verification was turned off for your account",
+        Change::EmailCodes { on: true } => "Sign-in codes by email were turned on for your account",
+        Change::EmailCodes { on: false } => {
+            "Sign-in codes by email were turned off for your account"
+        }
     }
 }

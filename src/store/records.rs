@@ -352,6 +352,23 @@ impl Records {
             .await
     }
 
+    /// Whether `user` turned email codes off for themselves.
+    pub async fn email_codes_off(&self, user: &str) -> StoreResult<bool> {
+        Ok(self
+            .store
+            .get(&user_key(user, "email-codes"))
+            .await?
+            .is_some())
+    }
+
+    pub async fn set_email_codes(&self, user: &str, on: bool) -> StoreResult<()> {
+        let key = user_key(user, "email-codes");
+        match on {
+            true => self.store.delete(&key).await.map(drop),
+            false => self.store.put(&key, b"off", None).await,
+        }
+    }
+
     // --- Recovery -------------------------------------------------------------------------
 
     /// The user's latest recovery request.

@@ -94,7 +94,8 @@ pub struct PendingPage {
     pub base: PageBase,
     pub claims: SessionClaims,
     pub login: PendingLogin,
-    /// Where the user's codes go (an admin's change, else the directory's), if anywhere.
+    /// Where the user's email codes go (an admin's change, else the directory's); `None`
+    /// without an address or when the user turned email codes off.
     pub email: Option<String>,
 }
 
@@ -145,8 +146,7 @@ impl PendingPage {
             Ok(_) => return Err(NotPending::Expired(base)),
             Err(e) => return Err(NotPending::Store(e)),
         };
-        let email = auth
-            .code_address(&login.user)
+        let email = pending_email(auth, &login.user)
             .await
             .map_err(NotPending::Store)?;
         Ok(Self {
@@ -170,6 +170,14 @@ impl FromRequestParts<Arc<Auth>> for PendingPage {
                 NotPending::Expired(base) => Self::expired(&base),
                 NotPending::Store(e) => PageError::from(e).into_response(),
             })
+    }
+}
+
+/// Where `user`'s email codes go while signing in: nowhere when they turned them off.
+async fn pending_email(auth: &Auth, user: &str) -> crate::store::StoreResult<Option<String>> {
+    match auth.records.email_codes_off(user).await? {
+        true => Ok(None),
+        false => auth.code_address(user).await,
     }
 }
 

@@ -141,6 +141,7 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
             get(security::authenticator_form).post(security::authenticator_submit),
         )
         .route(&p("security/turn-off"), post(security::turn_off))
+        .route(&p("security/email"), post(security::email_codes))
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
         .route(&p("api/release"), get(account::release))

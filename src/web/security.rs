@@ -41,6 +41,8 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
     let backup = auth.records.backup_codes(user).await?;
     let email = auth.code_address(user).await?;
     let required = !auth.may_turn_off(&s.claims.who, s.base.facts.env_index);
+    let methods = auth.config.environments[s.base.facts.env_index].methods_for(s.claims.who.role);
+    let email_off = auth.records.email_codes_off(user).await?;
     let extra = context! {
         user => user,
         totp => totp.is_some(),
@@ -49,6 +51,8 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
         email => email.as_deref().map(masked),
         backup_left => backup.map(|b| b.remaining()),
         required => required,
+        email_method => methods.email && email.is_some(),
+        email_on => !email_off,
     };
     Ok(s.base.render(
         StatusCode::OK,
@@ -170,6 +174,35 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
     }
     let plain = new_backup_codes(auth, user).await?;
     Ok(codes_page(&s.base, &s.claims.sid, &plain, PAGE))
+}
+
+/// `POST {prefix}security/email`: `on=1` turns email codes on, otherwise off. Off needs a
+/// fresh factor and another factor left (an authenticator), or MFA not required here.
+pub async fn email_codes(posted: Posted<SignedIn>) -> Result<Response, PageError> {
+    let s = &posted.session;
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let on = posted.field("on") == "1";
+    if !on {
+        let has_app = auth.records.totp(user).await?.is_some();
+        if !has_app && !auth.may_turn_off(&s.claims.who, s.base.facts.env_index) {
+            return Ok(s.base.message(
+                StatusCode::FORBIDDEN,
+                "Email codes are your only second factor",
+                "Set up an authenticator app first: two-step verification is required for your account.",
+                None,
+            ));
+        }
+        if !s.fresh() {
+            return Ok(s.step_up(&format!("{}{PAGE}", s.base.prefix())));
+        }
+    }
+    auth.records.set_email_codes(user, on).await?;
+    let ctx = s.base.audit(user);
+    let device = label(s);
+    let change = (Change::EmailCodes { on }, s.claims.sid.as_str());
+    auth.factor_changed(user, change, (&s.claims.device, &device), &ctx)
+        .await?;
+    Ok(s.base.to(PAGE))
 }
 
 /// `POST {prefix}security/turn-off`: only where no environment of the user requires it, and

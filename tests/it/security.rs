@@ -257,3 +257,92 @@ async fn turning_it_off_is_refused_where_mfa_is_required() {
     assert!(lab.has_app().await);
     stop(lab.gw).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_turns_email_codes_off_and_on_but_not_when_they_are_the_only_factor() {
+    let lab = Lab::start("required").await;
+    let browser = lab.browser();
+    assert_eq!(location(&lab.login(&browser).await), "/.mfagate/");
+    let now = lab.auth().clock.now();
+    crate::support::mfa::enroll_pending_at(&browser, &lab.url(""), now).await;
+    let security = page(&browser, &lab.url("/.mfagate/security")).await;
+    assert!(security.contains("on, to a•••@demo.test"), "{security}");
+    let off = browser
+        .post(lab.url("/.mfagate/security/email"))
+        .form(&[("csrf", csrf(&security))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&off), "/.mfagate/security");
+    assert_eq!(lab.audited("email_codes_set").await, 1);
+    let phone = lab.browser();
+    lab.login(&phone).await;
+    let verify = page(&phone, &lab.url("/.mfagate/verify")).await;
+    assert!(!verify.contains("use-email"), "email codes are not offered");
+    let security = page(&browser, &lab.url("/.mfagate/security")).await;
+    let on = browser
+        .post(lab.url("/.mfagate/security/email"))
+        .form(&[("csrf", csrf(&security)), ("on", "1".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&on), "/.mfagate/security");
+    let verify = page(&phone, &lab.url("/.mfagate/verify")).await;
+    assert!(verify.contains("use-email"), "offered again");
+
+    // An agent who signs in by email code only may not turn it off here.
+    let lone = lab.browser();
+    let form = [("email", "agent2@demo.test"), ("password", "agent2-pass")];
+    let login = lone
+        .post(lab.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&login), "/.mfagate/");
+    let email_page = page(&lone, &lab.url("/.mfagate/email")).await;
+    let url = lab.url("/.mfagate/email/send");
+    lone.post(url)
+        .form(&[("csrf", csrf(&email_page))])
+        .send()
+        .await
+        .unwrap();
+    let code = crate::support::smtp::code_in(
+        lab.sink
+            .wait_for(1)
+            .await
+            .iter()
+            .rev()
+            .find(|m| {
+                m.data.contains("agent2@demo.test") || m.to.iter().any(|t| t.contains("agent2"))
+            })
+            .unwrap(),
+    );
+    let email_page = page(&lone, &lab.url("/.mfagate/email")).await;
+    let url = lab.url("/.mfagate/email/verify");
+    let verified = lone
+        .post(url)
+        .form(&[("csrf", csrf(&email_page)), ("code", code)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        verified.status().is_redirection(),
+        "signed in by email code"
+    );
+    let offer = page(&lone, &lab.url("/.mfagate/offer")).await;
+    lone.post(lab.url("/.mfagate/continue"))
+        .form(&[("csrf", csrf(&offer))])
+        .send()
+        .await
+        .unwrap();
+    let security = page(&lone, &lab.url("/.mfagate/security")).await;
+    let refused = lone
+        .post(lab.url("/.mfagate/security/email"))
+        .form(&[("csrf", csrf(&security))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "email codes are the only factor");
+    stop(lab.gw).await;
+}
