@@ -200,6 +200,8 @@ async fn a_user_opts_in_replaces_the_app_and_turns_it_off_where_mfa_is_optional(
     let replaced = browser.post(url).form(&form).send().await.unwrap();
     assert_eq!(location(&replaced), "/.mfagate/security");
     assert_eq!(lab.audited("factor_replaced").await, 1);
+    let replaced_mail = "Your authenticator app was replaced with a new one";
+    assert_eq!(lab.mail_count(replaced_mail).await, 1, "the user is told");
     assert!(
         lab.home(&phone).await.is_redirection(),
         "other sessions end"
