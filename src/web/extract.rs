@@ -23,6 +23,8 @@ pub struct PageBase {
     pub auth: Arc<Auth>,
     pub facts: RequestFacts,
     pub headers: HeaderMap,
+    /// A signed-in user's pages link each other (security, sessions, the console).
+    pub account: Option<crate::domain::Role>,
 }
 
 impl PageBase {
@@ -33,6 +35,7 @@ impl PageBase {
             auth: auth.clone(),
             facts,
             headers: parts.headers.clone(),
+            account: None,
         })
     }
 
@@ -78,10 +81,14 @@ impl PageBase {
         extra: impl Serialize,
     ) -> Response {
         let env = &self.auth.config.environments[self.facts.env_index];
+        let account = self.account.map(|role| context! {
+            admin => crate::gate::admin::Admin::may_administer(role),
+        });
         let ctx = context! {
             title => title,
             brand => env.display_name,
             prefix => self.prefix(),
+            account => account,
             csrf => csrf::token(&self.auth.keys, sid),
             ..Value::from_serialize(extra)
         };
@@ -196,7 +203,13 @@ impl FromRequestParts<Arc<Auth>> for SignedIn {
         };
         let env = &auth.config.environments[base.facts.env_index];
         match auth.full_session(env, &base.headers, auth.clock.now()) {
-            Some(claims) => Ok(Self { base, claims }),
+            Some(claims) => {
+                let base = PageBase {
+                    account: Some(claims.who.role),
+                    ..base
+                };
+                Ok(Self { base, claims })
+            }
             None => Err(Redirect::to(base.login_page()).into_response()),
         }
     }
