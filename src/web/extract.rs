@@ -81,8 +81,10 @@ impl PageBase {
         extra: impl Serialize,
     ) -> Response {
         let env = &self.auth.config.environments[self.facts.env_index];
-        let account = self.account.map(|role| context! {
-            admin => crate::gate::admin::Admin::may_administer(role),
+        let account = self.account.map(|role| {
+            context! {
+                admin => crate::gate::admin::Admin::may_administer(role),
+            }
         });
         let ctx = context! {
             title => title,
