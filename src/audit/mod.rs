@@ -122,6 +122,10 @@ pub enum EventKind {
         actor: String,
         reason: String,
     },
+    /// An admin ended one of the user's sessions or forgot one of their devices.
+    AdminRevoked {
+        actor: String,
+    },
     /// An admin lifted the user's code-entry block.
     UserUnblocked {
         actor: String,

@@ -31,12 +31,15 @@ pub struct AdminArgs {
     /// A running gateway, e.g. https://chat.example.com (its admin API).
     #[arg(long, requires = "token")]
     pub url: Option<String>,
-    /// An admin API token (or MFAGATE_ADMIN_TOKEN).
+    /// An admin API token; prefer MFAGATE_ADMIN_TOKEN (a command line is visible to others).
     #[arg(long, env = "MFAGATE_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// CA certificates (PEM) to verify the gateway with, instead of the system's.
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
+    /// The gateway's `gateway_prefix`, when it is not the default.
+    #[arg(long, default_value = "/.mfagate/")]
+    pub prefix: String,
     /// Connect to this address instead of resolving the URL's host (as curl's --connect-to).
     #[arg(long)]
     pub connect_to: Option<SocketAddr>,
@@ -332,8 +335,9 @@ fn remote(args: &AdminArgs, url: &str) -> anyhow::Result<Value> {
         .authority()
         .ok_or_else(|| anyhow!("{url:?} has no host"))?
         .to_string();
+    let prefix = format!("/{}/", args.prefix.trim_matches('/'));
     let uri = format!(
-        "https://{authority}/.mfagate/{}{path}",
+        "https://{authority}{prefix}{}{path}",
         crate::web::admin_api::BASE
     );
     runtime()?.block_on(send(tls, args.connect_to, &uri, token, body))

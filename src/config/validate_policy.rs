@@ -239,6 +239,7 @@ pub(super) fn admin_tokens(errs: &mut Errors, file: &FileConfig) -> Vec<AdminTok
         let mut sha256 = [0u8; 32];
         let hex = t.sha256.trim().to_ascii_lowercase();
         let decoded = hex.len() == 64
+            && hex.is_ascii()
             && (0..32).all(|b| match u8::from_str_radix(&hex[2 * b..2 * b + 2], 16) {
                 Ok(v) => {
                     sha256[b] = v;

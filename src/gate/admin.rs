@@ -36,6 +36,22 @@ impl Admin<'_> {
     fn sees(&self, envs: &[String]) -> bool {
         envs.iter().any(|e| self.envs.contains(e))
     }
+
+    /// Whether this admin may act on a user with `role`: admins on agents and supervisors
+    /// only; owners also on admins and other owners. (An admin taking over another admin by
+    /// changing their address and resetting them is not possible.)
+    fn outranks(&self, role: Role) -> bool {
+        match self.role {
+            Role::Owner => true,
+            Role::Admin => matches!(role, Role::Agent | Role::Supervisor),
+            _ => false,
+        }
+    }
+}
+
+/// A reason as the activity log keeps it: at most 200 characters.
+fn short(reason: &str) -> String {
+    reason.trim().chars().take(200).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +62,9 @@ pub enum AdminError {
     /// Admins do not reset or sign out themselves here.
     #[error("not on your own account")]
     OwnAccount,
+    /// The target is an admin or owner, and the actor is not an owner.
+    #[error("only an owner acts on admins and owners")]
+    Outranked,
     /// Not an email address.
     #[error("not an email address")]
     BadAddress,
@@ -120,6 +139,13 @@ pub fn select(mut users: Vec<UserStatus>, filter: &UserFilter) -> (Vec<UserStatu
 }
 
 impl Auth {
+    /// `user`'s role and environments as of now (profile of the last sign-in, else the
+    /// directory): what admin powers and self-service rules are checked against, never the
+    /// possibly older copy in a session cookie.
+    pub async fn current_who(&self, user: &str) -> StoreResult<(Role, Vec<String>)> {
+        who(self, user).await
+    }
+
     /// Every user the admin sees, with their MFA status at `now`.
     pub async fn admin_users(&self, admin: &Admin<'_>, now: u64) -> StoreResult<Vec<UserStatus>> {
         let mut out = Vec::new();
@@ -202,9 +228,13 @@ impl Auth {
         let refused = match target == admin.user {
             true => Some(AdminError::OwnAccount),
             false => {
-                let (_, envs) = who(self, target).await?;
+                let (role, envs) = who(self, target).await?;
                 let known = users(self).await?.iter().any(|u| u == target);
-                (!known || !admin.sees(&envs)).then_some(AdminError::NotFound)
+                match (!known || !admin.sees(&envs), admin.outranks(role)) {
+                    (true, _) => Some(AdminError::NotFound),
+                    (false, false) => Some(AdminError::Outranked),
+                    (false, true) => None,
+                }
             }
         };
         let Some(error) = refused else {
@@ -241,7 +271,7 @@ impl Auth {
             .await?;
         let kind = EventKind::MfaReset {
             actor: admin.user.into(),
-            reason: reason.into(),
+            reason: short(reason),
         };
         self.audit.record(ctx.event(kind)).await;
         let brand = self.brand_of(&ctx.environment);
@@ -269,7 +299,7 @@ impl Auth {
             .await?;
         let kind = EventKind::AdminLogout {
             actor: admin.user.into(),
-            reason: reason.into(),
+            reason: short(reason),
         };
         self.audit.record(ctx.event(kind)).await;
         Ok(ended)
@@ -287,6 +317,10 @@ impl Auth {
         self.may_act(admin, target, "revoke", &ctx).await?;
         self.revoke_sessions(target, what, (None, None), &ctx)
             .await?;
+        let kind = EventKind::AdminRevoked {
+            actor: admin.user.into(),
+        };
+        self.audit.record(ctx.with_user(target).event(kind)).await;
         Ok(())
     }
 
@@ -309,7 +343,7 @@ impl Auth {
         self.records.save_email_override(target, email).await?;
         let kind = EventKind::EmailChanged {
             actor: admin.user.into(),
-            reason: reason.into(),
+            reason: short(reason),
         };
         self.audit.record(ctx.with_user(target).event(kind)).await;
         if let Some(mailer) = &self.mailer {
@@ -338,7 +372,7 @@ impl Auth {
             .await?;
         let kind = EventKind::UserUnblocked {
             actor: admin.user.into(),
-            reason: reason.into(),
+            reason: short(reason),
         };
         self.audit.record(ctx.with_user(target).event(kind)).await;
         Ok(())

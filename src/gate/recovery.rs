@@ -63,7 +63,9 @@ impl Auth {
     ) -> StoreResult<Asked> {
         let env = &self.config.environments[index];
         let ctx = ctx.with_user(&login.user);
-        if Admin::may_administer(login.who.role) && env.admin_self_recovery {
+        if Admin::may_administer(login.who.role)
+            && self.self_recovery_allowed(&login.who.envs, index)
+        {
             return self.send_recovery_code(index, login, &ctx).await;
         }
         let now = self.clock.now();
@@ -117,14 +119,29 @@ impl Auth {
         }
     }
 
-    /// Sends an admin's recovery code, within the resend limits.
+    /// Admin self-recovery resets the factor everywhere: it needs every environment of the
+    /// user to allow it (the any-environment rule), not only the one signed in to.
+    fn self_recovery_allowed(&self, envs: &[String], index: usize) -> bool {
+        let environments = &self.config.environments;
+        environments[index].admin_self_recovery
+            && environments
+                .iter()
+                .filter(|e| envs.contains(&e.name))
+                .all(|e| e.admin_self_recovery)
+    }
+
+    /// Sends an admin's recovery code, within the resend limits. A user who turned email
+    /// codes off cannot be recovered through the mailbox either.
     async fn send_recovery_code(
         &self,
         index: usize,
         login: &PendingLogin,
         ctx: &Context,
     ) -> StoreResult<Asked> {
-        let to = self.code_address(&login.user).await?;
+        let to = match self.records.email_codes_off(&login.user).await? {
+            true => None,
+            false => self.code_address(&login.user).await?,
+        };
         let (Some(mailer), Some(to)) = (&self.mailer, to) else {
             return Ok(Asked::Unavailable);
         };
@@ -251,15 +268,34 @@ impl Auth {
         approve: bool,
         ctx: Context,
     ) -> Result<(), AdminError> {
-        let open = self.records.recovery_request(user).await?;
-        let Some(mut request) = open.filter(|r| r.state == RecoveryState::Requested) else {
+        // Claimed under the user's lock: two admins deciding at once decide once.
+        let records = &self.records;
+        let claimed = records
+            .locked_user(user, async {
+                let open = records.recovery_request(user).await?;
+                let Some(mut request) = open.filter(|r| r.state == RecoveryState::Requested) else {
+                    return Ok(None);
+                };
+                request.state = RecoveryState::Deciding;
+                records.save_recovery_request(&request).await?;
+                Ok(Some(request))
+            })
+            .await?;
+        let Some(mut request) = claimed else {
             return Err(AdminError::NotFound);
         };
-        if approve {
-            self.reset_mfa(admin, user, "recovery request approved", ctx.clone())
-                .await?;
-        } else {
-            self.may_act(admin, user, "dismiss_recovery", &ctx).await?;
+        let acted = match approve {
+            true => self
+                .reset_mfa(admin, user, "recovery request approved", ctx.clone())
+                .await
+                .map(drop),
+            false => self.may_act(admin, user, "dismiss_recovery", &ctx).await,
+        };
+        if let Err(e) = acted {
+            // Not decided after all: the request stays open for an admin who may.
+            request.state = RecoveryState::Requested;
+            self.records.save_recovery_request(&request).await?;
+            return Err(e);
         }
         request.state = match approve {
             true => RecoveryState::Approved,

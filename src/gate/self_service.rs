@@ -7,7 +7,6 @@
 use super::auth::Auth;
 use super::lifecycle::{EndReason, Ending};
 use crate::audit::{Context, EventKind};
-use crate::domain::Who;
 use crate::policy::requiring_environments;
 use crate::store::StoreResult;
 
@@ -25,11 +24,13 @@ pub enum Change {
 }
 
 impl Auth {
-    /// Whether `who` may turn two-factor authentication off while signed in to environment
-    /// `index`: only where no environment of theirs requires it (the any-environment rule).
-    pub fn may_turn_off(&self, who: &Who, index: usize) -> bool {
+    /// Whether `user` may turn two-factor authentication off while signed in to environment
+    /// `index`: only where no environment of theirs, as of now, requires it (the
+    /// any-environment rule).
+    pub async fn may_turn_off(&self, user: &str, index: usize) -> StoreResult<bool> {
+        let (role, envs) = self.current_who(user).await?;
         let policies = self.policies();
-        requiring_environments(&policies, &who.envs, index, who.role).is_empty()
+        Ok(requiring_environments(&policies, &envs, index, role).is_empty())
     }
 
     /// Records a change the user made (the factor itself is already stored): other sessions

@@ -102,6 +102,8 @@ pub struct RecoveryRequest {
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryState {
     Requested,
+    /// An admin's decision is being carried out.
+    Deciding,
     Approved,
     Dismissed,
 }

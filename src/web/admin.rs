@@ -31,15 +31,17 @@ const SCANNED_EVENTS: usize = 100_000;
 /// A signed-in admin or owner of this environment, with a second factor in this session.
 pub struct AdminPage {
     pub signed: SignedIn,
+    /// The admin's role and environments as of now (not as the cookie remembers them).
+    role: Role,
+    envs: Vec<String>,
 }
 
 impl AdminPage {
     fn admin(&self) -> Admin<'_> {
-        let c = &self.signed.claims;
         Admin {
-            user: &c.user,
-            role: c.who.role,
-            envs: &c.who.envs,
+            user: &self.signed.claims.user,
+            role: self.role,
+            envs: &self.envs,
         }
     }
 
@@ -60,7 +62,9 @@ impl FromRequestParts<Arc<Auth>> for AdminPage {
         let signed = SignedIn::from_request_parts(parts, auth).await?;
         let c = &signed.claims;
         let env = &auth.config.environments[signed.base.facts.env_index];
-        if !Admin::may_administer(c.who.role) || !c.who.envs.contains(&env.name) {
+        let current = auth.current_who(&c.user).await;
+        let (role, envs) = current.map_err(|e| PageError::from(e).into_response())?;
+        if !Admin::may_administer(role) || !envs.contains(&env.name) {
             return Err(signed.base.message(
                 StatusCode::FORBIDDEN,
                 "Admins only",
@@ -72,7 +76,7 @@ impl FromRequestParts<Arc<Auth>> for AdminPage {
             let next = format!("{}admin/", signed.base.prefix());
             return Err(signed.step_up(&next));
         }
-        Ok(Self { signed })
+        Ok(Self { signed, role, envs })
     }
 }
 
@@ -227,6 +231,12 @@ fn refused(base: &PageBase, e: AdminError) -> Result<Response, PageError> {
             "No such user",
             "There is no such user in the environments you administer.",
             Some((&list, "All users")),
+        ),
+        AdminError::Outranked => base.message(
+            StatusCode::FORBIDDEN,
+            "Owners only",
+            "Only an owner acts on admins and owners.",
+            None,
         ),
         AdminError::OwnAccount => base.message(
             StatusCode::FORBIDDEN,

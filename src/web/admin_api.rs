@@ -48,7 +48,8 @@ pub fn openapi(prefix: &str) -> String {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiError {
-    /// `unauthorized`, `forbidden`, `read_only`, `not_found`, `own_account`, `bad_address`,
+    /// `unauthorized`, `forbidden`, `read_only`, `step_up_required`, `not_found`,
+    /// `own_account`, `outranked`, `bad_address`,
     /// `json_required`, `cross_site`, `bad_json`, `unavailable`.
     error: String,
 }
@@ -75,6 +76,7 @@ fn failed(e: AdminError) -> Response {
     match e {
         AdminError::NotFound => problem(StatusCode::NOT_FOUND, "not_found"),
         AdminError::OwnAccount => problem(StatusCode::FORBIDDEN, "own_account"),
+        AdminError::Outranked => problem(StatusCode::FORBIDDEN, "outranked"),
         AdminError::BadAddress => problem(StatusCode::UNPROCESSABLE_ENTITY, "bad_address"),
         AdminError::Store(e) => unavailable(e),
     }
@@ -92,6 +94,8 @@ pub struct Caller {
     role: Role,
     envs: Vec<String>,
     write: bool,
+    /// An admin's session rather than a token.
+    session: bool,
 }
 
 impl Caller {
@@ -133,22 +137,29 @@ impl FromRequestParts<Arc<Auth>> for Caller {
                 role: Role::Admin,
                 envs,
                 write,
+                session: false,
             });
         }
         let env = &auth.config.environments[base.facts.env_index];
-        let Some(c) = auth.full_session(env, &base.headers, auth.clock.now()) else {
+        let now = auth.clock.now();
+        let Some(c) = auth.full_session(env, &base.headers, now) else {
             return Err(problem(StatusCode::UNAUTHORIZED, "unauthorized"));
         };
-        let admin = Admin::may_administer(c.who.role) && c.who.envs.contains(&env.name);
+        // Powers as of now, not as the cookie remembers them.
+        let (role, envs) = auth.current_who(&c.user).await.map_err(unavailable)?;
+        let admin = Admin::may_administer(role) && envs.contains(&env.name);
         if !admin || c.mfa_at.is_none() {
             return Err(problem(StatusCode::FORBIDDEN, "forbidden"));
         }
+        // A session writes only with a fresh second factor, as on the console.
+        let fresh = c.mfa_at.is_some_and(|t| t + env.policy.step_up_secs > now);
         Ok(Self {
             base,
             user: c.user,
-            role: c.who.role,
-            envs: c.who.envs,
-            write: true,
+            role,
+            envs,
+            write: fresh,
+            session: true,
         })
     }
 }
@@ -167,7 +178,12 @@ impl FromRequest<Arc<Auth>> for Writer {
         let (mut parts, body) = req.into_parts();
         let caller = Caller::from_request_parts(&mut parts, auth).await?;
         if !caller.write {
-            return Err(problem(StatusCode::FORBIDDEN, "read_only"));
+            let error = if caller.session {
+                "step_up_required"
+            } else {
+                "read_only"
+            };
+            return Err(problem(StatusCode::FORBIDDEN, error));
         }
         let base = &caller.base;
         let body = super::csrf::json_post(&base.headers, &base.facts.authority, body).await;
@@ -412,7 +428,7 @@ pub struct RecoveryView {
     pub user: String,
     pub environment: String,
     pub requested_at: u64,
-    /// `requested`, `approved` or `dismissed`.
+    /// `requested`, `deciding`, `approved` or `dismissed`.
     pub state: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<u64>,
@@ -426,6 +442,7 @@ pub struct RecoveryList {
 pub fn recovery_view(r: RecoveryRequest) -> RecoveryView {
     let state = match r.state {
         RecoveryState::Requested => "requested",
+        RecoveryState::Deciding => "deciding",
         RecoveryState::Approved => "approved",
         RecoveryState::Dismissed => "dismissed",
     };

@@ -40,7 +40,7 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
     let totp = auth.records.totp(user).await?;
     let backup = auth.records.backup_codes(user).await?;
     let email = auth.code_address(user).await?;
-    let required = !auth.may_turn_off(&s.claims.who, s.base.facts.env_index);
+    let required = !auth.may_turn_off(user, s.base.facts.env_index).await?;
     let methods = auth.config.environments[s.base.facts.env_index].methods_for(s.claims.who.role);
     let email_off = auth.records.email_codes_off(user).await?;
     let extra = context! {
@@ -182,9 +182,12 @@ pub async fn email_codes(posted: Posted<SignedIn>) -> Result<Response, PageError
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let on = posted.field("on") == "1";
+    let has_app = auth.records.totp(user).await?.is_some();
+    if on && has_app && !s.fresh() {
+        return Ok(s.step_up(&format!("{}{PAGE}", s.base.prefix())));
+    }
     if !on {
-        let has_app = auth.records.totp(user).await?.is_some();
-        if !has_app && !auth.may_turn_off(&s.claims.who, s.base.facts.env_index) {
+        if !has_app && !auth.may_turn_off(user, s.base.facts.env_index).await? {
             return Ok(s.base.message(
                 StatusCode::FORBIDDEN,
                 "Email codes are your only second factor",
@@ -209,8 +212,8 @@ pub async fn email_codes(posted: Posted<SignedIn>) -> Result<Response, PageError
 /// with a fresh factor.
 pub async fn turn_off(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
-    let auth = &s.base.auth;
-    if !auth.may_turn_off(&s.claims.who, s.base.facts.env_index) {
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    if !auth.may_turn_off(user, s.base.facts.env_index).await? {
         return Ok(s.base.message(
             StatusCode::FORBIDDEN,
             "Two-step verification is required",
@@ -221,7 +224,6 @@ pub async fn turn_off(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     if !s.fresh() {
         return Ok(s.step_up(&format!("{}{PAGE}", s.base.prefix())));
     }
-    let user = &s.claims.user;
     auth.turn_off_mfa(user).await?;
     let ctx = s.base.audit(user);
     let change = (Change::TurnedOff, s.claims.sid.as_str());

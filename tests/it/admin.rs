@@ -209,10 +209,12 @@ async fn only_admins_of_the_environment_open_the_console_and_see_its_users_only(
     assert_eq!(other.status(), 404);
     let refused = c.act(&admin, "agent2@demo.test", "reset", "").await;
     assert_eq!(refused.status(), 404);
+    let owner = c.act(&admin, "owner@demo.test", "reset", "").await;
+    assert_eq!(owner.status(), 403, "an admin does not act on an owner");
     let own = c.act(&admin, "admin@demo.test", "reset", "").await;
     assert_eq!(own.status(), 403, "no reset of oneself");
     let refusals = c.audited("admin_refused").await;
-    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
     assert_eq!(refusals[0]["actor"], "admin@demo.test");
 
     // Filters: search, role, "no factor".
@@ -367,6 +369,16 @@ async fn an_admin_resets_signs_out_and_unblocks_a_user() {
         "{}",
         location(&stale)
     );
+    // The API, with the admin's session: reads, but writes only with a fresh factor too.
+    let api = format!("{}/.mfagate/admin/api/v1/users", c.base());
+    assert_eq!(admin.get(&api).send().await.unwrap().status(), 200);
+    let write = admin
+        .post(format!("{api}/agent1@demo.test/logout"))
+        .json(&serde_json::json!({}));
+    let write = write.send().await.unwrap();
+    assert_eq!(write.status(), 403);
+    let body: serde_json::Value = write.json().await.unwrap();
+    assert_eq!(body["error"], "step_up_required");
     stop(c.gw).await;
 }
 
