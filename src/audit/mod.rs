@@ -297,15 +297,27 @@ fn log(event: &AuditEvent) {
     );
 }
 
-/// Where events go: the store (for export) and the log.
+/// Something told of every event as it is recorded (the metrics).
+pub type Observer = Box<dyn Fn(&AuditEvent) + Send + Sync>;
+
+/// Where events go: the store (for export), the log, and an observer (the metrics).
 #[derive(Clone)]
 pub struct AuditSink {
     store: Arc<dyn Store>,
+    observer: Arc<std::sync::OnceLock<Observer>>,
 }
 
 impl AuditSink {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            observer: Arc::default(),
+        }
+    }
+
+    /// Tells `observer` of every event from now on (set once, at start).
+    pub fn observe(&self, observer: Observer) {
+        let _ = self.observer.set(observer);
     }
 
     /// Records an event. A store failure is logged loudly but does not undo the action it
@@ -313,6 +325,9 @@ impl AuditSink {
     pub async fn record(&self, event: AuditEvent) {
         let json = serde_json::to_string(&event).unwrap_or_default();
         log(&event);
+        if let Some(observe) = self.observer.get() {
+            observe(&event);
+        }
         if let Err(e) = self.store.append(AUDIT_LOG, json.as_bytes()).await {
             tracing::error!(error = %e, "audit event could not be stored");
         }

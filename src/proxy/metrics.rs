@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::audit::AuditEvent;
+use crate::domain::Factor;
 use crate::gate::lifecycle::LogoutOutcome;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -24,6 +26,159 @@ struct EnvLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    environment: String,
+    /// What happened (the outcome or the action).
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FactorLabels {
+    environment: String,
+    method: String,
+    outcome: &'static str,
+}
+
+/// Counters of what the activity log records, for dashboards and alerts: sign-ins, second
+/// factors, blocks, email codes, recovery requests and admin actions, per environment.
+struct AuthCounters {
+    logins: Family<EventLabels, Counter>,
+    factors: Family<FactorLabels, Counter>,
+    blocks: Family<EnvLabels, Counter>,
+    emails: Family<EventLabels, Counter>,
+    recovery_requests: Family<EnvLabels, Counter>,
+    admin_actions: Family<EventLabels, Counter>,
+}
+
+impl AuthCounters {
+    /// Registers the families, with a zero series per environment for the usual outcomes (so
+    /// they are exported, and rates start from zero).
+    fn register(registry: &mut Registry, environments: &[String]) -> Self {
+        let me = Self {
+            logins: Family::default(),
+            factors: Family::default(),
+            blocks: Family::default(),
+            emails: Family::default(),
+            recovery_requests: Family::default(),
+            admin_actions: Family::default(),
+        };
+        registry.register(
+            "logins",
+            "Watched sign-ins by outcome (intercepted, passed_through, failed, rate_limited)",
+            me.logins.clone(),
+        );
+        registry.register(
+            "second_factors",
+            "Second-factor entries by method and outcome (success, failure, replay)",
+            me.factors.clone(),
+        );
+        registry.register(
+            "code_entry_blocks",
+            "Users blocked after too many wrong codes",
+            me.blocks.clone(),
+        );
+        registry.register(
+            "email_codes",
+            "Sign-in codes by email, by outcome (sent, failed)",
+            me.emails.clone(),
+        );
+        registry.register(
+            "recovery_requests",
+            "Recovery requests made by users who cannot produce a factor",
+            me.recovery_requests.clone(),
+        );
+        registry.register(
+            "admin_actions",
+            "Admin actions by kind (mfa_reset, admin_logout, user_unblocked, ...)",
+            me.admin_actions.clone(),
+        );
+        for environment in environments {
+            me.zero(environment);
+        }
+        me
+    }
+
+    /// Zero series of the usual outcomes in `environment`.
+    fn zero(&self, environment: &str) {
+        let event = |kind: &str| EventLabels {
+            environment: environment.into(),
+            kind: kind.into(),
+        };
+        for kind in ["intercepted", "passed_through", "failed", "rate_limited"] {
+            drop(self.logins.get_or_create(&event(kind)));
+        }
+        for outcome in ["success", "failure"] {
+            let labels = FactorLabels {
+                environment: environment.into(),
+                method: Factor::Totp.as_str().into(),
+                outcome,
+            };
+            drop(self.factors.get_or_create(&labels));
+        }
+        for kind in ["sent", "failed"] {
+            drop(self.emails.get_or_create(&event(kind)));
+        }
+        drop(self.admin_actions.get_or_create(&event("mfa_reset")));
+        let env = EnvLabels {
+            environment: environment.into(),
+        };
+        drop(self.blocks.get_or_create(&env));
+        drop(self.recovery_requests.get_or_create(&env));
+    }
+
+    fn observe(&self, e: &AuditEvent) {
+        use crate::audit::EventKind as K;
+        let environment = e.environment.clone();
+        let event = |kind: &str| EventLabels {
+            environment: environment.clone(),
+            kind: kind.into(),
+        };
+        let factor = |method: Factor, outcome| FactorLabels {
+            environment: environment.clone(),
+            method: method.as_str().into(),
+            outcome,
+        };
+        let env = EnvLabels {
+            environment: environment.clone(),
+        };
+        match &e.kind {
+            K::LoginIntercepted => self.logins.get_or_create(&event("intercepted")).inc(),
+            K::LoginPassthrough { .. } => self.logins.get_or_create(&event("passed_through")).inc(),
+            K::LoginFailed { .. } => self.logins.get_or_create(&event("failed")).inc(),
+            K::LoginRateLimited => self.logins.get_or_create(&event("rate_limited")).inc(),
+            K::MfaSuccess { method } => self
+                .factors
+                .get_or_create(&factor(*method, "success"))
+                .inc(),
+            K::MfaFailure { method } => self
+                .factors
+                .get_or_create(&factor(*method, "failure"))
+                .inc(),
+            K::TotpReplay => self
+                .factors
+                .get_or_create(&factor(Factor::Totp, "replay"))
+                .inc(),
+            K::UserBlocked { .. } => self.blocks.get_or_create(&env).inc(),
+            K::EmailCodeSent => self.emails.get_or_create(&event("sent")).inc(),
+            K::EmailCodeSendFailed => self.emails.get_or_create(&event("failed")).inc(),
+            K::RecoveryRequested => self.recovery_requests.get_or_create(&env).inc(),
+            K::MfaReset { .. }
+            | K::AdminLogout { .. }
+            | K::UserUnblocked { .. }
+            | K::EmailChanged { .. }
+            | K::AdminRevoked { .. }
+            | K::RecoveryApproved { .. }
+            | K::RecoveryDismissed { .. } => {
+                let name = serde_json::to_value(&e.kind).unwrap_or_default();
+                let name = name["event"].as_str().unwrap_or("other").to_string();
+                self.admin_actions.get_or_create(&event(&name)).inc()
+            }
+            _ => 0,
+        };
+    }
 }
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -60,10 +215,13 @@ pub struct Metrics {
     /// Dashboard logouts by outcome: signed out, refused (answered, not as configured),
     /// unreachable.
     dashboard_logouts: [Counter; 3],
+    auth: AuthCounters,
 }
 
 impl Metrics {
     pub fn new<'a>(environment_names: impl IntoIterator<Item = &'a str>) -> Self {
+        let environment_names: Vec<String> =
+            environment_names.into_iter().map(str::to_string).collect();
         let mut registry = Registry::with_prefix("mfagate");
         let requests = Family::<RequestLabels, Counter>::default();
         let upstream = Family::<EnvLabels, Histogram>::new_with_constructor(|| {
@@ -80,7 +238,8 @@ impl Metrics {
             upstream.clone(),
         );
         let envs = environment_names
-            .into_iter()
+            .iter()
+            .map(String::as_str)
             .chain(["-"])
             .map(|name| EnvMetrics {
                 requests: CLASSES.map(|class| {
@@ -136,10 +295,12 @@ impl Metrics {
         );
         let dashboard_logouts = ["signed_out", "refused", "unreachable"]
             .map(|outcome| logouts.get_or_create(&OutcomeLabels { outcome }).clone());
+        let auth = AuthCounters::register(&mut registry, &environment_names);
         Self {
             registry,
             envs,
             dashboard_logouts,
+            auth,
             active_connections,
             active_websockets,
             tls_handshake_failures,
@@ -161,6 +322,11 @@ impl Metrics {
             LogoutOutcome::Unreachable(_) => 2,
         };
         self.dashboard_logouts[i].inc();
+    }
+
+    /// Counts an audit event (the core's audit sink tells every event).
+    pub fn observe_audit(&self, event: &AuditEvent) {
+        self.auth.observe(event);
     }
 
     pub fn render(&self) -> String {

@@ -288,6 +288,9 @@ fn build_auth(
         )?),
         sso: crate::gate::auth::build_sso(config).map_err(StartError::Federation)?,
     });
+    let counted = metrics.clone();
+    auth.audit
+        .observe(Box::new(move |event| counted.observe_audit(event)));
     let auth = Arc::new(auth);
     // Enforcement times are known before any worker serves a request. Unreachable: every
     // requiring environment is enforced without grace until the sweep loop records them.

@@ -557,3 +557,70 @@ async fn an_admin_changes_where_a_users_codes_go_and_both_addresses_are_told() {
     c.mail("alex.new@demo.test", "your sign-in code").await;
     stop(c.gw).await;
 }
+
+/// The Grafana dashboard in `config/` is valid JSON and names only metrics the gateway
+/// exports; the activity counters count what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_names_exported_metrics_and_the_counters_count() {
+    let c = Console::start().await;
+    let (_agent, _) = c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+    assert_eq!(
+        c.act(&admin, "agent1@demo.test", "reset", "")
+            .await
+            .status(),
+        303
+    );
+    let url = format!("http://{}/metrics", c.gw.admin_addr);
+    let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+    for line in [
+        "mfagate_logins_total{environment=\"chat\",kind=\"intercepted\"} 2",
+        "mfagate_second_factors_total{environment=\"chat\",method=\"totp\",outcome=\"success\"} 2",
+        "mfagate_admin_actions_total{environment=\"chat\",kind=\"mfa_reset\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line} in\n{metrics}"
+        );
+    }
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/grafana-dashboard.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            exprs.push(target["expr"].as_str().unwrap().to_string());
+        }
+    }
+    exprs.push(
+        dashboard["templating"]["list"][0]["query"]
+            .as_str()
+            .unwrap()
+            .into(),
+    );
+    let exported: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let mut named = 0;
+    for expr in &exprs {
+        for token in expr.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')) {
+            let Some(name) = token.strip_prefix("mfagate_").map(|_| token) else {
+                continue;
+            };
+            named += 1;
+            let family = ["_bucket", "_total"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            assert!(
+                exported.contains(&family) || exported.contains(&name),
+                "the dashboard names {name}, which the gateway does not export: {exported:?}"
+            );
+        }
+    }
+    assert!(named >= 10, "the dashboard names the metrics ({named})");
+    stop(c.gw).await;
+}
