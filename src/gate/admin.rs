@@ -146,6 +146,30 @@ impl Auth {
         who(self, user).await
     }
 
+    /// For the metrics, read when scraped: the open recovery requests, and per environment
+    /// (in config order) the users in scope of its enforcement who have no factor yet.
+    pub async fn mfa_gauges(&self) -> StoreResult<(usize, Vec<usize>)> {
+        let requests = self.records.recovery_requests().await?;
+        let open = requests
+            .iter()
+            .filter(|r| r.state == crate::store::records::RecoveryState::Requested)
+            .count();
+        let policies = self.policies();
+        let mut without = vec![0; self.config.environments.len()];
+        for user in users(self).await? {
+            if self.records.totp(&user).await?.is_some() {
+                continue;
+            }
+            let (role, envs) = who(self, &user).await?;
+            for (index, count) in without.iter_mut().enumerate() {
+                if in_scope(&policies, index, role, &envs) {
+                    *count += 1;
+                }
+            }
+        }
+        Ok((open, without))
+    }
+
     /// Every user the admin sees, with their MFA status at `now`.
     pub async fn admin_users(&self, admin: &Admin<'_>, now: u64) -> StoreResult<Vec<UserStatus>> {
         let mut out = Vec::new();

@@ -216,6 +216,10 @@ pub struct Metrics {
     /// unreachable.
     dashboard_logouts: [Counter; 3],
     auth: AuthCounters,
+    /// Open recovery requests (set when scraped).
+    pub recovery_requests_open: Gauge,
+    /// Per environment (config order): users in scope of its enforcement without a factor.
+    pub users_without_factor: Vec<Gauge>,
 }
 
 impl Metrics {
@@ -296,11 +300,34 @@ impl Metrics {
         let dashboard_logouts = ["signed_out", "refused", "unreachable"]
             .map(|outcome| logouts.get_or_create(&OutcomeLabels { outcome }).clone());
         let auth = AuthCounters::register(&mut registry, &environment_names);
+        let recovery_requests_open = Gauge::default();
+        registry.register(
+            "recovery_requests_open",
+            "Recovery requests waiting for an admin",
+            recovery_requests_open.clone(),
+        );
+        let without = Family::<EnvLabels, Gauge>::default();
+        registry.register(
+            "users_without_factor",
+            "Users in scope of an environment's enforcement who have no second factor yet",
+            without.clone(),
+        );
+        let users_without_factor = environment_names
+            .iter()
+            .map(|name| {
+                let labels = EnvLabels {
+                    environment: name.clone(),
+                };
+                without.get_or_create(&labels).clone()
+            })
+            .collect();
         Self {
             registry,
             envs,
             dashboard_logouts,
             auth,
+            recovery_requests_open,
+            users_without_factor,
             active_connections,
             active_websockets,
             tls_handshake_failures,

@@ -67,6 +67,14 @@ async fn metrics(State(s): State<AdminState>) -> Response {
         s.shared.metrics.store_event_lag.set(seconds);
         let stale = auth.revocations_stale();
         s.shared.metrics.store_stale.set(i64::from(stale));
+        // A store that does not answer leaves the last values (the scrape still answers).
+        if let Ok((open, without)) = auth.mfa_gauges().await {
+            let m = &s.shared.metrics;
+            m.recovery_requests_open.set(open as i64);
+            for (gauge, n) in m.users_without_factor.iter().zip(without) {
+                gauge.set(n as i64);
+            }
+        }
     }
     (
         [(

@@ -584,6 +584,29 @@ async fn the_grafana_dashboard_names_exported_metrics_and_the_counters_count() {
         );
     }
 
+    let gauge = |text: &str, name: &str| -> i64 {
+        let line = text.lines().find(|l| l.starts_with(name));
+        let value = line.and_then(|l| l.rsplit(' ').next());
+        value.and_then(|v| v.parse().ok()).unwrap_or(-1)
+    };
+    assert!(
+        gauge(
+            &metrics,
+            "mfagate_users_without_factor{environment=\"chat\"}"
+        ) >= 1,
+        "{metrics}"
+    );
+    assert_eq!(gauge(&metrics, "mfagate_recovery_requests_open "), 0);
+    let lost = c.pending("supervisor@demo.test", "supervisor-pass").await;
+    c.ask_recovery(&lost).await;
+    let url = format!("http://{}/metrics", c.gw.admin_addr);
+    let again = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        gauge(&again, "mfagate_recovery_requests_open "),
+        1,
+        "read when scraped"
+    );
+
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/grafana-dashboard.json");
     let text = std::fs::read_to_string(path).unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
