@@ -39,6 +39,69 @@ pub async fn check_totp(
     }
 }
 
+/// The authenticator seed being set up for `user`: the one pending, else a new one (kept
+/// apart from any active factor until confirmed).
+pub async fn seed_to_confirm(auth: &Auth, user: &str) -> Result<Vec<u8>, StoreError> {
+    if let Some(rec) = auth.records.pending_totp(user).await? {
+        return auth.records.totp_secret(user, &rec);
+    }
+    let mut secret = vec![0u8; totp::SECRET_BYTES];
+    auth.keys.random(&mut secret);
+    auth.records
+        .begin_totp(user, &secret, auth.clock.now())
+        .await?;
+    Ok(secret)
+}
+
+/// How confirming a new seed went.
+pub enum Confirmed {
+    /// The seed is the user's authenticator now (replacing any old one).
+    Activated,
+    /// No seed is being set up (expired): start again.
+    NoSeed,
+    /// The code was wrong; the seed, to show again.
+    Wrong(Vec<u8>),
+    Blocked(u64),
+}
+
+/// Checks `code` against the seed being set up, regulated like every code, and on success
+/// makes it the user's authenticator (its time step claimed, so it is not accepted twice).
+pub async fn confirm_seed(
+    base: &PageBase,
+    user: &str,
+    code: &str,
+) -> Result<Confirmed, StoreError> {
+    let auth = &base.auth;
+    let Some(record) = auth.records.pending_totp(user).await? else {
+        return Ok(Confirmed::NoSeed);
+    };
+    let secret = auth.records.totp_secret(user, &record)?;
+    let mut accepted = None;
+    let check = async {
+        let outcome = totp::verify(&secret, code, auth.clock.now(), record.state);
+        if let TotpOutcome::Accepted { step, state } = outcome {
+            accepted = Some((step, state));
+        }
+        Ok(accepted.is_some())
+    };
+    let verdict = regulated(base, user, Factor::TotpEnroll, check).await?;
+    let (step, state) = match (verdict, accepted) {
+        (Verdict::Accepted, Some(a)) => a,
+        (
+            Verdict::Blocked { until }
+            | Verdict::Rejected {
+                blocked_until: Some(until),
+            },
+            _,
+        ) => return Ok(Confirmed::Blocked(until)),
+        _ => return Ok(Confirmed::Wrong(secret)),
+    };
+    auth.records.claim_totp_step(user, step).await?;
+    let record = crate::store::records::TotpRecord { state, ..record };
+    auth.records.activate_totp(user, &record).await?;
+    Ok(Confirmed::Activated)
+}
+
 /// Uses one backup code; returns how many are left, or `None` if the code did not work.
 pub async fn use_backup_code(
     auth: &Auth,

@@ -11,14 +11,14 @@ use super::complete::complete;
 use super::error::PageError;
 use super::extract::{PageBase, PendingPage, Posted};
 use super::factors::{
-    blocked_page, check_totp, new_backup_codes, regulated, use_backup_code, Verdict,
+    blocked_page, check_totp, confirm_seed, new_backup_codes, regulated, seed_to_confirm,
+    use_backup_code, Confirmed, Verdict,
 };
 use crate::audit::EventKind;
 use crate::domain::Factor;
 use crate::gate::login_flow::PENDING_TTL;
 use crate::mfa::qr;
-use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
-use crate::store::records::TotpRecord;
+use crate::mfa::totp;
 use crate::store::StoreError;
 
 fn status_for(error: Option<&str>) -> StatusCode {
@@ -65,6 +65,10 @@ pub async fn start(p: PendingPage) -> Result<Response, PageError> {
     })
 }
 
+/// The error on a setup page after a wrong confirming code.
+pub(super) const WRONG_SEED_CODE: &str =
+    "That code did not match. Check the time on your phone and try the current code.";
+
 fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response {
     let env = &p.base.auth.config.environments[p.base.facts.env_index];
     let uri = totp::otpauth_uri(secret, &env.display_name, &p.login.user);
@@ -89,70 +93,23 @@ pub async fn enroll_form(p: PendingPage) -> Result<Response, PageError> {
         return Ok(p.base.to(""));
     }
     let (auth, user) = (&p.base.auth, &p.login.user);
-    let seed: Result<Option<Vec<u8>>, StoreError> = async {
-        if auth.records.totp(user).await?.is_some() {
-            return Ok(None);
-        }
-        if let Some(rec) = auth.records.pending_totp(user).await? {
-            return auth.records.totp_secret(user, &rec).map(Some);
-        }
-        let mut secret = vec![0u8; SECRET_BYTES];
-        auth.keys.random(&mut secret);
-        auth.records
-            .begin_totp(user, &secret, auth.clock.now())
-            .await?;
-        Ok(Some(secret))
+    if auth.records.totp(user).await?.is_some() {
+        return Ok(p.base.to("verify"));
     }
-    .await;
-    Ok(match seed? {
-        Some(secret) => enroll_page(&p, &secret, None),
-        None => p.base.to("verify"),
-    })
+    let secret = seed_to_confirm(auth, user).await?;
+    Ok(enroll_page(&p, &secret, None))
 }
 
 /// `POST {prefix}enroll`: activates the seed when the code is right, then shows backup codes.
 pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     let (auth, user) = (&p.base.auth, &p.login.user);
-    let Some(record) = auth.records.pending_totp(user).await? else {
-        return Ok(p.base.to("enroll"));
-    };
-    let secret = auth.records.totp_secret(user, &record)?;
-    let mut accepted = None;
-    let verdict = regulated(&p.base, user, Factor::TotpEnroll, async {
-        match totp::verify(
-            &secret,
-            posted.field("code"),
-            auth.clock.now(),
-            record.state,
-        ) {
-            TotpOutcome::Accepted { step, state } => {
-                accepted = Some((step, state));
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    })
-    .await;
-    let (step, state) = match (verdict?, accepted) {
-        (Verdict::Accepted, Some(a)) => a,
-        (
-            Verdict::Blocked { until }
-            | Verdict::Rejected {
-                blocked_until: Some(until),
-            },
-            _,
-        ) => return Ok(blocked_page(&p.base, until)),
-        _ => return Ok(enroll_page(
-            p,
-            &secret,
-            Some("That code did not match. Check the time on your phone and try the current code."),
-        )),
-    };
-    auth.records.claim_totp_step(user, step).await?;
-    auth.records
-        .activate_totp(user, &TotpRecord { state, ..record })
-        .await?;
+    match confirm_seed(&p.base, user, posted.field("code")).await? {
+        Confirmed::Activated => {}
+        Confirmed::NoSeed => return Ok(p.base.to("enroll")),
+        Confirmed::Blocked(until) => return Ok(blocked_page(&p.base, until)),
+        Confirmed::Wrong(secret) => return Ok(enroll_page(p, &secret, Some(WRONG_SEED_CODE))),
+    }
     let plain = new_backup_codes(auth, user).await?;
     mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
     let ctx = p.base.audit(user);

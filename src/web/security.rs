@@ -10,23 +10,15 @@ use minijinja::context;
 
 use super::error::PageError;
 use super::extract::{Posted, SignedIn};
-use super::factors::{blocked_page, new_backup_codes, regulated, Verdict};
-use super::mfa_pages::codes_page;
+use super::factors::{blocked_page, confirm_seed, new_backup_codes, seed_to_confirm, Confirmed};
+use super::mfa_pages::{codes_page, WRONG_SEED_CODE};
 use crate::clock::utc;
-use crate::domain::Factor;
 use crate::gate::self_service::Change;
 use crate::mfa::qr;
-use crate::mfa::totp::{self, TotpOutcome, SECRET_BYTES};
-use crate::store::records::TotpRecord;
-use crate::store::StoreError;
+use crate::mfa::totp;
 
 const PAGE: &str = "security";
 const AUTHENTICATOR: &str = "security/authenticator";
-
-/// "a•••@example.com".
-fn masked(email: &str) -> String {
-    super::email_pages::masked(email)
-}
 
 /// This browser, as the email names it (from its User-Agent).
 fn label(s: &SignedIn) -> String {
@@ -48,7 +40,7 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
         totp => totp.is_some(),
         totp_added => totp.as_ref().map(|t| utc(t.enrolled_at)),
         totp_used => totp.as_ref().filter(|t| t.state.last_step > 0).map(|t| utc(t.state.last_step * 30)),
-        email => email.as_deref().map(masked),
+        email => email.as_deref().map(super::email_pages::masked),
         backup_left => backup.map(|b| b.remaining()),
         required => required,
         email_method => methods.email && email.is_some(),
@@ -66,20 +58,6 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
 /// `POST {prefix}security`: the way back after new backup codes were shown.
 pub async fn back(posted: Posted<SignedIn>) -> Response {
     posted.session.base.to(PAGE)
-}
-
-/// The seed being set up for `user` (a new one unless one is pending).
-async fn seed(s: &SignedIn) -> Result<Vec<u8>, StoreError> {
-    let (auth, user) = (&s.base.auth, &s.claims.user);
-    if let Some(rec) = auth.records.pending_totp(user).await? {
-        return auth.records.totp_secret(user, &rec);
-    }
-    let mut secret = vec![0u8; SECRET_BYTES];
-    auth.keys.random(&mut secret);
-    auth.records
-        .begin_totp(user, &secret, auth.clock.now())
-        .await?;
-    Ok(secret)
 }
 
 fn enroll_page(s: &SignedIn, secret: &[u8], replacing: bool, error: Option<&str>) -> Response {
@@ -110,7 +88,7 @@ pub async fn authenticator_form(s: SignedIn) -> Result<Response, PageError> {
     if replacing && !s.fresh() {
         return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
     }
-    let secret = seed(&s).await?;
+    let secret = seed_to_confirm(&s.base.auth, &s.claims.user).await?;
     Ok(enroll_page(&s, &secret, replacing, None))
 }
 
@@ -123,43 +101,19 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
     if old.is_some() && !s.fresh() {
         return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
     }
-    let Some(record) = auth.records.pending_totp(user).await? else {
-        return Ok(s.base.to(AUTHENTICATOR));
-    };
-    let secret = auth.records.totp_secret(user, &record)?;
-    let mut accepted = None;
-    let check = async {
-        let outcome = totp::verify(
-            &secret,
-            posted.field("code"),
-            auth.clock.now(),
-            record.state,
-        );
-        if let TotpOutcome::Accepted { step, state } = outcome {
-            accepted = Some((step, state));
+    match confirm_seed(&s.base, user, posted.field("code")).await? {
+        Confirmed::Activated => {}
+        Confirmed::NoSeed => return Ok(s.base.to(AUTHENTICATOR)),
+        Confirmed::Blocked(until) => return Ok(blocked_page(&s.base, until)),
+        Confirmed::Wrong(secret) => {
+            return Ok(enroll_page(
+                s,
+                &secret,
+                old.is_some(),
+                Some(WRONG_SEED_CODE),
+            ))
         }
-        Ok(accepted.is_some())
-    };
-    let verdict = regulated(&s.base, user, Factor::TotpEnroll, check).await?;
-    let (step, state) = match (verdict, accepted) {
-        (Verdict::Accepted, Some(a)) => a,
-        (
-            Verdict::Blocked { until }
-            | Verdict::Rejected {
-                blocked_until: Some(until),
-            },
-            _,
-        ) => return Ok(blocked_page(&s.base, until)),
-        _ => {
-            let error =
-                "That code did not match. Check the time on your phone and try the current code.";
-            return Ok(enroll_page(s, &secret, old.is_some(), Some(error)));
-        }
-    };
-    auth.records.claim_totp_step(user, step).await?;
-    auth.records
-        .activate_totp(user, &TotpRecord { state, ..record })
-        .await?;
+    }
     let change = if old.is_some() {
         Change::Replaced
     } else {
