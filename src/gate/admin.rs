@@ -285,19 +285,13 @@ impl Auth {
     ) -> Result<usize, AdminError> {
         self.may_act(admin, target, "reset_mfa", &ctx).await?;
         self.records.forget_factors(target).await?;
-        let ctx = ctx.with_user(target);
-        let ended = self
-            .end_all(
-                target,
-                EndReason::AllSessions("second factor reset"),
-                ctx.clone(),
-            )
-            .await?;
         let kind = EventKind::MfaReset {
             actor: admin.user.into(),
             reason: short(reason),
         };
-        self.audit.record(ctx.event(kind)).await;
+        let ended = self
+            .sign_out_everywhere(target, "second factor reset", kind, &ctx)
+            .await?;
         let brand = self.brand_of(&ctx.environment);
         self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand))
             .await;
@@ -313,18 +307,26 @@ impl Auth {
         ctx: Context,
     ) -> Result<usize, AdminError> {
         self.may_act(admin, target, "logout", &ctx).await?;
-        let ctx = ctx.with_user(target);
-        let ended = self
-            .end_all(
-                target,
-                EndReason::AllSessions("signed out by an admin"),
-                ctx.clone(),
-            )
-            .await?;
         let kind = EventKind::AdminLogout {
             actor: admin.user.into(),
             reason: short(reason),
         };
+        self.sign_out_everywhere(target, "signed out by an admin", kind, &ctx)
+            .await
+    }
+
+    /// Ends every session of `target` (`why` for the forced-logout events) and audits the
+    /// admin's action `kind` on them.
+    async fn sign_out_everywhere(
+        &self,
+        target: &str,
+        why: &'static str,
+        kind: EventKind,
+        ctx: &Context,
+    ) -> Result<usize, AdminError> {
+        let ctx = ctx.with_user(target);
+        let reason = EndReason::AllSessions(why);
+        let ended = self.end_all(target, reason, ctx.clone()).await?;
         self.audit.record(ctx.event(kind)).await;
         Ok(ended)
     }
