@@ -17,6 +17,38 @@ pub fn utc(unix: u64) -> String {
         .unwrap_or_else(|| format!("@{unix}"))
 }
 
+/// Unix seconds as "YYYY-MM-DD" (UTC), for date fields.
+pub fn utc_date(unix: u64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_default()
+}
+
+/// A period bound as Unix ms: an RFC 3339 time ("2026-11-30T08:00:00Z"), or a UTC date
+/// ("2026-11-30") meaning its first millisecond, or its last one when `end` (so a period
+/// "from 2026-11-30 to 2026-11-30" is that whole day).
+pub fn parse_bound(text: &str, end: bool) -> Option<u64> {
+    use time::format_description::well_known::Rfc3339;
+    const DATE: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+    let text = text.trim();
+    let at = match time::Date::parse(text, DATE) {
+        Ok(day) => {
+            let start = day.midnight().assume_utc();
+            match end {
+                true => start + time::Duration::days(1) - time::Duration::milliseconds(1),
+                false => start,
+            }
+        }
+        Err(_) => time::OffsetDateTime::parse(text, &Rfc3339).ok()?,
+    };
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[derive(Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
@@ -80,6 +112,23 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::utc(1_700_000_000), "2023-11-14 22:13 UTC");
         assert_eq!(super::utc(u64::MAX), format!("@{}", u64::MAX));
+    }
+
+    #[test]
+    fn period_bounds_read_dates_as_whole_utc_days_and_times_exactly() {
+        use super::parse_bound;
+        let day = 1_764_460_800_000; // 2025-11-30T00:00:00Z
+        assert_eq!(parse_bound("2025-11-30", false), Some(day));
+        assert_eq!(parse_bound("2025-11-30", true), Some(day + 86_400_000 - 1));
+        assert_eq!(parse_bound("2025-11-30T01:00:00+01:00", false), Some(day));
+        assert_eq!(
+            parse_bound(" 2025-11-30T00:00:00.5Z", true),
+            Some(day + 500)
+        );
+        for bad in ["", "yesterday", "2025-13-01", "1700000000"] {
+            assert_eq!(parse_bound(bad, false), None, "{bad:?}");
+        }
+        assert_eq!(super::utc_date(day / 1000), "2025-11-30");
     }
 
     #[test]

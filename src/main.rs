@@ -40,6 +40,8 @@ enum Command {
     },
     /// MFA administration: users, resets, sign-outs, unblocks, recovery requests.
     Admin(Box<mfagate::cli::admin::AdminArgs>),
+    /// The activity log: export a period as JSON lines, directly from the store.
+    Audit(mfagate::cli::audit::AuditArgs),
     /// Check a config file and print OK or every problem found.
     ValidateConfig {
         #[arg(long, short, default_value = "config/mfagate.toml")]
@@ -76,6 +78,10 @@ fn main() -> ExitCode {
             })
         }
         Command::Admin(args) => match mfagate::cli::admin::run(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Command::Audit(args) => match mfagate::cli::audit::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },

@@ -1,12 +1,10 @@
-//! Audit events: one typed enum with named constructors, written to the store's `audit` log
-//! and to the log output. Events never carry a code, cookie, token or secret.
-
-use std::sync::Arc;
+//! Audit events: one typed enum with named constructors, written to the store's activity log
+//! (one time-keyed log per environment, kept for `audit.retention`) and to the log output.
+//! Events never carry a code, cookie, token or secret.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Factor;
-use crate::store::Store;
+use crate::domain::{AuthMethod, Factor};
 
 /// A random id tying a request's audit events and its access-log line together.
 pub fn new_request_id() -> String {
@@ -18,9 +16,6 @@ pub fn new_request_id() -> String {
 pub fn request_id(id: u64) -> String {
     format!("{id:016x}")
 }
-
-/// The audit log's name in the store.
-pub const AUDIT_LOG: &str = "audit";
 
 /// Why a watched login was passed through without a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +76,9 @@ pub enum EventKind {
     StepUpPassed,
     /// A plain identity header from a peer that is not a trusted proxy (stripped, ignored).
     SpoofedIdentityHeader,
+    /// A trusted SSO vouched for the user (audited once an hour per user and instance, not
+    /// for every request it comes with).
+    SsoSignIn,
     /// An SSO token that failed verification (the request is treated as anonymous).
     SsoRejected {
         reason: String,
@@ -109,26 +107,20 @@ pub enum EventKind {
     /// An admin reset the user's second factor (factors, backup codes, trusted devices) and
     /// ended every session.
     MfaReset {
-        actor: String,
         reason: String,
     },
     /// An admin ended every session of the user.
     AdminLogout {
-        actor: String,
         reason: String,
     },
     /// An admin changed the address the user's codes and notices go to (both were told).
     EmailChanged {
-        actor: String,
         reason: String,
     },
     /// An admin ended one of the user's sessions or forgot one of their devices.
-    AdminRevoked {
-        actor: String,
-    },
+    AdminRevoked,
     /// An admin lifted the user's code-entry block.
     UserUnblocked {
-        actor: String,
         reason: String,
     },
     /// A user who cannot produce a second factor asked the admins for a reset.
@@ -137,16 +129,11 @@ pub enum EventKind {
     RecoveryCodeSent,
     /// An admin recovered themselves with the emailed code: their factor was reset.
     AdminRecovered,
-    RecoveryApproved {
-        actor: String,
-    },
-    RecoveryDismissed {
-        actor: String,
-    },
+    RecoveryApproved,
+    RecoveryDismissed,
     /// An admin action refused: the target is out of the admin's environments, or is the
     /// admin.
     AdminRefused {
-        actor: String,
         action: String,
         reason: String,
     },
@@ -156,6 +143,80 @@ pub enum EventKind {
         status: Option<u16>,
         reason: String,
     },
+    /// The dashboard confirmed the logout of a session the gateway ended.
+    DashboardLoggedOut,
+    /// A gateway session began (after the second factor, on a trusted device, or by SSO).
+    SessionStarted {
+        method: AuthMethod,
+    },
+    /// An owner asked for an export of the activity log.
+    ExportRequested {
+        export: String,
+        from_ms: u64,
+        to_ms: u64,
+        environments: Vec<String>,
+        kinds: Vec<Category>,
+    },
+    /// An export file is ready (its size and how many events it holds).
+    ExportReady {
+        export: String,
+        events: u64,
+        bytes: u64,
+    },
+    ExportFailed {
+        export: String,
+        reason: String,
+    },
+    ExportDownloaded {
+        export: String,
+    },
+    /// The retention sweep removed what was kept longer than configured (one event per sweep).
+    RetentionSwept {
+        events: u64,
+        users: u64,
+        exports: u64,
+        revocations: u64,
+    },
+}
+
+/// What an event is about, for choosing what an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Watched logins, SSO, rate limits and refused credentials.
+    SignIn,
+    /// Second factors: codes, blocks, enrolment, recovery.
+    Mfa,
+    /// Sessions and devices: started, trusted, revoked, forced logouts, dashboard logouts.
+    Session,
+    /// What admins and owners did (the actor is the admin, the target the user).
+    Admin,
+    /// Export requests and downloads, and retention sweeps.
+    Activity,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Self::SignIn,
+        Self::Mfa,
+        Self::Session,
+        Self::Admin,
+        Self::Activity,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::Mfa => "mfa",
+            Self::Session => "session",
+            Self::Admin => "admin",
+            Self::Activity => "activity",
+        }
+    }
 }
 
 /// Whether what the event describes went through.
@@ -169,6 +230,46 @@ pub enum Outcome {
 }
 
 impl EventKind {
+    /// What the event is about (exports filter on it).
+    pub fn category(&self) -> Category {
+        use EventKind as K;
+        match self {
+            K::LoginIntercepted
+            | K::LoginPassthrough { .. }
+            | K::LoginFailed { .. }
+            | K::LoginRateLimited
+            | K::CredentialWithoutSession
+            | K::CredentialOutsideLoginRoute
+            | K::GatewayCookieFromDashboard
+            | K::TokenNotBound
+            | K::SpoofedIdentityHeader
+            | K::SsoSignIn
+            | K::SsoRejected { .. } => Category::SignIn,
+            K::DeviceTrusted
+            | K::DeviceRevoked
+            | K::SessionRevoked
+            | K::Logout
+            | K::ForcedLogout { .. }
+            | K::DashboardLogoutFailed { .. }
+            | K::DashboardLoggedOut
+            | K::SessionStarted { .. } => Category::Session,
+            K::MfaReset { .. }
+            | K::AdminLogout { .. }
+            | K::EmailChanged { .. }
+            | K::AdminRevoked
+            | K::UserUnblocked { .. }
+            | K::RecoveryApproved
+            | K::RecoveryDismissed
+            | K::AdminRefused { .. } => Category::Admin,
+            K::ExportRequested { .. }
+            | K::ExportReady { .. }
+            | K::ExportFailed { .. }
+            | K::ExportDownloaded { .. }
+            | K::RetentionSwept { .. } => Category::Activity,
+            _ => Category::Mfa,
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::MfaFailure { .. } | Self::EmailCodeSendFailed => Outcome::Failure,
@@ -184,55 +285,101 @@ impl EventKind {
             | Self::GatewayCookieFromDashboard
             | Self::TokenNotBound
             | Self::AdminRefused { .. } => Outcome::Refused,
-            Self::LoginFailed { .. } | Self::DashboardLogoutFailed { .. } => Outcome::Failure,
+            Self::LoginFailed { .. }
+            | Self::DashboardLogoutFailed { .. }
+            | Self::ExportFailed { .. } => Outcome::Failure,
             _ => Outcome::Success,
         }
     }
 }
 
+/// One recorded event. It never carries a code, cookie, token or password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// Unix seconds, UTC.
-    pub at: u64,
+    /// Unix milliseconds, UTC.
+    pub at_ms: u64,
     #[serde(flatten)]
     pub kind: EventKind,
     pub outcome: Outcome,
+    /// Who did it: the user themselves, an admin acting on them, or `None` for the gateway
+    /// (timers, sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Whose account it concerns.
+    #[serde(rename = "target", alias = "user")]
     pub user: Option<String>,
     pub environment: String,
     pub device: Option<String>,
     pub ip: String,
+    /// A short description of the client ("Firefox on Linux"), never the raw User-Agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The same id as the request's access-log line.
     pub request_id: String,
+}
+
+impl AuditEvent {
+    pub fn at_secs(&self) -> u64 {
+        self.at_ms / 1000
+    }
 }
 
 /// Request facts every event carries.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub at: u64,
+    pub at_ms: u64,
     pub environment: String,
     pub ip: String,
     pub request_id: String,
+    pub actor: Option<String>,
     pub user: Option<String>,
     pub device: Option<String>,
+    pub agent: Option<String>,
 }
 
 impl Context {
+    /// Seconds of `at_ms`, for the records that keep seconds.
+    pub fn at(&self) -> u64 {
+        self.at_ms / 1000
+    }
+
     pub fn event(&self, kind: EventKind) -> AuditEvent {
         AuditEvent {
-            at: self.at,
+            at_ms: self.at_ms,
             outcome: kind.outcome(),
             kind,
+            actor: self.actor.clone().or_else(|| self.user.clone()),
             user: self.user.clone(),
             environment: self.environment.clone(),
             device: self.device.clone(),
             ip: self.ip.clone(),
+            agent: self.agent.clone(),
             request_id: self.request_id.clone(),
         }
     }
 
+    /// The events concern `user` (the actor stays whoever acts; by default the user).
     pub fn with_user(&self, user: &str) -> Self {
         Self {
             user: Some(user.to_string()),
             ..self.clone()
+        }
+    }
+
+    /// `actor` acts (an admin on someone else, or a signed-in user on themselves).
+    pub fn by(&self, actor: &str) -> Self {
+        Self {
+            actor: Some(actor.to_string()),
+            user: self.user.clone().or_else(|| Some(actor.to_string())),
+            ..self.clone()
+        }
+    }
+
+    /// The client, as described from its User-Agent ("Firefox on Linux").
+    pub fn with_agent(self, label: String) -> Self {
+        Self {
+            agent: Some(label),
+            ..self
         }
     }
 
@@ -257,93 +404,5 @@ impl Context {
     }
 }
 
-/// Logs an event as fields a log pipeline can index (not JSON inside a string): the kind, the
-/// outcome, who and where, and the kind's own details (a small JSON object, often empty).
-fn log(event: &AuditEvent) {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    let fields = value.as_object_mut();
-    let kind = fields
-        .as_ref()
-        .and_then(|m| m.get("event"))
-        .and_then(|k| k.as_str())
-        .unwrap_or("unknown")
-        .to_string();
-    let details = fields.map(|m| {
-        for common in [
-            "at",
-            "event",
-            "outcome",
-            "user",
-            "environment",
-            "device",
-            "ip",
-            "request_id",
-        ] {
-            m.remove(common);
-        }
-        serde_json::Value::Object(std::mem::take(m)).to_string()
-    });
-    tracing::info!(
-        target: "mfagate::audit",
-        event = %kind,
-        outcome = ?event.outcome,
-        user = event.user.as_deref().unwrap_or("-"),
-        environment = %event.environment,
-        device = event.device.as_deref().unwrap_or("-"),
-        ip = %event.ip,
-        request_id = %event.request_id,
-        details = details.as_deref().unwrap_or("{}"),
-        "audit"
-    );
-}
-
-/// Something told of every event as it is recorded (the metrics).
-pub type Observer = Box<dyn Fn(&AuditEvent) + Send + Sync>;
-
-/// Where events go: the store (for export), the log, and an observer (the metrics).
-#[derive(Clone)]
-pub struct AuditSink {
-    store: Arc<dyn Store>,
-    observer: Arc<std::sync::OnceLock<Observer>>,
-}
-
-impl AuditSink {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            observer: Arc::default(),
-        }
-    }
-
-    /// Tells `observer` of every event from now on (set once, at start).
-    pub fn observe(&self, observer: Observer) {
-        let _ = self.observer.set(observer);
-    }
-
-    /// Records an event. A store failure is logged loudly but does not undo the action it
-    /// describes (the log line still carries it).
-    pub async fn record(&self, event: AuditEvent) {
-        let json = serde_json::to_string(&event).unwrap_or_default();
-        log(&event);
-        if let Some(observe) = self.observer.get() {
-            observe(&event);
-        }
-        if let Err(e) = self.store.append(AUDIT_LOG, json.as_bytes()).await {
-            tracing::error!(error = %e, "audit event could not be stored");
-        }
-    }
-
-    /// Events after sequence `after`, oldest first.
-    pub async fn read(&self, after: u64, limit: usize) -> Vec<(u64, AuditEvent)> {
-        match self.store.read_log(AUDIT_LOG, after, limit).await {
-            Ok(entries) => entries
-                .into_iter()
-                .filter_map(|(seq, raw)| serde_json::from_slice(&raw).ok().map(|e| (seq, e)))
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "audit log unreadable");
-                Vec::new()
-            }
-        }
-    }
-}
+mod log;
+pub use log::{log_name, AuditSink, Observer, PeriodReader};

@@ -1,3 +1,4 @@
 //! Command-line tools beyond running the gateway.
 
 pub mod admin;
+pub mod audit;

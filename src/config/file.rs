@@ -53,6 +53,20 @@ pub struct FileConfig {
     pub admin_tokens: Vec<FileAdminToken>,
     #[serde(default)]
     pub environments: Vec<FileEnvironment>,
+    #[serde(default)]
+    pub audit: FileAudit,
+}
+
+/// `[audit]`: how long the activity log and its exports are kept.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileAudit {
+    /// Events older than this are removed ("365d" when unset).
+    pub retention: Option<String>,
+    /// Export files are deleted this long after they were made ("7d" when unset).
+    pub export_retention: Option<String>,
+    /// Where sealed export files are written (`data_dir/exports` when unset).
+    pub export_dir: Option<String>,
 }
 
 /// Where state lives: the embedded file (one node) or Redis (several instances).
@@ -264,6 +278,9 @@ pub struct FileEnvironment {
     pub mfa: String,
     /// Durations ("30m", "12h", "30d"); the `_minutes`/`_hours`/`_days` keys are the older
     /// spelling of the same settings (one of each pair at most).
+    /// Gateway data about a person (sessions, devices, factors) is removed once they have not
+    /// signed in for this long ("90d"); unset keeps it while it is in use.
+    pub retention: Option<String>,
     pub session_idle: Option<String>,
     pub session_idle_minutes: Option<u64>,
     pub session_absolute: Option<String>,
@@ -368,7 +385,7 @@ pub struct FileAdminToken {
     pub name: String,
     /// SHA-256 of the token, 64 hex digits (`mfagate admin token` makes one).
     pub sha256: String,
-    /// "read" (lists) or "write" (lists and actions).
+    /// "read" (lists), "write" (lists and actions) or "owner" (also activity-log exports).
     pub scope: String,
     /// The environments whose users it may see and act on.
     pub environments: Vec<String>,

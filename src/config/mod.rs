@@ -5,6 +5,7 @@ mod defaults;
 pub mod file;
 pub mod model;
 mod validate;
+mod validate_audit;
 mod validate_auth;
 mod validate_logout;
 mod validate_policy;

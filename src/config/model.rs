@@ -32,6 +32,7 @@ pub struct Config {
     pub assertion: Option<crate::federation::assertion::AssertionSettings>,
     pub store: StoreBackend,
     pub environments: Vec<Environment>,
+    pub audit: AuditSettings,
 }
 
 /// An admin API token (its hash only).
@@ -40,6 +41,8 @@ pub struct AdminToken {
     pub name: String,
     pub sha256: [u8; 32],
     pub write: bool,
+    /// Scope "owner": also exports the activity log (an owner's power).
+    pub owner: bool,
     pub environments: Vec<String>,
 }
 
@@ -286,6 +289,14 @@ impl LoginConfig {
     }
 }
 
+/// `[audit]`, validated.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    pub retention: Duration,
+    pub export_retention: Duration,
+    pub export_dir: PathBuf,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
     pub idle: Duration,
@@ -316,6 +327,8 @@ pub struct Environment {
     pub case_sensitive_paths: bool,
     /// Headers the gateway sets from the verified identity: (user, email).
     pub identity_headers: IdentityHeaders,
+    /// People who have not signed in for this long lose their gateway data (`retention`).
+    pub retention: Option<Duration>,
 }
 
 /// `[environments.identity_headers]`: names the gateway fills from the verified identity.

@@ -113,6 +113,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
     if file.environments.is_empty() {
         errs.push("environments", "at least one [[environments]] is required");
     }
+    let audit = super::validate_audit::audit(&mut errs, &file.audit, base_dir, &data_dir);
     let mut environments = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut hosts: HashMap<String, usize> = HashMap::new();
@@ -172,6 +173,7 @@ pub fn validate(file: FileConfig, base_dir: &Path) -> Result<Config, ConfigError
         assertion,
         store,
         environments,
+        audit,
     })
 }
 
@@ -248,6 +250,16 @@ fn environment(
         .as_ref()
         .and_then(|l| super::validate_auth::login(errs, key, l, env.case_sensitive_paths));
     let identity_headers = identity_headers(errs, key, env);
+    let retention = env
+        .retention
+        .as_ref()
+        .and_then(|r| super::validate_audit::duration(errs, &format!("{key}.retention"), r));
+    if retention.is_some_and(|r| r < sessions.absolute) {
+        errs.push(
+            format!("{key}.retention"),
+            "is shorter than session_absolute: people would be forgotten while signed in",
+        );
+    }
     let certified_key = match &env.tls {
         None => {
             errs.push(
@@ -278,6 +290,7 @@ fn environment(
         sso,
         case_sensitive_paths: env.case_sensitive_paths,
         identity_headers,
+        retention,
     })
 }
 

@@ -253,15 +253,16 @@ pub(super) fn admin_tokens(errs: &mut Errors, file: &FileConfig) -> Vec<AdminTok
                 "must be 64 hex digits (SHA-256 of the token)",
             );
         }
-        let write = match t.scope.as_str() {
-            "read" => false,
-            "write" => true,
+        let (write, owner) = match t.scope.as_str() {
+            "read" => (false, false),
+            "write" => (true, false),
+            "owner" => (true, true),
             other => {
                 errs.push(
                     format!("{key}.scope"),
-                    format!("{other:?} is not \"read\" or \"write\""),
+                    format!("{other:?} is not \"read\", \"write\" or \"owner\""),
                 );
-                false
+                (false, false)
             }
         };
         if t.environments.is_empty() {
@@ -275,6 +276,7 @@ pub(super) fn admin_tokens(errs: &mut Errors, file: &FileConfig) -> Vec<AdminTok
             name: t.name.clone(),
             sha256,
             write,
+            owner,
             environments: t.environments.clone(),
         });
     }

@@ -3,4 +3,5 @@
 //! code, a seed or a credential goes through here, whichever layer it sits in.
 
 pub mod bytes;
+pub mod sealed_file;
 pub mod secret_box;

@@ -265,11 +265,12 @@ impl Auth {
             return Ok(());
         };
         let kind = EventKind::AdminRefused {
-            actor: admin.user.into(),
             action: action.into(),
             reason: error.to_string(),
         };
-        self.audit.record(ctx.with_user(target).event(kind)).await;
+        self.audit
+            .record(ctx.by(admin.user).with_user(target).event(kind))
+            .await;
         Err(error)
     }
 
@@ -286,11 +287,10 @@ impl Auth {
         self.may_act(admin, target, "reset_mfa", &ctx).await?;
         self.records.forget_factors(target).await?;
         let kind = EventKind::MfaReset {
-            actor: admin.user.into(),
             reason: short(reason),
         };
         let ended = self
-            .sign_out_everywhere(target, "second factor reset", kind, &ctx)
+            .sign_out_everywhere(target, "second factor reset", kind, &ctx.by(admin.user))
             .await?;
         let brand = self.brand_of(&ctx.environment);
         self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand))
@@ -308,10 +308,9 @@ impl Auth {
     ) -> Result<usize, AdminError> {
         self.may_act(admin, target, "logout", &ctx).await?;
         let kind = EventKind::AdminLogout {
-            actor: admin.user.into(),
             reason: short(reason),
         };
-        self.sign_out_everywhere(target, "signed out by an admin", kind, &ctx)
+        self.sign_out_everywhere(target, "signed out by an admin", kind, &ctx.by(admin.user))
             .await
     }
 
@@ -343,10 +342,10 @@ impl Auth {
         self.may_act(admin, target, "revoke", &ctx).await?;
         self.revoke_sessions(target, what, (None, None), &ctx)
             .await?;
-        let kind = EventKind::AdminRevoked {
-            actor: admin.user.into(),
-        };
-        self.audit.record(ctx.with_user(target).event(kind)).await;
+        let kind = EventKind::AdminRevoked;
+        self.audit
+            .record(ctx.by(admin.user).with_user(target).event(kind))
+            .await;
         Ok(())
     }
 
@@ -368,10 +367,11 @@ impl Auth {
         let old = self.code_address(target).await?;
         self.records.save_email_override(target, email).await?;
         let kind = EventKind::EmailChanged {
-            actor: admin.user.into(),
             reason: short(reason),
         };
-        self.audit.record(ctx.with_user(target).event(kind)).await;
+        self.audit
+            .record(ctx.by(admin.user).with_user(target).event(kind))
+            .await;
         if let Some(mailer) = &self.mailer {
             let brand = self.brand_of(&ctx.environment);
             for to in old.iter().map(String::as_str).chain([email]) {
@@ -397,10 +397,11 @@ impl Auth {
             .locked_user(target, records.clear_attempts("user", target))
             .await?;
         let kind = EventKind::UserUnblocked {
-            actor: admin.user.into(),
             reason: short(reason),
         };
-        self.audit.record(ctx.with_user(target).event(kind)).await;
+        self.audit
+            .record(ctx.by(admin.user).with_user(target).event(kind))
+            .await;
         Ok(())
     }
 }

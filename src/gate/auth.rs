@@ -36,6 +36,11 @@ pub struct Auth {
     failure_rate: Rate,
     /// The same for password attempts through watched logins.
     login_rate: Rate,
+    /// When each SSO identity was last audited (see `identify`).
+    pub(super) sso_seen: (
+        std::hash::RandomState,
+        std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+    ),
     pub(super) revocation: Arc<RevocationView>,
     pub(super) live: Arc<LiveConnections>,
     pub(super) logout: Arc<dyn DashboardLogout>,
@@ -73,12 +78,13 @@ impl Auth {
         let minute = std::time::Duration::from_secs(60);
         Self {
             records: Records::new(p.store.clone(), p.keys.clone()),
-            audit: AuditSink::new(p.store),
+            audit: AuditSink::new(p.store, p.config.audit.retention),
             keys: p.keys,
             clock: Clock::default(),
             mailer: p.mailer,
             failure_rate: Rate::new(minute),
             login_rate: Rate::new(minute),
+            sso_seen: Default::default(),
             revocation: p.revocation,
             live: p.live,
             logout: p.logout,
@@ -151,12 +157,11 @@ impl Auth {
         request_id: u64,
     ) -> crate::audit::Context {
         crate::audit::Context {
-            at: self.clock.now(),
+            at_ms: self.clock.now_ms(),
             environment: env.name.clone(),
             ip: ip.to_string(),
             request_id: crate::audit::request_id(request_id),
-            user: None,
-            device: None,
+            ..Default::default()
         }
     }
 
@@ -164,13 +169,19 @@ impl Auth {
     /// fresh request id.
     pub fn background_context(&self, environment: &str) -> crate::audit::Context {
         crate::audit::Context {
-            at: self.clock.now(),
+            at_ms: self.clock.now_ms(),
             environment: environment.to_string(),
-            ip: String::new(),
             request_id: crate::audit::new_request_id(),
-            user: None,
-            device: None,
+            ..Default::default()
         }
+    }
+
+    /// Up to `limit` events of every environment (and the gateway's own) over the whole
+    /// retention, oldest first: tests, and tools that want everything.
+    pub async fn activity(&self, limit: usize) -> Vec<crate::audit::AuditEvent> {
+        let envs = self.config.environments.iter().map(|e| e.name.clone());
+        let logs: Vec<String> = envs.chain([String::new()]).collect();
+        self.audit.recent(&logs, limit).await
     }
 
     /// The display name of environment `env` (by name), for emails.

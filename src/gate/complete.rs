@@ -70,6 +70,7 @@ impl Auth {
             mfa_at: Some(now),
             credential: Some(&credential),
             previous_jar_chunks: passed.jar_chunks,
+            audit: &passed.ctx,
         };
         let session = start_session(self, env, new, now).await?;
         if let (true, Some(token)) = (login.token_login, &credential.token) {

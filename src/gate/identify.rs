@@ -107,7 +107,25 @@ impl Asserted {
     }
 }
 
+/// An SSO identity comes with every request; its sign-in is audited once per this window per
+/// user, environment and instance.
+const SSO_AUDIT_WINDOW_SECS: u64 = 3600;
+/// Users remembered for that; past this the memory starts over (a few extra events).
+const SSO_SEEN_MAX: usize = 100_000;
+
 impl Auth {
+    /// Whether `user`'s SSO identity in `env` was not seen in the current window (and notes it).
+    fn first_sso_in_window(&self, env: &Environment, user: &str, now: u64) -> bool {
+        use std::hash::BuildHasher;
+        let key = self.sso_seen.0.hash_one((env.name.as_str(), user));
+        let mut seen = self.sso_seen.1.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= SSO_SEEN_MAX {
+            seen.clear();
+        }
+        let last = seen.insert(key, now);
+        last.is_none_or(|t| now.saturating_sub(t) >= SSO_AUDIT_WINDOW_SECS)
+    }
+
     /// Who the request is in `env` (see the module doc). Spoofed identity headers and failed
     /// SSO tokens are audited, and the request goes on as if they were not there.
     pub async fn identify(
@@ -143,6 +161,12 @@ impl Auth {
             SsoOutcome::Spoofed => EventKind::SpoofedIdentityHeader,
             SsoOutcome::Rejected(reason) => EventKind::SsoRejected { reason },
             SsoOutcome::Verified(id) => {
+                if self.first_sso_in_window(env, &id.user, now) {
+                    let ctx = self
+                        .audit_context(env, peer, request_id)
+                        .with_user(&id.user);
+                    self.audit.record(ctx.event(EventKind::SsoSignIn)).await;
+                }
                 let mut entry = self.config.directory.lookup(&id.user, &env.name);
                 if let Some(envs) = id.environments {
                     entry.environments = envs;

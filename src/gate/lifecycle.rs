@@ -197,7 +197,10 @@ impl Auth {
     /// Store revocation, announced to every instance; this instance refuses and closes at
     /// once, before the answer that says it is done, the others on the event.
     pub(super) async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
-        let event = self.records.revoke_session(user, sid).await?;
+        let event = self
+            .records
+            .revoke_session(user, sid, self.clock.now_ms())
+            .await?;
         self.revocation.apply(&event);
         self.live.close_session(sid);
         Ok(())
@@ -249,6 +252,9 @@ impl Auth {
         let failed = match self.logout.logout(call).await {
             LogoutOutcome::SignedOut(status) => {
                 tracing::info!(status, environment = %env.name, "dashboard signed out");
+                self.audit
+                    .record(ctx.event(EventKind::DashboardLoggedOut))
+                    .await;
                 return;
             }
             LogoutOutcome::Refused { status, reason } => EventKind::DashboardLogoutFailed {

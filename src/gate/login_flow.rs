@@ -263,6 +263,7 @@ impl Login<'_> {
             mfa_at,
             credential: Some(self.credential),
             previous_jar_chunks: self.req.jar_chunks,
+            audit: self.ctx,
         };
         let session = start_session(auth, self.env, new, auth.clock.now()).await?;
         Ok(std::iter::once(session.set_cookie)
@@ -337,6 +338,8 @@ pub struct NewSession<'a> {
     pub credential: Option<&'a WithheldCredential>,
     /// Session-jar chunks the browser holds now (replaced).
     pub previous_jar_chunks: usize,
+    /// The request's audit context (the session's start is audited).
+    pub audit: &'a Context,
 }
 
 /// The milliseconds within second `now` (Unix seconds), from the clock while it is still
@@ -393,8 +396,14 @@ pub async fn start_session(
     auth.records
         .save_session(new.user, &record, limits.absolute)
         .await?;
-    // Role and environments as of this sign-in, for enforcement sweeps.
+    // Role and environments as of this sign-in, for enforcement sweeps and retention.
     auth.records.save_profile(new.user, &claims.who).await?;
+    auth.records.mark_signed_in(new.user, now).await?;
+    let started = EventKind::SessionStarted {
+        method: claims.auth,
+    };
+    let ctx = new.audit.with_user(new.user).with_device(new.device_id);
+    auth.audit.record(ctx.event(started)).await;
     let jar = new
         .credential
         .map(|c| Jar::from_lines(&c.set_cookies, now))

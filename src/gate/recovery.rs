@@ -304,12 +304,13 @@ impl Auth {
         request.decided_by = Some(admin.user.to_string());
         request.decided_at = Some(self.clock.now());
         self.records.save_recovery_request(&request).await?;
-        let actor = admin.user.to_string();
         let kind = match approve {
-            true => EventKind::RecoveryApproved { actor },
-            false => EventKind::RecoveryDismissed { actor },
+            true => EventKind::RecoveryApproved,
+            false => EventKind::RecoveryDismissed,
         };
-        self.audit.record(ctx.with_user(user).event(kind)).await;
+        self.audit
+            .record(ctx.by(admin.user).with_user(user).event(kind))
+            .await;
         let brand = self.brand_of(&ctx.environment);
         self.notify(user, |to| {
             crate::notify::messages::recovery_decided(to, brand, approve)

@@ -133,6 +133,14 @@ pub fn recovery_requested(to: &str, brand: &str, user: &str) -> Email {
     ])
 }
 
+/// To an owner: the activity-log export they asked for can be downloaded from the console.
+pub fn export_ready(to: &str, brand: &str, period: &str, events: u64) -> Email {
+    notice(to, brand, "your activity-log export is ready", vec![
+        format!("The export of the activity log for {period} is ready: {events} events."),
+        "Download it from the Activity log page of the admin console. The file is deleted after a few days.".into(),
+    ])
+}
+
 pub fn recovery_decided(to: &str, brand: &str, approved: bool) -> Email {
     let lines = match approved {
         true => vec!["An administrator approved your recovery request. Sign in again and set up a second factor.".into()],

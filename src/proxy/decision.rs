@@ -114,7 +114,7 @@ async fn force_logout(
         jar: Some(held.jar.lines()),
         authority: Some(&ctx.authority),
     };
-    let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
+    let audit = ctx.audit(auth);
     let audit = audit.with_user(&claims.user).with_device(&claims.device);
     if let Err(e) = auth
         .end_session(ending, EndReason::Policy(reason), audit)
@@ -136,9 +136,7 @@ async fn refuse_credential(
     headers: &HeaderMap,
     kind: EventKind,
 ) -> Response<Body> {
-    let audit = w
-        .auth
-        .audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
+    let audit = ctx.audit(w.auth);
     w.auth.audit.record(audit.event(kind)).await;
     let dashboard = w.login.session_cookies.iter();
     let mut cleared: Vec<String> = dashboard.map(|n| clear_cookie(n, false)).collect();

@@ -52,7 +52,7 @@ impl Worker {
         // Per-IP limit on password attempts through the gateway (in memory, bounded).
         let ip = ctx.conn.peer.ip();
         if auth.login_over_limit(env, ip) {
-            let audit = auth.audit_context(env, ip, ctx.request_id);
+            let audit = ctx.audit(auth);
             auth.audit
                 .record(audit.event(EventKind::LoginRateLimited))
                 .await;
@@ -171,7 +171,7 @@ fn login_request(
             .and_then(|v| decode_device(&auth.keys, v).ok()),
         pre: auth.pre_login_jar(ctx.env, headers, auth.clock.now()),
         jar_chunks: read_chunks(headers, SESSION_JAR).1,
-        audit: auth.audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id),
+        audit: ctx.audit(auth),
     })
 }
 

@@ -51,6 +51,7 @@ struct AuthCounters {
     emails: Family<EventLabels, Counter>,
     recovery_requests: Family<EnvLabels, Counter>,
     admin_actions: Family<EventLabels, Counter>,
+    exports: Family<EventLabels, Counter>,
 }
 
 impl AuthCounters {
@@ -64,6 +65,7 @@ impl AuthCounters {
             emails: Family::default(),
             recovery_requests: Family::default(),
             admin_actions: Family::default(),
+            exports: Family::default(),
         };
         registry.register(
             "logins",
@@ -95,6 +97,11 @@ impl AuthCounters {
             "Admin actions by kind (mfa_reset, admin_logout, user_unblocked, ...)",
             me.admin_actions.clone(),
         );
+        registry.register(
+            "audit_exports",
+            "Activity-log export jobs by outcome (requested, ready, failed, downloaded)",
+            me.exports.clone(),
+        );
         for environment in environments {
             me.zero(environment);
         }
@@ -107,7 +114,13 @@ impl AuthCounters {
             environment: environment.into(),
             kind: kind.into(),
         };
-        for kind in ["intercepted", "passed_through", "failed", "rate_limited"] {
+        for kind in [
+            "intercepted",
+            "passed_through",
+            "failed",
+            "rate_limited",
+            "sso",
+        ] {
             drop(self.logins.get_or_create(&event(kind)));
         }
         for outcome in ["success", "failure"] {
@@ -149,6 +162,11 @@ impl AuthCounters {
             K::LoginPassthrough { .. } => self.logins.get_or_create(&event("passed_through")).inc(),
             K::LoginFailed { .. } => self.logins.get_or_create(&event("failed")).inc(),
             K::LoginRateLimited => self.logins.get_or_create(&event("rate_limited")).inc(),
+            K::SsoSignIn => self.logins.get_or_create(&event("sso")).inc(),
+            K::ExportRequested { .. } => self.exports.get_or_create(&event("requested")).inc(),
+            K::ExportReady { .. } => self.exports.get_or_create(&event("ready")).inc(),
+            K::ExportFailed { .. } => self.exports.get_or_create(&event("failed")).inc(),
+            K::ExportDownloaded { .. } => self.exports.get_or_create(&event("downloaded")).inc(),
             K::MfaSuccess { method } => self
                 .factors
                 .get_or_create(&factor(*method, "success"))
@@ -169,9 +187,9 @@ impl AuthCounters {
             | K::AdminLogout { .. }
             | K::UserUnblocked { .. }
             | K::EmailChanged { .. }
-            | K::AdminRevoked { .. }
-            | K::RecoveryApproved { .. }
-            | K::RecoveryDismissed { .. } => {
+            | K::AdminRevoked
+            | K::RecoveryApproved
+            | K::RecoveryDismissed => {
                 let name = serde_json::to_value(&e.kind).unwrap_or_default();
                 let name = name["event"].as_str().unwrap_or("other").to_string();
                 self.admin_actions.get_or_create(&event(&name)).inc()

@@ -51,9 +51,18 @@ pub(super) struct RequestCtx<'a> {
     pub(super) json: bool,
     /// Ties the access-log line and the audit events of this request together.
     pub(super) request_id: u64,
+    /// Kept (a shared reference, no copy) for describing the client in audit events.
+    pub(super) user_agent: Option<http::HeaderValue>,
 }
 
 impl RequestCtx<'_> {
+    /// The audit context of this request: environment, client IP and agent, request id.
+    pub(super) fn audit(&self, auth: &Auth) -> crate::audit::Context {
+        let ctx = auth.audit_context(self.env, self.conn.peer.ip(), self.request_id);
+        let agent = self.user_agent.as_ref().and_then(|v| v.to_str().ok());
+        ctx.with_agent(crate::session::device::label(agent.unwrap_or("")))
+    }
+
     pub(super) fn asked<'b>(&'b self, worker: &'b Worker) -> Asked<'b> {
         Asked {
             worker,
@@ -117,6 +126,7 @@ impl Worker {
             authority,
             json: wants_json(req.headers()),
             request_id,
+            user_agent: req.headers().get(header::USER_AGENT).cloned(),
         })
     }
 
@@ -235,7 +245,7 @@ impl Worker {
         };
         let loose = vault::loose_credential(req.headers(), w.login);
         if loose {
-            let audit = auth.audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
+            let audit = ctx.audit(auth);
             let event = audit.event(EventKind::CredentialWithoutSession);
             auth.audit.record(event).await;
         }
@@ -294,9 +304,7 @@ impl SigningOut<'_> {
             jar: None,
             authority: Some(&ctx.authority),
         };
-        let audit = w
-            .auth
-            .audit_context(ctx.env, ctx.conn.peer.ip(), ctx.request_id);
+        let audit = ctx.audit(w.auth);
         let audit = audit.with_user(&c.user).with_device(&c.device);
         let ended = w
             .auth

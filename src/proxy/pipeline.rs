@@ -235,6 +235,12 @@ impl Worker {
             ip: ctx.conn.peer.ip().to_string(),
             request_id: crate::audit::request_id(ctx.request_id),
             authority: ctx.authority.clone(),
+            agent: crate::session::device::label(
+                ctx.user_agent
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            ),
         });
         let req = Request::from_parts(parts, Body::new(body));
         match self.shared.gateway_routes.clone().oneshot(req).await {

@@ -154,6 +154,7 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
     let redirect_app = redirect_router(shared.clone(), https_port);
     let rx = shutdown_rx;
     let enforcer = auth.clone().map(crate::gate::enforcement::run);
+    let retention = auth.clone().map(crate::gate::retention::run);
     let follow = match (&auth, revocation_events) {
         (Some(auth), Some(events)) => Some(auth.follow_revocations(events)),
         _ => None,
@@ -170,6 +171,9 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
                 }
                 if let Some(enforcer) = enforcer {
                     tokio::spawn(enforcer);
+                }
+                if let Some(retention) = retention {
+                    tokio::spawn(retention);
                 }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
                 let admin_srv =

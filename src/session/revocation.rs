@@ -121,7 +121,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
         let records = Records::new(store.clone(), Arc::new(KeyRing::new(&[vec![7; 32]])));
-        records.revoke_session("ada@x.test", "s1").await.unwrap();
+        records.revoke_session("ada@x.test", "s1", 1).await.unwrap();
         records
             .revoke_user("bob@x.test", 1_800_000_000_000)
             .await

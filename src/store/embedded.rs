@@ -12,12 +12,17 @@ use redb::{
 };
 use tokio::sync::broadcast;
 
-use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
+use super::{LogId, Store, StoreError, StoreEvent, StoreFuture, StoreResult};
 
 /// Value = 8-byte big-endian expiry in Unix ms (0 = never) followed by the payload.
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const SETS: MultimapTableDefinition<&str, &str> = MultimapTableDefinition::new("sets");
-const LOGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("logs");
+/// Logs written before they were keyed by time (sequence only); moved to `TIMED_LOGS` at open.
+const LEGACY_LOGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("logs");
+/// Append-only logs keyed by (log, Unix ms, order within the ms): a period is a range scan.
+const TIMED_LOGS: TableDefinition<(&str, u64, u64), &[u8]> = TableDefinition::new("timed_logs");
+/// Each log's last id, kept when a trim removes every entry so ids never go back.
+const LOG_LAST: TableDefinition<&str, (u64, u64)> = TableDefinition::new("log_last");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -63,7 +68,9 @@ impl EmbeddedStore {
         {
             tx.open_table(KV).map_err(backend)?;
             tx.open_multimap_table(SETS).map_err(backend)?;
-            tx.open_table(LOGS).map_err(backend)?;
+            tx.open_table(TIMED_LOGS).map_err(backend)?;
+            tx.open_table(LOG_LAST).map_err(backend)?;
+            migrate_legacy_logs(&tx)?;
         }
         tx.commit().map_err(backend)?;
         let store = Self {
@@ -126,6 +133,50 @@ fn sweep(db: &Database) -> StoreResult<usize> {
     };
     tx.commit().map_err(backend)?;
     Ok(removed as usize)
+}
+
+/// Moves entries of the sequence-keyed logs of earlier versions into the time-keyed table,
+/// with their sequence as their time (they are re-read and re-keyed by whoever owns the log),
+/// and drops the old table.
+fn migrate_legacy_logs(tx: &redb::WriteTransaction) -> StoreResult<()> {
+    let mut moved = 0u64;
+    {
+        let Ok(legacy) = tx.open_table(LEGACY_LOGS) else {
+            return Ok(());
+        };
+        let mut timed = tx.open_table(TIMED_LOGS).map_err(backend)?;
+        for entry in legacy.iter().map_err(backend)? {
+            let (k, v) = entry.map_err(backend)?;
+            let (log, seq) = k.value();
+            timed.insert((log, seq, 0), v.value()).map_err(backend)?;
+            moved += 1;
+        }
+    }
+    tx.delete_table(LEGACY_LOGS).map_err(backend)?;
+    if moved > 0 {
+        tracing::info!(
+            entries = moved,
+            "logs of an earlier version moved to the time-keyed table"
+        );
+    }
+    Ok(())
+}
+
+/// The id of the last entry of `log`, if any.
+fn last_log_id(
+    logs: &impl ReadableTable<(&'static str, u64, u64), &'static [u8]>,
+    log: &str,
+) -> StoreResult<Option<LogId>> {
+    let last = logs
+        .range((log, 0, 0)..=(log, u64::MAX, u64::MAX))
+        .map_err(backend)?
+        .next_back()
+        .transpose()
+        .map_err(backend)?;
+    Ok(last.map(|(k, _)| {
+        let (_, ms, seq) = k.value();
+        LogId { ms, seq }
+    }))
 }
 
 /// Reads a live value inside a write transaction.
@@ -256,45 +307,73 @@ impl Store for EmbeddedStore {
         })
     }
 
-    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
+    fn log_append<'a>(
+        &'a self,
+        log: &'a str,
+        at_ms: u64,
+        value: &'a [u8],
+        _keep_from_ms: u64,
+    ) -> StoreFuture<'a, LogId> {
         let (log, value) = (log.to_owned(), value.to_vec());
         self.write(move |tx| {
-            let mut logs = tx.open_table(LOGS).map_err(backend)?;
-            let last = logs
-                .range((log.as_str(), 0)..=(log.as_str(), u64::MAX))
-                .map_err(backend)?
-                .next_back()
-                .transpose()
-                .map_err(backend)?
-                .map_or(0, |(k, _)| k.value().1);
-            let seq = last + 1;
-            logs.insert((log.as_str(), seq), value.as_slice())
+            let mut logs = tx.open_table(TIMED_LOGS).map_err(backend)?;
+            let mut lasts = tx.open_table(LOG_LAST).map_err(backend)?;
+            let kept = lasts.get(log.as_str()).map_err(backend)?.map(|v| {
+                let (ms, seq) = v.value();
+                LogId { ms, seq }
+            });
+            let id = match kept.max(last_log_id(&logs, &log)?) {
+                Some(last) if last.ms >= at_ms => last.next(),
+                _ => LogId::at(at_ms),
+            };
+            logs.insert((log.as_str(), id.ms, id.seq), value.as_slice())
                 .map_err(backend)?;
-            Ok(seq)
+            lasts
+                .insert(log.as_str(), (id.ms, id.seq))
+                .map_err(backend)?;
+            Ok(id)
         })
     }
 
-    fn read_log<'a>(
+    fn log_range<'a>(
         &'a self,
         log: &'a str,
-        after: u64,
+        from: LogId,
+        to_ms: u64,
         limit: usize,
-    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>> {
+    ) -> StoreFuture<'a, Vec<(LogId, Vec<u8>)>> {
         let log = log.to_owned();
         self.run(move |db| {
             let tx = db.begin_read().map_err(backend)?;
-            let logs = tx.open_table(LOGS).map_err(backend)?;
+            let logs = tx.open_table(TIMED_LOGS).map_err(backend)?;
+            let (start, end) = (
+                (log.as_str(), from.ms, from.seq),
+                (log.as_str(), to_ms, u64::MAX),
+            );
+            if start > end {
+                return Ok(Vec::new());
+            }
             let mut out = Vec::new();
-            let start = after.saturating_add(1);
-            for entry in logs
-                .range((log.as_str(), start)..=(log.as_str(), u64::MAX))
-                .map_err(backend)?
-                .take(limit)
-            {
+            for entry in logs.range(start..=end).map_err(backend)?.take(limit) {
                 let (k, v) = entry.map_err(backend)?;
-                out.push((k.value().1, v.value().to_vec()));
+                let (_, ms, seq) = k.value();
+                out.push((LogId { ms, seq }, v.value().to_vec()));
             }
             Ok(out)
+        })
+    }
+
+    fn log_trim<'a>(&'a self, log: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
+        let log = log.to_owned();
+        self.write(move |tx| {
+            let mut logs = tx.open_table(TIMED_LOGS).map_err(backend)?;
+            let mut removed = 0;
+            let range = (log.as_str(), 0, 0)..(log.as_str(), before_ms, 0);
+            for entry in logs.extract_from_if(range, |_, _| true).map_err(backend)? {
+                entry.map_err(backend)?;
+                removed += 1;
+            }
+            Ok(removed)
         })
     }
 

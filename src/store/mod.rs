@@ -33,6 +33,29 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
 
+/// Where an entry sits in a time-keyed log: its time (Unix ms) and its order within that ms,
+/// as a Redis stream id is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl LogId {
+    /// The first id at `ms`.
+    pub fn at(ms: u64) -> Self {
+        Self { ms, seq: 0 }
+    }
+
+    /// The id right after this one, to read the next page from.
+    pub fn next(self) -> Self {
+        match self.seq.checked_add(1) {
+            Some(seq) => Self { seq, ..self },
+            None => Self::at(self.ms.saturating_add(1)),
+        }
+    }
+}
+
 /// Revocations every instance must apply to its in-memory view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoreEvent {
@@ -70,15 +93,28 @@ pub trait Store: Send + Sync + 'static {
     fn set_add<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()>;
     fn set_remove<'a>(&'a self, set: &'a str, member: &'a str) -> StoreFuture<'a, ()>;
     fn set_members<'a>(&'a self, set: &'a str) -> StoreFuture<'a, Vec<String>>;
-    /// Appends to a log; returns the entry's sequence number (1, 2, ...).
-    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64>;
-    /// Entries with sequence > `after`, oldest first, at most `limit`.
-    fn read_log<'a>(
+    /// Appends `value` to a time-keyed log at `at_ms` (Unix ms). The entry's id is
+    /// `max(at_ms, the last id's ms)`, so ids only grow even when instances' clocks differ by a
+    /// little. Entries before `keep_from_ms` may be trimmed now (Redis trims approximately on
+    /// every append); `log_trim` removes them for certain.
+    fn log_append<'a>(
         &'a self,
         log: &'a str,
-        after: u64,
+        at_ms: u64,
+        value: &'a [u8],
+        keep_from_ms: u64,
+    ) -> StoreFuture<'a, LogId>;
+    /// Entries with `from <= id` and `id.ms <= to_ms`, oldest first, at most `limit`: a period
+    /// is read page by page without reading the rest of the log.
+    fn log_range<'a>(
+        &'a self,
+        log: &'a str,
+        from: LogId,
+        to_ms: u64,
         limit: usize,
-    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>>;
+    ) -> StoreFuture<'a, Vec<(LogId, Vec<u8>)>>;
+    /// Removes every entry before `before_ms`; returns how many.
+    fn log_trim<'a>(&'a self, log: &'a str, before_ms: u64) -> StoreFuture<'a, u64>;
     /// Delivers an event to every subscriber on every instance.
     fn publish<'a>(&'a self, event: &'a StoreEvent) -> StoreFuture<'a, ()>;
     fn subscribe(&self) -> broadcast::Receiver<StoreEvent>;

@@ -25,8 +25,8 @@ use crate::store::records::RecoveryState;
 
 /// Recent events shown on a user's page.
 const RECENT_EVENTS: usize = 20;
-/// Audit entries scanned for them (the activity-log export reads by period).
-const SCANNED_EVENTS: usize = 100_000;
+/// How far back they are looked for (the whole period is in the activity-log export).
+const RECENT_WINDOW_MS: u64 = 30 * 24 * 3600 * 1000;
 
 /// A signed-in admin or owner of this environment, with a second factor in this session.
 pub struct AdminPage {
@@ -37,7 +37,7 @@ pub struct AdminPage {
 }
 
 impl AdminPage {
-    fn admin(&self) -> Admin<'_> {
+    pub(super) fn admin(&self) -> Admin<'_> {
         Admin {
             user: &self.signed.claims.user,
             role: self.role,
@@ -45,12 +45,12 @@ impl AdminPage {
         }
     }
 
-    fn base(&self) -> &PageBase {
+    pub(super) fn base(&self) -> &PageBase {
         &self.signed.base
     }
 
     /// Whether the session's second factor is recent enough for an action.
-    fn fresh(&self) -> bool {
+    pub(super) fn fresh(&self) -> bool {
         self.signed.fresh()
     }
 }
@@ -192,21 +192,27 @@ pub async fn user(
         .into_iter()
         .map(|d| context! { id => d.id, label => d.label, last_seen => utc(d.last_seen), ip => d.last_ip, until => utc(d.trusted_until) })
         .collect();
-    let mut events: Vec<_> = auth
-        .audit
-        .read(0, SCANNED_EVENTS)
-        .await
+    let since = auth.clock.now_ms().saturating_sub(RECENT_WINDOW_MS);
+    let mut reader = auth.audit.period(&status.envs, since, u64::MAX);
+    let mut recent = std::collections::VecDeque::new();
+    while let Some(e) = reader.next().await? {
+        if e.user.as_deref() == Some(target) {
+            if recent.len() == RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(e);
+        }
+    }
+    let events: Vec<_> = recent
         .into_iter()
-        .filter(|(_, e)| e.user.as_deref() == Some(target))
-        .map(|(_, e)| {
+        .rev()
+        .map(|e| {
             let kind = serde_json::to_value(&e.kind).unwrap_or_default();
             let kind = kind["event"].as_str().unwrap_or("").to_string();
             let outcome = serde_json::to_value(e.outcome).unwrap_or_default();
-            context! { at => utc(e.at), event => kind, outcome => outcome, ip => e.ip }
+            context! { at => utc(e.at_secs()), event => kind, outcome => outcome, ip => e.ip, actor => e.actor }
         })
         .collect();
-    events.reverse();
-    events.truncate(RECENT_EVENTS);
     let extra = context! {
         u => row(&status),
         own => target == admin.user,

@@ -35,8 +35,10 @@ pub const BASE: &str = "admin/api/v1";
 #[openapi(
     info(title = "mfagate admin API", version = "1", description = "Every admin console list and action. Authenticate with an admin API token (Authorization: Bearer) or an admin's session cookie; tokens with scope read may only list. Users outside the caller's environments do not exist here (404)."),
     servers((url = "/.mfagate/admin/api/v1")),
-    paths(list_users, show_user, reset_mfa, logout, unblock, change_email, revoke_session, revoke_device, list_recovery, approve_recovery, dismiss_recovery),
-    components(schemas(UserStatus, UsersPage, UserDetail, SessionView, DeviceView, ActionBody, ActionDone, RecoveryView, RecoveryList, ApiError))
+    paths(list_users, show_user, reset_mfa, logout, unblock, change_email, revoke_session, revoke_device, list_recovery, approve_recovery, dismiss_recovery,
+        super::exports_api::create, super::exports_api::list, super::exports_api::show, super::exports_api::download),
+    components(schemas(UserStatus, UsersPage, UserDetail, SessionView, DeviceView, ActionBody, ActionDone, RecoveryView, RecoveryList, ApiError,
+        super::exports_api::ExportBody, super::exports_api::ExportList, crate::store::records::ExportJob, crate::store::records::ExportState, crate::store::records::Download))
 )]
 pub struct AdminApiDoc;
 
@@ -49,12 +51,13 @@ pub fn openapi(prefix: &str) -> String {
 #[derive(Serialize, ToSchema)]
 pub struct ApiError {
     /// `unauthorized`, `forbidden`, `read_only`, `step_up_required`, `not_found`,
-    /// `own_account`, `outranked`, `bad_address`,
+    /// `own_account`, `outranked`, `bad_address`, `owners_only`, `bad_period`, `not_ready`,
+    /// `gone`,
     /// `json_required`, `cross_site`, `bad_json`, `unavailable`.
     error: String,
 }
 
-fn problem(status: StatusCode, error: &str) -> Response {
+pub(super) fn problem(status: StatusCode, error: &str) -> Response {
     let mut resp = (
         status,
         Json(ApiError {
@@ -66,7 +69,7 @@ fn problem(status: StatusCode, error: &str) -> Response {
     resp
 }
 
-fn ok<T: Serialize>(body: T) -> Response {
+pub(super) fn ok<T: Serialize>(body: T) -> Response {
     let mut resp = Json(body).into_response();
     super::templates::secure_headers(resp.headers_mut());
     resp
@@ -82,7 +85,7 @@ fn failed(e: AdminError) -> Response {
     }
 }
 
-fn unavailable(e: StoreError) -> Response {
+pub(super) fn unavailable(e: StoreError) -> Response {
     tracing::error!(error = %e, "store unavailable for the admin API");
     problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
 }
@@ -99,7 +102,20 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn admin(&self) -> Admin<'_> {
+    /// The refusal of a read-only token, or of a session without a fresh second factor.
+    pub(super) fn write_refusal(&self) -> Option<Response> {
+        match (self.write, self.session) {
+            (true, _) => None,
+            (false, true) => Some(problem(StatusCode::FORBIDDEN, "step_up_required")),
+            (false, false) => Some(problem(StatusCode::FORBIDDEN, "read_only")),
+        }
+    }
+
+    pub(super) fn base(&self) -> &PageBase {
+        &self.base
+    }
+
+    pub(super) fn admin(&self) -> Admin<'_> {
         Admin {
             user: &self.user,
             role: self.role,
@@ -109,7 +125,10 @@ impl Caller {
 }
 
 /// The token of `Authorization: Bearer`, matched by its SHA-256 in constant time.
-fn by_token(auth: &Auth, headers: &http::HeaderMap) -> Option<Option<(String, Vec<String>, bool)>> {
+/// A token's caller: name, environments, write scope, role.
+type TokenCaller = (String, Vec<String>, bool, Role);
+
+fn by_token(auth: &Auth, headers: &http::HeaderMap) -> Option<Option<TokenCaller>> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value.strip_prefix("Bearer ")?.trim();
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
@@ -118,7 +137,15 @@ fn by_token(auth: &Auth, headers: &http::HeaderMap) -> Option<Option<(String, Ve
         .admin_tokens
         .iter()
         .find(|t| constant_time_eq(&t.sha256, digest.as_ref()));
-    Some(found.map(|t| (format!("token:{}", t.name), t.environments.clone(), t.write)))
+    Some(found.map(|t| {
+        let role = if t.owner { Role::Owner } else { Role::Admin };
+        (
+            format!("token:{}", t.name),
+            t.environments.clone(),
+            t.write,
+            role,
+        )
+    }))
 }
 
 impl FromRequestParts<Arc<Auth>> for Caller {
@@ -128,13 +155,13 @@ impl FromRequestParts<Arc<Auth>> for Caller {
         let base = PageBase::from_parts(parts, auth)
             .ok_or_else(|| problem(StatusCode::NOT_FOUND, "not_found"))?;
         if let Some(token) = by_token(auth, &parts.headers) {
-            let Some((user, envs, write)) = token else {
+            let Some((user, envs, write, role)) = token else {
                 return Err(problem(StatusCode::UNAUTHORIZED, "unauthorized"));
             };
             return Ok(Self {
                 base,
                 user,
-                role: Role::Admin,
+                role,
                 envs,
                 write,
                 session: false,
@@ -164,6 +191,27 @@ impl FromRequestParts<Arc<Auth>> for Caller {
     }
 }
 
+/// A write's caller and body: a write-scope caller (a session with a fresh second factor)
+/// posting JSON `T` (a session also from the gateway's origin).
+pub(super) async fn written<T: serde::de::DeserializeOwned>(
+    req: Request,
+    auth: &Arc<Auth>,
+) -> Result<(Caller, T), Response> {
+    let (mut parts, body) = req.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, auth).await?;
+    if let Some(refused) = caller.write_refusal() {
+        return Err(refused);
+    }
+    let base = &caller.base;
+    let body = super::csrf::json_post(&base.headers, &base.facts.authority, body).await;
+    let body = body.map_err(|(status, error)| problem(status, error))?;
+    let parsed = serde_json::from_value(body).ok();
+    Ok((
+        caller,
+        parsed.ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad_json"))?,
+    ))
+}
+
 /// A write: a write-scope caller posting JSON (a session also from the gateway's origin).
 pub struct Writer {
     caller: Caller,
@@ -175,21 +223,7 @@ impl FromRequest<Arc<Auth>> for Writer {
     type Rejection = Response;
 
     async fn from_request(req: Request, auth: &Arc<Auth>) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let caller = Caller::from_request_parts(&mut parts, auth).await?;
-        if !caller.write {
-            let error = if caller.session {
-                "step_up_required"
-            } else {
-                "read_only"
-            };
-            return Err(problem(StatusCode::FORBIDDEN, error));
-        }
-        let base = &caller.base;
-        let body = super::csrf::json_post(&base.headers, &base.facts.authority, body).await;
-        let body = body.map_err(|(status, error)| problem(status, error))?;
-        let action: Option<ActionBody> = serde_json::from_value(body).ok();
-        let action = action.ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad_json"))?;
+        let (caller, action) = written::<ActionBody>(req, auth).await?;
         let reason = action.reason.unwrap_or_default();
         let email = action.email.unwrap_or_default();
         Ok(Self {
@@ -515,4 +549,13 @@ pub fn routes(prefix: &str) -> axum::Router<Arc<Auth>> {
         .route(&p("/recovery"), get(list_recovery))
         .route(&p("/recovery/{user}/approve"), post(approve_recovery))
         .route(&p("/recovery/{user}/dismiss"), post(dismiss_recovery))
+        .route(
+            &p("/exports"),
+            get(super::exports_api::list).post(super::exports_api::create),
+        )
+        .route(&p("/exports/{id}"), get(super::exports_api::show))
+        .route(
+            &p("/exports/{id}/download"),
+            get(super::exports_api::download),
+        )
 }

@@ -57,7 +57,7 @@ impl PageBase {
     }
 
     pub fn audit(&self, user: &str) -> crate::audit::Context {
-        self.facts.audit(&self.auth).with_user(user)
+        self.facts.audit(&self.auth).by(user)
     }
 
     pub fn message(

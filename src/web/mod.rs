@@ -9,6 +9,8 @@ pub mod complete;
 pub mod csrf;
 pub mod email_pages;
 pub mod error;
+pub mod exports;
+pub mod exports_api;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
@@ -37,17 +39,19 @@ pub struct RequestFacts {
     pub request_id: String,
     /// Host (and port) as the client addressed the gateway, for same-origin checks.
     pub authority: String,
+    /// The client, described from its User-Agent for the activity log ("Chrome on macOS").
+    pub agent: String,
 }
 
 impl RequestFacts {
     pub fn audit(&self, auth: &Auth) -> crate::audit::Context {
         crate::audit::Context {
-            at: auth.clock.now(),
+            at_ms: auth.clock.now_ms(),
             environment: auth.config.environments[self.env_index].name.clone(),
             ip: self.ip.clone(),
             request_id: self.request_id.clone(),
-            user: None,
-            device: None,
+            agent: Some(self.agent.clone()),
+            ..Default::default()
         }
     }
 }
@@ -150,6 +154,8 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("admin/user"), get(admin::user))
         .route(&p("admin/act"), post(admin::act))
         .route(&p("admin/recovery"), get(admin::recovery))
+        .route(&p("admin/exports"), get(exports::page).post(exports::ask))
+        .route(&p("admin/exports/download"), get(exports::download))
         .route(&p("recovery"), get(recovery::page).post(recovery::ask))
         .route(&p("recovery/confirm"), post(recovery::confirm))
         .route(&p("api/mfa"), get(api::state))

@@ -29,6 +29,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_recovery.html",
         include_str!("templates/admin_recovery.html"),
     ),
+    (
+        "admin_exports.html",
+        include_str!("templates/admin_exports.html"),
+    ),
     ("recovery.html", include_str!("templates/recovery.html")),
     ("security.html", include_str!("templates/security.html")),
 ];

@@ -134,10 +134,10 @@ impl Console {
     }
 
     async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
-        let events = self.auth().audit.read(0, 10_000).await;
+        let events = self.auth().activity(10_000).await;
         events
             .into_iter()
-            .map(|(_, e)| serde_json::to_value(e).unwrap())
+            .map(|e| serde_json::to_value(e).unwrap())
             .filter(|e| e["event"] == kind)
             .collect()
     }
@@ -288,7 +288,7 @@ async fn an_admin_resets_signs_out_and_unblocks_a_user() {
     assert!(c.has_totp("agent1@demo.test").await);
     let logouts = c.audited("admin_logout").await;
     assert_eq!(
-        (logouts.len(), &logouts[0]["user"]),
+        (logouts.len(), &logouts[0]["target"]),
         (1, &"agent1@demo.test".into())
     );
     assert_eq!(logouts[0]["reason"], "ticket 42");

@@ -239,11 +239,11 @@ async fn tokens_list_and_act_within_their_scope_and_environments() {
         .await
         .unwrap()
         .is_none());
-    let events = auth.audit.read(0, 1000).await;
+    let events = auth.activity(1000).await;
     let reset_event = events
         .iter()
-        .find(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::MfaReset { .. }));
-    let reset_event = serde_json::to_value(&reset_event.unwrap().1).unwrap();
+        .find(|e| matches!(e.kind, mfagate::audit::EventKind::MfaReset { .. }));
+    let reset_event = serde_json::to_value(reset_event.unwrap()).unwrap();
     assert_eq!(reset_event["actor"], "token:ops");
     assert_eq!(reset_event["reason"], "ticket 7");
     let out = api.post(OPS, "/users/agent1@demo.test/logout").await;

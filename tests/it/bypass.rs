@@ -69,10 +69,10 @@ impl Lab {
             .await
     }
 
-    fn audited(&self, events: &[(u64, mfagate::audit::AuditEvent)], kind: &str) -> usize {
+    fn audited(&self, events: &[mfagate::audit::AuditEvent], kind: &str) -> usize {
         events
             .iter()
-            .filter(|(_, e)| serde_json::to_string(&e.kind).unwrap().contains(kind))
+            .filter(|e| serde_json::to_string(&e.kind).unwrap().contains(kind))
             .count()
     }
 }
@@ -272,7 +272,7 @@ async fn answers_cannot_set_dashboard_or_gateway_cookies_outside_a_session() {
         body["data"]["authentication_token"],
         serde_json::Value::Null
     );
-    let events = lab.auth().audit.read(0, 1000).await;
+    let events = lab.auth().activity(1000).await;
     assert!(lab.audited(&events, "gateway_cookie_from_dashboard") >= 5);
     assert!(lab.audited(&events, "credential_outside_login_route") >= 3);
     // Pinned: anonymous requests after that carry no dashboard credential at all.
@@ -303,7 +303,7 @@ async fn only_a_login_the_dashboard_confirms_counts_and_its_user_is_the_dashboar
         .await
         .unwrap();
     assert_ne!(mfa.status(), 200, "no enrollment without the password");
-    let events = lab.auth().audit.read(0, 1000).await;
+    let events = lab.auth().activity(1000).await;
     assert_eq!(lab.audited(&events, "login_intercepted"), 0);
     assert_eq!(lab.audited(&events, "login_failed"), 1);
 

@@ -54,8 +54,8 @@ async fn enter_code(t: &MfaEnv, browser: &reqwest::Client, code: &str) -> reqwes
     .await
 }
 
-fn count(events: &[(u64, mfagate::audit::AuditEvent)], pred: impl Fn(&EventKind) -> bool) -> usize {
-    events.iter().filter(|(_, e)| pred(&e.kind)).count()
+fn count(events: &[mfagate::audit::AuditEvent], pred: impl Fn(&EventKind) -> bool) -> usize {
+    events.iter().filter(|e| pred(&e.kind)).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +115,7 @@ async fn a_user_without_an_app_signs_in_with_an_emailed_code() {
         "{}",
         mails[1].data
     );
-    let events = t.auth().audit.read(0, 100).await;
+    let events = t.auth().activity(100).await;
     assert_eq!(count(&events, |k| *k == EventKind::EmailCodeSent), 1);
     assert_eq!(
         count(
@@ -295,7 +295,7 @@ async fn twenty_parallel_wrong_codes_are_evaluated_exactly_three_times() {
     }
     statuses.sort_unstable();
     crate::support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
-    let events = t.auth().audit.read(0, 1000).await;
+    let events = t.auth().activity(1000).await;
     assert_eq!(
         count(&events, |k| matches!(k, EventKind::MfaFailure { .. })),
         3,
@@ -334,7 +334,7 @@ async fn a_failed_send_is_reported_and_watched_logins_are_rate_limited() {
         .await
         .unwrap()
         .contains("could not send the code"));
-    let events = t.auth().audit.read(0, 100).await;
+    let events = t.auth().activity(100).await;
     assert_eq!(count(&events, |k| *k == EventKind::EmailCodeSendFailed), 1);
 
     for _ in 0..4 {

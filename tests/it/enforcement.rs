@@ -148,10 +148,10 @@ async fn sessions_live_through_grace_then_end_everywhere() {
     // would be cut).
     let deadline = Instant::now() + Duration::from_secs(5);
     let (forced, events) = loop {
-        let events = auth.audit.read(0, 1000).await;
+        let events = auth.activity(1000).await;
         let forced = events
             .iter()
-            .filter(|(_, e)| matches!(&e.kind, mfagate::audit::EventKind::ForcedLogout { .. }))
+            .filter(|e| matches!(&e.kind, mfagate::audit::EventKind::ForcedLogout { .. }))
             .count();
         if forced >= 2 || Instant::now() > deadline {
             break (forced, events);

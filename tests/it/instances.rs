@@ -422,10 +422,10 @@ async fn parallel_wrong_email_codes_over_two_instances_are_evaluated_three_times
         statuses.push(task.await.unwrap());
     }
     crate::support::mfa::assert_twenty_wrong_codes_regulated(&statuses);
-    let events = t.a.auth.as_ref().unwrap().audit.read(0, 1000).await;
+    let events = t.a.auth.as_ref().unwrap().activity(1000).await;
     let evaluated = events
         .iter()
-        .filter(|(_, e)| matches!(e.kind, mfagate::audit::EventKind::MfaFailure { .. }))
+        .filter(|e| matches!(e.kind, mfagate::audit::EventKind::MfaFailure { .. }))
         .count();
     assert_eq!(
         evaluated, 3,

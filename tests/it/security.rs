@@ -118,10 +118,10 @@ impl Lab {
     }
 
     async fn audited(&self, kind: &str) -> usize {
-        let events = self.auth().audit.read(0, 10_000).await;
+        let events = self.auth().activity(10_000).await;
         let kinds = events
             .iter()
-            .map(|(_, e)| serde_json::to_value(&e.kind).unwrap());
+            .map(|e| serde_json::to_value(&e.kind).unwrap());
         kinds.filter(|k| k["event"] == kind).count()
     }
 

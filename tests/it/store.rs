@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mfagate::store::{EmbeddedStore, RedisStore, RedisTarget, Store};
+use mfagate::store::{EmbeddedStore, LogId, RedisStore, RedisTarget, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_meets_the_contract() {
@@ -19,7 +19,7 @@ async fn committed_writes_survive_reopening_the_file() {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         store.put("durable", b"yes", None).await.unwrap();
         store.set_add("durable:set", "m").await.unwrap();
-        store.append("durable:log", b"e").await.unwrap();
+        store.log_append("durable:log", 5, b"e", 0).await.unwrap();
         // Dropped without any shutdown step, as after a crash.
     }
     let store = EmbeddedStore::open(dir.path()).unwrap();
@@ -28,7 +28,8 @@ async fn committed_writes_survive_reopening_the_file() {
         Some(&b"yes"[..])
     );
     assert_eq!(store.set_members("durable:set").await.unwrap(), ["m"]);
-    assert_eq!(store.read_log("durable:log", 0, 10).await.unwrap().len(), 1);
+    let log = store.log_range("durable:log", LogId::default(), u64::MAX, 10);
+    assert_eq!(log.await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,10 +16,14 @@ use crate::mfa::backup_codes::BackupCodes;
 use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
 
+mod exports;
 mod recovery;
+mod retention;
+pub use exports::{Download, ExportJob, ExportState};
 pub use recovery::{RecoveryRequest, RecoveryState};
 
-/// Store set listing revoked session ids, for resync at start.
+/// Store set of "`revoked_ms` `session id`" entries (bare ids in earlier versions), for resync
+/// at start; pruned once every session they could apply to has expired.
 const REVOKED_SET: &str = "revoked-sessions";
 /// Store set of "`before_ms` `user`" entries (every session of the user created before that
 /// Unix ms is revoked), for resync: an event alone would be lost by an instance that was not
@@ -34,7 +38,12 @@ pub async fn recorded_revocations(store: &dyn Store) -> StoreResult<Vec<StoreEve
         .set_members(REVOKED_SET)
         .await?
         .into_iter()
-        .map(|session_id| StoreEvent::SessionRevoked { session_id })
+        .map(|entry| {
+            let id = entry.rsplit_once(' ').map_or(entry.as_str(), |(_, id)| id);
+            StoreEvent::SessionRevoked {
+                session_id: id.to_string(),
+            }
+        })
         .collect();
     for entry in store.set_members(REVOKED_USERS_SET).await? {
         let parsed = entry
@@ -418,14 +427,20 @@ impl Records {
     /// Revokes a session everywhere: removed from the store, recorded for resync, and
     /// announced to every instance's revocation view. Returns the event announced, for this
     /// instance to apply at once.
-    pub async fn revoke_session(&self, user: &str, id: &str) -> StoreResult<StoreEvent> {
+    pub async fn revoke_session(
+        &self,
+        user: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> StoreResult<StoreEvent> {
         self.store
             .delete(&user_key(user, &format!("session:{id}")))
             .await?;
         self.store
             .set_remove(&user_key(user, "sessions"), id)
             .await?;
-        self.store.set_add(REVOKED_SET, id).await?;
+        let revoked = format!("{now_ms} {id}");
+        self.store.set_add(REVOKED_SET, &revoked).await?;
         let event = StoreEvent::SessionRevoked {
             session_id: id.to_string(),
         };

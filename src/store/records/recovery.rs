@@ -32,7 +32,7 @@ pub enum RecoveryState {
 }
 
 /// Store set of the users who ever asked for recovery.
-const RECOVERY_SET: &str = "recovery-requests";
+pub(super) const RECOVERY_SET: &str = "recovery-requests";
 
 impl Records {
     /// The address for codes and notices an admin set for `user`, if any.

@@ -22,17 +22,21 @@ use tokio::sync::{broadcast, oneshot, watch};
 use events::{Channels, Health};
 use link::{Conn, Link};
 
-use super::{Store, StoreError, StoreEvent, StoreFuture, StoreResult};
+use super::{LogId, Store, StoreError, StoreEvent, StoreFuture, StoreResult};
 
 const INCR: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n";
 
+/// Appends at `max(at_ms, the last entry's ms)` (kept in KEYS[1], since a stream trimmed to
+/// nothing still refuses ids below its last one) and trims approximately below ARGV[3].
 const APPEND: &str = r"
-local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], seq .. '-1', 'v', ARGV[1])
-return seq";
+local ms = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last > ms then ms = last end
+redis.call('SET', KEYS[1], string.format('%d', ms))
+return redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[3], string.format('%d', ms) .. '-*', 'v', ARGV[2])";
 
 /// The events channel, after the prefix. Its hash tag is shared by every instance's beat
 /// channel: a cluster routes PUBLISH by the channel's slot, so beats travel the way events do.
@@ -45,6 +49,17 @@ fn eval(script: &str, keys: &[String]) -> redis::Cmd {
     let mut cmd = redis::cmd("EVAL");
     cmd.arg(script).arg(keys.len()).arg(keys);
     cmd
+}
+
+/// A stream id `ms-seq` as a `LogId`.
+fn parse_id(id: &str) -> StoreResult<LogId> {
+    let parsed = id.split_once('-').and_then(|(ms, seq)| {
+        Some(LogId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    });
+    parsed.ok_or_else(|| StoreError::Corrupt(format!("log id {id}")))
 }
 
 /// One XRANGE entry: id and field/value pairs.
@@ -156,10 +171,10 @@ impl RedisStore {
         format!("{}{key}", self.prefix)
     }
 
-    /// Keys of a log: its sequence counter and its stream, in one slot.
+    /// Keys of a log: its last id's ms and its stream, in one slot.
     fn log_keys(&self, log: &str) -> (String, String) {
         (
-            self.key(&format!("log:{{{log}}}:seq")),
+            self.key(&format!("log:{{{log}}}:last")),
             self.key(&format!("log:{{{log}}}")),
         )
     }
@@ -263,29 +278,42 @@ impl Store for RedisStore {
         Box::pin(async move { self.conn()?.smembers(self.key(set)).await.map_err(err) })
     }
 
-    fn append<'a>(&'a self, log: &'a str, value: &'a [u8]) -> StoreFuture<'a, u64> {
+    fn log_append<'a>(
+        &'a self,
+        log: &'a str,
+        at_ms: u64,
+        value: &'a [u8],
+        keep_from_ms: u64,
+    ) -> StoreFuture<'a, LogId> {
         Box::pin(async move {
-            let (seq, stream) = self.log_keys(log);
-            eval(APPEND, &[seq, stream])
+            let (last, stream) = self.log_keys(log);
+            let id: String = eval(APPEND, &[last, stream])
+                .arg(at_ms)
                 .arg(value)
+                .arg(keep_from_ms)
                 .query_async(&mut self.conn()?)
                 .await
-                .map_err(err)
+                .map_err(err)?;
+            parse_id(&id)
         })
     }
 
-    fn read_log<'a>(
+    fn log_range<'a>(
         &'a self,
         log: &'a str,
-        after: u64,
+        from: LogId,
+        to_ms: u64,
         limit: usize,
-    ) -> StoreFuture<'a, Vec<(u64, Vec<u8>)>> {
+    ) -> StoreFuture<'a, Vec<(LogId, Vec<u8>)>> {
         Box::pin(async move {
+            if from.ms > to_ms {
+                return Ok(Vec::new());
+            }
             let (_, stream) = self.log_keys(log);
             let entries: Vec<StreamEntry> = redis::cmd("XRANGE")
                 .arg(stream)
-                .arg(format!("{}-0", after.saturating_add(1)))
-                .arg("+")
+                .arg(format!("{}-{}", from.ms, from.seq))
+                .arg(to_ms)
                 .arg("COUNT")
                 .arg(limit)
                 .query_async(&mut self.conn()?)
@@ -294,15 +322,23 @@ impl Store for RedisStore {
             entries
                 .into_iter()
                 .map(|(id, mut fields)| {
-                    let seq = id
-                        .split('-')
-                        .next()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| StoreError::Corrupt(format!("log id {id}")))?;
                     let value = fields.pop().map(|(_, v)| v).unwrap_or_default();
-                    Ok((seq, value))
+                    Ok((parse_id(&id)?, value))
                 })
                 .collect()
+        })
+    }
+
+    fn log_trim<'a>(&'a self, log: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let (_, stream) = self.log_keys(log);
+            redis::cmd("XTRIM")
+                .arg(stream)
+                .arg("MINID")
+                .arg(before_ms)
+                .query_async(&mut self.conn()?)
+                .await
+                .map_err(err)
         })
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mfagate::store::{Store, StoreEvent};
+use mfagate::store::{LogId, Store, StoreEvent};
 
 pub async fn run_all(store: Arc<dyn Store>) {
     values_and_ttl(&*store).await;
@@ -105,17 +105,84 @@ async fn sets(s: &dyn Store) {
     assert!(s.set_members("c:none").await.unwrap().is_empty());
 }
 
+/// Time-keyed logs: ids follow the entries' times and never go back (a late clock is moved
+/// up to the last id), a period reads only its entries, page by page, and a trim removes
+/// exactly what is older.
 async fn logs(s: &dyn Store) {
-    for i in 1..=5u64 {
-        assert_eq!(
-            s.append("c:log", format!("e{i}").as_bytes()).await.unwrap(),
-            i
+    let base = 1_800_000_000_000u64;
+    let mut ids = Vec::new();
+    for (i, at) in [base, base, base + 5, base + 3, base + 10]
+        .into_iter()
+        .enumerate()
+    {
+        let value = format!("e{i}");
+        ids.push(
+            s.log_append("c:log", at, value.as_bytes(), 0)
+                .await
+                .unwrap(),
         );
     }
-    s.append("c:other", b"x").await.unwrap();
-    let page = s.read_log("c:log", 2, 2).await.unwrap();
-    assert_eq!(page, vec![(3, b"e3".to_vec()), (4, b"e4".to_vec())]);
-    assert_eq!(s.read_log("c:log", 0, 100).await.unwrap().len(), 5);
+    s.log_append("c:other", base + 1, b"x", 0).await.unwrap();
+    assert_eq!(ids[0], LogId { ms: base, seq: 0 });
+    assert_eq!(
+        ids[1],
+        LogId { ms: base, seq: 1 },
+        "same ms: the next sequence"
+    );
+    assert_eq!(
+        ids[3].ms,
+        base + 5,
+        "an earlier time is moved up to the last id"
+    );
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids only grow: {ids:?}"
+    );
+
+    let page = s
+        .log_range("c:log", LogId::at(base), base + 5, 2)
+        .await
+        .unwrap();
+    let values: Vec<_> = page.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(values, [b"e0".to_vec(), b"e1".to_vec()]);
+    let rest = s
+        .log_range("c:log", page[1].0.next(), base + 5, 100)
+        .await
+        .unwrap();
+    let values: Vec<_> = rest.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(
+        values,
+        [b"e2".to_vec(), b"e3".to_vec()],
+        "to_ms is included, later is not"
+    );
+    assert!(s
+        .log_range("c:log", LogId::at(base + 11), u64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .log_range("c:log", LogId::at(base + 6), base + 5, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(s.log_trim("c:log", base + 5).await.unwrap(), 2);
+    let left = s
+        .log_range("c:log", LogId::default(), u64::MAX, 100)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 3);
+    assert_eq!(
+        s.log_range("c:other", LogId::default(), u64::MAX, 9)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // After a trim to nothing, new entries still get ids after the old ones.
+    s.log_trim("c:log", u64::MAX).await.unwrap();
+    let after = s.log_append("c:log", base, b"late", 0).await.unwrap();
+    assert!(after > ids[4], "{after:?} after {:?}", ids[4]);
 }
 
 async fn events(s: &dyn Store) {
