@@ -7,6 +7,7 @@ pub mod model;
 mod validate;
 mod validate_auth;
 mod validate_logout;
+mod validate_member_hash;
 mod validate_policy;
 mod validate_sso;
 mod validate_store;
