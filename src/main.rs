@@ -195,6 +195,7 @@ mod demo_command {
         };
         if let Err(e) = demo::ensure_dev_certificate(&base.join(demo::DEV_CERT_DIR))
             .and_then(|_| demo::ensure_master_key(&base.join(demo::DEMO_KEY_FILE)))
+            .and_then(|_| demo::ensure_member_hash_secret(&base.join(demo::DEMO_MEMBER_HASH_FILE)))
         {
             return fail(e);
         }

@@ -156,3 +156,9 @@ pub fn form() -> String {
 pub fn next_param() -> String {
     "next".into()
 }
+pub fn member_hash_on_failure() -> String {
+    "refuse".into()
+}
+pub fn member_verified_header() -> String {
+    "X-Mfagate-Member-Verified".into()
+}

@@ -324,6 +324,8 @@ pub struct FileEnvironment {
     pub tls: Option<FileTls>,
     pub login: Option<FileLogin>,
     pub sso: Option<FileSso>,
+    /// Customer identity verification for a chat widget (the member hash).
+    pub member_hash: Option<FileMemberHash>,
 }
 
 /// Trusted single sign-on in front of this environment: users it vouches for skip the second
@@ -361,6 +363,62 @@ pub struct FileSso {
     pub trusted_header: Option<String>,
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+}
+
+/// `[environments.member_hash]`: a chat widget sends a member id and
+/// `hex(HMAC-SHA256(secret, id))` computed by the customer's backend; the gateway checks them
+/// and tells the dashboard which member is verified. The secret is never written here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMemberHash {
+    /// Where the member id is: "query:NAME", "header:NAME" or "json:/POINTER" (the request
+    /// body), or an array of them.
+    pub id: FileLocations,
+    /// Where its hash is, in the same syntax.
+    pub hash: FileLocations,
+    /// Routes whose requests are checked: exact, or a prefix ending in `*`.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// A file holding the secret (surrounding whitespace ignored).
+    pub secret_file: Option<String>,
+    /// Or an environment variable holding it (named MFAGATE_*).
+    pub secret_env: Option<String>,
+    /// "refuse" (403) or "strip" (forward without the id and the hash).
+    #[serde(default = "defaults::member_hash_on_failure")]
+    pub on_failure: String,
+    /// Header the dashboard finds the verified member id in.
+    #[serde(default = "defaults::member_verified_header")]
+    pub verified_header: String,
+    /// Largest body read for `json:` locations (the same bound as a login body's).
+    #[serde(default = "defaults::max_login_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+/// One location string or an array of them; `array` says which was written, so errors can
+/// name `id` or `id[1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLocations {
+    pub list: Vec<String>,
+    pub array: bool,
+}
+
+impl<'de> Deserialize<'de> for FileLocations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            One(String),
+            Many(Vec<String>),
+        }
+        let expected = "a location like \"query:memberId\", or an array of them";
+        match Written::deserialize(d).map_err(|_| serde::de::Error::custom(expected))? {
+            Written::One(one) => Ok(Self {
+                list: vec![one],
+                array: false,
+            }),
+            Written::Many(list) => Ok(Self { list, array: true }),
+        }
+    }
 }
 
 /// Durations ("5m", "90s"); the `_secs` keys are the older spelling (one of each pair).

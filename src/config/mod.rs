@@ -8,6 +8,7 @@ mod validate;
 mod validate_audit;
 mod validate_auth;
 mod validate_logout;
+mod validate_member_hash;
 mod validate_policy;
 mod validate_sso;
 mod validate_store;

@@ -323,6 +323,8 @@ pub struct Environment {
     pub admin_self_recovery: bool,
     pub login: Option<LoginConfig>,
     pub sso: Option<crate::federation::sso::SsoSettings>,
+    /// A chat widget's member id, checked against its hash (`[environments.member_hash]`).
+    pub member_hash: Option<crate::federation::member_hash::MemberHashSettings>,
     /// Paths compared case-sensitively (`case_sensitive_paths`); lenient by default.
     pub case_sensitive_paths: bool,
     /// Headers the gateway sets from the verified identity: (user, email).

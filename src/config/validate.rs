@@ -249,6 +249,9 @@ fn environment(
         .login
         .as_ref()
         .and_then(|l| super::validate_auth::login(errs, key, l, env.case_sensitive_paths));
+    let member_hash = env.member_hash.as_ref().and_then(|m| {
+        super::validate_member_hash::member_hash(errs, key, m, base, env.case_sensitive_paths)
+    });
     let identity_headers = identity_headers(errs, key, env);
     let retention = env
         .retention
@@ -288,6 +291,7 @@ fn environment(
         admin_self_recovery: env.recovery.admin_self_service,
         login,
         sso,
+        member_hash,
         case_sensitive_paths: env.case_sensitive_paths,
         identity_headers,
         retention,

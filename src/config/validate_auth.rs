@@ -175,7 +175,7 @@ pub(super) fn path_pattern(
     pattern
 }
 
-fn pointer(errs: &mut Errors, key: String, value: &Option<String>) {
+pub(super) fn pointer(errs: &mut Errors, key: String, value: &Option<String>) {
     if let Some(p) = value {
         if !p.starts_with('/') {
             errs.push(

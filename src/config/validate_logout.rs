@@ -50,15 +50,17 @@ pub(super) fn logout(errs: &mut Errors, key: &str, l: &FileLogout, cs: bool) -> 
     })
 }
 
-/// `KIND:NAME`, split at the first `:`, with a non-empty name.
-fn kind_and_name<'a>(errs: &mut Errors, key: String, raw: &'a str) -> Option<(&'a str, &'a str)> {
+/// `KIND:NAME`, split at the first `:`, with a non-empty name; the error shows `example`.
+pub(super) fn kind_and_name<'a>(
+    errs: &mut Errors,
+    key: String,
+    raw: &'a str,
+    example: &str,
+) -> Option<(&'a str, &'a str)> {
     match raw.split_once(':') {
         Some((kind, name)) if !name.trim().is_empty() => Some((kind, name.trim())),
         _ => {
-            errs.push(
-                key,
-                format!("{raw:?} is not KIND:NAME (e.g. \"cookie:csrftoken\")"),
-            );
+            errs.push(key, format!("{raw:?} is not KIND:NAME (e.g. {example:?})"));
             None
         }
     }
@@ -66,7 +68,7 @@ fn kind_and_name<'a>(errs: &mut Errors, key: String, raw: &'a str) -> Option<(&'
 
 fn source(errs: &mut Errors, key: &str, raw: &str) -> Option<CsrfSource> {
     let key = format!("{key}.from");
-    let (kind, name) = kind_and_name(errs, key.clone(), raw)?;
+    let (kind, name) = kind_and_name(errs, key.clone(), raw, "cookie:csrftoken")?;
     match kind {
         "cookie" => Some(CsrfSource::Cookie(name.into())),
         "field" => Some(CsrfSource::Field(name.into())),
@@ -83,7 +85,7 @@ fn source(errs: &mut Errors, key: &str, raw: &str) -> Option<CsrfSource> {
 
 fn send(errs: &mut Errors, key: &str, raw: &str) -> Option<CsrfSend> {
     let key = format!("{key}.send");
-    let (kind, name) = kind_and_name(errs, key.clone(), raw)?;
+    let (kind, name) = kind_and_name(errs, key.clone(), raw, "cookie:csrftoken")?;
     match kind {
         "field" => Some(CsrfSend::Field(name.into())),
         "header" => match http::HeaderName::from_bytes(name.as_bytes()) {

@@ -19,6 +19,11 @@ use crate::web::escape;
 /// The dashboard's own session cookie name.
 pub const SESSION_COOKIE: &str = "dash_session";
 
+/// The header the dashboard trusts for a chat widget's member: whoever sits in front of it
+/// (the gateway, `verified_header` in the demo config) sets it once the member's hash
+/// verified. The dashboard never checks a hash itself.
+pub const MEMBER_VERIFIED_HEADER: &str = "x-mfagate-member-verified";
+
 #[derive(Debug, Clone)]
 pub struct DemoUser {
     pub email: &'static str,
@@ -83,6 +88,7 @@ pub fn router() -> Router {
         .route("/api/v1/auth", post(login_api))
         .route("/api/v1/me", get(me))
         .route("/api/v1/poll", get(poll))
+        .route("/api/widget/boot", post(widget_boot))
         .route("/settings/webhooks", get(settings_page))
         .route("/settings/billing", get(settings_page))
         .route(
@@ -390,6 +396,23 @@ async fn chat(mut socket: WebSocket, s: Shared, email: &'static str) {
             },
         }
     }
+}
+
+/// The chat widget's boot call: answers which member the dashboard takes the visitor for
+/// (only the verified header counts) and, for comparison, the id the body claims.
+async fn widget_boot(headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let verified = headers
+        .get(MEMBER_VERIFIED_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let claimed = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|b| b.get("memberId").cloned());
+    Json(serde_json::json!({
+        "verified": verified.is_some(),
+        "member_id": verified,
+        "claimed_member_id": claimed,
+    }))
+    .into_response()
 }
 
 async fn stylesheet() -> Response {

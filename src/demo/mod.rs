@@ -17,6 +17,10 @@ pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 /// The demo's master key file (matches `config/demo.toml`).
 pub const DEMO_KEY_FILE: &str = "data/demo/master.key";
 
+/// The secret the demo's chat widget member ids are signed with (matches `config/demo.toml`):
+/// what a customer's backend would hold.
+pub const DEMO_MEMBER_HASH_FILE: &str = "data/demo/member-hash.secret";
+
 /// Where the dev certificate lives, relative to the working directory (git-ignored).
 pub const DEV_CERT_DIR: &str = "certs/dev";
 
@@ -53,6 +57,20 @@ fn write_private(path: &Path, contents: String) -> anyhow::Result<()> {
 
 /// Writes a random master key to `path` (base64, owner-only) unless one exists.
 pub fn ensure_master_key(path: &Path) -> anyhow::Result<()> {
+    use base64::Engine;
+    ensure_random(path, |key| {
+        base64::engine::general_purpose::STANDARD.encode(key)
+    })
+}
+
+/// Writes a random member-hash secret to `path` (64 hex digits, as `openssl rand -hex 32`
+/// makes, owner-only) unless one exists.
+pub fn ensure_member_hash_secret(path: &Path) -> anyhow::Result<()> {
+    ensure_random(path, |key| key.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes 32 random bytes, as `encode` writes them, to `path` unless it exists.
+fn ensure_random(path: &Path, encode: fn(&[u8; 32]) -> String) -> anyhow::Result<()> {
     if path.exists() {
         return Ok(());
     }
@@ -61,8 +79,7 @@ pub fn ensure_master_key(path: &Path) -> anyhow::Result<()> {
     }
     let mut key = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-    use base64::Engine;
-    write_private(path, base64::engine::general_purpose::STANDARD.encode(key))
+    write_private(path, encode(&key))
 }
 
 /// Starts the demo dashboard on `addr` in its own thread; returns the bound address.
@@ -119,6 +136,11 @@ pub fn banner(url: &str, admin: SocketAddr, dashboard: SocketAddr, data_dir: &Pa
             u.email, u.password, u.role
         ));
     }
+    out.push_str(&format!(
+        "\n  chat widget: POST {url}api/widget/boot with {{\"memberId\", \"memberHash\"}},\n  \
+         memberHash = hex(HMAC-SHA256(secret, memberId)), the secret in\n  {}\n",
+        data_dir.join("member-hash.secret").display()
+    ));
     out.push_str(
         "\n  MFA is required: after the password, scan the QR code with an authenticator app\n  \
          (or type the setup key), keep the backup codes, and the inbox opens.\n",

@@ -18,14 +18,27 @@ use hyper::body::Incoming;
 const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// A client request body that drains itself if dropped unread.
+/// A client request body that drains itself if dropped unread; or one the gateway already
+/// read (and maybe rewrote), put back so later phases see the request as usual.
 pub struct Drained {
     inner: Option<Incoming>,
+    buffered: Option<Bytes>,
 }
 
 impl Drained {
     pub fn new(inner: Incoming) -> Self {
-        Self { inner: Some(inner) }
+        Self {
+            inner: Some(inner),
+            buffered: None,
+        }
+    }
+
+    /// A body already read off the client.
+    pub fn buffered(bytes: Bytes) -> Self {
+        Self {
+            inner: None,
+            buffered: Some(bytes).filter(|b| !b.is_empty()),
+        }
     }
 }
 
@@ -37,6 +50,9 @@ impl Body for Drained {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(bytes) = self.buffered.take() {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
         match self.inner.as_mut() {
             Some(b) => Pin::new(b).poll_frame(cx),
             None => Poll::Ready(None),
@@ -44,11 +60,14 @@ impl Body for Drained {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.buffered.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.as_ref().map(Body::size_hint).unwrap_or_default()
+        match &self.buffered {
+            Some(bytes) => SizeHint::with_exact(bytes.len() as u64),
+            None => self.inner.as_ref().map(Body::size_hint).unwrap_or_default(),
+        }
     }
 }
 

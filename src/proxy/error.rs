@@ -20,7 +20,7 @@ pub enum ProxyError {
     UpstreamTimeout(std::time::Duration),
     #[error("upstream error: {0}")]
     Upstream(String),
-    #[error("login request body is too large")]
+    #[error("request body is too large to inspect")]
     PayloadTooLarge,
     #[error("login request body refused: {0}")]
     BadLoginBody(String),
@@ -36,6 +36,10 @@ pub enum ProxyError {
     /// The session was revoked while the dashboard had not answered yet (a long poll).
     #[error("session revoked while waiting for the dashboard")]
     Revoked,
+    /// A chat widget's member id the gateway does not pass on: its hash does not vouch for
+    /// it (with `on_failure = "refuse"`), or the body it may be in cannot be read to check.
+    #[error("member hash invalid: {0}")]
+    MemberHashInvalid(&'static str),
 }
 
 impl ProxyError {
@@ -48,6 +52,7 @@ impl ProxyError {
             Self::LoginUnidentified => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Revoked => StatusCode::UNAUTHORIZED,
+            Self::MemberHashInvalid(_) => StatusCode::FORBIDDEN,
             Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
             Self::UnknownHost | Self::MisdirectedSni => StatusCode::MISDIRECTED_REQUEST,
             Self::UpstreamConnect(_) | Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -62,7 +67,8 @@ impl ProxyError {
             Self::Ambiguous(_) => "The request is malformed.",
             Self::Revoked => "Your session has ended. Please sign in again.",
             Self::BadLoginBody(_) => "The sign-in request could not be read. Please try again.",
-            Self::PayloadTooLarge => "The sign-in request is too large.",
+            Self::PayloadTooLarge => "The request is too large.",
+            Self::MemberHashInvalid(_) => "The member's identity could not be verified.",
             Self::LoginUnidentified => {
                 "The sign-in could not be completed securely. Please contact your administrator."
             }
@@ -82,6 +88,9 @@ impl ProxyError {
 
     /// Renders HTML, or JSON for API clients, as every gateway-made error is.
     pub fn to_response(&self, json: bool, brand: &str, prefix: &str) -> Response<Body> {
+        if let Self::MemberHashInvalid(_) = self {
+            return member_hash_refusal();
+        }
         let problem = Problem {
             status: self.status(),
             message: self.public_message(),
@@ -97,4 +106,18 @@ impl ProxyError {
         }
         resp
     }
+}
+
+/// 403 `{"error":"member_hash_invalid"}`, always JSON: the client is a chat widget's script,
+/// which tells this refusal apart by its code.
+fn member_hash_refusal() -> Response<Body> {
+    let mut resp = Response::new(Body::from(r#"{"error":"member_hash_invalid"}"#));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    crate::web::templates::secure_headers(h);
+    resp
 }

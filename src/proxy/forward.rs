@@ -155,6 +155,7 @@ impl Worker {
         let pq = ctx.path_and_query.clone();
         upstream::rewrite(env, &mut parts, pq, &ctx.authority, peer);
         super::headers::strip_sso_headers(env, &mut parts.headers);
+        super::member_hash::tell_upstream(env, &mut parts);
         for (name, value) in verified {
             parts.headers.insert(name, value);
         }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
+use crate::canon::header::{alike, starts_alike};
 use crate::federation::assertion::HEADER as ASSERTION_HEADER;
 
 /// Identity headers stripped from every client request (compared after `_` → `-`).
@@ -79,21 +80,44 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove("proxy-connection");
 }
 
-/// True when `name` (already lower-case, as `http` stores it) equals one of the identity
-/// headers with `_` read as `-`.
+/// True when `name` equals one of the identity headers, or extends one of their prefixes,
+/// with `_` read as `-`.
 fn is_identity_header(name: &str) -> bool {
-    IDENTITY_HEADERS.iter().any(|id| {
-        id.len() == name.len()
-            && id
-                .bytes()
-                .zip(name.bytes())
-                .all(|(a, b)| a == if b == b'_' { b'-' } else { b })
-    }) || IDENTITY_PREFIXES.iter().any(|p| {
-        name.len() > p.len()
-            && p.bytes()
-                .zip(name.bytes())
-                .all(|(a, b)| a == if b == b'_' { b'-' } else { b })
-    })
+    IDENTITY_HEADERS.iter().any(|id| alike(name, id))
+        || IDENTITY_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() && starts_alike(name, p))
+}
+
+/// Every value of the headers a dashboard could read as `wanted` (any case, `_` for `-`).
+pub fn values_alike<'a>(
+    headers: &'a HeaderMap,
+    wanted: &'a HeaderName,
+) -> impl Iterator<Item = &'a HeaderValue> {
+    headers
+        .iter()
+        .filter(|(name, _)| alike(name.as_str(), wanted.as_str()))
+        .map(|(_, value)| value)
+}
+
+/// Removes every header a dashboard could read as `wanted`; returns how many lines went.
+pub fn remove_alike(headers: &mut HeaderMap, wanted: &HeaderName) -> usize {
+    remove_where(headers, |name| alike(name, wanted.as_str()))
+}
+
+/// Removes every header whose name `matches`; returns how many lines went.
+fn remove_where(headers: &mut HeaderMap, matches: impl Fn(&str) -> bool) -> usize {
+    let found: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| matches(n.as_str()))
+        .cloned()
+        .collect();
+    let mut count = 0;
+    for name in found {
+        count += headers.get_all(&name).iter().count();
+        headers.remove(&name);
+    }
+    count
 }
 
 /// The environment's SSO header names (JWT and plain).
@@ -143,17 +167,7 @@ pub fn strip_sso_headers(env: &crate::config::Environment, headers: &mut HeaderM
 
 /// Removes every identity header; returns how many were present (a spoof attempt when > 0).
 pub fn strip_identity(headers: &mut HeaderMap) -> usize {
-    let found: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_identity_header(n.as_str()))
-        .cloned()
-        .collect();
-    let mut count = 0;
-    for name in found {
-        count += headers.get_all(&name).iter().count();
-        headers.remove(&name);
-    }
-    count
+    remove_where(headers, is_identity_header)
 }
 
 /// The stronger of the gateway's and the dashboard's `Strict-Transport-Security`: the longer

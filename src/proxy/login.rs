@@ -59,7 +59,7 @@ impl Worker {
             return Err(ProxyError::TooManyLogins);
         }
         let (parts, body) = req.into_parts();
-        let body = read_login_body(body, login.max_body_bytes).await?;
+        let body = read_bounded(body, login.max_body_bytes, ProxyError::BadLoginBody).await?;
         let request = login_request(w, ctx, route, &parts.headers, &body)?;
         // The login is sent with the browser's pre-login jar (its CSRF secret, say).
         let out = Outbound {
@@ -136,13 +136,18 @@ fn login_answer(
     }
 }
 
-/// The login request's body, up to the configured limit.
-async fn read_login_body(body: Drained, limit: usize) -> Result<Bytes, ProxyError> {
+/// A request body the gateway must inspect (a login's, a widget's), up to `limit` bytes:
+/// beyond, `PayloadTooLarge`; a body that breaks off is the caller's `unreadable` error.
+pub(super) async fn read_bounded(
+    body: Drained,
+    limit: usize,
+    unreadable: fn(String) -> ProxyError,
+) -> Result<Bytes, ProxyError> {
     let collected = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.is::<http_body_util::LengthLimitError>() {
             ProxyError::PayloadTooLarge
         } else {
-            ProxyError::BadLoginBody(e.to_string())
+            unreadable(e.to_string())
         }
     })?;
     Ok(collected.to_bytes())

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod listener;
 pub mod live;
 pub mod login;
+mod member_hash;
 pub mod metrics;
 pub mod ops;
 mod phases;

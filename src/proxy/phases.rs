@@ -1,10 +1,11 @@
 //! The typed phases of a request (DESIGN.md "Request pipeline"), modelled on Pingora's
 //! `ProxyHttp`: one function per phase over one per-request context.
 //!
-//! route → sanitize → identify → decide → act → response filter → log
+//! route → sanitize → verify member → identify → decide → act → response filter → log
 //!
 //! `route` and `log` are in `pipeline.rs` (they apply to every request, gateway pages and
-//! unknown hosts included); the phases here apply to requests for the dashboard. `identify`
+//! unknown hosts included), `verify member` in `member_hash.rs` (a chat widget's member id,
+//! where configured); the phases here apply to requests for the dashboard. `identify`
 //! asks the core who the request is, `decide` asks the pure policy what may happen, and `act`
 //! carries that out: forward (`forward.rs`), intercept a login (`login.rs`) or refuse
 //! (`decision.rs`).

@@ -179,11 +179,12 @@ impl Worker {
         record: &mut AccessRecord,
     ) -> Result<Response<Body>, ProxyError> {
         let host = record.host.clone();
-        let ctx = self.sanitize(index, conn, &req, (&host, record.request_id))?;
+        let mut ctx = self.sanitize(index, conn, &req, (&host, record.request_id))?;
         record.path.clone_from(&ctx.path);
         if self.is_gateway_path(&ctx.path) {
             return Ok(self.gateway_route(&ctx, req).await);
         }
+        let req = super::member_hash::verify(&mut ctx, req).await?;
         let mut resp = self.serve(&ctx, req, record).await?;
         super::headers::public_redirects(ctx.env, &ctx.authority, resp.headers_mut());
         Ok(resp)

@@ -14,6 +14,7 @@ mod enforcement;
 mod frameworks;
 mod instances;
 mod layers;
+mod member_hash;
 mod mfa_devices;
 mod mfa_flow;
 mod mfa_security;
