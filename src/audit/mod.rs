@@ -76,6 +76,12 @@ pub enum EventKind {
     StepUpPassed,
     /// A plain identity header from a peer that is not a trusted proxy (stripped, ignored).
     SpoofedIdentityHeader,
+    /// A chat widget's member id came without a valid member hash (never the id or the hash
+    /// themselves): refused, or forwarded without it (`stripped`).
+    MemberHashFailed {
+        reason: String,
+        stripped: bool,
+    },
     /// A trusted SSO vouched for the user (audited once an hour per user and instance, not
     /// for every request it comes with).
     SsoSignIn,
@@ -244,6 +250,7 @@ impl EventKind {
             | K::TokenNotBound
             | K::SpoofedIdentityHeader
             | K::SsoSignIn
+            | K::MemberHashFailed { .. }
             | K::SsoRejected { .. } => Category::SignIn,
             K::DeviceTrusted
             | K::DeviceRevoked
@@ -284,7 +291,8 @@ impl EventKind {
             | Self::CredentialOutsideLoginRoute
             | Self::GatewayCookieFromDashboard
             | Self::TokenNotBound
-            | Self::AdminRefused { .. } => Outcome::Refused,
+            | Self::AdminRefused { .. }
+            | Self::MemberHashFailed { .. } => Outcome::Refused,
             Self::LoginFailed { .. }
             | Self::DashboardLogoutFailed { .. }
             | Self::ExportFailed { .. } => Outcome::Failure,

@@ -35,6 +35,12 @@ pub struct DemoUser {
 /// The demo accounts (printed by `mfagate demo`).
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
+        email: "owner@demo.test",
+        password: "owner-pass",
+        role: "owner",
+        name: "Olu Owner",
+    },
+    DemoUser {
         email: "admin@demo.test",
         password: "admin-pass",
         role: "admin",

@@ -81,8 +81,9 @@ impl Auth {
         Ok(swept)
     }
 
-    /// Signs out and forgets everyone past their retention. People recorded before sign-ins
-    /// were dated start their clock now.
+    /// Signs out and forgets everyone past their retention, and forgets the devices of the
+    /// others not seen for that long. People recorded before sign-ins were dated start their
+    /// clock now.
     async fn forget_inactive(&self) -> StoreResult<u64> {
         let now = self.clock.now();
         let mut forgotten = 0;
@@ -96,6 +97,12 @@ impl Auth {
                 continue;
             };
             if !expired(last, retention, now) {
+                // Someone still signing in keeps their account, not devices unseen that long.
+                for device in self.records.devices(&user).await? {
+                    if expired(device.last_seen, retention, now) {
+                        self.records.forget_device(&user, &device.id).await?;
+                    }
+                }
                 continue;
             }
             let ctx = self.background_context("");

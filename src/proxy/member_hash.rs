@@ -35,6 +35,7 @@ struct VerifiedMember(HeaderValue);
 pub(super) async fn verify(
     ctx: &mut RequestCtx<'_>,
     req: Request<Drained>,
+    auth: Option<&crate::gate::auth::Auth>,
 ) -> Result<Request<Drained>, ProxyError> {
     let env: &Environment = ctx.env;
     let Some(m) = env.member_hash.as_ref().filter(|m| m.inspects(&ctx.canon)) else {
@@ -55,7 +56,17 @@ pub(super) async fn verify(
             }
             Ok(Request::from_parts(parts, body))
         }
-        Err(why) => fail(m, ctx, (parts, body), json, why),
+        Err(why) => {
+            if let Some(auth) = auth {
+                let stripped = m.on_failure == OnFailure::Strip;
+                let kind = crate::audit::EventKind::MemberHashFailed {
+                    reason: why.into(),
+                    stripped,
+                };
+                auth.audit.record(ctx.audit(auth).event(kind)).await;
+            }
+            fail(m, ctx, (parts, body), json, why)
+        }
     }
 }
 

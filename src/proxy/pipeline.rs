@@ -184,7 +184,8 @@ impl Worker {
         if self.is_gateway_path(&ctx.path) {
             return Ok(self.gateway_route(&ctx, req).await);
         }
-        let req = super::member_hash::verify(&mut ctx, req).await?;
+        let auth = self.state().auth.clone();
+        let req = super::member_hash::verify(&mut ctx, req, auth.as_deref()).await?;
         let mut resp = self.serve(&ctx, req, record).await?;
         super::headers::public_redirects(ctx.env, &ctx.authority, resp.headers_mut());
         Ok(resp)

@@ -13,43 +13,62 @@ const USERS: &str = "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"
     [[users]]\nidentity = \"agent3@demo.test\"\nrole = \"agent\"\nenvironments = [\"chat\"]\n\
     [[users]]\nidentity = \"owner@demo.test\"\nrole = \"owner\"\nenvironments = [\"chat\"]\n";
 
-struct Console {
-    pki: Pki,
-    gw: RunningGateway,
-    sink: SmtpSink,
+/// A gateway in front of the demo dashboard, with mail to a sink, for console tests (also
+/// the activity log's).
+pub(crate) struct Console {
+    pub(crate) pki: Pki,
+    pub(crate) gw: RunningGateway,
+    pub(crate) sink: SmtpSink,
+    /// The gateway's config, as written.
+    pub(crate) toml: String,
 }
 
 impl Console {
     async fn start() -> Self {
+        Self::start_with(USERS, "", "").await
+    }
+
+    /// With these `[[users]]`, `top` settings (e.g. `[audit]`) and environment `env` keys.
+    pub(crate) async fn start_with(users: &str, top: &str, env: &str) -> Self {
         let pki = Pki::new();
         let sink = SmtpSink::start().await;
         let (mail, methods) = mail_extra(sink.port());
         let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
-        let top = format!("{mail}{USERS}");
+        let top = format!("{mail}{top}{users}");
+        let env = format!("{methods}\n{env}");
         let extra = Extra {
             top: &top,
-            env: methods,
+            env: &env,
             login: "",
         };
         let toml = mfa_toml_with(&pki, dashboard, &["chat.test", "other.test"], &extra);
         let gw = start_gateway(&pki, &toml);
-        Self { pki, gw, sink }
+        Self {
+            pki,
+            gw,
+            sink,
+            toml,
+        }
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("https://chat.test:{}", self.gw.https_addr.port())
     }
 
-    fn browser(&self) -> reqwest::Client {
+    pub(crate) fn browser(&self) -> reqwest::Client {
         self.pki.client(&["chat.test"], self.gw.https_addr, false)
     }
 
-    fn auth(&self) -> &mfagate::gate::auth::Auth {
+    pub(crate) fn auth(&self) -> &mfagate::gate::auth::Auth {
         self.gw.auth.as_ref().unwrap()
     }
 
     /// A browser signed in as `email` after enrolling an authenticator; returns its seed.
-    async fn signed_in(&self, email: &str, password: &str) -> (reqwest::Client, Vec<u8>) {
+    pub(crate) async fn signed_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> (reqwest::Client, Vec<u8>) {
         let now = self.auth().clock.now();
         let browser = self.pending(email, password).await;
         let (seed, released) =
@@ -58,7 +77,7 @@ impl Console {
         (browser, seed)
     }
 
-    async fn get(&self, browser: &reqwest::Client, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, browser: &reqwest::Client, path: &str) -> reqwest::Response {
         browser
             .get(format!("{}{path}", self.base()))
             .send()
@@ -67,7 +86,7 @@ impl Console {
     }
 
     /// Posts `action` on `user` with the session's CSRF token (any page has it).
-    async fn act(
+    pub(crate) async fn act(
         &self,
         admin: &reqwest::Client,
         user: &str,
@@ -87,7 +106,7 @@ impl Console {
     }
 
     /// A new browser with a pending sign-in of `email` (the password accepted, a factor due).
-    async fn pending(&self, email: &str, password: &str) -> reqwest::Client {
+    pub(crate) async fn pending(&self, email: &str, password: &str) -> reqwest::Client {
         let browser = self.browser();
         let login = browser
             .post(format!("{}/login", self.base()))
@@ -116,7 +135,7 @@ impl Console {
     }
 
     /// Waits (bounded) for a mail to `to` whose subject ends with `subject`; its text.
-    async fn mail(&self, to: &str, subject: &str) -> String {
+    pub(crate) async fn mail(&self, to: &str, subject: &str) -> String {
         for _ in 0..100 {
             let found = self.sink.messages().into_iter().find(|m| {
                 m.to.iter().any(|t| t.contains(to)) && m.data.contains(&format!("{subject}\n"))
@@ -129,11 +148,11 @@ impl Console {
         panic!("no mail {subject:?} to {to}");
     }
 
-    async fn has_totp(&self, user: &str) -> bool {
+    pub(crate) async fn has_totp(&self, user: &str) -> bool {
         self.auth().records.totp(user).await.unwrap().is_some()
     }
 
-    async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
+    pub(crate) async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
         let events = self.auth().activity(10_000).await;
         events
             .into_iter()

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod activity;
 mod admin;
 mod admin_api;
 mod browser;
