@@ -95,6 +95,8 @@ key = "prod-key.pem"
 routes = [{ method = "POST", path = "/login", format = "form" }]
 session_cookies = ["sid"]
 username_field = "email"
+trust_request_username = true
+success_location = "/app*"
 login_page = "/login"
 "#;
     Config::from_toml(toml, dir).unwrap_or_else(|e| panic!("{e}"))
@@ -107,8 +109,8 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
-    // A year, evenly spread.
-    let (start, step) = (1_767_225_600_000u64, 365 * 86_400_000 / events.max(1));
+    // The year 2025, evenly spread (before the export's own events).
+    let (start, step) = (1_735_689_600_000u64, 365 * 86_400_000 / events.max(1));
     let seeded = Instant::now();
     {
         let store = EmbeddedStore::open(&config.data_dir).unwrap();
@@ -132,9 +134,10 @@ fn main() {
         role: Role::Owner,
         envs: &envs,
     };
+    let to_ms = start + 365 * 86_400_000 - 1;
     let ask = ExportAsk {
-        from_ms: 0,
-        to_ms: u64::MAX,
+        from_ms: start,
+        to_ms,
         environment: Some("prod".into()),
         kinds: Vec::new(),
     };
@@ -157,7 +160,7 @@ fn main() {
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.join().unwrap();
     assert_eq!(job.state, ExportState::Ready, "{job:?}");
-    assert_eq!(job.events, events);
+    assert_eq!(job.events, events, "exactly the seeded year");
     println!(
         "export: {} events, {:.0} MiB of JSON lines in {took:.1} s = {:.0} events/s ({:.1} MiB/s); RSS {} MiB before, peak {} MiB (+{} MiB)",
         job.events,

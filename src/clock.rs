@@ -56,7 +56,8 @@ pub struct Clock {
     frozen_at: Arc<AtomicU64>,
 }
 
-fn real_now_ms() -> u64 {
+/// Unix milliseconds of the system clock (for what the test clock must not move).
+pub fn real_now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

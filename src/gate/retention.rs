@@ -58,11 +58,13 @@ impl Auth {
             .map(|e| e.sessions.absolute)
             .max();
         let longest_ms = longest.unwrap_or_default().as_millis() as u64;
+        let expired_before = now_ms.saturating_sub(longest_ms);
+        self.revocation.prune(expired_before);
         let swept = Swept {
             events: self.audit.trim(&logs, now_ms).await?,
             revocations: self
                 .records
-                .prune_revocations(now_ms.saturating_sub(longest_ms), now_ms)
+                .prune_revocations(expired_before, now_ms)
                 .await?,
             exports: self.expire_exports(now_ms).await?,
             users: self.forget_inactive().await?,

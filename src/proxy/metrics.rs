@@ -135,6 +135,9 @@ impl AuthCounters {
             drop(self.emails.get_or_create(&event(kind)));
         }
         drop(self.admin_actions.get_or_create(&event("mfa_reset")));
+        for kind in ["requested", "ready", "failed", "downloaded"] {
+            drop(self.exports.get_or_create(&event(kind)));
+        }
         let env = EnvLabels {
             environment: environment.into(),
         };

@@ -1,7 +1,7 @@
 //! In-memory revocation view: what the hot path consults instead of the store. It is loaded
 //! from the store at start and kept current by the store's revocation events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::session::live::LiveConnections;
@@ -9,7 +9,8 @@ use crate::store::{Store, StoreEvent};
 
 #[derive(Default)]
 pub struct RevocationView {
-    sessions: RwLock<HashSet<String>>,
+    /// Revoked session → when this view learnt of it (Unix ms), for pruning.
+    sessions: RwLock<HashMap<String, u64>>,
     /// User → sessions created before this Unix ms are revoked.
     users: RwLock<HashMap<String, u64>>,
 }
@@ -18,7 +19,10 @@ impl RevocationView {
     pub fn apply(&self, event: &StoreEvent) {
         match event {
             StoreEvent::SessionRevoked { session_id } => {
-                write(&self.sessions).insert(session_id.clone());
+                let now = crate::clock::real_now_ms();
+                write(&self.sessions)
+                    .entry(session_id.clone())
+                    .or_insert(now);
             }
             StoreEvent::UserRevoked { user, before_ms } => {
                 let mut users = write(&self.users);
@@ -31,12 +35,23 @@ impl RevocationView {
 
     /// Whether a session (by id, user and creation time in Unix milliseconds) is revoked.
     pub fn is_revoked(&self, sid: &str, user: &str, created_ms: u64) -> bool {
-        if read(&self.sessions).contains(sid) {
+        if read(&self.sessions).contains_key(sid) {
             return true;
         }
         read(&self.users)
             .get(user)
             .is_some_and(|before_ms| created_ms < *before_ms)
+    }
+
+    /// Forgets revocations from before `before_ms` (Unix ms): no session they could apply to
+    /// is still alive, so the view stays as small as the sessions that are. Returns how many.
+    pub fn prune(&self, before_ms: u64) -> usize {
+        let mut sessions = write(&self.sessions);
+        let mut users = write(&self.users);
+        let before = sessions.len() + users.len();
+        sessions.retain(|_, learnt| *learnt >= before_ms);
+        users.retain(|_, revoked_before| *revoked_before >= before_ms);
+        before - sessions.len() - users.len()
     }
 
     /// Loads the revoked sessions recorded in the store (at start, and after missed events).
@@ -132,5 +147,13 @@ mod tests {
         assert!(!view.is_revoked("s2", "ada@x.test", 1_700_000_000_000));
         assert!(view.is_revoked("s3", "bob@x.test", 1_799_999_999_999));
         assert!(!view.is_revoked("s4", "bob@x.test", 1_800_000_000_000));
+
+        // Once no session they could apply to is alive, revocations are forgotten.
+        let learnt = crate::clock::real_now_ms();
+        assert_eq!(view.prune(learnt - 60_000), 0, "both newer");
+        assert!(view.is_revoked("s1", "ada@x.test", 1_900_000_000_000));
+        assert_eq!(view.prune(1_800_000_000_001), 2);
+        assert!(!view.is_revoked("s1", "ada@x.test", 1_900_000_000_000));
+        assert!(!view.is_revoked("s3", "bob@x.test", 1_799_999_999_999));
     }
 }

@@ -24,6 +24,11 @@ const TIMED_LOGS: TableDefinition<(&str, u64, u64), &[u8]> = TableDefinition::ne
 /// Each log's last id, kept when a trim removes every entry so ids never go back.
 const LOG_LAST: TableDefinition<&str, (u64, u64)> = TableDefinition::new("log_last");
 
+/// redb's page cache. Its default (1 GiB) would let one long activity-log export grow the
+/// gateway by the size of the log it read; the hot data (sessions, factors, recent events)
+/// fits in far less.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -62,7 +67,9 @@ impl EmbeddedStore {
             StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let path = data_dir.join("mfagate.redb");
-        let db = Database::create(&path)
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(backend)?;
         {

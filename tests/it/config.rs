@@ -412,6 +412,18 @@ fn authentication_settings_are_validated_with_key_paths() {
             "environments[0].device_trust_days:",
         ),
         (
+            with(&format!("[audit]\nretention = \"soon\"\n{keys}"), "", ""),
+            "audit.retention: \"soon\" is not a duration",
+        ),
+        (
+            with(&format!("[audit]\nexport_retention = \"5m\"\n{keys}"), "", ""),
+            "audit.export_retention: \"5m\" is shorter than one hour",
+        ),
+        (
+            with(keys, "retention = \"2h\"", ""),
+            "environments[0].retention: is shorter than session_absolute",
+        ),
+        (
             with(keys, "", "").replace(
                 "routes = [{ path = \"/login\" }]",
                 "routes = [{ path = \"/a/../login\", format = \"xml\" }]",
