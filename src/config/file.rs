@@ -57,6 +57,18 @@ pub struct FileConfig {
     pub audit: FileAudit,
 }
 
+/// `[environments.branding]`: logo, primary colour and support contact of the gateway's pages.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileBranding {
+    /// A PNG, SVG, JPEG or WebP file, at most 256 KiB, shown in the page header.
+    pub logo: Option<String>,
+    /// "#rrggbb" for buttons and links; must reach 4.5:1 against their white text.
+    pub color: Option<String>,
+    /// An email address or an https URL, shown on every page and in every email.
+    pub support: Option<String>,
+}
+
 /// `[audit]`: how long the activity log and its exports are kept.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -278,6 +290,9 @@ pub struct FileEnvironment {
     pub mfa: String,
     /// Durations ("30m", "12h", "30d"); the `_minutes`/`_hours`/`_days` keys are the older
     /// spelling of the same settings (one of each pair at most).
+    /// The environment's look on the gateway's pages and in its emails.
+    #[serde(default)]
+    pub branding: FileBranding,
     /// Gateway data about a person (sessions, devices, factors) is removed once they have not
     /// signed in for this long ("90d"); unset keeps it while it is in use.
     pub retention: Option<String>,

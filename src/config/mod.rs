@@ -7,6 +7,8 @@ pub mod model;
 mod validate;
 mod validate_audit;
 mod validate_auth;
+mod validate_branding;
+pub use validate_branding::{contrast, luminance, MIN_CONTRAST};
 mod validate_logout;
 mod validate_member_hash;
 mod validate_policy;

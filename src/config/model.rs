@@ -331,6 +331,29 @@ pub struct Environment {
     pub identity_headers: IdentityHeaders,
     /// People who have not signed in for this long lose their gateway data (`retention`).
     pub retention: Option<Duration>,
+    pub branding: Branding,
+}
+
+/// An environment's look (`[environments.branding]`), validated.
+#[derive(Debug, Clone, Default)]
+pub struct Branding {
+    pub logo: Option<Logo>,
+    /// "#rrggbb", checked for contrast against white.
+    pub color: Option<String>,
+    pub support: Option<Support>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logo {
+    pub bytes: Arc<Vec<u8>>,
+    pub content_type: &'static str,
+}
+
+/// Where people get help: shown as `text`, linked as `href` (`mailto:` or https).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Support {
+    pub text: String,
+    pub href: String,
 }
 
 /// `[environments.identity_headers]`: names the gateway fills from the verified identity.

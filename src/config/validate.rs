@@ -253,6 +253,7 @@ fn environment(
         super::validate_member_hash::member_hash(errs, key, m, base, env.case_sensitive_paths)
     });
     let identity_headers = identity_headers(errs, key, env);
+    let branding = super::validate_branding::branding(errs, key, &env.branding, base);
     let retention = env
         .retention
         .as_ref()
@@ -295,6 +296,7 @@ fn environment(
         case_sensitive_paths: env.case_sensitive_paths,
         identity_headers,
         retention,
+        branding,
     })
 }
 

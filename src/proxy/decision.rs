@@ -192,6 +192,7 @@ pub(super) fn forbidden(env: &Environment, prefix: &str, json: bool) -> Response
         brand: &env.display_name,
         prefix,
         json,
+        branding: Some(&env.branding),
     };
     problem.render()
 }

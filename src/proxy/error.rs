@@ -87,16 +87,23 @@ impl ProxyError {
     }
 
     /// Renders HTML, or JSON for API clients, as every gateway-made error is.
-    pub fn to_response(&self, json: bool, brand: &str, prefix: &str) -> Response<Body> {
+    /// `env` is the request's environment, when one was found (its name and branding).
+    pub fn to_response(
+        &self,
+        json: bool,
+        env: Option<&crate::config::Environment>,
+        prefix: &str,
+    ) -> Response<Body> {
         if let Self::MemberHashInvalid(_) = self {
             return member_hash_refusal();
         }
         let problem = Problem {
             status: self.status(),
             message: self.public_message(),
-            brand,
+            brand: env.map_or("mfagate", |e| e.display_name.as_str()),
             prefix,
             json,
+            branding: env.map(|e| &e.branding),
         };
         let mut resp = problem.render();
         if matches!(self, Self::TooManyLogins) {

@@ -136,10 +136,10 @@ impl Worker {
             Some(i) => self.dispatch(i, conn, req, &mut record).await,
         };
         let mut resp = result.unwrap_or_else(|e| {
-            let brand = env_index.map_or("mfagate", |i| self.env(i).display_name.as_str());
+            let env = env_index.map(|i| self.env(i));
             tracing::debug!(error = %e, "request refused");
             record.error = Some(e.to_string());
-            e.to_response(json, brand, &self.shared.config.gateway_prefix)
+            e.to_response(json, env, &self.shared.config.gateway_prefix)
         });
         if let Some(hsts) = &self.shared.hsts {
             let h = resp.headers_mut();
@@ -237,6 +237,7 @@ impl Worker {
             ip: ctx.conn.peer.ip().to_string(),
             request_id: crate::audit::request_id(ctx.request_id),
             authority: ctx.authority.clone(),
+            branding: ctx.env.branding.clone(),
             agent: crate::session::device::label(
                 ctx.user_agent
                     .as_ref()

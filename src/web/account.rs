@@ -21,7 +21,18 @@ use crate::session::token::decode_device;
 use crate::session::{clear_cookie, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
 use crate::store::StoreResult;
 
-pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
+pub async fn devices(
+    s: SignedIn,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    // What the last action did, told once after its redirect (fixed texts, nothing echoed).
+    let done = match q.get("done").map(String::as_str) {
+        Some("session") => Some("The session was signed out."),
+        Some("device") => {
+            Some("The device was revoked: it must pass a second factor to sign in again.")
+        }
+        _ => None,
+    };
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let sessions = auth.records.sessions(user).await?;
     let devices = auth.records.devices(user).await?;
@@ -33,7 +44,9 @@ pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
         .into_iter()
         .map(|r| {
             let (current, started) = (r.id == s.claims.sid, utc(r.created_at));
-            context! { id => r.id, label => r.device_label, environment => r.environment, started => started, ip => r.ip, current => current }
+            let envs = &auth.config.environments;
+            let shown = envs.iter().find(|e| e.name == r.environment).map_or(r.environment.as_str(), |e| e.display_name.as_str());
+            context! { id => r.id, label => r.device_label, environment => shown, started => started, ip => r.ip, current => current }
         })
         .collect();
     let devices: Vec<_> = devices
@@ -45,7 +58,7 @@ pub async fn devices(s: SignedIn) -> Result<Response, PageError> {
         })
         .collect();
     let admin = crate::gate::admin::Admin::may_administer(s.claims.who.role);
-    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin };
+    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin, done => done };
     Ok(s.base.render(
         StatusCode::OK,
         "devices.html",
@@ -71,9 +84,13 @@ pub async fn revoke(posted: Posted<SignedIn>) -> Result<Response, PageError> {
         Some(s.base.facts.authority.as_str()),
         Some((s.claims.sid.as_str(), own)),
     );
+    let done = match what {
+        Revoke::Device(_) => "devices?done=device",
+        Revoke::Session(_) => "devices?done=session",
+    };
     auth.revoke_sessions(user, what, from, &s.base.audit(user))
         .await?;
-    Ok(s.base.to("devices"))
+    Ok(s.base.to(done))
 }
 
 /// `POST {prefix}backup-codes`: a fresh authenticator code buys a new set of backup codes.
@@ -92,16 +109,19 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Result<Respons
         Verdict::Accepted => new_backup_codes(auth, user).await?,
         Verdict::Rejected {
             blocked_until: Some(until),
+            ..
         }
         | Verdict::Blocked { until } => return Ok(blocked_page(&s.base, until)),
         Verdict::Rejected {
             blocked_until: None,
+            left,
         } => {
             let back = format!("{}devices", s.base.prefix());
+            let wrong = "New backup codes need a current code from your authenticator app.";
             return Ok(s.base.message(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Code not accepted",
-                "New backup codes need a current code from your authenticator app.",
+                &super::factors::with_tries_left(wrong, left),
                 Some((&back, "Back")),
             ));
         }
@@ -114,7 +134,12 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Result<Respons
         crate::notify::messages::backup_codes_regenerated(to, brand)
     })
     .await;
-    Ok(codes_page(&s.base, &s.claims.sid, &plain, "devices"))
+    Ok(codes_page(
+        &s.base,
+        (&s.claims.sid, &s.claims.user),
+        &plain,
+        "devices",
+    ))
 }
 
 /// `POST {prefix}devices`: where the codes page's "continue" leads back to the list.

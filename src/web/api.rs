@@ -214,12 +214,14 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
             _,
             Verdict::Rejected {
                 blocked_until: None,
+                ..
             },
         ) => problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
         (
             _,
             Verdict::Rejected {
                 blocked_until: Some(until),
+                ..
             }
             | Verdict::Blocked { until },
         ) => blocked(auth, until),

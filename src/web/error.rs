@@ -27,6 +27,8 @@ pub struct Problem<'a> {
     pub brand: &'a str,
     /// The gateway prefix, for the page's stylesheet.
     pub prefix: &'a str,
+    /// The environment's logo, colour and support contact, when the request has one.
+    pub branding: Option<&'a crate::config::model::Branding>,
     pub json: bool,
 }
 
@@ -48,6 +50,7 @@ impl Problem<'_> {
             let title = format!("{} {reason}", status.as_u16());
             let ctx = context! {
                 title => title, brand => self.brand, prefix => self.prefix, message => self.message,
+                branding => templates::branding(self.branding),
             };
             templates::page(status, "message.html", ctx)
         };
@@ -94,10 +97,9 @@ pub async fn render_page_errors(
     req: Request,
     next: Next,
 ) -> Response {
-    let brand = req
-        .extensions()
-        .get::<RequestFacts>()
-        .map_or("mfagate".to_string(), |f| f.display_name.clone());
+    let facts = req.extensions().get::<RequestFacts>();
+    let brand = facts.map_or("mfagate".to_string(), |f| f.display_name.clone());
+    let branding = facts.map(|f| f.branding.clone());
     let resp = next.run(req).await;
     let Some(Unrendered(status)) = resp.extensions().get::<Unrendered>().copied() else {
         return resp;
@@ -108,6 +110,7 @@ pub async fn render_page_errors(
         brand: &brand,
         prefix: &prefix,
         json: false,
+        branding: branding.as_ref(),
     };
     let mut resp = problem.render();
     resp.headers_mut()

@@ -89,6 +89,7 @@ impl PageBase {
         let ctx = context! {
             title => title,
             brand => env.display_name,
+            branding => templates::branding(Some(&env.branding)),
             prefix => self.prefix(),
             account => account,
             csrf => csrf::token(&self.auth.keys, sid),

@@ -59,8 +59,8 @@ pub enum Confirmed {
     Activated,
     /// No seed is being set up (expired): start again.
     NoSeed,
-    /// The code was wrong; the seed, to show again.
-    Wrong(Vec<u8>),
+    /// The code was wrong; the seed, to show again, and the tries left.
+    Wrong(Vec<u8>, u32),
     Blocked(u64),
 }
 
@@ -91,10 +91,12 @@ pub async fn confirm_seed(
             Verdict::Blocked { until }
             | Verdict::Rejected {
                 blocked_until: Some(until),
+                ..
             },
             _,
         ) => return Ok(Confirmed::Blocked(until)),
-        _ => return Ok(Confirmed::Wrong(secret)),
+        (Verdict::Rejected { left, .. }, _) => return Ok(Confirmed::Wrong(secret, left)),
+        _ => return Ok(Confirmed::Wrong(secret, 0)),
     };
     auth.records.claim_totp_step(user, step).await?;
     let record = crate::store::records::TotpRecord { state, ..record };
@@ -146,9 +148,11 @@ pub async fn new_backup_codes(auth: &Auth, user: &str) -> Result<Vec<String>, St
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Accepted,
-    /// Evaluated and wrong; `blocked_until` is set when this failure started a block.
+    /// Evaluated and wrong; `blocked_until` is set when this failure started a block, else
+    /// `left` entries remain before one does.
     Rejected {
         blocked_until: Option<u64>,
+        left: u32,
     },
     /// Not evaluated: the user or the client IP is blocked until then.
     Blocked {
@@ -201,6 +205,7 @@ pub async fn regulated(
                     Verdict::Rejected {
                         blocked_until: (user_next.blocked_until > 0)
                             .then_some(user_next.blocked_until),
+                        left: limits.user.max_failures.saturating_sub(user_next.failures),
                     }
                 })
             }),
@@ -208,13 +213,18 @@ pub async fn regulated(
         .await?;
     match verdict {
         Verdict::Accepted => {}
-        Verdict::Rejected { blocked_until } => {
+        Verdict::Rejected { blocked_until, .. } => {
             auth.ip_failures(ip, true);
             auth.audit.record(ctx.mfa_failure(method)).await;
             if let Some(until) = blocked_until {
                 auth.audit
                     .record(ctx.event(EventKind::UserBlocked { until }))
                     .await;
+                // Mistakes while setting up an authenticator are not a sign that someone
+                // else has the password: no alarming email for those.
+                if method == Factor::TotpEnroll {
+                    return Ok(verdict);
+                }
                 let brand = auth.config.environments[base.facts.env_index]
                     .display_name
                     .clone();
@@ -231,6 +241,15 @@ pub async fn regulated(
         }
     }
     Ok(verdict)
+}
+
+/// A wrong code's message with how many tries are left before code entry is paused.
+pub fn with_tries_left(error: &str, left: u32) -> String {
+    match left {
+        0 => error.to_string(),
+        1 => format!("{error} 1 try left before code entry is paused for a few minutes."),
+        n => format!("{error} {n} tries left before code entry is paused for a few minutes."),
+    }
 }
 
 /// The page for a blocked user or client.

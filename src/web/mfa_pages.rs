@@ -75,6 +75,7 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
     let extra = context! {
         user => p.login.user,
         qr => qr::svg_data_uri(&uri).unwrap_or_default(),
+        otpauth => uri,
         setup_key => totp::setup_key(secret),
         error => error,
     };
@@ -108,7 +109,10 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, Page
         Confirmed::Activated => {}
         Confirmed::NoSeed => return Ok(p.base.to("enroll")),
         Confirmed::Blocked(until) => return Ok(blocked_page(&p.base, until)),
-        Confirmed::Wrong(secret) => return Ok(enroll_page(p, &secret, Some(WRONG_SEED_CODE))),
+        Confirmed::Wrong(secret, left) => {
+            let wrong = super::factors::with_tries_left(WRONG_SEED_CODE, left);
+            return Ok(enroll_page(p, &secret, Some(&wrong)));
+        }
     }
     let plain = new_backup_codes(auth, user).await?;
     mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
@@ -119,14 +123,35 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, Page
         crate::notify::messages::factor_enrolled(to, brand)
     })
     .await;
-    Ok(codes_page(&p.base, &p.claims.sid, &plain, "continue"))
+    Ok(codes_page(
+        &p.base,
+        (&p.claims.sid, &p.login.user),
+        &plain,
+        "continue",
+    ))
 }
 
-/// The backup codes, shown once; the form continues to `{prefix}{next}`.
-pub(super) fn codes_page(base: &PageBase, sid: &str, plain: &[String], next: &str) -> Response {
+/// The backup codes, shown once; the form continues to `{prefix}{next}`. The download says
+/// what they are for, whose they are and when they were made, so a file found later is
+/// still understood.
+pub(super) fn codes_page(
+    base: &PageBase,
+    (sid, user): (&str, &str),
+    plain: &[String],
+    next: &str,
+) -> Response {
+    let env = &base.auth.config.environments[base.facts.env_index];
+    let made = crate::clock::utc(base.auth.clock.now());
+    let download = format!(
+        "Backup codes for {} (two-step verification by mfagate)\nAccount: {user}\nMade: {made}\n\n\
+         Each code works once, when you cannot use your authenticator app. Making new codes\n\
+         cancels these. Keep this file somewhere safe, away from your password.\n\n{}\n",
+        env.display_name,
+        plain.join("\n")
+    );
     let extra = context! {
         codes => plain,
-        download => plain.join("\n") + "\n",
+        download => download,
         continue_action => format!("{}{next}", base.prefix()),
     };
     base.render(
@@ -213,10 +238,12 @@ pub(super) async fn after_verdict(
         Verdict::Accepted => on_accept.await?,
         Verdict::Rejected {
             blocked_until: None,
-        } => retry(Some(error)),
+            left,
+        } => retry(Some(&super::factors::with_tries_left(error, left))),
 
         Verdict::Rejected {
             blocked_until: Some(until),
+            ..
         }
         | Verdict::Blocked { until } => blocked_page(&p.base, until),
     })

@@ -41,6 +41,8 @@ pub struct RequestFacts {
     pub authority: String,
     /// The client, described from its User-Agent for the activity log ("Chrome on macOS").
     pub agent: String,
+    /// The environment's look, for pages rendered without the core (errors).
+    pub branding: crate::config::model::Branding,
 }
 
 impl RequestFacts {
@@ -92,7 +94,9 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
     };
     let mut base = Router::new()
         .route(&p("health"), get(|| async { "ok" }))
-        .route(&p("static/gate.css"), get(stylesheet));
+        .route(&p("static/gate.css"), get(stylesheet))
+        .route(&p("static/brand.css"), get(brand_stylesheet))
+        .route(&p("static/logo"), get(logo));
     if let Some(jwks) = jwks {
         // Public keys of the identity assertion, for dashboards that verify it.
         base = base.route(
@@ -181,17 +185,51 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The requesting environment's brand colour as a stylesheet (empty without one).
+async fn brand_stylesheet(req: Request) -> Response {
+    let facts = req.extensions().get::<RequestFacts>();
+    let css = facts
+        .map(|f| templates::brand_css(&f.branding))
+        .unwrap_or_default();
+    let headers = [
+        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=300"),
+    ];
+    (headers, css).into_response()
+}
+
+/// The requesting environment's logo file.
+async fn logo(req: Request) -> Response {
+    let facts = req.extensions().get::<RequestFacts>();
+    let Some(logo) = facts.and_then(|f| f.branding.logo.clone()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let headers = [
+        (header::CONTENT_TYPE, logo.content_type),
+        (header::CACHE_CONTROL, "public, max-age=300"),
+    ];
+    let mut resp = (headers, logo.bytes.as_ref().clone()).into_response();
+    // An SVG logo is shown as an image only, never as a document that could run script.
+    let sandbox =
+        http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    resp.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, sandbox);
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
 fn not_found(prefix: &str, req: &Request) -> Response {
-    let brand = req
-        .extensions()
-        .get::<RequestFacts>()
-        .map_or("mfagate", |e| e.display_name.as_str());
+    let facts = req.extensions().get::<RequestFacts>();
     let problem = error::Problem {
         status: StatusCode::NOT_FOUND,
         message: "This page does not exist.",
-        brand,
+        brand: facts.map_or("mfagate", |e| e.display_name.as_str()),
         prefix,
         json: false,
+        branding: facts.map(|f| &f.branding),
     };
     problem.render()
 }

@@ -93,12 +93,15 @@ pub async fn confirm(posted: Posted<PendingPage>) -> Result<Response, PageError>
         }
         Verdict::Rejected {
             blocked_until: None,
+            left,
         } => {
-            let extra = context! { error => "That recovery code did not work." };
+            let wrong = "That recovery code did not work.";
+            let extra = context! { error => super::factors::with_tries_left(wrong, left) };
             render(p, StatusCode::UNPROCESSABLE_ENTITY, "code", extra)
         }
         Verdict::Rejected {
             blocked_until: Some(until),
+            ..
         }
         | Verdict::Blocked { until } => blocked_page(base, until),
     })

@@ -66,6 +66,7 @@ fn enroll_page(s: &SignedIn, secret: &[u8], replacing: bool, error: Option<&str>
     let extra = context! {
         user => s.claims.user,
         qr => qr::svg_data_uri(&uri).unwrap_or_default(),
+        otpauth => uri,
         setup_key => totp::setup_key(secret),
         enroll_action => format!("{}{AUTHENTICATOR}", s.base.prefix()),
         replacing => replacing,
@@ -105,13 +106,9 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
         Confirmed::Activated => {}
         Confirmed::NoSeed => return Ok(s.base.to(AUTHENTICATOR)),
         Confirmed::Blocked(until) => return Ok(blocked_page(&s.base, until)),
-        Confirmed::Wrong(secret) => {
-            return Ok(enroll_page(
-                s,
-                &secret,
-                old.is_some(),
-                Some(WRONG_SEED_CODE),
-            ))
+        Confirmed::Wrong(secret, left) => {
+            let wrong = super::factors::with_tries_left(WRONG_SEED_CODE, left);
+            return Ok(enroll_page(s, &secret, old.is_some(), Some(&wrong)));
         }
     }
     let change = if old.is_some() {
@@ -127,7 +124,12 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
         return Ok(s.base.to(PAGE));
     }
     let plain = new_backup_codes(auth, user).await?;
-    Ok(codes_page(&s.base, &s.claims.sid, &plain, PAGE))
+    Ok(codes_page(
+        &s.base,
+        (&s.claims.sid, &s.claims.user),
+        &plain,
+        PAGE,
+    ))
 }
 
 /// `POST {prefix}security/email`: `on=1` turns email codes on, otherwise off. Off needs a

@@ -82,14 +82,19 @@ pub async fn submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
         }
         Verdict::Rejected {
             blocked_until: None,
-        } => page(
-            s,
-            &next,
-            Some("That code did not work. Wait for a new code and try again."),
-        ),
+            left,
+        } => {
+            let wrong = "That code did not work. Wait for a new code and try again.";
+            page(
+                s,
+                &next,
+                Some(&super::factors::with_tries_left(wrong, left)),
+            )
+        }
 
         Verdict::Rejected {
             blocked_until: Some(until),
+            ..
         }
         | Verdict::Blocked { until } => blocked_page(&s.base, until),
     })

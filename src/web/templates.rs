@@ -56,6 +56,30 @@ fn env() -> &'static Environment<'static> {
 }
 
 /// Renders a page with the security headers every gateway page needs.
+/// What every page shows of an environment's branding: a logo (served at
+/// `{prefix}static/logo`), a brand stylesheet (`{prefix}static/brand.css`), the support contact.
+pub fn branding(branding: Option<&crate::config::model::Branding>) -> minijinja::Value {
+    let Some(b) = branding else {
+        return minijinja::Value::UNDEFINED;
+    };
+    minijinja::context! {
+        logo => b.logo.is_some(),
+        color => b.color.is_some(),
+        support => b.support,
+    }
+}
+
+/// `:root{--primary:…}` for an environment with a brand colour (buttons keep white text, which
+/// validation checked the colour against), links in that colour in light mode.
+pub fn brand_css(branding: &crate::config::model::Branding) -> String {
+    match &branding.color {
+        Some(c) => format!(
+            ":root{{--primary:{c};--primary-fg:#fff}}@media (prefers-color-scheme:light){{:root{{--link:{c}}}}}\n"
+        ),
+        None => String::new(),
+    }
+}
+
 pub fn page(status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
     let html = match env().get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => html,
@@ -90,6 +114,58 @@ pub fn secure_headers(h: &mut http::HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+}
+
+#[cfg(test)]
+mod design_tests {
+    use crate::config::{contrast, luminance, MIN_CONTRAST};
+
+    /// The `--name:#rrggbb` variables of the first rule after `marker` in the stylesheet.
+    fn palette(marker: &str) -> std::collections::HashMap<String, String> {
+        let css = super::STYLESHEET;
+        let start = css.find(marker).expect("marker in gate.css") + marker.len();
+        let block = &css[start..];
+        let block = &block[block.find('{').unwrap() + 1..block.find('}').unwrap()];
+        block
+            .split(';')
+            .filter_map(|d| d.trim().strip_prefix("--")?.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    /// Every text colour of the design system on the backgrounds it is used on, in light and
+    /// in dark, reaches WCAG AA (4.5:1).
+    #[test]
+    fn every_colour_pair_reaches_wcag_aa_in_light_and_dark() {
+        let light = palette(":root");
+        let mut dark = light.clone();
+        dark.extend(palette("prefers-color-scheme:dark){:root"));
+        let pairs = [
+            ("fg", "bg"),
+            ("fg", "card"),
+            ("muted", "card"),
+            ("link", "card"),
+            ("primary-fg", "primary"),
+            ("secondary-fg", "secondary"),
+            ("error", "error-bg"),
+            ("warn", "warn-bg"),
+            ("ok", "ok-bg"),
+            ("head-fg", "head"),
+            ("fg", "warn-bg"),
+        ];
+        for (scheme, colours) in [("light", &light), ("dark", &dark)] {
+            for (text, back) in pairs {
+                let l = |name: &str| {
+                    luminance(&colours[name]).unwrap_or_else(|| panic!("{scheme} --{name}"))
+                };
+                let ratio = contrast(l(text), l(back));
+                assert!(
+                    ratio >= MIN_CONTRAST,
+                    "{scheme}: --{text} on --{back} is {ratio:.2}:1"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

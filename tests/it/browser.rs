@@ -279,6 +279,10 @@ async fn an_admin_resets_a_user_and_approves_a_recovery_request_in_a_browser() {
         "/.mfagate/admin/",
         "/.mfagate/admin/user?u=agent1%40demo.test",
         "/.mfagate/admin/recovery",
+        "/.mfagate/admin/exports",
+        "/.mfagate/devices",
+        "/.mfagate/security",
+        "/.mfagate/no-such-page",
     ] {
         browser.goto(&t.url(path)).await.unwrap();
         element(&browser, "main").await;

@@ -424,6 +424,26 @@ fn authentication_settings_are_validated_with_key_paths() {
             "environments[0].retention: is shorter than session_absolute",
         ),
         (
+            with(keys, "[environments.branding]\ncolor = \"#2186eb\"", ""),
+            "environments[0].branding.color: #2186eb has 3.7:1 contrast against the white button text",
+        ),
+        (
+            with(keys, "[environments.branding]\ncolor = \"blue\"", ""),
+            "environments[0].branding.color: \"blue\" is not a colour",
+        ),
+        (
+            with(keys, "[environments.branding]\nsupport = \"call Bob\"", ""),
+            "environments[0].branding.support: \"call Bob\" is neither an email address nor an https:// URL",
+        ),
+        (
+            with(keys, "[environments.branding]\nlogo = \"logo.gif\"", ""),
+            "environments[0].branding.logo: \"logo.gif\" is not a .png, .svg, .jpg or .webp file",
+        ),
+        (
+            with(keys, "[environments.branding]\nlogo = \"missing.svg\"", ""),
+            "environments[0].branding.logo: cannot read",
+        ),
+        (
             with(keys, "", "").replace(
                 "routes = [{ path = \"/login\" }]",
                 "routes = [{ path = \"/a/../login\", format = \"xml\" }]",

@@ -19,6 +19,7 @@ mod member_hash;
 mod mfa_devices;
 mod mfa_flow;
 mod mfa_security;
+mod pages;
 mod policy;
 mod proxy_http;
 mod reading_rule;

@@ -368,6 +368,24 @@ pub async fn enroll_pending_at(
     base: &str,
     now: u64,
 ) -> (Vec<u8>, reqwest::Response) {
+    let (secret, _, codes) = enroll_to_codes(browser, base, now).await;
+    let released = browser
+        .post(format!("{base}/.mfagate/continue"))
+        .form(&[("csrf", csrf(&codes))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 303, "session released after enrollment");
+    (secret, released)
+}
+
+/// Confirms a new authenticator on the enrolment page with a code for `now`: the seed, the
+/// enrolment page and the backup-codes page that follows.
+pub async fn enroll_to_codes(
+    browser: &reqwest::Client,
+    base: &str,
+    now: u64,
+) -> (Vec<u8>, String, String) {
     let page = page(browser, &format!("{base}/.mfagate/enroll")).await;
     let secret =
         mfagate::mfa::totp::parse_setup_key(&between(&page, "<code id=\"setup-key\">", "</code>"))
@@ -382,14 +400,7 @@ pub async fn enroll_pending_at(
         .text()
         .await
         .unwrap();
-    let released = browser
-        .post(format!("{base}/.mfagate/continue"))
-        .form(&[("csrf", csrf(&codes))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(released.status(), 303, "session released after enrollment");
-    (secret, released)
+    (secret, page, codes)
 }
 
 /// 20 parallel wrong codes: only 3 are evaluated (the third blocks), so 2 say "wrong code"
