@@ -290,6 +290,8 @@ pub struct FileEnvironment {
     pub mfa: String,
     /// Durations ("30m", "12h", "30d"); the `_minutes`/`_hours`/`_days` keys are the older
     /// spelling of the same settings (one of each pair at most).
+    /// "ask" (a "Trust this browser" checkbox, on by default), "always" or "never".
+    pub trust_browser: Option<String>,
     /// The environment's look on the gateway's pages and in its emails.
     #[serde(default)]
     pub branding: FileBranding,

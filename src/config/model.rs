@@ -332,6 +332,17 @@ pub struct Environment {
     /// People who have not signed in for this long lose their gateway data (`retention`).
     pub retention: Option<Duration>,
     pub branding: Branding,
+    pub trust_browser: TrustBrowser,
+}
+
+/// Whether a browser that passed a second factor skips it next time (`trust_browser`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustBrowser {
+    /// The person chooses, with a checkbox that starts checked.
+    Ask,
+    Always,
+    /// Every sign-in asks again (shared or kiosk computers).
+    Never,
 }
 
 /// An environment's look (`[environments.branding]`), validated.

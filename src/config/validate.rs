@@ -254,6 +254,16 @@ fn environment(
     });
     let identity_headers = identity_headers(errs, key, env);
     let branding = super::validate_branding::branding(errs, key, &env.branding, base);
+    let trust_browser = match env.trust_browser.as_deref() {
+        None | Some("ask") => TrustBrowser::Ask,
+        Some("always") => TrustBrowser::Always,
+        Some("never") => TrustBrowser::Never,
+        Some(other) => {
+            let msg = format!("{other:?} is not \"ask\", \"always\" or \"never\"");
+            errs.push(format!("{key}.trust_browser"), msg);
+            TrustBrowser::Ask
+        }
+    };
     let retention = env
         .retention
         .as_ref()
@@ -297,6 +307,7 @@ fn environment(
         identity_headers,
         retention,
         branding,
+        trust_browser,
     })
 }
 

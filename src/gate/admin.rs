@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use super::auth::Auth;
 use super::enforcement::{users, who};
-use super::lifecycle::{EndReason, Revoke};
+use super::lifecycle::{AllEnd, EndReason, Revoke};
 use crate::audit::{Context, EventKind};
 use crate::domain::Role;
 use crate::policy::enforcement::in_scope;
@@ -290,7 +290,7 @@ impl Auth {
             reason: short(reason),
         };
         let ended = self
-            .sign_out_everywhere(target, "second factor reset", kind, &ctx.by(admin.user))
+            .sign_out_everywhere(target, AllEnd::Reset, kind, &ctx.by(admin.user))
             .await?;
         let brand = self.brand_of(&ctx.environment);
         self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand))
@@ -310,7 +310,7 @@ impl Auth {
         let kind = EventKind::AdminLogout {
             reason: short(reason),
         };
-        self.sign_out_everywhere(target, "signed out by an admin", kind, &ctx.by(admin.user))
+        self.sign_out_everywhere(target, AllEnd::AdminSignOut, kind, &ctx.by(admin.user))
             .await
     }
 
@@ -319,7 +319,7 @@ impl Auth {
     async fn sign_out_everywhere(
         &self,
         target: &str,
-        why: &'static str,
+        why: AllEnd,
         kind: EventKind,
         ctx: &Context,
     ) -> Result<usize, AdminError> {

@@ -233,6 +233,35 @@ impl Auth {
         .then_some(claims)
     }
 
+    /// Why the request's session ended, when it carries one that verifies but was revoked
+    /// (one store read, on this rare path only; "ended" when no cause was noted).
+    pub async fn ended_cause(
+        &self,
+        env: &Environment,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Option<String> {
+        let value = cookie_value(headers, SESSION_COOKIE)?;
+        let claims = decode_session(&self.keys, value, now).ok()?;
+        let revoked = self
+            .revocation
+            .is_revoked(&claims.sid, &claims.user, claims.created_ms());
+        if claims.env != env.name || !revoked {
+            return None;
+        }
+        let cause = self
+            .records
+            .end_cause(&claims.sid, &claims.user, claims.created_ms());
+        Some(cause.await.ok().flatten().unwrap_or_else(|| "ended".into()))
+    }
+
+    /// The longest a session can live in any environment: how long what concerns ended
+    /// sessions is worth keeping.
+    pub fn longest_session(&self) -> std::time::Duration {
+        let envs = self.config.environments.iter();
+        envs.map(|e| e.sessions.absolute).max().unwrap_or_default()
+    }
+
     /// A fully signed-in session (second factor done or not required).
     pub fn full_session(
         &self,

@@ -6,6 +6,7 @@
 use super::auth::Auth;
 use super::login_flow::{start_session, NewSession};
 use crate::audit::{Context, EventKind};
+use crate::config::model::TrustBrowser;
 use crate::domain::{Factor, Who};
 use crate::session::device;
 use crate::session::token::{encode_device, new_id};
@@ -25,6 +26,8 @@ pub struct Passed<'a> {
     pub jar_chunks: usize,
     /// The request's audit context (environment, IP, request id).
     pub ctx: Context,
+    /// The person's choice on "Trust this browser", when they were asked.
+    pub trust: Option<bool>,
 }
 
 /// A login released after its second factor: where the browser continues and the cookies it
@@ -51,9 +54,16 @@ impl Auth {
         let device_id = passed.device_id.unwrap_or_else(|| new_id(&self.keys));
         let trust_secs = env.sessions.device_trust.as_secs();
         let existing = self.records.device(&login.user, &device_id).await?;
+        let had_trust = existing.is_some();
         let (ua, ip) = (passed.user_agent, passed.ip);
         let record = device::trust(existing, &device_id, ua, ip, trust_secs, now);
-        self.records.save_device(&login.user, &record).await?;
+        let trusted = trusts(env.trust_browser, passed.trust);
+        if trusted {
+            self.records.save_device(&login.user, &record).await?;
+        } else if had_trust {
+            // Asked not to trust a browser trusted before: it is not any more.
+            self.records.forget_device(&login.user, &device_id).await?;
+        }
         let credential = self
             .records
             .open_credential(&login.user, &login.sealed_credential)?;
@@ -79,17 +89,19 @@ impl Auth {
         }
         let ctx = passed.ctx.with_user(&login.user).with_device(&device_id);
         self.audit.record(ctx.mfa_success(passed.factor)).await;
-        self.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
+        if trusted {
+            self.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
+        }
         let (label, when) = (device::label(ua), crate::clock::utc(now));
         self.notify(&login.user, |to| {
             crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
         })
         .await;
-        let device_cookie = encode_device(&self.keys, &device_id);
-        let mut cookies = vec![
-            session.set_cookie,
-            set_cookie(DEVICE_COOKIE, &device_cookie, Some(trust_secs)),
-        ];
+        let mut cookies = vec![session.set_cookie];
+        if trusted {
+            let device_cookie = encode_device(&self.keys, &device_id);
+            cookies.push(set_cookie(DEVICE_COOKIE, &device_cookie, Some(trust_secs)));
+        }
         // The dashboard's cookies go into the session's sealed jar, never to the browser;
         // token clients fetch their token once from the release endpoint.
         cookies.extend(session.jar_cookies);
@@ -98,5 +110,28 @@ impl Auth {
             next: login.next,
             cookies,
         }))
+    }
+}
+
+/// Whether this browser is trusted from now on: the environment's rule, or under "ask" the
+/// person's choice (a client that was not asked, such as an API client, keeps the default: yes).
+pub fn trusts(rule: TrustBrowser, choice: Option<bool>) -> bool {
+    match rule {
+        TrustBrowser::Always => true,
+        TrustBrowser::Never => false,
+        TrustBrowser::Ask => choice.unwrap_or(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_decides_unless_it_asks() {
+        assert!(trusts(TrustBrowser::Always, Some(false)));
+        assert!(!trusts(TrustBrowser::Never, Some(true)));
+        assert!(!trusts(TrustBrowser::Ask, Some(false)));
+        assert!(trusts(TrustBrowser::Ask, None));
     }
 }

@@ -31,7 +31,34 @@ pub enum EndReason {
     /// The enforcement grace period is over and the session never passed a second factor.
     GraceEnded,
     /// Every session of the user ends (a factor reset, an admin's forced logout).
-    AllSessions(&'static str),
+    AllSessions(AllEnd),
+}
+
+/// Why every session of a user ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllEnd {
+    /// An admin reset the second factor.
+    Reset,
+    /// An admin signed the user out everywhere.
+    AdminSignOut,
+    /// The user changed or turned off their second factor.
+    FactorChanged,
+    /// The user recovered their account.
+    Recovered,
+    /// The user had not signed in for longer than the retention.
+    Inactive,
+}
+
+impl AllEnd {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Reset => "second factor reset",
+            Self::AdminSignOut => "signed out by an admin",
+            Self::FactorChanged => "second factor changed",
+            Self::Recovered => "account recovered",
+            Self::Inactive => "inactive longer than the retention",
+        }
+    }
 }
 
 impl EndReason {
@@ -39,12 +66,30 @@ impl EndReason {
         match self {
             Self::Logout | Self::DashboardSignedOut => EventKind::Logout,
             Self::Revoked => EventKind::SessionRevoked,
-            Self::Policy(reason) | Self::AllSessions(reason) => EventKind::ForcedLogout {
+            Self::Policy(reason) => EventKind::ForcedLogout {
                 reason: reason.into(),
+            },
+            Self::AllSessions(why) => EventKind::ForcedLogout {
+                reason: why.text().into(),
             },
             Self::GraceEnded => EventKind::ForcedLogout {
                 reason: "enforcement grace period ended".into(),
             },
+        }
+    }
+
+    /// The code a browser that comes back with the ended session is told (`signed-out?why=`).
+    pub fn cause(self) -> &'static str {
+        match self {
+            Self::Logout | Self::DashboardSignedOut => "signed_out",
+            Self::Revoked => "revoked",
+            Self::Policy(_) => "policy",
+            Self::GraceEnded => "grace_ended",
+            Self::AllSessions(AllEnd::Reset) => "reset",
+            Self::AllSessions(AllEnd::AdminSignOut) => "admin",
+            Self::AllSessions(AllEnd::FactorChanged) => "factor_changed",
+            Self::AllSessions(AllEnd::Recovered) => "recovered",
+            Self::AllSessions(AllEnd::Inactive) => "inactive",
         }
     }
 }
@@ -126,7 +171,7 @@ impl Auth {
         ctx: Context,
     ) -> StoreResult<()> {
         let record = self.records.session(ending.user, ending.sid).await?;
-        self.revoke(ending.user, ending.sid).await?;
+        self.revoke(ending.user, ending.sid, Some(reason)).await?;
         if let (Some(record), false) = (record, reason == EndReason::DashboardSignedOut) {
             self.log_out_dashboard(&ending, &record, &ctx).await;
         }
@@ -145,13 +190,18 @@ impl Auth {
                 jar: None,
                 authority: None,
             };
-            self.revoke(user, &session.id).await?;
+            self.revoke(user, &session.id, Some(reason)).await?;
             self.log_out_dashboard(&ending, session, &ctx).await;
         }
         // Every session that began up to now (to the millisecond); a sign-in right after
         // this is not refused.
         let before_ms = self.clock.now_ms() + 1;
         let event = self.records.revoke_user(user, before_ms).await?;
+        let keep = self.longest_session();
+        let noted = self
+            .records
+            .note_user_end(user, before_ms, reason.cause(), keep);
+        noted.await?;
         self.revocation.apply(&event);
         self.live.close_user(user);
         self.audit.record(ctx.event(reason.event())).await;
@@ -196,11 +246,24 @@ impl Auth {
 
     /// Store revocation, announced to every instance; this instance refuses and closes at
     /// once, before the answer that says it is done, the others on the event.
-    pub(super) async fn revoke(&self, user: &str, sid: &str) -> StoreResult<()> {
+    /// `why` is kept for the browser that comes back with the session (none for a binding that
+    /// is not a signed-in session).
+    pub(super) async fn revoke(
+        &self,
+        user: &str,
+        sid: &str,
+        why: Option<EndReason>,
+    ) -> StoreResult<()> {
         let event = self
             .records
             .revoke_session(user, sid, self.clock.now_ms())
             .await?;
+        if let Some(why) = why {
+            let keep = self.longest_session();
+            self.records
+                .note_session_end(sid, why.cause(), keep)
+                .await?;
+        }
         self.revocation.apply(&event);
         self.live.close_session(sid);
         Ok(())

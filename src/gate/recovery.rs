@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::admin::{Admin, AdminError};
 use super::auth::Auth;
-use super::lifecycle::{EndReason, Ending};
+use super::lifecycle::{AllEnd, EndReason, Ending};
 use crate::audit::{Context, EventKind};
 use crate::mfa::email_otp::{self, CheckOutcome, EmailOtpPolicy, SendDecision};
 use crate::store::records::{PendingLogin, RecoveryRequest, RecoveryState};
@@ -216,7 +216,7 @@ impl Auth {
                 jar: None,
                 authority: None,
             };
-            let reason = EndReason::AllSessions("account recovered");
+            let reason = EndReason::AllSessions(AllEnd::Recovered);
             self.end_session(ending, reason, ctx.with_device(&session.device_id))
                 .await?;
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::Auth;
-use super::lifecycle::EndReason;
+use super::lifecycle::{AllEnd, EndReason};
 use crate::audit::EventKind;
 use crate::store::StoreResult;
 
@@ -51,13 +51,7 @@ impl Auth {
             .map(|e| e.name.clone())
             .collect();
         logs.push(String::new());
-        let longest = self
-            .config
-            .environments
-            .iter()
-            .map(|e| e.sessions.absolute)
-            .max();
-        let longest_ms = longest.unwrap_or_default().as_millis() as u64;
+        let longest_ms = self.longest_session().as_millis() as u64;
         let expired_before = now_ms.saturating_sub(longest_ms);
         self.revocation.prune(expired_before);
         let swept = Swept {
@@ -108,7 +102,7 @@ impl Auth {
                 continue;
             }
             let ctx = self.background_context("");
-            let why = EndReason::AllSessions("inactive longer than the retention");
+            let why = EndReason::AllSessions(AllEnd::Inactive);
             self.end_all(&user, why, ctx).await?;
             self.records.forget_user(&user).await?;
             forgotten += 1;

@@ -5,7 +5,7 @@
 //! user's other sessions, tells the user by email and is audited with the device and IP.
 
 use super::auth::Auth;
-use super::lifecycle::{EndReason, Ending};
+use super::lifecycle::{AllEnd, EndReason, Ending};
 use crate::audit::{Context, EventKind};
 use crate::policy::requiring_environments;
 use crate::store::StoreResult;
@@ -57,7 +57,7 @@ impl Auth {
                     jar: None,
                     authority: None,
                 };
-                let reason = EndReason::AllSessions("second factor changed");
+                let reason = EndReason::AllSessions(AllEnd::FactorChanged);
                 let ctx = ctx.with_user(user).with_device(&session.device_id);
                 self.end_session(ending, reason, ctx).await?;
                 ended += 1;

@@ -86,7 +86,7 @@ impl Auth {
     /// may bring them back. Returns the lines deleting it from this browser.
     pub async fn end_pre_login(&self, pre: &Held) -> Result<Vec<String>, crate::store::StoreError> {
         if !pre.jar.id.is_empty() {
-            self.revoke("", &pre.jar.id).await?;
+            self.revoke("", &pre.jar.id, None).await?;
         }
         Ok(clear_chunks(PRE_LOGIN_JAR, 0, pre.chunks))
     }

@@ -144,6 +144,9 @@ impl Worker {
         };
         let identity = identify(watched, ctx, &req).await?;
         record.user = identity.user().map(str::to_string);
+        if let Some(told) = signed_out_notice(watched, ctx, &identity, &req).await {
+            return Ok(told);
+        }
         let (decision, route) = decide(watched, ctx, &identity, &req);
         match (decision, route) {
             (Decision::WatchLogin, Some(route)) => {
@@ -165,6 +168,30 @@ impl Worker {
             }
         }
     }
+}
+
+/// A browser coming back with a session that was ended elsewhere (a revoke, an admin, the
+/// grace period) is told why on the gateway's page instead of landing on the login page
+/// without a word; its session cookie is cleared, so this happens once. Page loads only.
+async fn signed_out_notice(
+    w: Watched<'_>,
+    ctx: &RequestCtx<'_>,
+    identity: &Identity,
+    req: &Request<Drained>,
+) -> Option<Response<Body>> {
+    let page_load = req.method() == http::Method::GET && !ctx.json;
+    if !matches!(identity, Identity::Anonymous) || !page_load {
+        return None;
+    }
+    let now = w.auth.clock.now();
+    let cause = w.auth.ended_cause(ctx.env, req.headers(), now).await?;
+    let prefix = &w.auth.config.gateway_prefix;
+    let to = format!("{prefix}signed-out?why={cause}");
+    let cleared = [crate::session::clear_cookie(
+        crate::session::SESSION_COOKIE,
+        true,
+    )];
+    Some(super::decision::to_login(w.login, &to, false, &cleared))
 }
 
 /// Phase "identify": who the request is, in memory. A session is only trusted while this

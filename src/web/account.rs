@@ -209,3 +209,40 @@ pub(super) async fn take_token(auth: &Auth, sid: &str) -> StoreResult<Option<Str
     let token = sealed.and_then(|s| auth.keys.open(&s, sid.as_bytes()).ok());
     Ok(token.map(|t| String::from_utf8_lossy(&t).into_owned()))
 }
+
+/// What a browser whose session was ended elsewhere is told (`why` from the revocation;
+/// fixed texts only, nothing from the URL is shown).
+fn ended_because(why: &str) -> &'static str {
+    match why {
+        "revoked" => "this session was signed out from the sessions and devices page, on this or another browser.",
+        "reset" => "an administrator reset your two-step verification. Sign in again to set it up anew.",
+        "admin" => "an administrator signed you out everywhere.",
+        "factor_changed" => "your second factor was changed or turned off, which signs out every browser.",
+        "recovered" => "your account was recovered, which signs out every browser.",
+        "grace_ended" => "two-step verification is now required and this browser had not passed it.",
+        "inactive" => "you had not signed in for a long time, so your sign-in data was removed.",
+        "policy" => "your role or environments no longer allow this session.",
+        "signed_out" => "you signed out.",
+        _ => "your session was ended.",
+    }
+}
+
+/// `GET {prefix}signed-out?why=…`: why this browser is no longer signed in, and the way back.
+pub async fn signed_out(
+    base: super::extract::AnyPage,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let base = base.0;
+    let why = ended_because(q.get("why").map_or("", String::as_str));
+    let login = base.auth.config.environments[base.facts.env_index]
+        .login
+        .as_ref()
+        .map_or("/", |l| l.login_page.as_str())
+        .to_string();
+    base.message(
+        StatusCode::OK,
+        "You were signed out",
+        &format!("You were signed out because {why}"),
+        Some((&login, "Sign in again")),
+    )
+}

@@ -231,7 +231,7 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
 /// The login released: its session cookies, and the token (taken at once, so the release
 /// endpoint has nothing more to give) in the dashboard's shape.
 async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreError> {
-    let Some(released) = release(p, method).await? else {
+    let Some(released) = release(p, method, None).await? else {
         return Ok(problem(StatusCode::UNAUTHORIZED, "no_pending_login"));
     };
     let auth = &p.base.auth;

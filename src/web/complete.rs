@@ -15,8 +15,12 @@ use crate::store::StoreResult;
 
 /// The page's end of a second factor: the browser continues where it was going, with the
 /// cookies of its new session.
-pub async fn complete(page: &PendingPage, method: Factor) -> Result<Response, PageError> {
-    Ok(match release(page, method).await? {
+pub async fn complete(
+    page: &PendingPage,
+    method: Factor,
+    trust: Option<bool>,
+) -> Result<Response, PageError> {
+    Ok(match release(page, method, trust).await? {
         Some(released) => redirect_with_cookies(&released.next, &released.cookies),
         None => PendingPage::expired(&page.base),
     })
@@ -24,7 +28,11 @@ pub async fn complete(page: &PendingPage, method: Factor) -> Result<Response, Pa
 
 /// Completes the pending login of `page` after `method` passed; `None` when it is no longer
 /// pending. Taking the pending login makes completion single-use even under parallel submits.
-pub async fn release(page: &PendingPage, method: Factor) -> StoreResult<Option<Released>> {
+pub async fn release(
+    page: &PendingPage,
+    method: Factor,
+    trust: Option<bool>,
+) -> StoreResult<Option<Released>> {
     let base = &page.base;
     let auth = &base.auth;
     let user_agent = base
@@ -41,8 +49,16 @@ pub async fn release(page: &PendingPage, method: Factor) -> StoreResult<Option<R
         ip: &base.facts.ip,
         jar_chunks: read_chunks(&base.headers, SESSION_JAR).1,
         ctx: base.facts.audit(auth),
+        trust,
     };
     auth.complete_factor(base.facts.env_index, passed).await
+}
+
+/// The person's answer to "Trust this browser" on a form that asked (it sends `trust_asked`;
+/// an unchecked box sends nothing), or `None` when the form did not ask.
+pub fn trust_choice(form: &std::collections::HashMap<String, String>) -> Option<bool> {
+    form.contains_key("trust_asked")
+        .then(|| form.contains_key("trust"))
 }
 
 /// 303 to `to` setting `cookies`, with the gateway's page headers.

@@ -5,7 +5,7 @@ use axum::response::Response;
 use http::StatusCode;
 use minijinja::context;
 
-use super::complete::complete;
+use super::complete::{complete, trust_choice};
 use super::error::PageError;
 use super::extract::{PendingPage, Posted};
 use super::factors::{blocked_page, regulated};
@@ -204,7 +204,7 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
     after_verdict(
         p,
         verdict,
-        accepted(p),
+        accepted(p, trust_choice(&posted.form)),
         retry,
         "That code did not work. Check the latest email, or ask for a new code.",
     )
@@ -212,13 +212,13 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
 }
 
 /// A user without an authenticator app is offered one before the session is released.
-async fn accepted(p: &PendingPage) -> Result<Response, PageError> {
+async fn accepted(p: &PendingPage, trust: Option<bool>) -> Result<Response, PageError> {
     let has_totp = p.base.auth.records.totp(&p.login.user).await?.is_some();
     if !has_totp && p.methods().totp {
         mark_passed(&p.base, &p.login.id, Factor::EmailOtp).await?;
         return Ok(p.base.to("offer"));
     }
-    complete(p, Factor::EmailOtp).await
+    complete(p, Factor::EmailOtp, trust).await
 }
 
 /// `GET {prefix}offer`: after an email code, suggest an authenticator app (or continue).

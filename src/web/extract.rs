@@ -18,6 +18,19 @@ use crate::gate::auth::Auth;
 use crate::session::token::SessionClaims;
 use crate::store::records::PendingLogin;
 
+/// A page anyone may see (signed in or not): only the request's base.
+pub struct AnyPage(pub PageBase);
+
+impl FromRequestParts<Arc<Auth>> for AnyPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Arc<Auth>) -> Result<Self, Response> {
+        let base = PageBase::from_parts(parts, auth);
+        base.map(Self)
+            .ok_or_else(|| http::StatusCode::NOT_FOUND.into_response())
+    }
+}
+
 /// What every page handler has: the auth state, the request's facts and headers.
 pub struct PageBase {
     pub auth: Arc<Auth>,
@@ -90,6 +103,8 @@ impl PageBase {
             title => title,
             brand => env.display_name,
             branding => templates::branding(Some(&env.branding)),
+            trust_ask => env.trust_browser == crate::config::model::TrustBrowser::Ask,
+            trust_days => env.sessions.device_trust.as_secs().div_ceil(86_400),
             prefix => self.prefix(),
             account => account,
             csrf => csrf::token(&self.auth.keys, sid),

@@ -7,7 +7,7 @@ use axum::response::Response;
 use http::StatusCode;
 use minijinja::context;
 
-use super::complete::complete;
+use super::complete::{complete, trust_choice};
 use super::error::PageError;
 use super::extract::{PageBase, PendingPage, Posted};
 use super::factors::{
@@ -151,6 +151,7 @@ pub(super) fn codes_page(
     );
     let extra = context! {
         codes => plain,
+        signing_in => next == "continue",
         download => download,
         continue_action => format!("{}{next}", base.prefix()),
     };
@@ -181,7 +182,7 @@ pub async fn continue_login(posted: Posted<PendingPage>) -> Result<Response, Pag
     let p = &posted.session;
     Ok(
         match p.base.auth.records.take_factor_passed(&p.login.id).await? {
-            Some(method) => complete(p, method).await?,
+            Some(method) => complete(p, method, trust_choice(&posted.form)).await?,
             None => p.base.to(""),
         },
     )
@@ -265,7 +266,7 @@ pub async fn verify_submit(posted: Posted<PendingPage>) -> Result<Response, Page
     after_verdict(
         p,
         verdict,
-        complete(p, Factor::Totp),
+        complete(p, Factor::Totp, trust_choice(&posted.form)),
         |e| verify_page(p, e),
         "That code did not work. Wait for a new code and try again.",
     )
@@ -304,7 +305,7 @@ pub async fn backup_submit(posted: Posted<PendingPage>) -> Result<Response, Page
     after_verdict(
         p,
         verdict,
-        complete(p, Factor::BackupCode),
+        complete(p, Factor::BackupCode, trust_choice(&posted.form)),
         |e| backup_page(p, e),
         "That backup code did not work.",
     )

@@ -152,6 +152,7 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("security/email"), post(security::email_codes))
         .route(&p("backup-codes"), post(account::regenerate_backup_codes))
         .route(&p("logout"), post(account::logout))
+        .route(&p("signed-out"), get(account::signed_out))
         .route(&p("api/release"), get(account::release))
         .route(&p("admin"), get(|| async { Redirect::permanent("admin/") }))
         .route(&p("admin/"), get(admin::users))

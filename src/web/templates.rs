@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/admin_exports.html"),
     ),
     ("recovery.html", include_str!("templates/recovery.html")),
+    ("trust.html", include_str!("templates/trust.html")),
     ("security.html", include_str!("templates/security.html")),
 ];
 

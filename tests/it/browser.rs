@@ -298,6 +298,13 @@ async fn an_admin_resets_a_user_and_approves_a_recovery_request_in_a_browser() {
             scroll <= inner,
             "{path} is {scroll} px wide in a {inner} px window"
         );
+        // For reviewers: each page at a phone's width, in the target dir (not committed).
+        let name: String = path
+            .trim_start_matches("/.mfagate/")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        save_screenshot(&browser, &format!("page-{name}-390.png")).await;
     }
     save_screenshot(&browser, "admin-users-390.png").await;
     browser.close().await.unwrap();

@@ -559,7 +559,9 @@ async fn long_polls_and_event_streams_end_when_their_session_is_revoked() {
     lab.auth()
         .end_all(
             AGENT.0,
-            mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+            mfagate::gate::lifecycle::EndReason::AllSessions(
+                mfagate::gate::lifecycle::AllEnd::AdminSignOut,
+            ),
             ctx,
         )
         .await

@@ -162,11 +162,11 @@ async fn sessions_live_through_grace_then_end_everywhere() {
         forced, 2,
         "one audited forced logout per session: {events:?}"
     );
-    // Both browsers are logged out: their requests reach the dashboard without a credential.
+    // Both browsers are logged out: told why by the gateway, not let through to the dashboard.
     for (cookies, dash) in browsers.iter().zip(&dash_cookies) {
         let resp = get(&gw, &pki, cookies, "/").await;
-        assert_eq!(resp.status(), 302);
-        assert_eq!(location(&resp), "/login");
+        assert_eq!(resp.status(), 303);
+        assert_eq!(location(&resp), "/.mfagate/signed-out?why=grace_ended");
         // The dashboard's own session ended too (its logout got the withheld credential).
         let direct = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

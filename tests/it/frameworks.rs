@@ -405,7 +405,9 @@ async fn ending_a_token_session_signs_its_token_out_of_the_dashboard() {
     let ctx = auth.background_context("app");
     let ended = auth.end_all(
         USER.0,
-        mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+        mfagate::gate::lifecycle::EndReason::AllSessions(
+            mfagate::gate::lifecycle::AllEnd::AdminSignOut,
+        ),
         ctx,
     );
     assert_eq!(ended.await.unwrap(), 1);

@@ -80,11 +80,12 @@ async fn each_browser_passes_mfa_and_trust_expires_or_is_revoked() {
     assert_eq!(resp.status(), 303);
     let inbox = t.get(&phone, "/").await;
     assert_eq!(
-        inbox.status(),
-        302,
-        "a revoked session's credential no longer reaches the dashboard"
+        location(&inbox),
+        "/.mfagate/signed-out?why=revoked",
+        "a revoked session's credential no longer reaches the dashboard; the browser is told why"
     );
-    assert_eq!(location(&inbox), "/login");
+    // Told once (the cookie is cleared): then the dashboard's login, as for anyone.
+    assert_eq!(location(&t.get(&phone, "/").await), "/login");
     let resp = t.login(&phone, "agent2@demo.test", "agent2-pass").await;
     assert_eq!(location(&resp), "/.mfagate/", "revoked device asks again");
 
@@ -375,7 +376,9 @@ async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
     t.auth()
         .end_all(
             "agent1@demo.test",
-            mfagate::gate::lifecycle::EndReason::AllSessions("test"),
+            mfagate::gate::lifecycle::EndReason::AllSessions(
+                mfagate::gate::lifecycle::AllEnd::AdminSignOut,
+            ),
             ctx,
         )
         .await
@@ -402,6 +405,7 @@ async fn revoking_all_of_a_users_sessions_ends_them_and_their_websockets() {
     );
     for browser in [&laptop, &phone] {
         let resp = t.get(browser, "/").await;
-        assert_eq!(location(&resp), "/login", "every session of the user ended");
+        let told = "/.mfagate/signed-out?why=admin";
+        assert_eq!(location(&resp), told, "every session of the user ended");
     }
 }

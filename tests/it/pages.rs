@@ -174,3 +174,91 @@ async fn a_revoke_is_confirmed_and_backup_codes_download_as_a_file_that_says_wha
     assert!(file.contains("Each code works once"), "{file}");
     stop(c.gw).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchecked_trust_box_leaves_the_browser_untrusted() {
+    let c = Console::start_with("", "", "").await;
+    let auth = c.auth();
+    for (user, password, checked) in [
+        ("agent1@demo.test", "agent1-pass", false),
+        ("supervisor@demo.test", "supervisor-pass", true),
+    ] {
+        let browser = c.pending(user, password).await;
+        let (_, _, codes) = enroll_to_codes(&browser, &c.base(), auth.clock.now()).await;
+        assert!(codes.contains("Trust this browser for 30 days"), "{codes}");
+        let mut form = vec![("csrf", csrf(&codes)), ("trust_asked", "1".into())];
+        if checked {
+            form.push(("trust", "1".into()));
+        }
+        let url = format!("{}/.mfagate/continue", c.base());
+        let released = browser.post(url).form(&form).send().await.unwrap();
+        assert_eq!(released.status(), 303, "{user} signed in either way");
+        let device_cookie = released
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("__Host-mfagate-device="));
+        let devices = auth.records.devices(user).await.unwrap();
+        assert_eq!(
+            (device_cookie, devices.len()),
+            (checked, usize::from(checked)),
+            "{user}"
+        );
+        assert_eq!(
+            c.get(&browser, "/").await.status(),
+            200,
+            "{user} is signed in"
+        );
+    }
+    stop(c.gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signed_out_elsewhere_is_told_why_once() {
+    let admin_user =
+        "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n";
+    let c = Console::start_with(admin_user, "", "").await;
+    let (agent, _) = c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let (admin, _) = c.signed_in("admin@demo.test", "admin-pass").await;
+    assert_eq!(c.get(&agent, "/").await.status(), 200);
+    let reset = c.act(&admin, "agent1@demo.test", "reset", "").await;
+    assert_eq!(reset.status(), 303);
+
+    let back = c.get(&agent, "/inbox").await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["location"], "/.mfagate/signed-out?why=reset");
+    let cleared = back.headers().get_all("set-cookie").iter().any(|v| {
+        let v = v.to_str().unwrap();
+        v.starts_with("__Host-mfagate=;") && v.contains("Max-Age=0")
+    });
+    assert!(cleared, "the ended session's cookie is cleared");
+    let told = page(
+        &agent,
+        &format!("{}/.mfagate/signed-out?why=reset", c.base()),
+    )
+    .await;
+    assert!(
+        told.contains(
+            "You were signed out because an administrator reset your two-step verification"
+        ),
+        "{told}"
+    );
+    assert!(told.contains(">Sign in again</a>"), "{told}");
+    let unknown = page(
+        &agent,
+        &format!("{}/.mfagate/signed-out?why=%3Cb%3E", c.base()),
+    )
+    .await;
+    assert!(unknown.contains("because your session was ended.") && !unknown.contains("<b>"));
+    // Told once: the next request is an anonymous one, as usual.
+    let again = c.get(&agent, "/inbox").await;
+    let location = again
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    assert!(
+        !location.unwrap_or_default().contains("signed-out"),
+        "told once"
+    );
+    stop(c.gw).await;
+}

@@ -1,6 +1,8 @@
 //! What retention removes: people who have not signed in for an environment's `retention`,
 //! and revocations older than any session they could still apply to.
 
+use std::time::Duration;
+
 use super::{user_key, Records, REVOKED_SET, REVOKED_USERS_SET, USERS_SET};
 use crate::store::StoreResult;
 
@@ -8,7 +10,8 @@ use crate::store::StoreResult;
 use super::recovery::RECOVERY_SET;
 
 /// Every key a user's data lives under, besides the sets of their sessions and devices.
-const USER_VALUES: [&str; 10] = [
+const USER_VALUES: [&str; 11] = [
+    "ended",
     "totp",
     "totp-pending",
     "backup",
@@ -22,6 +25,49 @@ const USER_VALUES: [&str; 10] = [
 ];
 
 impl Records {
+    /// Why session `sid` ended, kept for `keep` (as long as its cookie can come back), for
+    /// telling that browser.
+    pub async fn note_session_end(
+        &self,
+        sid: &str,
+        cause: &str,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        let key = format!("ended:{sid}");
+        self.store.put(&key, cause.as_bytes(), Some(keep)).await
+    }
+
+    /// Why every session of `user` begun before `before_ms` ended (the latest such end).
+    pub async fn note_user_end(
+        &self,
+        user: &str,
+        before_ms: u64,
+        cause: &str,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        let value = format!("{before_ms} {cause}");
+        let key = user_key(user, "ended");
+        self.store.put(&key, value.as_bytes(), Some(keep)).await
+    }
+
+    /// Why a session (by id, user and start in ms) ended, if that was noted.
+    pub async fn end_cause(
+        &self,
+        sid: &str,
+        user: &str,
+        created_ms: u64,
+    ) -> StoreResult<Option<String>> {
+        let text = |raw: Vec<u8>| String::from_utf8_lossy(&raw).into_owned();
+        if let Some(cause) = self.store.get(&format!("ended:{sid}")).await? {
+            return Ok(Some(text(cause)));
+        }
+        let all = self.store.get(&user_key(user, "ended")).await?.map(text);
+        Ok(all.and_then(|v| {
+            let (before, cause) = v.split_once(' ')?;
+            (created_ms < before.parse().ok()?).then(|| cause.to_string())
+        }))
+    }
+
     /// Notes that `user` signed in at `now` (Unix seconds), for retention.
     pub async fn mark_signed_in(&self, user: &str, now: u64) -> StoreResult<()> {
         let key = user_key(user, "seen");
