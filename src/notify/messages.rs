@@ -10,6 +10,8 @@ pub struct Email {
     pub brand: String,
     pub lines: Vec<String>,
     pub code: Option<String>,
+    /// Where the environment's people get help (`[environments.branding] support`).
+    pub support: Option<String>,
 }
 
 pub fn otp_code(to: &str, brand: &str, code: &str, ttl_secs: u64) -> Email {
@@ -26,6 +28,7 @@ pub fn otp_code(to: &str, brand: &str, code: &str, ttl_secs: u64) -> Email {
             "If this wasn't you, do not share the code and change your password.".into(),
         ],
         code: Some(code.into()),
+        support: None,
     }
 }
 
@@ -39,6 +42,7 @@ pub fn device_trusted(to: &str, brand: &str, device: &str, ip: &str, when: &str)
             "If this wasn't you, sign in, revoke the device on the devices page, and change your password.".into(),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -52,6 +56,7 @@ pub fn factor_enrolled(to: &str, brand: &str) -> Email {
             "If this wasn't you, contact your administrator now.".into(),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -66,6 +71,7 @@ pub fn backup_codes_regenerated(to: &str, brand: &str) -> Email {
             "If this wasn't you, contact your administrator now.".into(),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -79,6 +85,7 @@ pub fn blocked(to: &str, brand: &str, until: &str) -> Email {
             "If this wasn't you, someone may know your password: change it.".into(),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -98,6 +105,7 @@ pub fn enforcement_notice(to: &str, brand: &str, deadline: &str, app: bool, emai
             format!("Set it up at your next sign-in: after your password you will be asked {asked}. Sessions without it end on that date, on all devices."),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -112,6 +120,7 @@ pub fn mfa_reset(to: &str, brand: &str) -> Email {
             "If you did not ask for this, contact your administrator now.".into(),
         ],
         code: None,
+        support: None,
     }
 }
 
@@ -122,6 +131,7 @@ fn notice(to: &str, brand: &str, subject: &str, lines: Vec<String>) -> Email {
         brand: brand.into(),
         lines,
         code: None,
+        support: None,
     }
 }
 
@@ -160,6 +170,7 @@ pub fn recovery_code(to: &str, brand: &str, code: &str, ttl_secs: u64) -> Email 
             "If this wasn't you, do not use the code, change your password and tell another administrator.".into(),
         ],
         code: Some(code.into()),
+        support: None,
     }
 }
 

@@ -106,6 +106,8 @@ pub struct Mailer {
     from: Mailbox,
     reply_to: Option<Mailbox>,
     timeout: Duration,
+    /// Each environment's support contact, by the display name its emails carry.
+    support: std::collections::HashMap<String, String>,
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -144,12 +146,27 @@ impl Mailer {
                 from: parse(&config.from)?,
                 reply_to: config.reply_to.as_deref().map(parse).transpose()?,
                 timeout: config.timeout,
+                support: Default::default(),
             },
             worker,
         ))
     }
 
+    /// Tells every email of the environment named `brand` where its people get help.
+    pub fn with_support(mut self, support: std::collections::HashMap<String, String>) -> Self {
+        self.support = support;
+        self
+    }
+
     fn build(&self, email: &Email) -> Result<Message, NotifyError> {
+        let support = email
+            .support
+            .clone()
+            .or_else(|| self.support.get(&email.brand).cloned());
+        let email = &Email {
+            support,
+            ..email.clone()
+        };
         let render = |name| {
             templates()
                 .get_template(name)

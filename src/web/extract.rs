@@ -104,6 +104,8 @@ impl PageBase {
             brand => env.display_name,
             branding => templates::branding(Some(&env.branding)),
             trust_ask => env.trust_browser == crate::config::model::TrustBrowser::Ask,
+            // The console's tables get the room a desktop has.
+            wide => template.starts_with("admin_"),
             trust_days => env.sessions.device_trust.as_secs().div_ceil(86_400),
             prefix => self.prefix(),
             account => account,

@@ -63,6 +63,12 @@ async fn every_page_carries_the_environments_branding_and_a_way_back() {
         "{policy}"
     );
     assert_eq!(logo.text().await.unwrap(), LOGO);
+    // The emails carry the support contact too.
+    let mail = c.mail("agent1@demo.test", "new device signed in").await;
+    assert!(
+        mail.contains("Need help? Contact it-help@acme.test."),
+        "{mail}"
+    );
     stop(c.gw).await;
 }
 
