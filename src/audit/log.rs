@@ -16,8 +16,12 @@ pub fn log_name(environment: &str) -> String {
 
 /// Where events were kept before they were split per environment and keyed by time.
 const LEGACY_LOG: &str = "audit";
-/// Marks that one instance has moved (or is moving) the legacy log.
-const LEGACY_CLAIM: &str = "audit-legacy-moved";
+/// Held by the instance moving the legacy log.
+const LEGACY_CLAIM: &str = "audit-legacy-moving";
+/// How long a claim holds should its instance stop mid-way.
+const LEGACY_CLAIM_TTL: Duration = Duration::from_secs(600);
+/// The last legacy entry moved ("ms-seq").
+const LEGACY_CURSOR: &str = "audit-legacy-cursor";
 
 /// Entries read from the store per round trip.
 const PAGE: usize = 500;
@@ -166,19 +170,29 @@ impl AuditSink {
     }
 
     /// Moves the events of earlier versions (one log, sequence-keyed, times in seconds) into
-    /// the per-environment logs, once across all instances.
+    /// the per-environment logs. Run at start, before any event is recorded, so they keep
+    /// their times; one instance at a time (a claim that expires, should it stop), resuming
+    /// after the last page it moved. Returns how many were moved.
     pub async fn move_legacy(&self) -> StoreResult<u64> {
+        let any = self
+            .store
+            .log_range(LEGACY_LOG, LogId::default(), u64::MAX, 1);
+        if any.await?.is_empty()
+            || !self
+                .store
+                .put_if_absent(LEGACY_CLAIM, b"1", Some(LEGACY_CLAIM_TTL))
+                .await?
+        {
+            return Ok(0);
+        }
+        let mut from = self.legacy_cursor().await?;
         let mut moved = 0;
-        let mut from = LogId::default();
         loop {
             let page = self
                 .store
                 .log_range(LEGACY_LOG, from, u64::MAX, PAGE)
                 .await?;
             let Some(&(last, _)) = page.last() else { break };
-            if moved == 0 && !self.store.put_if_absent(LEGACY_CLAIM, b"1", None).await? {
-                return Ok(0);
-            }
             for (_, raw) in page {
                 let Some(event) = legacy_event(&raw) else {
                     continue;
@@ -188,13 +202,34 @@ impl AuditSink {
                 self.store.log_append(&log, event.at_ms, &json, 0).await?;
                 moved += 1;
             }
+            let cursor = format!("{}-{}", last.ms, last.seq);
+            self.store
+                .put(LEGACY_CURSOR, cursor.as_bytes(), None)
+                .await?;
+            // Only what was moved: an earlier version still running may append more.
+            self.store
+                .log_trim(LEGACY_LOG, last.ms.saturating_add(1))
+                .await?;
             from = last.next();
         }
+        self.store.delete(LEGACY_CLAIM).await?;
         if moved > 0 {
-            self.store.log_trim(LEGACY_LOG, u64::MAX).await?;
             tracing::info!(events = moved, "audit events of an earlier version moved");
         }
         Ok(moved)
+    }
+
+    /// Where the move of earlier versions' events goes on from.
+    async fn legacy_cursor(&self) -> StoreResult<LogId> {
+        let raw = self.store.get(LEGACY_CURSOR).await?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        let id = text.split_once('-').and_then(|(ms, seq)| {
+            Some(LogId {
+                ms: ms.parse().ok()?,
+                seq: seq.parse().ok()?,
+            })
+        });
+        Ok(id.map_or(LogId::default(), LogId::next))
     }
 }
 

@@ -226,7 +226,13 @@ impl Auth {
     ) -> Option<SessionClaims> {
         let value = cookie_value(headers, SESSION_COOKIE)?;
         let claims = decode_session(&self.keys, value, now).ok()?;
+        // Also within today's `session_absolute`: revocations are pruned past the longest
+        // session the config allows now, so a cookie minted under a longer limit must not
+        // outlive its pruned revocation.
+        let within = claims.stage != crate::session::token::Stage::Full
+            || claims.created_at + env.sessions.absolute.as_secs() > now;
         (claims.env == env.name
+            && within
             && !self
                 .revocation
                 .is_revoked(&claims.sid, &claims.user, claims.created_ms()))
@@ -259,7 +265,8 @@ impl Auth {
     /// sessions is worth keeping.
     pub fn longest_session(&self) -> std::time::Duration {
         let envs = self.config.environments.iter();
-        envs.map(|e| e.sessions.absolute).max().unwrap_or_default()
+        let longest = envs.map(|e| e.sessions.absolute).max().unwrap_or_default();
+        longest.max(super::login_flow::PENDING_TTL)
     }
 
     /// A fully signed-in session (second factor done or not required).

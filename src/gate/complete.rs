@@ -92,11 +92,13 @@ impl Auth {
         if trusted {
             self.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
         }
-        let (label, when) = (device::label(ua), crate::clock::utc(now));
-        self.notify(&login.user, |to| {
-            crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
-        })
-        .await;
+        if trusted {
+            let (label, when) = (device::label(ua), crate::clock::utc(now));
+            self.notify(&login.user, |to| {
+                crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
+            })
+            .await;
+        }
         let mut cookies = vec![session.set_cookie];
         if trusted {
             let device_cookie = encode_device(&self.keys, &device_id);

@@ -162,10 +162,12 @@ impl Auth {
             SsoOutcome::Rejected(reason) => EventKind::SsoRejected { reason },
             SsoOutcome::Verified(id) => {
                 if self.first_sso_in_window(env, &id.user, now) {
+                    // Written in the background: an SSO request never waits on the store.
                     let ctx = self
                         .audit_context(env, peer, request_id)
                         .with_user(&id.user);
-                    self.audit.record(ctx.event(EventKind::SsoSignIn)).await;
+                    let (audit, event) = (self.audit.clone(), ctx.event(EventKind::SsoSignIn));
+                    tokio::spawn(async move { audit.record(event).await });
                 }
                 let mut entry = self.config.directory.lookup(&id.user, &env.name);
                 if let Some(envs) = id.environments {

@@ -140,6 +140,14 @@ impl DashboardLogout for NoDashboardLogout {
     }
 }
 
+/// Why a session ended is only for telling its browser: a store that cannot keep it does not
+/// undo or stop the end itself.
+fn told_best_effort(noted: StoreResult<()>) {
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "why a session ended could not be kept; its browser is told less");
+    }
+}
+
 /// What a revoke names.
 #[derive(Debug, Clone, Copy)]
 pub enum Revoke<'a> {
@@ -197,13 +205,13 @@ impl Auth {
         // this is not refused.
         let before_ms = self.clock.now_ms() + 1;
         let event = self.records.revoke_user(user, before_ms).await?;
+        self.revocation.apply(&event);
+        self.live.close_user(user);
         let keep = self.longest_session();
         let noted = self
             .records
             .note_user_end(user, before_ms, reason.cause(), keep);
-        noted.await?;
-        self.revocation.apply(&event);
-        self.live.close_user(user);
+        told_best_effort(noted.await);
         self.audit.record(ctx.event(reason.event())).await;
         Ok(sessions.len())
     }
@@ -258,14 +266,13 @@ impl Auth {
             .records
             .revoke_session(user, sid, self.clock.now_ms())
             .await?;
-        if let Some(why) = why {
-            let keep = self.longest_session();
-            self.records
-                .note_session_end(sid, why.cause(), keep)
-                .await?;
-        }
         self.revocation.apply(&event);
         self.live.close_session(sid);
+        if let Some(why) = why {
+            let keep = self.longest_session();
+            let noted = self.records.note_session_end(sid, why.cause(), keep).await;
+            told_best_effort(noted);
+        }
         Ok(())
     }
 

@@ -239,6 +239,10 @@ impl Login<'_> {
         let Some(dev) = &self.req.device_id else {
             return Ok(None);
         };
+        // "never": no browser skips the factor, including those trusted before the rule.
+        if self.env.trust_browser == crate::config::model::TrustBrowser::Never {
+            return Ok(None);
+        }
         let record = self.auth.records.device(self.user, dev).await?;
         // A trusted device counts as a second factor as of when it passed one.
         let now = self.auth.clock.now();

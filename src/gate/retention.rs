@@ -101,6 +101,11 @@ impl Auth {
                 }
                 continue;
             }
+            // Read again right before: someone who just signed in on another instance stays.
+            let again = self.records.last_signed_in(&user).await?;
+            if again.is_some_and(|t| !expired(t, retention, self.clock.now())) {
+                continue;
+            }
             let ctx = self.background_context("");
             let why = EndReason::AllSessions(AllEnd::Inactive);
             self.end_all(&user, why, ctx).await?;

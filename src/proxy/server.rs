@@ -301,6 +301,15 @@ fn build_auth(
     auth.audit
         .observe(Box::new(move |event| counted.observe_audit(event)));
     let auth = Arc::new(auth);
+    // Events of an earlier version move before anything new is recorded, so they keep their
+    // times. A failure is not fatal: the retention sweep tries again every hour.
+    let moving = auth.clone();
+    startup_step("audit log move", shared, async move {
+        if let Err(e) = moving.audit.move_legacy().await {
+            tracing::warn!(error = %e, "earlier audit events not moved yet; retrying hourly");
+        }
+        Ok(())
+    })?;
     // Enforcement times are known before any worker serves a request. Unreachable: every
     // requiring environment is enforced without grace until the sweep loop records them.
     let enforcing = auth.clone();

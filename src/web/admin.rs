@@ -193,7 +193,14 @@ pub async fn user(
         .map(|d| context! { id => d.id, label => d.label, last_seen => utc(d.last_seen), ip => d.last_ip, until => utc(d.trusted_until) })
         .collect();
     let since = auth.clock.now_ms().saturating_sub(RECENT_WINDOW_MS);
-    let mut reader = auth.audit.period(&status.envs, since, u64::MAX);
+    // Only the environments this admin administers: the others' activity is not theirs.
+    let envs: Vec<String> = status
+        .envs
+        .iter()
+        .filter(|e| admin.envs.contains(e))
+        .cloned()
+        .collect();
+    let mut reader = auth.audit.period(&envs, since, u64::MAX);
     let mut recent = std::collections::VecDeque::new();
     while let Some(e) = reader.next().await? {
         if e.user.as_deref() == Some(target) {

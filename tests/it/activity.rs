@@ -20,7 +20,7 @@ const DAY_MS: u64 = 86_400_000;
 const USERS: &str =
     "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"owner\"\nenvironments = [\"chat\"]\n\
     [[users]]\nidentity = \"supervisor@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n\
-    [[users]]\nidentity = \"agent2@demo.test\"\nrole = \"agent\"\nenvironments = [\"other\"]\n";
+    [[users]]\nidentity = \"agent2@demo.test\"\nrole = \"owner\"\nenvironments = [\"other\"]\n";
 
 /// One event of every kind. The match below does not compile when a kind is added and not
 /// listed here, so the contract covers every kind there is.
@@ -468,7 +468,7 @@ async fn an_owner_exports_exactly_a_period_and_sees_the_download_in_the_history(
     }
     let other = c.pki.client(&["other.test"], c.gw.https_addr, false);
     let other_base = format!("https://other.test:{}", c.gw.https_addr.port());
-    crate::support::mfa::enroll_at(
+    let (seed2, _) = crate::support::mfa::enroll_at(
         &other,
         &other_base,
         "agent2@demo.test",
@@ -590,6 +590,32 @@ async fn an_owner_exports_exactly_a_period_and_sees_the_download_in_the_history(
     assert_eq!(c.audited("export_ready").await.len(), 1);
     // An admin cannot download it either.
     assert_eq!(c.get(&admin, &url).await.status(), 403);
+    // Nor can an owner of another environment: they neither see nor download it (a new
+    // browser, so the second factor is fresh).
+    let other = c.pki.client(&["other.test"], c.gw.https_addr, false);
+    let login = other
+        .post(format!("{other_base}/login"))
+        .form(&[("email", "agent2@demo.test"), ("password", "agent2-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.headers()["location"], "/.mfagate/");
+    let code = mfagate::mfa::totp::code_at(&seed2, auth.clock.now());
+    let verified = crate::support::mfa::verify_at(&other, &other_base, &code).await;
+    assert_eq!(verified.status(), 303);
+    let theirs = other
+        .get(format!("{other_base}/.mfagate/admin/api/v1/exports"))
+        .send()
+        .await
+        .unwrap();
+    let theirs: Value = theirs.json().await.unwrap();
+    assert_eq!(theirs["exports"], serde_json::json!([]), "{theirs}");
+    let stolen = other
+        .get(format!("{other_base}{url}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 404, "another environment's owner");
 
     // The same through the API, as the owner's session (JSON from the gateway's origin).
     let api = format!("{}/.mfagate/admin/api/v1/exports", c.base());
@@ -702,4 +728,45 @@ async fn the_cli_exports_a_period_from_the_store_of_a_stopped_gateway() {
         .output()
         .unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--from"));
+}
+
+/// A store written by an earlier version (one sequence-keyed log, times in seconds, the target
+/// as `user`, admin actors inside the event) is read into the per-environment logs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_an_earlier_version_move_into_the_time_keyed_logs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(dir.path().join("mfagate.redb")).unwrap();
+        let logs: redb::TableDefinition<(&str, u64), &[u8]> = redb::TableDefinition::new("logs");
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(logs).unwrap();
+            let reset = r#"{"at":1700000000,"event":"mfa_reset","actor":"admin@x.test","reason":"lost phone","outcome":"success","user":"ada@x.test","environment":"chat","device":null,"ip":"192.0.2.1","request_id":"00000000000000aa"}"#;
+            let login = r#"{"at":1700000100,"event":"login_intercepted","outcome":"success","user":"bob@x.test","environment":"other","device":null,"ip":"192.0.2.2","request_id":"00000000000000bb"}"#;
+            table.insert(("audit", 1), reset.as_bytes()).unwrap();
+            table.insert(("audit", 2), login.as_bytes()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let sink = AuditSink::new(store.clone(), Duration::from_secs(20 * 365 * 86_400));
+    assert_eq!(sink.move_legacy().await.unwrap(), 2);
+    let chat = sink.recent(&["chat".into()], 10).await;
+    assert_eq!(chat.len(), 1);
+    assert_eq!(
+        chat[0].at_ms, 1_700_000_000_000,
+        "seconds became milliseconds"
+    );
+    assert_eq!(chat[0].actor.as_deref(), Some("admin@x.test"));
+    assert_eq!(chat[0].user.as_deref(), Some("ada@x.test"));
+    assert!(matches!(&chat[0].kind, EventKind::MfaReset { reason } if reason == "lost phone"));
+    assert_eq!(sink.recent(&["other".into()], 10).await.len(), 1);
+    let legacy = store.log_range("audit", mfagate::store::LogId::default(), u64::MAX, 10);
+    assert!(legacy.await.unwrap().is_empty(), "the old log is emptied");
+    assert_eq!(sink.move_legacy().await.unwrap(), 0, "moved once");
+    assert_eq!(
+        sink.recent(&["chat".into()], 10).await.len(),
+        1,
+        "no duplicates"
+    );
 }
