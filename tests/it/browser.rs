@@ -43,6 +43,38 @@ async fn element(browser: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 /// Keeps a picture of what the browser showed, for people reviewing the flow.
+/// The page is no wider than the window, has exactly one `h1`, and no heading skips a level.
+async fn assert_fits_and_headings_in_order(browser: &Client, path: &str) {
+    let facts = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth, \
+             Array.from(document.querySelectorAll('h1,h2,h3,h4,h5,h6')).map(h => +h.tagName[1])]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (facts[0].as_u64().unwrap(), facts[1].as_u64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{path} is {scroll} px wide in a {inner} px window"
+    );
+    let levels: Vec<u64> = facts[2]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        levels.iter().filter(|l| **l == 1).count(),
+        1,
+        "{path}: one h1 in {levels:?}"
+    );
+    assert!(
+        levels.windows(2).all(|w| w[1] <= w[0] + 1),
+        "{path}: a heading level is skipped in {levels:?}"
+    );
+}
+
 async fn save_screenshot(browser: &Client, name: &str) {
     let shot = browser.screenshot().await.unwrap();
     std::fs::write(
@@ -273,38 +305,30 @@ async fn an_admin_resets_a_user_and_approves_a_recovery_request_in_a_browser() {
         "approved: reset"
     );
 
-    // At a phone's width the pages stay within the screen.
-    browser.set_window_size(390, 844).await.unwrap();
-    for path in [
-        "/.mfagate/admin/",
-        "/.mfagate/admin/user?u=agent1%40demo.test",
-        "/.mfagate/admin/recovery",
-        "/.mfagate/admin/exports",
-        "/.mfagate/devices",
-        "/.mfagate/security",
-        "/.mfagate/no-such-page",
-    ] {
-        browser.goto(&t.url(path)).await.unwrap();
-        element(&browser, "main").await;
-        let width = browser
-            .execute(
-                "return [document.documentElement.scrollWidth, window.innerWidth]",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
-        assert!(
-            scroll <= inner,
-            "{path} is {scroll} px wide in a {inner} px window"
-        );
-        // For reviewers: each page at a phone's width, in the target dir (not committed).
-        let name: String = path
-            .trim_start_matches("/.mfagate/")
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        save_screenshot(&browser, &format!("page-{name}-390.png")).await;
+    // At desktop and at a phone's width every page stays within the screen and has one
+    // title heading with no level skipped; a screenshot of each is saved for reviewers in
+    // the target dir (not committed).
+    for (width, height) in [(1280, 900), (390, 844)] {
+        browser.set_window_size(width, height).await.unwrap();
+        for path in [
+            "/.mfagate/admin/",
+            "/.mfagate/admin/user?u=agent1%40demo.test",
+            "/.mfagate/admin/recovery",
+            "/.mfagate/admin/exports",
+            "/.mfagate/devices",
+            "/.mfagate/security",
+            "/.mfagate/no-such-page",
+        ] {
+            browser.goto(&t.url(path)).await.unwrap();
+            element(&browser, "main").await;
+            assert_fits_and_headings_in_order(&browser, path).await;
+            let name: String = path
+                .trim_start_matches("/.mfagate/")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            save_screenshot(&browser, &format!("page-{name}-{width}.png")).await;
+        }
     }
     save_screenshot(&browser, "admin-users-390.png").await;
     browser.close().await.unwrap();
@@ -349,17 +373,7 @@ async fn a_user_opts_in_on_the_security_page_in_a_browser() {
             .await
             .unwrap();
         assert_eq!(factor, "not set up");
-        let size = browser
-            .execute(
-                "return [document.documentElement.scrollWidth, window.innerWidth]",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert!(
-            size[0].as_u64() <= size[1].as_u64(),
-            "fits {width} px: {size}"
-        );
+        assert_fits_and_headings_in_order(&browser, "/.mfagate/security").await;
         save_screenshot(&browser, &format!("security-{width}.png")).await;
     }
     click(&browser, "#authenticator-link").await;
