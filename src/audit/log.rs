@@ -275,12 +275,6 @@ impl PeriodReader {
             .min_by_key(|c| c.buffered.front().map(|(id, e)| (*id, e.at_ms)));
         Ok(earliest.and_then(|c| c.buffered.pop_front().map(|(_, e)| e)))
     }
-
-    /// How far the read has come: the time of the oldest event not yet returned, if any.
-    pub fn position_ms(&self) -> Option<u64> {
-        let buffered = self.logs.iter().filter_map(|c| c.buffered.front());
-        buffered.map(|(id, _)| id.ms).min()
-    }
 }
 
 /// Reads the cursor's next page (skipping entries that no longer parse, with a warning).

@@ -69,9 +69,10 @@ impl<'k> Sealer<'k> {
     }
 }
 
-/// Opens a sealed file frame by frame.
-pub struct Opener<'k> {
-    keys: &'k KeyRing,
+/// Opens a sealed file frame by frame. `K` is a borrowed or shared key ring (a stream being
+/// sent keeps an `Arc`).
+pub struct Opener<K> {
+    keys: K,
     file_id: String,
     index: u64,
     done: bool,
@@ -89,8 +90,8 @@ pub fn header(bytes: [u8; HEADER]) -> Result<(usize, bool), CryptoError> {
 
 pub const HEADER_LEN: usize = HEADER;
 
-impl<'k> Opener<'k> {
-    pub fn new(keys: &'k KeyRing, file_id: &str) -> Self {
+impl<K: std::ops::Deref<Target = KeyRing>> Opener<K> {
+    pub fn new(keys: K, file_id: &str) -> Self {
         Self {
             keys,
             file_id: file_id.to_string(),
@@ -99,12 +100,9 @@ impl<'k> Opener<'k> {
         }
     }
 
-    /// Continues a file at frame `index` (a reader that keeps only its position).
-    pub fn resume(keys: &'k KeyRing, file_id: &str, index: u64) -> Self {
-        Self {
-            index,
-            ..Self::new(keys, file_id)
-        }
+    /// Whether no frame has been opened yet.
+    pub fn at_start(&self) -> bool {
+        self.index == 0
     }
 
     /// The plaintext of the next frame (its header already read with `header`).

@@ -373,23 +373,15 @@ fn opened_stream(
     array: bool,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     struct State {
-        keys: Arc<crate::crypto::secret_box::KeyRing>,
-        id: String,
+        opener: Opener<Arc<crate::crypto::secret_box::KeyRing>>,
         file: tokio::fs::File,
-        index: u64,
-        first: bool,
-        done: bool,
     }
     let state = State {
-        keys,
-        id,
+        opener: Opener::new(keys, &id),
         file,
-        index: 0,
-        first: true,
-        done: false,
     };
     futures_util::stream::try_unfold(state, move |mut s| async move {
-        if s.done {
+        if s.opener.complete() {
             return Ok(None);
         }
         let mut head = [0u8; sealed_file::HEADER_LEN];
@@ -397,15 +389,15 @@ fn opened_stream(
         let (len, last) = sealed_file::header(head).map_err(std::io::Error::other)?;
         let mut sealed = vec![0u8; len];
         s.file.read_exact(&mut sealed).await?;
-        let mut opener = Opener::resume(&s.keys, &s.id, s.index);
-        let plain = opener.open(last, &sealed).map_err(std::io::Error::other)?;
-        s.index += 1;
-        s.done = last;
+        let first = s.opener.at_start();
+        let plain = s
+            .opener
+            .open(last, &sealed)
+            .map_err(std::io::Error::other)?;
         let chunk = match array {
             false => plain,
-            true => as_array_part(&plain, s.first, last),
+            true => as_array_part(&plain, first, last),
         };
-        s.first = false;
         Ok(Some((Bytes::from(chunk), s)))
     })
 }

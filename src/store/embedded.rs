@@ -114,12 +114,9 @@ impl EmbeddedStore {
         {
             let mut logs = tx.open_table(TIMED_LOGS).map_err(backend)?;
             let mut lasts = tx.open_table(LOG_LAST).map_err(backend)?;
-            let mut last = last_log_id(&logs, log)?;
+            let mut last = last_log_id(&logs, &lasts, log)?;
             for (at_ms, value) in entries {
-                let id = match last {
-                    Some(l) if l.ms >= at_ms => l.next(),
-                    _ => LogId::at(at_ms),
-                };
+                let id = LogId::after(last, at_ms);
                 logs.insert((log, id.ms, id.seq), value.as_slice())
                     .map_err(backend)?;
                 last = Some(id);
@@ -200,21 +197,28 @@ fn migrate_legacy_logs(tx: &redb::WriteTransaction) -> StoreResult<()> {
     Ok(())
 }
 
-/// The id of the last entry of `log`, if any.
+/// The last id `log` gave out: its kept last id (which outlives a trim to nothing), or its
+/// last entry's (logs moved from an earlier version have no kept id).
 fn last_log_id(
     logs: &impl ReadableTable<(&'static str, u64, u64), &'static [u8]>,
+    lasts: &impl ReadableTable<&'static str, (u64, u64)>,
     log: &str,
 ) -> StoreResult<Option<LogId>> {
-    let last = logs
+    let entry = logs
         .range((log, 0, 0)..=(log, u64::MAX, u64::MAX))
         .map_err(backend)?
         .next_back()
         .transpose()
-        .map_err(backend)?;
-    Ok(last.map(|(k, _)| {
-        let (_, ms, seq) = k.value();
+        .map_err(backend)?
+        .map(|(k, _)| {
+            let (_, ms, seq) = k.value();
+            LogId { ms, seq }
+        });
+    let kept = lasts.get(log).map_err(backend)?.map(|v| {
+        let (ms, seq) = v.value();
         LogId { ms, seq }
-    }))
+    });
+    Ok(kept.max(entry))
 }
 
 /// Reads a live value inside a write transaction.
@@ -356,14 +360,7 @@ impl Store for EmbeddedStore {
         self.write(move |tx| {
             let mut logs = tx.open_table(TIMED_LOGS).map_err(backend)?;
             let mut lasts = tx.open_table(LOG_LAST).map_err(backend)?;
-            let kept = lasts.get(log.as_str()).map_err(backend)?.map(|v| {
-                let (ms, seq) = v.value();
-                LogId { ms, seq }
-            });
-            let id = match kept.max(last_log_id(&logs, &log)?) {
-                Some(last) if last.ms >= at_ms => last.next(),
-                _ => LogId::at(at_ms),
-            };
+            let id = LogId::after(last_log_id(&logs, &lasts, &log)?, at_ms);
             logs.insert((log.as_str(), id.ms, id.seq), value.as_slice())
                 .map_err(backend)?;
             lasts

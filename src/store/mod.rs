@@ -47,6 +47,15 @@ impl LogId {
         Self { ms, seq: 0 }
     }
 
+    /// The id an entry stamped `at_ms` gets after `last`: its own ms, or right after `last`
+    /// when that is as late or later (ids never go back).
+    pub fn after(last: Option<LogId>, at_ms: u64) -> Self {
+        match last {
+            Some(last) if last.ms >= at_ms => last.next(),
+            _ => Self::at(at_ms),
+        }
+    }
+
     /// The id right after this one, to read the next page from.
     pub fn next(self) -> Self {
         match self.seq.checked_add(1) {
