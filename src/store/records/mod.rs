@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, StoreEvent, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::crypto::secret_box::KeyRing;
 use crate::domain::{AuthMethod, Factor, Who};
 use crate::mfa::attempts::AttemptState;
@@ -19,46 +19,10 @@ use crate::mfa::totp::TotpState;
 mod exports;
 mod recovery;
 mod retention;
+mod revocations;
 pub use exports::{Download, ExportJob, ExportState};
 pub use recovery::{RecoveryRequest, RecoveryState};
-
-/// Store set of "`revoked_ms` `session id`" entries (bare ids in earlier versions), for resync
-/// at start; pruned once every session they could apply to has expired.
-const REVOKED_SET: &str = "revoked-sessions";
-/// Store set of "`before_ms` `user`" entries (every session of the user created before that
-/// Unix ms is revoked), for resync: an event alone would be lost by an instance that was not
-/// subscribed at that moment.
-const REVOKED_USERS_SET: &str = "revoked-users";
-
-/// Every revocation recorded in `store`, as the events that announced them, for an
-/// instance's in-memory view to load at start and after missed events. Works on the bare
-/// store: the view is kept below the typed records' other users.
-pub async fn recorded_revocations(store: &dyn Store) -> StoreResult<Vec<StoreEvent>> {
-    let mut events: Vec<StoreEvent> = store
-        .set_members(REVOKED_SET)
-        .await?
-        .into_iter()
-        .map(|entry| {
-            let id = entry.rsplit_once(' ').map_or(entry.as_str(), |(_, id)| id);
-            StoreEvent::SessionRevoked {
-                session_id: id.to_string(),
-            }
-        })
-        .collect();
-    for entry in store.set_members(REVOKED_USERS_SET).await? {
-        let parsed = entry
-            .split_once(' ')
-            .and_then(|(ms, user)| Some((ms.parse().ok()?, user)));
-        match parsed {
-            Some((before_ms, user)) => events.push(StoreEvent::UserRevoked {
-                user: user.to_string(),
-                before_ms,
-            }),
-            None => tracing::warn!("unreadable user revocation in the store; ignored"),
-        }
-    }
-    Ok(events)
-}
+pub use revocations::recorded_revocations;
 
 /// Marks that a pending login's second factor passed (until `continue` completes it).
 fn passed_key(pending_id: &str) -> String {
@@ -422,46 +386,6 @@ impl Records {
     pub async fn session(&self, user: &str, id: &str) -> StoreResult<Option<SessionRecord>> {
         self.get_json(&user_key(user, &format!("session:{id}")))
             .await
-    }
-
-    /// Revokes a session everywhere: removed from the store, recorded for resync, and
-    /// announced to every instance's revocation view. Returns the event announced, for this
-    /// instance to apply at once.
-    pub async fn revoke_session(
-        &self,
-        user: &str,
-        id: &str,
-        now_ms: u64,
-    ) -> StoreResult<StoreEvent> {
-        self.store
-            .delete(&user_key(user, &format!("session:{id}")))
-            .await?;
-        self.store
-            .set_remove(&user_key(user, "sessions"), id)
-            .await?;
-        let revoked = format!("{now_ms} {id}");
-        self.store.set_add(REVOKED_SET, &revoked).await?;
-        let event = StoreEvent::SessionRevoked {
-            session_id: id.to_string(),
-        };
-        self.store.publish(&event).await?;
-        Ok(event)
-    }
-
-    /// Revokes every session of `user` created before `before_ms` (Unix ms) everywhere:
-    /// recorded for resync, then announced. Recording first also makes it fail on a store
-    /// that cannot take writes (a demoted master) instead of only publishing. Returns the
-    /// event announced, for this instance to apply at once.
-    pub async fn revoke_user(&self, user: &str, before_ms: u64) -> StoreResult<StoreEvent> {
-        self.store
-            .set_add(REVOKED_USERS_SET, &format!("{before_ms} {user}"))
-            .await?;
-        let event = StoreEvent::UserRevoked {
-            user: user.to_string(),
-            before_ms,
-        };
-        self.store.publish(&event).await?;
-        Ok(event)
     }
 
     // --- Email codes and regulation ---------------------------------------------------------

@@ -1,9 +1,8 @@
-//! What retention removes: people who have not signed in for an environment's `retention`,
-//! and revocations older than any session they could still apply to.
+//! What retention removes of people: everything kept about someone who has not signed in for
+//! an environment's `retention`, and when they last signed in. (Old revocations are pruned
+//! in `revocations.rs`.)
 
-use std::time::Duration;
-
-use super::{user_key, Records, REVOKED_SET, REVOKED_USERS_SET, USERS_SET};
+use super::{user_key, Records, USERS_SET};
 use crate::store::StoreResult;
 
 /// Store set of the users who asked for recovery (see `recovery.rs`).
@@ -25,49 +24,6 @@ const USER_VALUES: [&str; 11] = [
 ];
 
 impl Records {
-    /// Why session `sid` ended, kept for `keep` (as long as its cookie can come back), for
-    /// telling that browser.
-    pub async fn note_session_end(
-        &self,
-        sid: &str,
-        cause: &str,
-        keep: Duration,
-    ) -> StoreResult<()> {
-        let key = format!("ended:{sid}");
-        self.store.put(&key, cause.as_bytes(), Some(keep)).await
-    }
-
-    /// Why every session of `user` begun before `before_ms` ended (the latest such end).
-    pub async fn note_user_end(
-        &self,
-        user: &str,
-        before_ms: u64,
-        cause: &str,
-        keep: Duration,
-    ) -> StoreResult<()> {
-        let value = format!("{before_ms} {cause}");
-        let key = user_key(user, "ended");
-        self.store.put(&key, value.as_bytes(), Some(keep)).await
-    }
-
-    /// Why a session (by id, user and start in ms) ended, if that was noted.
-    pub async fn end_cause(
-        &self,
-        sid: &str,
-        user: &str,
-        created_ms: u64,
-    ) -> StoreResult<Option<String>> {
-        let text = |raw: Vec<u8>| String::from_utf8_lossy(&raw).into_owned();
-        if let Some(cause) = self.store.get(&format!("ended:{sid}")).await? {
-            return Ok(Some(text(cause)));
-        }
-        let all = self.store.get(&user_key(user, "ended")).await?.map(text);
-        Ok(all.and_then(|v| {
-            let (before, cause) = v.split_once(' ')?;
-            (created_ms < before.parse().ok()?).then(|| cause.to_string())
-        }))
-    }
-
     /// Notes that `user` signed in at `now` (Unix seconds), for retention.
     pub async fn mark_signed_in(&self, user: &str, now: u64) -> StoreResult<()> {
         let key = user_key(user, "seen");
@@ -103,37 +59,5 @@ impl Records {
         }
         self.store.set_remove(RECOVERY_SET, user).await?;
         self.store.set_remove(USERS_SET, user).await
-    }
-
-    /// Removes revocations made before `before_ms` (Unix ms): every session they could apply
-    /// to has expired by then. Entries written before revocations carried their time get it
-    /// now, so they are removed one retention later. Returns how many were removed.
-    pub async fn prune_revocations(&self, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
-        let mut removed = 0;
-        for entry in self.store.set_members(REVOKED_SET).await? {
-            match entry
-                .split_once(' ')
-                .and_then(|(ms, _)| ms.parse::<u64>().ok())
-            {
-                Some(ms) if ms < before_ms => {}
-                Some(_) => continue,
-                None => {
-                    let dated = format!("{now_ms} {entry}");
-                    self.store.set_add(REVOKED_SET, &dated).await?;
-                }
-            }
-            self.store.set_remove(REVOKED_SET, &entry).await?;
-            removed += u64::from(entry.contains(' '));
-        }
-        for entry in self.store.set_members(REVOKED_USERS_SET).await? {
-            let ms = entry
-                .split_once(' ')
-                .and_then(|(ms, _)| ms.parse::<u64>().ok());
-            if ms.is_some_and(|ms| ms < before_ms) {
-                self.store.set_remove(REVOKED_USERS_SET, &entry).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
