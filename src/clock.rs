@@ -17,6 +17,43 @@ pub fn utc(unix: u64) -> String {
         .unwrap_or_else(|| format!("@{unix}"))
 }
 
+/// The time zone people read an environment's times in (`timezone`), from the tz rules built
+/// into the binary, so a machine without tz data shows the same times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone(jiff::tz::TimeZone);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self(jiff::tz::TimeZone::UTC)
+    }
+}
+
+impl Zone {
+    /// The zone of an IANA name ("Asia/Jakarta", "UTC"); `None` for an unknown one.
+    pub fn named(name: &str) -> Option<Self> {
+        jiff::tz::TimeZone::get(name).ok().map(Self)
+    }
+
+    /// The IANA name, as configured.
+    pub fn name(&self) -> &str {
+        self.0.iana_name().unwrap_or("UTC")
+    }
+
+    /// Unix seconds as "YYYY-MM-DD HH:MM ZONE" in this zone ("2026-12-01 15:04 WIB"), the
+    /// zone's abbreviation always shown.
+    pub fn show(&self, unix: u64) -> String {
+        let Some(ts) = i64::try_from(unix)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        else {
+            return format!("@{unix}");
+        };
+        ts.to_zoned_datetime(self.0.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+}
+
 /// Unix seconds as "YYYY-MM-DD" (UTC), for date fields.
 pub fn utc_date(unix: u64) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
@@ -108,6 +145,18 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_show_in_the_configured_zone_with_its_name() {
+        let jakarta = super::Zone::named("Asia/Jakarta").expect("bundled tz data");
+        assert_eq!(jakarta.show(1_764_576_000), "2025-12-01 15:00 WIB");
+        assert_eq!(jakarta.name(), "Asia/Jakarta");
+        let amsterdam = super::Zone::named("Europe/Amsterdam").unwrap();
+        assert_eq!(amsterdam.show(1_764_576_000), "2025-12-01 09:00 CET");
+        assert_eq!(amsterdam.show(1_751_356_800), "2025-07-01 10:00 CEST");
+        assert_eq!(super::Zone::default().show(0), super::utc(0));
+        assert!(super::Zone::named("Mars/Olympus").is_none());
+    }
+
     #[test]
     fn dates_render_in_utc() {
         assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");

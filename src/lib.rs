@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod federation;
 pub mod gate;
+pub mod i18n;
 pub mod logging;
 pub mod mfa;
 pub mod notify;

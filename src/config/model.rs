@@ -333,6 +333,17 @@ pub struct Environment {
     pub retention: Option<Duration>,
     pub branding: Branding,
     pub trust_browser: TrustBrowser,
+    /// The language of pages for browsers asking for none the gateway speaks, and of emails.
+    pub language: crate::i18n::Lang,
+    /// The zone times are shown in (`timezone`).
+    pub zone: crate::clock::Zone,
+}
+
+impl Environment {
+    /// The words of this environment's emails (and of its pages by default).
+    pub fn words(&self) -> crate::i18n::Words {
+        crate::i18n::Words(self.language)
+    }
 }
 
 /// Whether a browser that passed a second factor skips it next time (`trust_browser`).

@@ -264,6 +264,25 @@ fn environment(
             TrustBrowser::Ask
         }
     };
+    let language = match env.language.as_deref() {
+        None => crate::i18n::Lang::En,
+        Some(tag) => crate::i18n::Lang::parse(tag).unwrap_or_else(|| {
+            errs.push(
+                format!("{key}.language"),
+                format!("{tag:?} is not \"en\", \"id\" or \"nl\""),
+            );
+            crate::i18n::Lang::En
+        }),
+    };
+    let zone = match env.timezone.as_deref() {
+        None => crate::clock::Zone::default(),
+        Some(name) => crate::clock::Zone::named(name).unwrap_or_else(|| {
+            let msg =
+                format!("{name:?} is not an IANA time zone (like \"Asia/Jakarta\" or \"UTC\")");
+            errs.push(format!("{key}.timezone"), msg);
+            crate::clock::Zone::default()
+        }),
+    };
     let retention = env
         .retention
         .as_ref()
@@ -308,6 +327,8 @@ fn environment(
         retention,
         branding,
         trust_browser,
+        language,
+        zone,
     })
 }
 

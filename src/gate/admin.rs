@@ -292,8 +292,8 @@ impl Auth {
         let ended = self
             .sign_out_everywhere(target, AllEnd::Reset, kind, &ctx.by(admin.user))
             .await?;
-        let brand = self.brand_of(&ctx.environment);
-        self.notify(target, |to| crate::notify::messages::mfa_reset(to, brand))
+        let voice = self.voice_of(&ctx.environment);
+        self.notify(target, |to| crate::notify::messages::mfa_reset(to, &voice))
             .await;
         Ok(ended)
     }
@@ -373,10 +373,10 @@ impl Auth {
             .record(ctx.by(admin.user).with_user(target).event(kind))
             .await;
         if let Some(mailer) = &self.mailer {
-            let brand = self.brand_of(&ctx.environment);
+            let voice = self.voice_of(&ctx.environment);
             for to in old.iter().map(String::as_str).chain([email]) {
                 mailer.notify(&crate::notify::messages::email_changed(
-                    to, brand, target, email,
+                    to, &voice, target, email,
                 ));
             }
         }

@@ -185,6 +185,18 @@ impl Auth {
     }
 
     /// The display name of environment `env` (by name), for emails.
+    /// The voice of the emails of the environment named `env`: its display name and language.
+    pub fn voice_of(&self, env: &str) -> crate::notify::messages::Voice<'_> {
+        let found = self.config.environments.iter().find(|e| e.name == env);
+        match found {
+            Some(e) => crate::notify::messages::Voice::of(e),
+            None => crate::notify::messages::Voice {
+                brand: "mfagate",
+                w: Default::default(),
+            },
+        }
+    }
+
     pub fn brand_of(&self, env: &str) -> &str {
         let found = self.config.environments.iter().find(|e| e.name == env);
         found.map_or("mfagate", |e| e.display_name.as_str())

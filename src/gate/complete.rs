@@ -8,6 +8,7 @@ use super::login_flow::{start_session, NewSession};
 use crate::audit::{Context, EventKind};
 use crate::config::model::TrustBrowser;
 use crate::domain::{Factor, Who};
+use crate::notify::messages::Voice;
 use crate::session::device;
 use crate::session::token::{encode_device, new_id};
 use crate::session::{set_cookie, DEVICE_COOKIE};
@@ -93,9 +94,9 @@ impl Auth {
             self.audit.record(ctx.event(EventKind::DeviceTrusted)).await;
         }
         if trusted {
-            let (label, when) = (device::label(ua), crate::clock::utc(now));
+            let (label, when) = (device::label(ua), env.zone.show(now));
             self.notify(&login.user, |to| {
-                crate::notify::messages::device_trusted(to, &env.display_name, &label, ip, &when)
+                crate::notify::messages::device_trusted(to, &Voice::of(env), &label, ip, &when)
             })
             .await;
         }

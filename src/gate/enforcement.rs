@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::auth::Auth;
 use super::lifecycle::{EndReason, Ending};
+use crate::notify::messages::Voice;
 use crate::policy::enforcement::{grace_over, in_scope, must_end};
 use crate::policy::MfaMode;
 use crate::store::StoreResult;
@@ -66,7 +67,7 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
         let Some(since) = policies.enforced_since.get(&env.name).copied() else {
             continue;
         };
-        let deadline = crate::clock::utc(since.div_ceil(1000) + env.policy.grace_secs);
+        let deadline = env.zone.show(since.div_ceil(1000) + env.policy.grace_secs);
         for user in users(auth).await? {
             let (role, envs) = who(auth, &user).await?;
             if !in_scope(&policies, index, role, &envs) || auth.records.totp(&user).await?.is_some()
@@ -82,8 +83,8 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
                 let methods = env.methods_for(role);
                 let (app, email) = (methods.totp, methods.email);
                 auth.notify(&user, |to| {
-                    let brand = &env.display_name;
-                    crate::notify::messages::enforcement_notice(to, brand, &deadline, app, email)
+                    let voice = Voice::of(env);
+                    crate::notify::messages::enforcement_notice(to, &voice, &deadline, app, email)
                 })
                 .await;
             }

@@ -185,9 +185,9 @@ impl Auth {
         }
         self.audit.record(ctx.event(kind)).await;
         if ready {
-            let (brand, period) = (self.brand_of(&ctx.environment), period_text(&job));
+            let (voice, period) = (self.voice_of(&ctx.environment), period_text(&job));
             self.notify(&job.requested_by, |to| {
-                crate::notify::messages::export_ready(to, brand, &period, job.events)
+                crate::notify::messages::export_ready(to, &voice, &period, job.events)
             })
             .await;
         }

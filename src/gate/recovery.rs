@@ -15,6 +15,7 @@ use super::auth::Auth;
 use super::lifecycle::{AllEnd, EndReason, Ending};
 use crate::audit::{Context, EventKind};
 use crate::mfa::email_otp::{self, CheckOutcome, EmailOtpPolicy, SendDecision};
+use crate::notify::messages::Voice;
 use crate::store::records::{PendingLogin, RecoveryRequest, RecoveryState};
 use crate::store::StoreResult;
 
@@ -107,7 +108,7 @@ impl Auth {
                     self.notify(&admin, |to| {
                         crate::notify::messages::recovery_requested(
                             to,
-                            &env.display_name,
+                            &Voice::of(env),
                             &login.user,
                         )
                     })
@@ -170,8 +171,8 @@ impl Auth {
             Ok(code) => code,
             Err(wait_secs) => return Ok(Asked::CodeTooSoon { wait_secs }),
         };
-        let brand = &self.config.environments[index].display_name;
-        let mail = crate::notify::messages::recovery_code(&to, brand, &code, CODE_POLICY.ttl_secs);
+        let voice = Voice::of(&self.config.environments[index]);
+        let mail = crate::notify::messages::recovery_code(&to, &voice, &code, CODE_POLICY.ttl_secs);
         if let Err(e) = mailer.send_now(&mail).await {
             tracing::warn!(error = %e, "recovery code email failed");
             return Ok(Asked::Unavailable);
@@ -227,7 +228,7 @@ impl Auth {
         for admin in self.admins_of(&env.name).await? {
             if admin != user {
                 self.notify(&admin, |to| {
-                    crate::notify::messages::admin_recovered(to, &env.display_name, user)
+                    crate::notify::messages::admin_recovered(to, &Voice::of(env), user)
                 })
                 .await;
             }
@@ -311,9 +312,9 @@ impl Auth {
         self.audit
             .record(ctx.by(admin.user).with_user(user).event(kind))
             .await;
-        let brand = self.brand_of(&ctx.environment);
+        let voice = self.voice_of(&ctx.environment);
         self.notify(user, |to| {
-            crate::notify::messages::recovery_decided(to, brand, approve)
+            crate::notify::messages::recovery_decided(to, &voice, approve)
         })
         .await;
         Ok(())

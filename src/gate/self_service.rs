@@ -71,9 +71,9 @@ impl Auth {
         };
         let ctx = ctx.with_user(user).with_device(device_id);
         self.audit.record(ctx.event(kind)).await;
-        let brand = self.brand_of(&ctx.environment).to_string();
+        let voice = self.voice_of(&ctx.environment);
         self.notify(user, |to| {
-            crate::notify::messages::factor_changed(to, &brand, change_text(change), device_label)
+            crate::notify::messages::factor_changed(to, &voice, change_text(change), device_label)
         })
         .await;
         Ok(ended)
@@ -86,14 +86,13 @@ impl Auth {
     }
 }
 
+/// The catalogue key of the sentence that tells what changed.
 fn change_text(change: Change) -> &'static str {
     match change {
-        Change::Added => "An authenticator app was added to your account",
-        Change::Replaced => "Your authenticator app was replaced with a new one",
-        Change::TurnedOff => "Two-step verification was turned off for your account",
-        Change::EmailCodes { on: true } => "Sign-in codes by email were turned on for your account",
-        Change::EmailCodes { on: false } => {
-            "Sign-in codes by email were turned off for your account"
-        }
+        Change::Added => "mail-change-added",
+        Change::Replaced => "mail-change-replaced",
+        Change::TurnedOff => "mail-change-off",
+        Change::EmailCodes { on: true } => "mail-change-email-on",
+        Change::EmailCodes { on: false } => "mail-change-email-off",
     }
 }

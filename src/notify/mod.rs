@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -106,8 +107,9 @@ pub struct Mailer {
     from: Mailbox,
     reply_to: Option<Mailbox>,
     timeout: Duration,
-    /// Each environment's support contact, by the display name its emails carry.
-    support: std::collections::HashMap<String, String>,
+    /// Each environment's look (logo, colour, support contact), by the display name its
+    /// emails carry.
+    branding: std::collections::HashMap<String, crate::config::model::Branding>,
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -146,31 +148,52 @@ impl Mailer {
                 from: parse(&config.from)?,
                 reply_to: config.reply_to.as_deref().map(parse).transpose()?,
                 timeout: config.timeout,
-                support: Default::default(),
+                branding: Default::default(),
             },
             worker,
         ))
     }
 
-    /// Tells every email of the environment named `brand` where its people get help.
-    pub fn with_support(mut self, support: std::collections::HashMap<String, String>) -> Self {
-        self.support = support;
+    /// Gives every email of the environment named `brand` its logo, colour and support
+    /// contact.
+    pub fn with_branding(
+        mut self,
+        branding: std::collections::HashMap<String, crate::config::model::Branding>,
+    ) -> Self {
+        self.branding = branding;
         self
     }
 
     fn build(&self, email: &Email) -> Result<Message, NotifyError> {
-        let support = email
-            .support
-            .clone()
-            .or_else(|| self.support.get(&email.brand).cloned());
-        let email = &Email {
-            support,
-            ..email.clone()
+        let branding = self.branding.get(&email.brand);
+        let support = email.support.clone().or_else(|| {
+            let contact = branding?.support.as_ref()?;
+            Some(contact.text.clone())
+        });
+        let logo = branding.and_then(|b| b.logo.as_ref());
+        let w = crate::i18n::Words(email.lang);
+        let brand = [("brand", email.brand.as_str().into())];
+        let footer = w.with(
+            if email.code.is_some() {
+                "mail-footer-code"
+            } else {
+                "mail-footer"
+            },
+            &brand,
+        );
+        let ctx = minijinja::context! {
+            lang => email.lang.tag(),
+            support_line => support.map(|s| w.with("mail-support", &[("contact", s.into())])),
+            code_label => w.get("mail-code-is"),
+            footer => footer,
+            color => branding.and_then(|b| b.color.as_deref()),
+            logo => logo.is_some(),
+            ..minijinja::Value::from_serialize(email)
         };
         let render = |name| {
             templates()
                 .get_template(name)
-                .and_then(|t| t.render(email))
+                .and_then(|t| t.render(&ctx))
                 .map_err(|e| NotifyError::Build(e.to_string()))
         };
         let to = email
@@ -184,11 +207,26 @@ impl Mailer {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
+        let (text, html) = (render("email.txt")?, render("email.html")?);
+        let body = match logo {
+            None => MultiPart::alternative_plain_html(text, html),
+            // The logo travels inside the message (`cid:logo`): mail clients block remote
+            // images, and the gateway's address may not be reachable from the reader's.
+            Some(logo) => {
+                let kind = ContentType::parse(logo.content_type)
+                    .map_err(|e| NotifyError::Build(e.to_string()))?;
+                let image = Attachment::new_inline("logo".into()).body(logo.bytes.to_vec(), kind);
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text))
+                    .multipart(
+                        MultiPart::related()
+                            .singlepart(SinglePart::html(html))
+                            .singlepart(image),
+                    )
+            }
+        };
         builder
-            .multipart(MultiPart::alternative_plain_html(
-                render("email.txt")?,
-                render("email.html")?,
-            ))
+            .multipart(body)
             .map_err(|e| NotifyError::Build(e.to_string()))
     }
 

@@ -32,7 +32,7 @@ pub(super) async fn refuse(
         (Decision::Deny(reason), _) => {
             let user = claims.map_or("-", |c| c.user.as_str());
             tracing::info!(%user, reason, "request denied by policy");
-            forbidden(ctx.env, &w.auth.config.gateway_prefix, ctx.json)
+            forbidden(ctx.env, &w.auth.config.gateway_prefix, ctx.json, ctx.lang())
         }
         (Decision::RefuseCredential(unbound), _) => {
             let kind = match unbound {
@@ -185,10 +185,16 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
 }
 
 /// 403 for a request the policy refuses (HTML page or JSON).
-pub(super) fn forbidden(env: &Environment, prefix: &str, json: bool) -> Response<Body> {
+pub(super) fn forbidden(
+    env: &Environment,
+    prefix: &str,
+    json: bool,
+    lang: crate::i18n::Lang,
+) -> Response<Body> {
     let problem = Problem {
         status: StatusCode::FORBIDDEN,
-        message: "Your role is not allowed to do this here. Ask an administrator.",
+        message: "problem-forbidden-role",
+        lang,
         brand: &env.display_name,
         prefix,
         json,

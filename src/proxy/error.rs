@@ -60,29 +60,21 @@ impl ProxyError {
         }
     }
 
-    /// The sentence a user sees; never carries internal detail.
+    /// The catalogue key of the sentence a user sees; never carries internal detail.
     fn public_message(&self) -> &'static str {
         match self {
-            Self::BadPath(_) => "The request path is not allowed.",
-            Self::Ambiguous(_) => "The request is malformed.",
-            Self::Revoked => "Your session has ended. Please sign in again.",
-            Self::BadLoginBody(_) => "The sign-in request could not be read. Please try again.",
-            Self::PayloadTooLarge => "The request is too large.",
-            Self::MemberHashInvalid(_) => "The member's identity could not be verified.",
-            Self::LoginUnidentified => {
-                "The sign-in could not be completed securely. Please contact your administrator."
-            }
-            Self::Unavailable(_) => "Sign-in is temporarily unavailable. Please try again shortly.",
-            Self::TooManyLogins => "Too many sign-in attempts. Please wait a minute and try again.",
-            Self::UnknownHost | Self::MisdirectedSni => {
-                "This gateway does not serve the requested host."
-            }
-            Self::UpstreamConnect(_) | Self::Upstream(_) => {
-                "The dashboard is not reachable right now. Please try again shortly."
-            }
-            Self::UpstreamTimeout(_) => {
-                "The dashboard took too long to answer. Please try again shortly."
-            }
+            Self::BadPath(_) => "problem-bad-path",
+            Self::Ambiguous(_) => "problem-malformed",
+            Self::Revoked => "problem-revoked",
+            Self::BadLoginBody(_) => "problem-bad-login",
+            Self::PayloadTooLarge => "problem-too-large",
+            Self::MemberHashInvalid(_) => "problem-member",
+            Self::LoginUnidentified => "problem-insecure",
+            Self::Unavailable(_) => "problem-unavailable",
+            Self::TooManyLogins => "problem-too-many",
+            Self::UnknownHost | Self::MisdirectedSni => "problem-host",
+            Self::UpstreamConnect(_) | Self::Upstream(_) => "problem-unreachable",
+            Self::UpstreamTimeout(_) => "problem-timeout",
         }
     }
 
@@ -93,6 +85,7 @@ impl ProxyError {
         json: bool,
         env: Option<&crate::config::Environment>,
         prefix: &str,
+        lang: crate::i18n::Lang,
     ) -> Response<Body> {
         if let Self::MemberHashInvalid(_) = self {
             return member_hash_refusal();
@@ -100,6 +93,7 @@ impl ProxyError {
         let problem = Problem {
             status: self.status(),
             message: self.public_message(),
+            lang,
             brand: env.map_or("mfagate", |e| e.display_name.as_str()),
             prefix,
             json,

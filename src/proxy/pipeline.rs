@@ -128,6 +128,7 @@ impl Worker {
         let req = req.map(Drained::new);
         let (env_index, mut record) = self.route(conn, &req);
         let json = wants_json(req.headers());
+        let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
         let bad_host =
             request_authority(req.uri(), req.headers()).is_some_and(|a| !valid_authority(a));
         let result = match env_index {
@@ -139,7 +140,10 @@ impl Worker {
             let env = env_index.map(|i| self.env(i));
             tracing::debug!(error = %e, "request refused");
             record.error = Some(e.to_string());
-            e.to_response(json, env, &self.shared.config.gateway_prefix)
+            let asked = accept_language.as_ref().and_then(|v| v.to_str().ok());
+            let lang =
+                crate::i18n::negotiate(asked, env.map_or(Default::default(), |e| e.language));
+            e.to_response(json, env, &self.shared.config.gateway_prefix, lang)
         });
         if let Some(hsts) = &self.shared.hsts {
             let h = resp.headers_mut();
@@ -238,6 +242,7 @@ impl Worker {
             request_id: crate::audit::request_id(ctx.request_id),
             authority: ctx.authority.clone(),
             branding: ctx.env.branding.clone(),
+            lang: ctx.lang(),
             agent: crate::session::device::label(
                 ctx.user_agent
                     .as_ref()

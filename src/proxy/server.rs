@@ -274,11 +274,9 @@ fn build_auth(
         Some(mail) => {
             let (mailer, worker) =
                 Mailer::start(mail).map_err(|e| StartError::Mail(e.to_string()))?;
-            let support = config.environments.iter().filter_map(|e| {
-                let contact = e.branding.support.as_ref()?.text.clone();
-                Some((e.display_name.clone(), contact))
-            });
-            let mailer = mailer.with_support(support.collect());
+            let branding = config.environments.iter();
+            let branding = branding.map(|e| (e.display_name.clone(), e.branding.clone()));
+            let mailer = mailer.with_branding(branding.collect());
             (Some(mailer), Some(Box::pin(worker) as MailWorker))
         }
         None => (None, None),

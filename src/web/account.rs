@@ -12,7 +12,6 @@ use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, check_totp, new_backup_codes, regulated, Verdict};
 use super::mfa_pages::codes_page;
 use crate::audit::EventKind;
-use crate::clock::utc;
 use crate::domain::Factor;
 use crate::gate::auth::Auth;
 use crate::gate::lifecycle::{EndReason, Ending, Revoke};
@@ -27,10 +26,8 @@ pub async fn devices(
 ) -> Result<Response, PageError> {
     // What the last action did, told once after its redirect (fixed texts, nothing echoed).
     let done = match q.get("done").map(String::as_str) {
-        Some("session") => Some("The session was signed out."),
-        Some("device") => {
-            Some("The device was revoked: it must pass a second factor to sign in again.")
-        }
+        Some("session") => Some(s.base.w().get("done-session")),
+        Some("device") => Some(s.base.w().get("done-device")),
         _ => None,
     };
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -43,7 +40,7 @@ pub async fn devices(
     let sessions: Vec<_> = sessions
         .into_iter()
         .map(|r| {
-            let (current, started) = (r.id == s.claims.sid, utc(r.created_at));
+            let (current, started) = (r.id == s.claims.sid, s.base.time(r.created_at));
             let envs = &auth.config.environments;
             let shown = envs.iter().find(|e| e.name == r.environment).map_or(r.environment.as_str(), |e| e.display_name.as_str());
             context! { id => r.id, label => r.device_label, environment => shown, started => started, ip => r.ip, current => current }
@@ -53,16 +50,16 @@ pub async fn devices(
         .into_iter()
         .map(|d| {
             let current = this_device.as_deref() == Some(d.id.as_str());
-            let (last_seen, until) = (utc(d.last_seen), utc(d.trusted_until));
+            let (last_seen, until) = (s.base.time(d.last_seen), s.base.time(d.trusted_until));
             context! { id => d.id, label => d.label, last_seen => last_seen, ip => d.last_ip, until => until, current => current }
         })
         .collect();
     let admin = crate::gate::admin::Admin::may_administer(s.claims.who.role);
-    let extra = context! { user => user, sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin, done => done };
+    let extra = context! { user => user, zone => s.base.zone().name(), sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin, done => done };
     Ok(s.base.render(
         StatusCode::OK,
         "devices.html",
-        "Your sessions and devices",
+        "your-sessions",
         &s.claims.sid,
         extra,
     ))
@@ -117,21 +114,22 @@ pub async fn regenerate_backup_codes(posted: Posted<SignedIn>) -> Result<Respons
             left,
         } => {
             let back = format!("{}devices", s.base.prefix());
-            let wrong = "New backup codes need a current code from your authenticator app.";
-            return Ok(s.base.message(
+            let wrong = super::factors::with_tries_left(s.base.w(), "new-codes-wrong", left);
+            return Ok(s.base.message_text(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Code not accepted",
-                &super::factors::with_tries_left(wrong, left),
-                Some((&back, "Back")),
+                "code-not-accepted",
+                &wrong,
+                Some((&back, "back")),
             ));
         }
     };
     auth.audit
         .record(ctx.event(EventKind::BackupCodesRegenerated))
         .await;
-    let brand = &auth.config.environments[s.base.facts.env_index].display_name;
+    let voice =
+        crate::notify::messages::Voice::of(&auth.config.environments[s.base.facts.env_index]);
     auth.notify(user, |to| {
-        crate::notify::messages::backup_codes_regenerated(to, brand)
+        crate::notify::messages::backup_codes_regenerated(to, &voice)
     })
     .await;
     Ok(codes_page(
@@ -214,16 +212,16 @@ pub(super) async fn take_token(auth: &Auth, sid: &str) -> StoreResult<Option<Str
 /// fixed texts only, nothing from the URL is shown).
 fn ended_because(why: &str) -> &'static str {
     match why {
-        "revoked" => "this session was signed out from the sessions and devices page, on this or another browser.",
-        "reset" => "an administrator reset your two-step verification. Sign in again to set it up anew.",
-        "admin" => "an administrator signed you out everywhere.",
-        "factor_changed" => "your second factor was changed or turned off, which signs out every browser.",
-        "recovered" => "your account was recovered, which signs out every browser.",
-        "grace_ended" => "two-step verification is now required and this browser had not passed it.",
-        "inactive" => "you had not signed in for a long time, so your sign-in data was removed.",
-        "policy" => "your role or environments no longer allow this session.",
-        "signed_out" => "you signed out.",
-        _ => "your session was ended.",
+        "revoked" => "why-revoked",
+        "reset" => "why-reset",
+        "admin" => "why-admin",
+        "factor_changed" => "why-factor-changed",
+        "recovered" => "why-recovered",
+        "grace_ended" => "why-grace-ended",
+        "inactive" => "why-inactive",
+        "policy" => "why-policy",
+        "signed_out" => "why-signed-out",
+        _ => "why-other",
     }
 }
 
@@ -241,8 +239,8 @@ pub async fn signed_out(
         .to_string();
     base.message(
         StatusCode::OK,
-        "You were signed out",
-        &format!("You were signed out because {why}"),
-        Some((&login, "Sign in again")),
+        "signed-out-title",
+        why,
+        Some((&login, "signed-out-again")),
     )
 }

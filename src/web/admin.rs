@@ -16,7 +16,6 @@ use minijinja::context;
 
 use super::error::PageError;
 use super::extract::{FormOwner, PageBase, Posted, SignedIn};
-use crate::clock::utc;
 use crate::domain::Role;
 use crate::gate::admin::{select, Admin, AdminError, UserFilter, UserStatus, PAGE_SIZE};
 use crate::gate::auth::Auth;
@@ -67,8 +66,8 @@ impl FromRequestParts<Arc<Auth>> for AdminPage {
         if !Admin::may_administer(role) || !envs.contains(&env.name) {
             return Err(signed.base.message(
                 StatusCode::FORBIDDEN,
-                "Admins only",
-                "The admin console is for the admins of this environment.",
+                "admin-only-title",
+                "admin-only-text",
                 None,
             ));
         }
@@ -89,7 +88,9 @@ impl FormOwner for AdminPage {
     }
 }
 
-fn row(u: &UserStatus) -> minijinja::Value {
+fn row(base: &PageBase, u: &UserStatus) -> minijinja::Value {
+    let time = |t: Option<u64>| t.map(|t| base.time(t));
+    let never = || base.w().get("never");
     context! {
         user => u.user,
         role => u.role.name(),
@@ -99,10 +100,10 @@ fn row(u: &UserStatus) -> minijinja::Value {
         backup_left => u.backup_left,
         sessions => u.sessions,
         devices => u.trusted_devices,
-        last_sign_in => u.last_sign_in.map_or("never".into(), utc),
-        last_mfa => u.last_mfa.map_or("never".into(), utc),
-        blocked => u.blocked_until.map(utc),
-        warning => u.logged_out_at.map(utc),
+        last_sign_in => time(u.last_sign_in).unwrap_or_else(never),
+        last_mfa => time(u.last_mfa).unwrap_or_else(never),
+        blocked => time(u.blocked_until),
+        warning => time(u.logged_out_at),
     }
 }
 
@@ -144,7 +145,7 @@ pub async fn users(
         envs => admin.envs,
         warned => warned,
         open_requests => open_requests,
-        users => shown.iter().map(row).collect::<Vec<_>>(),
+        users => shown.iter().map(|u| row(base, u)).collect::<Vec<_>>(),
         total => total,
         page => filter.page,
         pages => total.div_ceil(PAGE_SIZE),
@@ -160,7 +161,7 @@ pub async fn users(
     Ok(base.render(
         StatusCode::OK,
         "admin_users.html",
-        "Users",
+        "admin-users-title",
         &page.signed.claims.sid,
         extra,
     ))
@@ -183,14 +184,14 @@ pub async fn user(
         .sessions(target)
         .await?
         .into_iter()
-        .map(|r| context! { id => r.id, label => r.device_label, environment => r.environment, started => utc(r.created_at), ip => r.ip })
+        .map(|r| context! { id => r.id, label => r.device_label, environment => r.environment, started => base.time(r.created_at), ip => r.ip })
         .collect();
     let devices: Vec<_> = auth
         .records
         .devices(target)
         .await?
         .into_iter()
-        .map(|d| context! { id => d.id, label => d.label, last_seen => utc(d.last_seen), ip => d.last_ip, until => utc(d.trusted_until) })
+        .map(|d| context! { id => d.id, label => d.label, last_seen => base.time(d.last_seen), ip => d.last_ip, until => base.time(d.trusted_until) })
         .collect();
     let since = auth.clock.now_ms().saturating_sub(RECENT_WINDOW_MS);
     // Only the environments this admin administers: the others' activity is not theirs.
@@ -217,11 +218,12 @@ pub async fn user(
             let kind = serde_json::to_value(&e.kind).unwrap_or_default();
             let kind = kind["event"].as_str().unwrap_or("").to_string();
             let outcome = serde_json::to_value(e.outcome).unwrap_or_default();
-            context! { at => utc(e.at_secs()), event => kind, outcome => outcome, ip => e.ip, actor => e.actor }
+            context! { at => base.time(e.at_secs()), event => kind, outcome => outcome, ip => e.ip, actor => e.actor }
         })
         .collect();
     let extra = context! {
-        u => row(&status),
+        u => row(base, &status),
+        zone => base.zone().name(),
         own => target == admin.user,
         sessions => sessions,
         devices => devices,
@@ -241,26 +243,26 @@ fn refused(base: &PageBase, e: AdminError) -> Result<Response, PageError> {
     Ok(match e {
         AdminError::NotFound => base.message(
             StatusCode::NOT_FOUND,
-            "No such user",
-            "There is no such user in the environments you administer.",
-            Some((&list, "All users")),
+            "admin-no-user-title",
+            "admin-no-user-text",
+            Some((&list, "admin-all-users")),
         ),
         AdminError::Outranked => base.message(
             StatusCode::FORBIDDEN,
-            "Owners only",
-            "Only an owner acts on admins and owners.",
+            "admin-owners-title",
+            "admin-owners-text",
             None,
         ),
         AdminError::OwnAccount => base.message(
             StatusCode::FORBIDDEN,
-            "Not on your own account",
-            "Admins cannot reset or sign out their own account here. Use account recovery.",
+            "admin-own-title",
+            "admin-own-text",
             None,
         ),
         AdminError::BadAddress => base.message(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Not an email address",
-            "The new address for codes is not a valid email address. Go back and correct it.",
+            "admin-bad-email-title",
+            "admin-bad-email-text",
             None,
         ),
         AdminError::Store(e) => return Err(e.into()),
@@ -277,7 +279,7 @@ pub async fn recovery(page: AdminPage) -> Result<Response, PageError> {
             let state = serde_json::to_value(r.state).unwrap_or_default();
             context! {
                 user => r.user,
-                requested_at => utc(r.requested_at),
+                requested_at => base.time(r.requested_at),
                 state => state,
                 decided_by => r.decided_by,
                 open => r.state == RecoveryState::Requested,
@@ -287,7 +289,7 @@ pub async fn recovery(page: AdminPage) -> Result<Response, PageError> {
     Ok(base.render(
         StatusCode::OK,
         "admin_recovery.html",
-        "Recovery requests",
+        "admin-recovery-link",
         &page.signed.claims.sid,
         context! { requests => rows },
     ))

@@ -36,13 +36,8 @@ fn email_page(p: &PendingPage, sent: bool, error: Option<&str>, status: StatusCo
         totp_link => p.methods().totp,
         error => error,
     };
-    p.base.render(
-        status,
-        "email.html",
-        "Sign in with an email code",
-        &p.claims.sid,
-        extra,
-    )
+    p.base
+        .render(status, "email.html", "email-title", &p.claims.sid, extra)
 }
 
 /// Whether a code for this pending login is out and still valid.
@@ -125,7 +120,7 @@ pub(super) async fn send_code(p: &PendingPage) -> Result<Sent, StoreError> {
     let (Some(mailer), Some(to)) = (&auth.mailer, p.email.clone()) else {
         return Ok(Sent::Unavailable);
     };
-    let mail = messages::otp_code(&to, &env.display_name, &code, policy.ttl_secs);
+    let mail = messages::otp_code(&to, &messages::Voice::of(env), &code, policy.ttl_secs);
     match mailer.send_now(&mail).await {
         Ok(()) => {
             auth.audit.record(ctx.event(EventKind::EmailCodeSent)).await;
@@ -159,13 +154,13 @@ pub async fn send(posted: Posted<PendingPage>) -> Result<Response, PageError> {
         Sent::Blocked(until) => blocked_page(&p.base, until),
         Sent::TooSoon(wait_secs) => {
             let sent = code_out(p).await.unwrap_or(false);
-            let text = format!("You can ask for a new code in {wait_secs} seconds.");
+            let text = p.base.w().with("email-wait", &[("secs", wait_secs.into())]);
             email_page(p, sent, Some(&text), StatusCode::TOO_MANY_REQUESTS)
         }
         Sent::Failed => email_page(
             p,
             false,
-            Some("We could not send the code. Try again, or use another method."),
+            Some(&p.base.w().get("email-failed")),
             StatusCode::BAD_GATEWAY,
         ),
     })
@@ -206,7 +201,7 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
         verdict,
         accepted(p, trust_choice(&posted.form)),
         retry,
-        "That code did not work. Check the latest email, or ask for a new code.",
+        "email-wrong",
     )
     .await
 }
@@ -226,7 +221,7 @@ pub async fn offer(p: PendingPage) -> Response {
     p.base.render(
         StatusCode::OK,
         "offer.html",
-        "Set up an authenticator app?",
+        "offer-title",
         &p.claims.sid,
         (),
     )

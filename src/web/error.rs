@@ -21,8 +21,10 @@ use crate::store::StoreError;
 /// A problem to tell a client about.
 pub struct Problem<'a> {
     pub status: StatusCode,
-    /// The sentence the user sees; never internal detail.
+    /// The catalogue key of the sentence the user sees; never internal detail.
     pub message: &'a str,
+    /// The language it is shown in.
+    pub lang: crate::i18n::Lang,
     /// The environment's display name ("mfagate" outside any environment).
     pub brand: &'a str,
     /// The gateway prefix, for the page's stylesheet.
@@ -36,11 +38,12 @@ impl Problem<'_> {
     pub fn render(&self) -> Response {
         let status = self.status;
         let reason = status.canonical_reason().unwrap_or("Error");
+        let message = crate::i18n::text(self.lang, self.message, &[]);
         let mut resp = if self.json {
             let body = serde_json::json!({
                 "error": reason,
                 "status": status.as_u16(),
-                "message": self.message,
+                "message": message,
             });
             let mut r = (status, body.to_string()).into_response();
             r.headers_mut()
@@ -49,7 +52,8 @@ impl Problem<'_> {
         } else {
             let title = format!("{} {reason}", status.as_u16());
             let ctx = context! {
-                title => title, brand => self.brand, prefix => self.prefix, message => self.message,
+                title => title, brand => self.brand, prefix => self.prefix, message => message,
+                lang => self.lang.tag(),
                 branding => templates::branding(self.branding),
             };
             templates::page(status, "message.html", ctx)
@@ -81,13 +85,11 @@ impl IntoResponse for PageError {
     }
 }
 
-/// The sentence for an unrendered page error.
+/// The sentence's key for an unrendered page error.
 fn page_message(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::SERVICE_UNAVAILABLE => {
-            "The sign-in service is temporarily unavailable. Nothing was changed."
-        }
-        _ => "Something went wrong. Nothing was changed.",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "went-wrong",
     }
 }
 
@@ -100,6 +102,7 @@ pub async fn render_page_errors(
     let facts = req.extensions().get::<RequestFacts>();
     let brand = facts.map_or("mfagate".to_string(), |f| f.display_name.clone());
     let branding = facts.map(|f| f.branding.clone());
+    let lang = facts.map_or_else(Default::default, |f| f.lang);
     let resp = next.run(req).await;
     let Some(Unrendered(status)) = resp.extensions().get::<Unrendered>().copied() else {
         return resp;
@@ -107,6 +110,7 @@ pub async fn render_page_errors(
     let problem = Problem {
         status,
         message: page_message(status),
+        lang,
         brand: &brand,
         prefix: &prefix,
         json: false,

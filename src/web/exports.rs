@@ -66,8 +66,8 @@ fn row(j: &ExportJob) -> minijinja::Value {
 fn owners_only(base: &PageBase) -> Response {
     base.message(
         StatusCode::FORBIDDEN,
-        "Owners only",
-        "Only owners export the activity log.",
+        "admin-owners-title",
+        "exports-owners-text",
         None,
     )
 }
@@ -76,16 +76,17 @@ fn refused(base: &PageBase, e: ExportError) -> Result<Response, PageError> {
     let back = format!("{}admin/exports", base.prefix());
     let (status, title) = match &e {
         ExportError::NotOwner => return Ok(owners_only(base)),
-        ExportError::BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Not a period to export"),
-        ExportError::NotFound => (StatusCode::NOT_FOUND, "No such export"),
-        ExportError::NotReady => (StatusCode::CONFLICT, "Not ready yet"),
-        ExportError::Gone => (StatusCode::GONE, "Export deleted"),
+        ExportError::BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "exports-bad-period"),
+        ExportError::NotFound => (StatusCode::NOT_FOUND, "exports-not-found"),
+        ExportError::NotReady => (StatusCode::CONFLICT, "exports-not-ready"),
+        ExportError::Gone => (StatusCode::GONE, "exports-gone"),
         ExportError::Store(_) | ExportError::File(_) => {
             tracing::error!(error = %e, "activity-log export page failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "Try again later")
+            (StatusCode::SERVICE_UNAVAILABLE, "exports-later")
         }
     };
-    Ok(base.message(status, title, &e.to_string(), Some((&back, "Activity log"))))
+    let link = Some((back.as_str(), "exports-title"));
+    Ok(base.message_text(status, title, &e.to_string(), link))
 }
 
 /// `GET {prefix}admin/exports`: the form and the download history.
@@ -113,7 +114,7 @@ pub async fn page(page: AdminPage) -> Result<Response, PageError> {
     Ok(base.render(
         StatusCode::OK,
         "admin_exports.html",
-        "Activity log",
+        "exports-title",
         sid,
         extra,
     ))

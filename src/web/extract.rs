@@ -56,6 +56,21 @@ impl PageBase {
         &self.auth.config.gateway_prefix
     }
 
+    /// The words of this page's language: `base.w().get("key")`.
+    pub fn w(&self) -> crate::i18n::Words {
+        crate::i18n::Words(self.facts.lang)
+    }
+
+    /// The environment's time zone, for the times a page shows.
+    pub fn zone(&self) -> &crate::clock::Zone {
+        &self.auth.config.environments[self.facts.env_index].zone
+    }
+
+    /// Unix seconds as shown on this environment's pages ("2026-12-01 15:04 WIB").
+    pub fn time(&self, unix: u64) -> String {
+        self.zone().show(unix)
+    }
+
     /// Redirect to a page under the gateway prefix.
     pub fn to(&self, page: &str) -> Response {
         Redirect::to(&format!("{}{page}", self.prefix())).into_response()
@@ -73,6 +88,7 @@ impl PageBase {
         self.facts.audit(&self.auth).by(user)
     }
 
+    /// A short page: catalogue keys for the title, the sentence and the link's text.
     pub fn message(
         &self,
         status: StatusCode,
@@ -80,11 +96,25 @@ impl PageBase {
         text: &str,
         link: Option<(&str, &str)>,
     ) -> Response {
-        message(&self.auth, &self.facts, status, title, text, link)
+        self.message_text(status, title, &self.w().get(text), link)
     }
 
-    /// Renders `template` with the context every page needs (title, brand, prefix, CSRF token
-    /// for `sid`) plus `extra`.
+    /// A short page whose sentence is already written out (it carries values).
+    pub fn message_text(
+        &self,
+        status: StatusCode,
+        title: &str,
+        text: &str,
+        link: Option<(&str, &str)>,
+    ) -> Response {
+        let w = self.w();
+        let link = link.map(|(href, key)| (href, w.get(key)));
+        let link = link.as_ref().map(|(href, text)| (*href, text.as_str()));
+        message(&self.auth, &self.facts, status, &w.get(title), text, link)
+    }
+
+    /// Renders `template` with the context every page needs (the title, from its catalogue
+    /// key; brand, language, prefix, CSRF token for `sid`) plus `extra`.
     pub fn render(
         &self,
         status: StatusCode,
@@ -100,8 +130,9 @@ impl PageBase {
             }
         });
         let ctx = context! {
-            title => title,
+            title => self.w().get(title),
             brand => env.display_name,
+            lang => self.facts.lang.tag(),
             branding => templates::branding(Some(&env.branding)),
             trust_ask => env.trust_browser == crate::config::model::TrustBrowser::Ask,
             // The console's tables get the room a desktop has.
@@ -137,8 +168,8 @@ impl PendingPage {
     pub fn expired(base: &PageBase) -> Response {
         base.message(
             StatusCode::UNAUTHORIZED,
-            "Sign-in expired",
-            "Your sign-in is no longer waiting for a code. Please sign in again.",
+            "expired-title",
+            "expired-text",
             Some((base.login_page(), "Sign in")),
         )
     }
@@ -310,12 +341,7 @@ where
             form.get("csrf").map(String::as_str),
         );
         if !genuine {
-            return Err(base.message(
-                StatusCode::FORBIDDEN,
-                "Request refused",
-                "This form expired or did not come from this site. Go back and try again.",
-                None,
-            ));
+            return Err(base.message(StatusCode::FORBIDDEN, "refused-title", "refused-text", None));
         }
         Ok(Self { session, form })
     }

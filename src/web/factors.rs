@@ -225,11 +225,13 @@ pub async fn regulated(
                 if method == Factor::TotpEnroll {
                     return Ok(verdict);
                 }
-                let brand = auth.config.environments[base.facts.env_index]
-                    .display_name
-                    .clone();
+                let env = &auth.config.environments[base.facts.env_index];
+                let (voice, until) = (
+                    crate::notify::messages::Voice::of(env),
+                    env.zone.show(until),
+                );
                 auth.notify(user, |to| {
-                    crate::notify::messages::blocked(to, &brand, &crate::clock::utc(until))
+                    crate::notify::messages::blocked(to, &voice, &until)
                 })
                 .await;
             }
@@ -243,24 +245,23 @@ pub async fn regulated(
     Ok(verdict)
 }
 
-/// A wrong code's message with how many tries are left before code entry is paused.
-pub fn with_tries_left(error: &str, left: u32) -> String {
+/// A wrong code's message (catalogue key `error`) with how many tries are left before code
+/// entry is paused.
+pub fn with_tries_left(w: crate::i18n::Words, error: &str, left: u32) -> String {
+    let error = w.get(error);
     match left {
-        0 => error.to_string(),
-        1 => format!("{error} 1 try left before code entry is paused for a few minutes."),
-        n => format!("{error} {n} tries left before code entry is paused for a few minutes."),
+        0 => error,
+        n => format!("{error} {}", w.with("tries-left", &[("left", n.into())])),
     }
 }
 
 /// The page for a blocked user or client.
 pub fn blocked_page(base: &PageBase, until: u64) -> axum::response::Response {
-    base.message(
+    let until = base.time(until);
+    base.message_text(
         http::StatusCode::TOO_MANY_REQUESTS,
-        "Too many wrong codes",
-        &format!(
-            "For your security, code entry is blocked until {}. Please try again after that.",
-            crate::clock::utc(until)
-        ),
+        "blocked-title",
+        &base.w().with("blocked-text", &[("until", until.into())]),
         None,
     )
 }

@@ -47,27 +47,32 @@ pub async fn start(p: PendingPage) -> Result<Response, PageError> {
     let prefix = p.base.prefix();
     let mut options = Vec::new();
     if m.totp {
-        options.push(context! { id => "totp", href => format!("{prefix}enroll"), label => "Set up an authenticator app", note => "recommended" });
+        options.push(context! { id => "totp", href => format!("{prefix}enroll"), label => "choose-app", note => "choose-app-note" });
     }
     if email_allowed(&p) {
-        options.push(context! { id => "email", href => format!("{prefix}email"), label => "Email me a code", note => () });
+        options.push(context! { id => "email", href => format!("{prefix}email"), label => "choose-email", note => () });
     }
     Ok(match options.len() {
         0 => p.base.message(
             StatusCode::FORBIDDEN,
-            "No second factor available",
-            "None of the sign-in methods allowed here can be used with your account. Please contact your administrator.",
+            "no-method-title",
+            "no-method-text",
             None,
         ),
         1 if m.totp => p.base.to("enroll"),
         1 => p.base.to("email"),
-        _ => p.base.render(StatusCode::OK, "choose.html", "Confirm it's you", &p.claims.sid, context! { user => p.login.user, options => options }),
+        _ => p.base.render(
+            StatusCode::OK,
+            "choose.html",
+            "choose-title",
+            &p.claims.sid,
+            context! { user => p.login.user, options => options },
+        ),
     })
 }
 
-/// The error on a setup page after a wrong confirming code.
-pub(super) const WRONG_SEED_CODE: &str =
-    "That code did not match. Check the time on your phone and try the current code.";
+/// The error on a setup page after a wrong confirming code (its catalogue key).
+pub(super) const WRONG_SEED_CODE: &str = "enroll-wrong";
 
 fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response {
     let env = &p.base.auth.config.environments[p.base.facts.env_index];
@@ -82,7 +87,7 @@ fn enroll_page(p: &PendingPage, secret: &[u8], error: Option<&str>) -> Response 
     p.base.render(
         status_for(error),
         "enroll.html",
-        "Set up your authenticator app",
+        "enroll-title",
         &p.claims.sid,
         extra,
     )
@@ -110,7 +115,7 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, Page
         Confirmed::NoSeed => return Ok(p.base.to("enroll")),
         Confirmed::Blocked(until) => return Ok(blocked_page(&p.base, until)),
         Confirmed::Wrong(secret, left) => {
-            let wrong = super::factors::with_tries_left(WRONG_SEED_CODE, left);
+            let wrong = super::factors::with_tries_left(p.base.w(), WRONG_SEED_CODE, left);
             return Ok(enroll_page(p, &secret, Some(&wrong)));
         }
     }
@@ -118,9 +123,10 @@ pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, Page
     mark_passed(&p.base, &p.login.id, Factor::Totp).await?;
     let ctx = p.base.audit(user);
     auth.audit.record(ctx.event(EventKind::TotpEnrolled)).await;
-    let brand = &auth.config.environments[p.base.facts.env_index].display_name;
+    let voice =
+        crate::notify::messages::Voice::of(&auth.config.environments[p.base.facts.env_index]);
     auth.notify(user, |to| {
-        crate::notify::messages::factor_enrolled(to, brand)
+        crate::notify::messages::factor_enrolled(to, &voice)
     })
     .await;
     Ok(codes_page(
@@ -141,27 +147,21 @@ pub(super) fn codes_page(
     next: &str,
 ) -> Response {
     let env = &base.auth.config.environments[base.facts.env_index];
-    let made = crate::clock::utc(base.auth.clock.now());
-    let download = format!(
-        "Backup codes for {} (two-step verification by mfagate)\nAccount: {user}\nMade: {made}\n\n\
-         Each code works once, when you cannot use your authenticator app. Making new codes\n\
-         cancels these. Keep this file somewhere safe, away from your password.\n\n{}\n",
-        env.display_name,
-        plain.join("\n")
-    );
+    let made = base.time(base.auth.clock.now());
+    let args = [
+        ("brand", env.display_name.as_str().into()),
+        ("user", user.into()),
+        ("made", made.into()),
+    ];
+    let header = base.w().with("codes-file", &args);
+    let download = format!("{header}\n\n{}\n", plain.join("\n"));
     let extra = context! {
         codes => plain,
         signing_in => next == "continue",
         download => download,
         continue_action => format!("{}{next}", base.prefix()),
     };
-    base.render(
-        StatusCode::OK,
-        "codes.html",
-        "Your backup codes",
-        sid,
-        extra,
-    )
+    base.render(StatusCode::OK, "codes.html", "codes-title", sid, extra)
 }
 
 /// The second factor (`method`) passed; `continue` may now complete the login.
@@ -197,7 +197,7 @@ pub(super) async fn already_confirmed(p: &PendingPage) -> Result<Option<Response
     let page = p.base.render(
         StatusCode::OK,
         "confirmed.html",
-        "Already confirmed",
+        "confirmed-title",
         &p.claims.sid,
         context! {},
     );
@@ -207,7 +207,7 @@ pub(super) async fn already_confirmed(p: &PendingPage) -> Result<Option<Response
 fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
     let extra = context! {
         action => format!("{}verify", p.base.prefix()),
-        button => "Verify",
+        button => "verify",
         backup_link => p.methods().backup,
         email_link => email_allowed(p),
         user => p.login.user,
@@ -216,7 +216,7 @@ fn verify_page(p: &PendingPage, error: Option<&str>) -> Response {
     p.base.render(
         status_for(error),
         "verify.html",
-        "Enter your code",
+        "verify-title",
         &p.claims.sid,
         extra,
     )
@@ -233,14 +233,18 @@ pub(super) async fn after_verdict(
     verdict: Result<Verdict, StoreError>,
     on_accept: impl std::future::Future<Output = Result<Response, PageError>>,
     retry: impl FnOnce(Option<&str>) -> Response,
-    error: &str,
+    error_key: &str,
 ) -> Result<Response, PageError> {
     Ok(match verdict? {
         Verdict::Accepted => on_accept.await?,
         Verdict::Rejected {
             blocked_until: None,
             left,
-        } => retry(Some(&super::factors::with_tries_left(error, left))),
+        } => retry(Some(&super::factors::with_tries_left(
+            p.base.w(),
+            error_key,
+            left,
+        ))),
 
         Verdict::Rejected {
             blocked_until: Some(until),
@@ -268,7 +272,7 @@ pub async fn verify_submit(posted: Posted<PendingPage>) -> Result<Response, Page
         verdict,
         complete(p, Factor::Totp, trust_choice(&posted.form)),
         |e| verify_page(p, e),
-        "That code did not work. Wait for a new code and try again.",
+        "code-wrong",
     )
     .await
 }
@@ -277,7 +281,7 @@ fn backup_page(p: &PendingPage, error: Option<&str>) -> Response {
     p.base.render(
         status_for(error),
         "backup.html",
-        "Use a backup code",
+        "backup-title",
         &p.claims.sid,
         context! { error => error },
     )
@@ -307,7 +311,7 @@ pub async fn backup_submit(posted: Posted<PendingPage>) -> Result<Response, Page
         verdict,
         complete(p, Factor::BackupCode, trust_choice(&posted.form)),
         |e| backup_page(p, e),
-        "That backup code did not work.",
+        "backup-wrong",
     )
     .await
 }

@@ -43,6 +43,9 @@ pub struct RequestFacts {
     pub agent: String,
     /// The environment's look, for pages rendered without the core (errors).
     pub branding: crate::config::model::Branding,
+    /// The page's language: the browser's choice among those the gateway speaks, else the
+    /// environment's.
+    pub lang: crate::i18n::Lang,
 }
 
 impl RequestFacts {
@@ -58,7 +61,7 @@ impl RequestFacts {
     }
 }
 
-/// A short page with a message and an optional link.
+/// A short page with a message and an optional link (texts already in the page's language).
 pub fn message(
     auth: &Auth,
     facts: &RequestFacts,
@@ -73,6 +76,8 @@ pub fn message(
         context! {
             title => title,
             brand => facts.display_name,
+            lang => facts.lang.tag(),
+            branding => templates::branding(Some(&facts.branding)),
             prefix => auth.config.gateway_prefix,
             message => text,
             link => link.map(|l| l.0),
@@ -226,7 +231,8 @@ fn not_found(prefix: &str, req: &Request) -> Response {
     let facts = req.extensions().get::<RequestFacts>();
     let problem = error::Problem {
         status: StatusCode::NOT_FOUND,
-        message: "This page does not exist.",
+        message: "page-missing",
+        lang: facts.map_or_else(Default::default, |f| f.lang),
         brand: facts.map_or("mfagate", |e| e.display_name.as_str()),
         prefix,
         json: false,

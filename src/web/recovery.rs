@@ -21,7 +21,7 @@ fn render(p: &PendingPage, status: StatusCode, state: &str, extra: minijinja::Va
     p.base.render(
         status,
         "recovery.html",
-        "Account recovery",
+        "recovery-title",
         &p.claims.sid,
         ctx,
     )
@@ -95,8 +95,8 @@ pub async fn confirm(posted: Posted<PendingPage>) -> Result<Response, PageError>
             blocked_until: None,
             left,
         } => {
-            let wrong = "That recovery code did not work.";
-            let extra = context! { error => super::factors::with_tries_left(wrong, left) };
+            let wrong = super::factors::with_tries_left(p.base.w(), "recovery-wrong", left);
+            let extra = context! { error => wrong };
             render(p, StatusCode::UNPROCESSABLE_ENTITY, "code", extra)
         }
         Verdict::Rejected {

@@ -12,7 +12,6 @@ use super::error::PageError;
 use super::extract::{Posted, SignedIn};
 use super::factors::{blocked_page, confirm_seed, new_backup_codes, seed_to_confirm, Confirmed};
 use super::mfa_pages::{codes_page, WRONG_SEED_CODE};
-use crate::clock::utc;
 use crate::gate::self_service::Change;
 use crate::mfa::qr;
 use crate::mfa::totp;
@@ -37,9 +36,10 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
     let email_off = auth.records.email_codes_off(user).await?;
     let extra = context! {
         user => user,
+        zone => s.base.zone().name(),
         totp => totp.is_some(),
-        totp_added => totp.as_ref().map(|t| utc(t.enrolled_at)),
-        totp_used => totp.as_ref().filter(|t| t.state.last_step > 0).map(|t| utc(t.state.last_step * 30)),
+        totp_added => totp.as_ref().map(|t| s.base.time(t.enrolled_at)),
+        totp_used => totp.as_ref().filter(|t| t.state.last_step > 0).map(|t| s.base.time(t.state.last_step * 30)),
         email => email.as_deref().map(super::email_pages::masked),
         backup_left => backup.map(|b| b.remaining()),
         required => required,
@@ -49,7 +49,7 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
     Ok(s.base.render(
         StatusCode::OK,
         "security.html",
-        "Security",
+        "security-title",
         &s.claims.sid,
         extra,
     ))
@@ -77,7 +77,7 @@ fn enroll_page(s: &SignedIn, secret: &[u8], replacing: bool, error: Option<&str>
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::OK,
     };
-    let title = "Set up your authenticator app";
+    let title = "enroll-title";
     s.base
         .render(status, "enroll.html", title, &s.claims.sid, extra)
 }
@@ -107,7 +107,7 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
         Confirmed::NoSeed => return Ok(s.base.to(AUTHENTICATOR)),
         Confirmed::Blocked(until) => return Ok(blocked_page(&s.base, until)),
         Confirmed::Wrong(secret, left) => {
-            let wrong = super::factors::with_tries_left(WRONG_SEED_CODE, left);
+            let wrong = super::factors::with_tries_left(s.base.w(), WRONG_SEED_CODE, left);
             return Ok(enroll_page(s, &secret, old.is_some(), Some(&wrong)));
         }
     }
@@ -146,8 +146,8 @@ pub async fn email_codes(posted: Posted<SignedIn>) -> Result<Response, PageError
         if !has_app && !auth.may_turn_off(user, s.base.facts.env_index).await? {
             return Ok(s.base.message(
                 StatusCode::FORBIDDEN,
-                "Email codes are your only second factor",
-                "Set up an authenticator app first: two-step verification is required for your account.",
+                "only-email-title",
+                "only-email-text",
                 None,
             ));
         }
@@ -172,8 +172,8 @@ pub async fn turn_off(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     if !auth.may_turn_off(user, s.base.facts.env_index).await? {
         return Ok(s.base.message(
             StatusCode::FORBIDDEN,
-            "Two-step verification is required",
-            "An environment you use requires two-step verification, so it cannot be turned off.",
+            "required-title",
+            "required-text",
             None,
         ));
     }

@@ -30,19 +30,14 @@ fn page(s: &SignedIn, next: &str, error: Option<&str>) -> Response {
     };
     let extra = context! {
         action => format!("{}step-up", s.base.prefix()),
-        button => "Confirm",
+        button => "confirm",
         step_up => true,
         next => safe_next(Some(next)),
         user => s.claims.user,
         error => error,
     };
-    s.base.render(
-        status,
-        "verify.html",
-        "Confirm it's you",
-        &s.claims.sid,
-        extra,
-    )
+    s.base
+        .render(status, "verify.html", "step-up-title", &s.claims.sid, extra)
 }
 
 pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Result<Response, PageError> {
@@ -51,8 +46,8 @@ pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Result<Response, PageEr
         Some(_) => page(&s, &next, None),
         None => s.base.message(
             StatusCode::FORBIDDEN,
-            "Authenticator app needed",
-            "This page needs a fresh confirmation with an authenticator app. Sign out and sign in again to set one up.",
+            "step-up-app-needed-title",
+            "step-up-app-needed",
             None,
         ),
     })
@@ -84,12 +79,8 @@ pub async fn submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
             blocked_until: None,
             left,
         } => {
-            let wrong = "That code did not work. Wait for a new code and try again.";
-            page(
-                s,
-                &next,
-                Some(&super::factors::with_tries_left(wrong, left)),
-            )
+            let wrong = super::factors::with_tries_left(s.base.w(), "code-wrong", left);
+            page(s, &next, Some(&wrong))
         }
 
         Verdict::Rejected {

@@ -48,12 +48,40 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.add_function("t", translate);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .expect("built-in templates are valid");
         }
         env
     })
+}
+
+/// `{{ t("key", name=value) }}`: the message `key` of the catalogue in the page's `lang`. The
+/// catalogue's own markup is kept; every value is HTML-escaped first (numbers stay numbers,
+/// for plurals).
+fn translate(
+    state: &minijinja::State,
+    key: &str,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<minijinja::Value, minijinja::Error> {
+    use fluent_bundle::FluentValue;
+    let lang = state
+        .lookup("lang")
+        .and_then(|l| l.as_str().and_then(crate::i18n::Lang::parse))
+        .unwrap_or_default();
+    let mut args = Vec::new();
+    for name in kwargs.args() {
+        let value: minijinja::Value = kwargs.get(name)?;
+        let value = match i64::try_from(value.clone()) {
+            Ok(n) if value.kind() == minijinja::value::ValueKind::Number => FluentValue::from(n),
+            _ if value.is_safe() => FluentValue::from(value.to_string()),
+            _ => FluentValue::from(super::escape(&value.to_string())),
+        };
+        args.push((name, value));
+    }
+    let text = crate::i18n::text(lang, key, &args);
+    Ok(minijinja::Value::from_safe_string(text))
 }
 
 /// Renders a page with the security headers every gateway page needs.

@@ -11,7 +11,7 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves: shared vocabulary and pure helpers",
-        &["canon", "clock", "crypto", "domain", "tls"],
+        &["canon", "clock", "crypto", "domain", "i18n", "tls"],
     ),
     (
         "factor algorithms, federation, the pure policy",

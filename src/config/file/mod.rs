@@ -297,6 +297,11 @@ pub struct FileEnvironment {
     /// spelling of the same settings (one of each pair at most).
     /// "ask" (a "Trust this browser" checkbox, on by default), "always" or "never".
     pub trust_browser: Option<String>,
+    /// The pages' language for browsers that ask for none the gateway speaks, and the
+    /// emails' language: "en" (default), "id" or "nl".
+    pub language: Option<String>,
+    /// The IANA time zone the pages and emails show times in ("Asia/Jakarta"; default "UTC").
+    pub timezone: Option<String>,
     /// The environment's look on the gateway's pages and in its emails.
     #[serde(default)]
     pub branding: FileBranding,
