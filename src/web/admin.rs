@@ -229,7 +229,7 @@ pub async fn user(
         devices => devices,
         events => events,
     };
-    Ok(base.render(
+    Ok(base.render_titled(
         StatusCode::OK,
         "admin_user.html",
         target,

@@ -35,6 +35,25 @@ pub struct Problem<'a> {
 }
 
 impl Problem<'_> {
+    /// The status's name in the page's language (the standard English one for the rest).
+    fn reason(&self) -> String {
+        let key = match self.status.as_u16() {
+            400 => "status-400",
+            401 => "status-401",
+            403 => "status-403",
+            404 => "status-404",
+            413 => "status-413",
+            421 => "status-421",
+            429 => "status-429",
+            500 => "status-500",
+            502 => "status-502",
+            503 => "status-503",
+            504 => "status-504",
+            _ => return self.status.canonical_reason().unwrap_or("Error").into(),
+        };
+        crate::i18n::text(self.lang, key, &[])
+    }
+
     pub fn render(&self) -> Response {
         let status = self.status;
         let reason = status.canonical_reason().unwrap_or("Error");
@@ -50,7 +69,7 @@ impl Problem<'_> {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         } else {
-            let title = format!("{} {reason}", status.as_u16());
+            let title = format!("{} {}", status.as_u16(), self.reason());
             let ctx = context! {
                 title => title, brand => self.brand, prefix => self.prefix, message => message,
                 lang => self.lang.tag(),

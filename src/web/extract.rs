@@ -123,6 +123,18 @@ impl PageBase {
         sid: &str,
         extra: impl Serialize,
     ) -> Response {
+        self.render_titled(status, template, &self.w().get(title), sid, extra)
+    }
+
+    /// Like `render`, for a page titled by a name (a user's), not by a catalogue key.
+    pub fn render_titled(
+        &self,
+        status: StatusCode,
+        template: &str,
+        title: &str,
+        sid: &str,
+        extra: impl Serialize,
+    ) -> Response {
         let env = &self.auth.config.environments[self.facts.env_index];
         let account = self.account.map(|role| {
             context! {
@@ -130,7 +142,7 @@ impl PageBase {
             }
         });
         let ctx = context! {
-            title => self.w().get(title),
+            title => title,
             brand => env.display_name,
             lang => self.facts.lang.tag(),
             branding => templates::branding(Some(&env.branding)),

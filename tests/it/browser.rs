@@ -8,7 +8,7 @@ use crate::support::browser::Driver;
 use crate::support::mfa::MfaEnv;
 use fantoccini::{Client, Locator};
 
-async fn wait_for_path(browser: &Client, path: &str) {
+pub(crate) async fn wait_for_path(browser: &Client, path: &str) {
     for _ in 0..100 {
         if browser.current_url().await.unwrap().path() == path {
             return;
@@ -22,7 +22,7 @@ async fn wait_for_path(browser: &Client, path: &str) {
 }
 
 /// Waits (bounded) for an element on the page that is loading; shows the page if it never comes.
-async fn element(browser: &Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn element(browser: &Client, css: &str) -> fantoccini::elements::Element {
     let found = browser
         .wait()
         .at_most(Duration::from_secs(5))
@@ -44,7 +44,7 @@ async fn element(browser: &Client, css: &str) -> fantoccini::elements::Element {
 
 /// Keeps a picture of what the browser showed, for people reviewing the flow.
 /// The page is no wider than the window, has exactly one `h1`, and no heading skips a level.
-async fn assert_fits_and_headings_in_order(browser: &Client, path: &str) {
+pub(crate) async fn assert_fits_and_headings_in_order(browser: &Client, path: &str) {
     let facts = browser
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth, \
@@ -75,7 +75,7 @@ async fn assert_fits_and_headings_in_order(browser: &Client, path: &str) {
     );
 }
 
-async fn save_screenshot(browser: &Client, name: &str) {
+pub(crate) async fn save_screenshot(browser: &Client, name: &str) {
     let shot = browser.screenshot().await.unwrap();
     std::fs::write(
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name),
@@ -84,7 +84,7 @@ async fn save_screenshot(browser: &Client, name: &str) {
     .unwrap();
 }
 
-async fn fill(browser: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(browser: &Client, css: &str, text: &str) {
     browser
         .find(Locator::Css(css))
         .await
@@ -94,7 +94,7 @@ async fn fill(browser: &Client, css: &str, text: &str) {
         .unwrap();
 }
 
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     browser
         .find(Locator::Css(css))
         .await

@@ -428,6 +428,14 @@ fn authentication_settings_are_validated_with_key_paths() {
             "environments[0].branding.color: #2186eb has 3.7:1 contrast against the white button text",
         ),
         (
+            with(keys, "language = \"fr\"", ""),
+            "environments[0].language: \"fr\" is not \"en\", \"id\" or \"nl\"",
+        ),
+        (
+            with(keys, "timezone = \"Asia/Atlantis\"", ""),
+            "environments[0].timezone: \"Asia/Atlantis\" is not an IANA time zone",
+        ),
+        (
             with(keys, "[environments.branding]\ncolor = \"blue\"", ""),
             "environments[0].branding.color: \"blue\" is not a colour",
         ),

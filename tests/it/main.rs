@@ -19,6 +19,7 @@ mod member_hash;
 mod mfa_devices;
 mod mfa_flow;
 mod mfa_security;
+mod page_audit;
 mod pages;
 mod policy;
 mod proxy_http;

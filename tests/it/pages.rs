@@ -268,3 +268,98 @@ async fn a_browser_signed_out_elsewhere_is_told_why_once() {
     );
     stop(c.gw).await;
 }
+
+/// Quoted-printable bodies as a reader sees them (soft breaks joined, `=XX` decoded).
+fn unquote(mail: &str) -> String {
+    let joined = mail.replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'=' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `language` is the default for browsers asking for none the gateway speaks, and the
+/// emails' language; `timezone` is the zone of every time shown, named on the page; the
+/// HTML email carries the logo (inline) and the colour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_speaks_its_language_shows_its_zone_and_brands_its_emails() {
+    use mfagate::i18n::{text, Lang};
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    std::fs::write(&logo, LOGO).unwrap();
+    let env = format!(
+        "language = \"nl\"\ntimezone = \"Asia/Jakarta\"\n[environments.branding]\nlogo = \"{}\"\n\
+         color = \"#0B6E4F\"\nsupport = \"it-help@acme.test\"",
+        logo.display()
+    );
+    let c = Console::start_with("", "", &env).await;
+    let (agent, _) = c.signed_in("agent1@demo.test", "agent1-pass").await;
+    let devices = html_unescape(&page(&agent, &format!("{}/.mfagate/devices", c.base())).await);
+    assert!(devices.contains("<html lang=\"nl\">"), "{devices}");
+    assert!(devices.contains(&text(Lang::Nl, "your-sessions", &[])));
+    assert!(
+        devices.contains(" WIB</td>"),
+        "times in the zone: {devices}"
+    );
+    assert!(devices.contains("Asia/Jakarta"), "the zone is named");
+
+    let url = format!("{}/.mfagate/signed-out?why=admin", c.base());
+    for (asked, lang) in [
+        ("id-ID,id;q=0.9", Lang::Id),
+        ("fr-FR,de;q=0.5", Lang::Nl),
+        ("en-GB", Lang::En),
+    ] {
+        let resp = agent
+            .get(&url)
+            .header("accept-language", asked)
+            .send()
+            .await
+            .unwrap();
+        let html = html_unescape(&resp.text().await.unwrap());
+        assert!(
+            html.contains(&format!("<html lang=\"{}\">", lang.tag())),
+            "{asked}: {html}"
+        );
+        assert!(html.contains(&text(lang, "why-admin", &[])), "{asked}");
+    }
+
+    let subject = text(Lang::Nl, "mail-device-subject", &[]);
+    let mail = unquote(&c.mail("agent1@demo.test", &subject).await);
+    assert!(
+        mail.contains(&text(Lang::Nl, "mail-device-2", &[])),
+        "{mail}"
+    );
+    assert!(mail.contains(" WIB"), "the time in the zone: {mail}");
+    let support = [("contact", "it-help@acme.test".into())];
+    assert!(
+        mail.contains(&text(Lang::Nl, "mail-support", &support)),
+        "{mail}"
+    );
+    assert!(mail.contains("<html lang=\"nl\">"), "{mail}");
+    assert!(
+        mail.to_lowercase().contains("solid #0b6e4f"),
+        "the colour: {mail}"
+    );
+    assert!(mail.contains("src=\"cid:logo\""), "{mail}");
+    assert!(
+        mail.contains("Content-ID: <logo>"),
+        "the logo travels inline: {mail}"
+    );
+    assert!(mail.contains("multipart/related"), "{mail}");
+    stop(c.gw).await;
+}

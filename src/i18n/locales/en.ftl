@@ -214,6 +214,18 @@ problem-host = This gateway does not serve the requested host.
 problem-unreachable = The dashboard is not reachable right now. Please try again shortly.
 problem-timeout = The dashboard took too long to answer. Please try again shortly.
 
+status-400 = Bad request
+status-401 = Not signed in
+status-403 = Forbidden
+status-404 = Not found
+status-413 = Too large
+status-421 = Wrong address
+status-429 = Too many requests
+status-500 = Gateway error
+status-502 = Dashboard unreachable
+status-503 = Unavailable
+status-504 = Dashboard timed out
+
 ## Admin console
 admin-users-title = Users
 admin-only-title = Admins only

@@ -138,7 +138,7 @@ col-trusted-until = Tepercaya hingga
 this-session = (sesi ini)
 this-browser = (browser ini)
 sign-out = Keluar
-sign-out-row = Keluarkan { $device }, dimulai { $started }
+sign-out-row = Keluar dari { $device }, dimulai { $started }
 revoke = Cabut
 revoke-row = Cabut { $device }, terakhir terlihat { $seen }
 backup-codes = Kode cadangan
@@ -213,6 +213,18 @@ problem-too-many = Terlalu banyak percobaan masuk. Harap tunggu satu menit, lalu
 problem-host = Gateway ini tidak melayani host yang diminta.
 problem-unreachable = Dasbor tidak dapat dijangkau saat ini. Silakan coba lagi sebentar lagi.
 problem-timeout = Dasbor terlalu lama merespons. Silakan coba lagi sebentar lagi.
+
+status-400 = Permintaan tidak valid
+status-401 = Belum masuk
+status-403 = Ditolak
+status-404 = Tidak ditemukan
+status-413 = Terlalu besar
+status-421 = Alamat salah
+status-429 = Terlalu banyak permintaan
+status-500 = Kesalahan gateway
+status-502 = Dasbor tidak dapat dijangkau
+status-503 = Tidak tersedia
+status-504 = Dasbor terlalu lama menjawab
 
 ## Admin console
 admin-users-title = Pengguna

@@ -218,6 +218,18 @@ problem-host = Deze gateway bedient de gevraagde host niet.
 problem-unreachable = Het dashboard is nu niet bereikbaar. Probeer het zo opnieuw.
 problem-timeout = Het dashboard reageerde niet op tijd. Probeer het zo opnieuw.
 
+status-400 = Ongeldig verzoek
+status-401 = Niet ingelogd
+status-403 = Geweigerd
+status-404 = Niet gevonden
+status-413 = Te groot
+status-421 = Verkeerd adres
+status-429 = Te veel verzoeken
+status-500 = Gatewayfout
+status-502 = Dashboard onbereikbaar
+status-503 = Niet beschikbaar
+status-504 = Dashboard reageert te traag
+
 ## Admin console
 admin-users-title = Gebruikers
 admin-only-title = Alleen voor beheerders

@@ -66,6 +66,11 @@ impl Driver {
     /// 127.0.0.1. The test CA is not in the browser's trust store, so the session accepts the
     /// gateway's test certificate explicitly; TLS verification itself is covered elsewhere.
     pub async fn browser(&self, name: &str, hosts: &[&str]) -> Client {
+        self.browser_speaking(name, hosts, "en-US,en").await
+    }
+
+    /// Like `browser`, asking for pages in `languages` (its `Accept-Language`).
+    pub async fn browser_speaking(&self, name: &str, hosts: &[&str], languages: &str) -> Client {
         let rules: Vec<String> = hosts.iter().map(|h| format!("MAP {h} 127.0.0.1")).collect();
         let profile = self.profiles.path().join(name);
         let caps: Capabilities = serde_json::from_value(serde_json::json!({
@@ -78,7 +83,8 @@ impl Driver {
                     "--disable-sync", "--disable-quic",
                     format!("--host-resolver-rules={}", rules.join(", ")),
                     format!("--user-data-dir={}", profile.display()),
-                ]
+                ],
+                "prefs": { "intl.accept_languages": languages }
             }
         }))
         .unwrap();
@@ -88,4 +94,39 @@ impl Driver {
             .await
             .expect("a Chromium session starts")
     }
+}
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`), for what WebDriver
+/// has no command for: emulating the dark colour scheme.
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Makes the page (and the pages after it) see `prefers-color-scheme: dark` or light.
+pub async fn emulate_scheme(browser: &Client, dark: bool) {
+    let scheme = if dark { "dark" } else { "light" };
+    let params = serde_json::json!({
+        "features": [{ "name": "prefers-color-scheme", "value": scheme }]
+    });
+    browser
+        .issue_cmd(Cdp("Emulation.setEmulatedMedia", params))
+        .await
+        .expect("chromedriver runs DevTools commands");
 }
