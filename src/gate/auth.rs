@@ -184,7 +184,6 @@ impl Auth {
         self.audit.recent(&logs, limit).await
     }
 
-    /// The display name of environment `env` (by name), for emails.
     /// The voice of the emails of the environment named `env`: its display name and language.
     pub fn voice_of(&self, env: &str) -> crate::notify::messages::Voice<'_> {
         let found = self.config.environments.iter().find(|e| e.name == env);
@@ -195,11 +194,6 @@ impl Auth {
                 w: Default::default(),
             },
         }
-    }
-
-    pub fn brand_of(&self, env: &str) -> &str {
-        let found = self.config.environments.iter().find(|e| e.name == env);
-        found.map_or("mfagate", |e| e.display_name.as_str())
     }
 
     /// Where `user`'s codes and notices go: the address an admin set, else the directory's.
