@@ -233,6 +233,8 @@ pub struct Metrics {
     /// first time or while a reload is owed), and 1 while that is too long to trust.
     pub store_event_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub store_stale: Gauge,
+    /// Log lines the background writer dropped (synced from the writer when scraped).
+    log_lines_dropped: Counter,
     /// Dashboard logouts by outcome: signed out, refused (answered, not as configured),
     /// unreachable.
     dashboard_logouts: [Counter; 3],
@@ -321,6 +323,12 @@ impl Metrics {
         let dashboard_logouts = ["signed_out", "refused", "unreachable"]
             .map(|outcome| logouts.get_or_create(&OutcomeLabels { outcome }).clone());
         let auth = AuthCounters::register(&mut registry, &environment_names);
+        let log_lines_dropped = Counter::default();
+        registry.register(
+            "log_lines_dropped",
+            "Log lines (access log included) dropped because the log writer fell behind",
+            log_lines_dropped.clone(),
+        );
         let recovery_requests_open = Gauge::default();
         registry.register(
             "recovery_requests_open",
@@ -354,6 +362,7 @@ impl Metrics {
             tls_handshake_failures,
             store_event_lag,
             store_stale,
+            log_lines_dropped,
         }
     }
 
@@ -378,6 +387,11 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        let dropped = crate::logging::dropped_lines();
+        let counted = self.log_lines_dropped.get();
+        if dropped > counted {
+            self.log_lines_dropped.inc_by(dropped - counted);
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
