@@ -454,6 +454,7 @@ async fn ops_endpoints_report_health_readiness_and_metrics() {
         "mfagate_tls_handshake_failures_total 1",
         "mfagate_active_connections",
         "mfagate_active_websockets 0",
+        "mfagate_log_lines_dropped_total 0",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
