@@ -6,15 +6,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Unix seconds as "YYYY-MM-DD HH:MM UTC" (pages, emails, the grace header).
+/// Unix seconds as "YYYY-MM-DD HH:MM UTC" (the grace header, exports, the command line).
 pub fn utc(unix: u64) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(FORMAT).ok())
-        .unwrap_or_else(|| format!("@{unix}"))
+    Zone::default().show(unix)
 }
 
 /// The time zone people read an environment's times in (`timezone`), from the tz rules built

@@ -123,7 +123,6 @@ login_page = "/login"
 logout = { method = "POST", path = "/logout" }
 EOF
 (exec taskset -c "$proxy_cpu" "$MFAGATE_BIN" serve --config "$work/mfagate.toml" 2> "$work/mfagate.log") & pids+=($!)
-mfagate_pid=""
 for _ in $(seq 100); do
   gw_port=$(grep -o '"https":"127.0.0.1:[0-9]*"' "$work/mfagate.log" 2>/dev/null | grep -o '[0-9]*"$' | tr -d '"' || true)
   [[ -n "$gw_port" ]] && break; sleep 0.1

@@ -13,8 +13,6 @@ pub struct Email {
     pub brand: String,
     pub lines: Vec<String>,
     pub code: Option<String>,
-    /// Where the environment's people get help (`[environments.branding] support`).
-    pub support: Option<String>,
     /// The language of the lines, for the parts the mailer adds (footer, support).
     #[serde(skip)]
     pub lang: Lang,
@@ -42,7 +40,6 @@ impl<'a> Voice<'a> {
             brand: self.brand.into(),
             lines,
             code: code.map(Into::into),
-            support: None,
             lang: self.w.0,
         }
     }

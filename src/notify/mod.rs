@@ -166,30 +166,7 @@ impl Mailer {
 
     fn build(&self, email: &Email) -> Result<Message, NotifyError> {
         let branding = self.branding.get(&email.brand);
-        let support = email.support.clone().or_else(|| {
-            let contact = branding?.support.as_ref()?;
-            Some(contact.text.clone())
-        });
-        let logo = branding.and_then(|b| b.logo.as_ref());
-        let w = crate::i18n::Words(email.lang);
-        let brand = [("brand", email.brand.as_str().into())];
-        let footer = w.with(
-            if email.code.is_some() {
-                "mail-footer-code"
-            } else {
-                "mail-footer"
-            },
-            &brand,
-        );
-        let ctx = minijinja::context! {
-            lang => email.lang.tag(),
-            support_line => support.map(|s| w.with("mail-support", &[("contact", s.into())])),
-            code_label => w.get("mail-code-is"),
-            footer => footer,
-            color => branding.and_then(|b| b.color.as_deref()),
-            logo => logo.is_some(),
-            ..minijinja::Value::from_serialize(email)
-        };
+        let ctx = letter(email, branding);
         let render = |name| {
             templates()
                 .get_template(name)
@@ -207,24 +184,8 @@ impl Mailer {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let (text, html) = (render("email.txt")?, render("email.html")?);
-        let body = match logo {
-            None => MultiPart::alternative_plain_html(text, html),
-            // The logo travels inside the message (`cid:logo`): mail clients block remote
-            // images, and the gateway's address may not be reachable from the reader's.
-            Some(logo) => {
-                let kind = ContentType::parse(logo.content_type)
-                    .map_err(|e| NotifyError::Build(e.to_string()))?;
-                let image = Attachment::new_inline("logo".into()).body(logo.bytes.to_vec(), kind);
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text))
-                    .multipart(
-                        MultiPart::related()
-                            .singlepart(SinglePart::html(html))
-                            .singlepart(image),
-                    )
-            }
-        };
+        let logo = branding.and_then(|b| b.logo.as_ref());
+        let body = body(render("email.txt")?, render("email.html")?, logo)?;
         builder
             .multipart(body)
             .map_err(|e| NotifyError::Build(e.to_string()))
@@ -283,4 +244,50 @@ async fn deliver(transport: Arc<Transport>, job: Job, retries: u32) {
     if let Err(e) = result {
         tracing::error!(error = %e, "notification could not be delivered");
     }
+}
+
+/// What the templates show of an email: its lines, and the parts the mailer adds in the
+/// email's language (footer, support contact) with the environment's colour and logo.
+fn letter(email: &Email, branding: Option<&crate::config::model::Branding>) -> minijinja::Value {
+    let w = crate::i18n::Words(email.lang);
+    let brand = [("brand", email.brand.as_str().into())];
+    let footer = match email.code {
+        Some(_) => w.with("mail-footer-code", &brand),
+        None => w.with("mail-footer", &brand),
+    };
+    // Where the environment's people get help (`[environments.branding] support`).
+    let support = branding.and_then(|b| b.support.as_ref());
+    let support_line =
+        support.map(|s| w.with("mail-support", &[("contact", s.text.as_str().into())]));
+    minijinja::context! {
+        lang => email.lang.tag(),
+        support_line => support_line,
+        code_label => w.get("mail-code-is"),
+        footer => footer,
+        color => branding.and_then(|b| b.color.as_deref()),
+        logo => branding.is_some_and(|b| b.logo.is_some()),
+        ..minijinja::Value::from_serialize(email)
+    }
+}
+
+/// Plain text and HTML; with a logo, the HTML and the image travel together (`cid:logo`):
+/// mail clients block remote images, and the gateway's address may not be reachable from the
+/// reader's.
+fn body(
+    text: String,
+    html: String,
+    logo: Option<&crate::config::model::Logo>,
+) -> Result<MultiPart, NotifyError> {
+    let Some(logo) = logo else {
+        return Ok(MultiPart::alternative_plain_html(text, html));
+    };
+    let kind =
+        ContentType::parse(logo.content_type).map_err(|e| NotifyError::Build(e.to_string()))?;
+    let image = Attachment::new_inline("logo".into()).body(logo.bytes.to_vec(), kind);
+    let related = MultiPart::related()
+        .singlepart(SinglePart::html(html))
+        .singlepart(image);
+    Ok(MultiPart::alternative()
+        .singlepart(SinglePart::plain(text))
+        .multipart(related))
 }

@@ -8,6 +8,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 
 use super::drain::Drained;
 use super::phases::{RequestCtx, Watched};
+use super::pipeline::page_lang;
 use crate::audit::EventKind;
 use crate::config::{Environment, LoginConfig};
 use crate::gate::identify::Identity;
@@ -32,7 +33,8 @@ pub(super) async fn refuse(
         (Decision::Deny(reason), _) => {
             let user = claims.map_or("-", |c| c.user.as_str());
             tracing::info!(%user, reason, "request denied by policy");
-            forbidden(ctx.env, &w.auth.config.gateway_prefix, ctx.json, ctx.lang())
+            let lang = page_lang(Some(ctx.env), headers.get(http::header::ACCEPT_LANGUAGE));
+            forbidden(ctx.env, &w.auth.config.gateway_prefix, ctx.json, lang)
         }
         (Decision::RefuseCredential(unbound), _) => {
             let kind = match unbound {

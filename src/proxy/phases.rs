@@ -54,8 +54,6 @@ pub(super) struct RequestCtx<'a> {
     pub(super) request_id: u64,
     /// Kept (a shared reference, no copy) for describing the client in audit events.
     pub(super) user_agent: Option<http::HeaderValue>,
-    /// Kept the same way for the language of a page the gateway answers with.
-    pub(super) accept_language: Option<http::HeaderValue>,
 }
 
 impl RequestCtx<'_> {
@@ -64,12 +62,6 @@ impl RequestCtx<'_> {
         let ctx = auth.audit_context(self.env, self.conn.peer.ip(), self.request_id);
         let agent = self.user_agent.as_ref().and_then(|v| v.to_str().ok());
         ctx.with_agent(crate::session::device::label(agent.unwrap_or("")))
-    }
-
-    /// The language of a page answered to this request.
-    pub(super) fn lang(&self) -> crate::i18n::Lang {
-        let header = self.accept_language.as_ref().and_then(|v| v.to_str().ok());
-        crate::i18n::negotiate(header, self.env.language)
     }
 
     pub(super) fn asked<'b>(&'b self, worker: &'b Worker) -> Asked<'b> {
@@ -136,7 +128,6 @@ impl Worker {
             json: wants_json(req.headers()),
             request_id,
             user_agent: req.headers().get(header::USER_AGENT).cloned(),
-            accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
         })
     }
 

@@ -140,9 +140,7 @@ impl Worker {
             let env = env_index.map(|i| self.env(i));
             tracing::debug!(error = %e, "request refused");
             record.error = Some(e.to_string());
-            let asked = accept_language.as_ref().and_then(|v| v.to_str().ok());
-            let lang =
-                crate::i18n::negotiate(asked, env.map_or(Default::default(), |e| e.language));
+            let lang = page_lang(env, accept_language.as_ref());
             e.to_response(json, env, &self.shared.config.gateway_prefix, lang)
         });
         if let Some(hsts) = &self.shared.hsts {
@@ -242,7 +240,7 @@ impl Worker {
             request_id: crate::audit::request_id(ctx.request_id),
             authority: ctx.authority.clone(),
             branding: ctx.env.branding.clone(),
-            lang: ctx.lang(),
+            lang: page_lang(Some(ctx.env), parts.headers.get(header::ACCEPT_LANGUAGE)),
             agent: crate::session::device::label(
                 ctx.user_agent
                     .as_ref()
@@ -256,4 +254,14 @@ impl Worker {
             Err(never) => match never {},
         }
     }
+}
+
+/// The language of a page the gateway answers with: the browser's `Accept-Language`, else
+/// the environment's `language` (English outside any environment).
+pub(super) fn page_lang(
+    env: Option<&Environment>,
+    accept_language: Option<&http::HeaderValue>,
+) -> crate::i18n::Lang {
+    let asked = accept_language.and_then(|v| v.to_str().ok());
+    crate::i18n::negotiate(asked, env.map_or(Default::default(), |e| e.language))
 }

@@ -13,7 +13,7 @@ use minijinja::{context, Value};
 use serde::Serialize;
 
 use super::error::PageError;
-use super::{csrf, message, templates, RequestFacts};
+use super::{csrf, templates, RequestFacts};
 use crate::gate::auth::Auth;
 use crate::session::token::SessionClaims;
 use crate::store::records::PendingLogin;
@@ -107,10 +107,18 @@ impl PageBase {
         text: &str,
         link: Option<(&str, &str)>,
     ) -> Response {
-        let w = self.w();
-        let link = link.map(|(href, key)| (href, w.get(key)));
-        let link = link.as_ref().map(|(href, text)| (*href, text.as_str()));
-        message(&self.auth, &self.facts, status, &w.get(title), text, link)
+        let (w, facts) = (self.w(), &self.facts);
+        let ctx = context! {
+            title => w.get(title),
+            brand => facts.display_name,
+            lang => facts.lang.tag(),
+            branding => templates::branding(Some(&facts.branding)),
+            prefix => self.prefix(),
+            message => text,
+            link => link.map(|l| l.0),
+            link_text => link.map(|l| w.get(l.1)),
+        };
+        templates::page(status, "message.html", ctx)
     }
 
     /// Renders `template` with the context every page needs (the title, from its catalogue

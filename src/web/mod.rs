@@ -26,7 +26,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
-use minijinja::context;
 
 use crate::gate::auth::Auth;
 
@@ -59,31 +58,6 @@ impl RequestFacts {
             ..Default::default()
         }
     }
-}
-
-/// A short page with a message and an optional link (texts already in the page's language).
-pub fn message(
-    auth: &Auth,
-    facts: &RequestFacts,
-    status: StatusCode,
-    title: &str,
-    text: &str,
-    link: Option<(&str, &str)>,
-) -> Response {
-    templates::page(
-        status,
-        "message.html",
-        context! {
-            title => title,
-            brand => facts.display_name,
-            lang => facts.lang.tag(),
-            branding => templates::branding(Some(&facts.branding)),
-            prefix => auth.config.gateway_prefix,
-            message => text,
-            link => link.map(|l| l.0),
-            link_text => link.map(|l| l.1),
-        },
-    )
 }
 
 /// The Router for everything under `prefix` (which starts and ends with `/`). Without `auth`
