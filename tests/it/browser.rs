@@ -105,7 +105,12 @@ pub(crate) async fn click(browser: &Client, css: &str) {
 }
 
 async fn password_login(t: &MfaEnv, browser: &Client, email: &str, password: &str) {
-    browser.goto(&t.url("/login")).await.unwrap();
+    password_login_at(browser, &t.url(""), email, password).await;
+}
+
+/// The password at the dashboard's own login form of the gateway at `base`.
+pub(crate) async fn password_login_at(browser: &Client, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
     fill(browser, "input[name=email]", email).await;
     fill(browser, "input[name=password]", password).await;
     click(browser, "button[type=submit]").await;

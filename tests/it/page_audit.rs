@@ -14,7 +14,9 @@ use fantoccini::{Client, Locator};
 use mfagate::i18n::Lang;
 
 use crate::admin::Console;
-use crate::browser::{assert_fits_and_headings_in_order, click, element, fill, wait_for_path};
+use crate::browser::{
+    assert_fits_and_headings_in_order, click, element, fill, password_login_at, wait_for_path,
+};
 use crate::support::browser::{emulate_scheme, Driver};
 use crate::support::smtp::code_in;
 
@@ -180,10 +182,7 @@ fn code(c: &Console, secret: &[u8]) -> String {
 }
 
 async fn password_login(c: &Console, b: &Client, email: &str, password: &str) {
-    b.goto(&format!("{}/login", c.base())).await.unwrap();
-    fill(b, "input[name=email]", email).await;
-    fill(b, "input[name=password]", password).await;
-    click(b, "button[type=submit]").await;
+    password_login_at(b, &c.base(), email, password).await;
 }
 
 /// Sets up the authenticator shown on the enrolment page; returns its secret.
