@@ -16,6 +16,7 @@ pub mod federation;
 pub mod gate;
 pub mod i18n;
 pub mod logging;
+pub mod memory;
 pub mod mfa;
 pub mod notify;
 pub mod policy;

@@ -52,12 +52,6 @@ enum Command {
 /// Exit code for configuration errors, distinct from runtime failures (1).
 const EXIT_CONFIG: u8 = 2;
 
-/// mimalloc instead of the system allocator: a proxy allocates and frees small buffers on
-/// every request, from every worker thread; measured in `benches/load/` (README
-/// "Performance").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::ValidateConfig { config } => match Config::load(&config) {

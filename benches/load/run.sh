@@ -5,6 +5,7 @@
 #   MFAGATE_BIN=path benches/load/run.sh          measure another mfagate build
 #   PERF=/tmp/auth.data benches/load/run.sh        also profile mfagate's first authenticated run
 #   HOLD=1 benches/load/run.sh                     only start the targets and print their URLs
+#   benches/load/run.sh 10 0                       only the idle-connection memory test
 #
 # Starts an nginx origin (a 1 KiB page, and a /login that sets a session cookie and names
 # the user), nginx as a TLS reverse proxy in front of it, and mfagate in front of it
@@ -140,6 +141,7 @@ ngx="https://$host:$nginx_port/page.html"
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 origin_count() { wc -l < "$work/origin-access.log"; }
 results="$work/results"
+touch "$results"
 # measure NAME PID TOOL ARGS...: one run, one line "NAME TOOL req/s p50_ms p99_ms cpu_us"
 measure() {
   local name=$1 pid=$2 tool=$3; shift 3
@@ -207,6 +209,8 @@ def ms(v):
 print(f"{'target':24} {'req/s':>9} {'CPU us/req':>11} {'p99 ms':>8} {'req/s vs nginx':>15} {'CPU vs nginx':>13}")
 for name, base in [("nginx", "nginx"), ("mfagate-anonymous", "nginx"), ("mfagate-authenticated", "nginx"),
                    ("nginx-h2", "nginx-h2"), ("mfagate-h2", "nginx-h2"), ("nginx-1024", "nginx-1024"), ("mfagate-1024", "nginx-1024")]:
+    if name not in rows:
+        continue
     p99s = [ms(r[2]) for r in rows[name] if r[2] != "-"]
     p99 = f"{statistics.median(p99s):.2f}" if p99s else "-"
     print(f"{name:24} {med(name,0):9.0f} {med(name,3):11.1f} {p99:>8} {med(name,0)/med(base,0):15.2f} {med(name,3)/med(base,3):13.2f}")

@@ -227,6 +227,8 @@ pub struct Metrics {
     /// Indexed like `Config::environments`; the last entry is the unrouted bucket.
     envs: Vec<EnvMetrics>,
     pub active_connections: Gauge,
+    /// Idle HTTP/1.1 connections holding only their TLS stream (`proxy::connection`).
+    pub resting_connections: Gauge,
     pub active_websockets: Gauge,
     pub tls_handshake_failures: Counter,
     /// Shared store only: seconds since revocation events were last confirmed (-1 before the
@@ -285,12 +287,18 @@ impl Metrics {
             })
             .collect();
         let active_connections = Gauge::default();
+        let resting_connections = Gauge::default();
         let active_websockets = Gauge::default();
         let tls_handshake_failures = Counter::default();
         registry.register(
             "active_connections",
             "Open client connections",
             active_connections.clone(),
+        );
+        registry.register(
+            "resting_connections",
+            "Idle HTTP/1.1 keep-alive connections whose HTTP buffers are released",
+            resting_connections.clone(),
         );
         registry.register(
             "active_websockets",
@@ -358,6 +366,7 @@ impl Metrics {
             recovery_requests_open,
             users_without_factor,
             active_connections,
+            resting_connections,
             active_websockets,
             tls_handshake_failures,
             store_event_lag,

@@ -4,6 +4,7 @@
 
 pub mod access_log;
 mod authority;
+mod connection;
 mod dashboard_logout;
 pub mod decision;
 mod drain;

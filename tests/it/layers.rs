@@ -11,7 +11,9 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves: shared vocabulary and pure helpers",
-        &["canon", "clock", "crypto", "domain", "i18n", "tls"],
+        &[
+            "canon", "clock", "crypto", "domain", "i18n", "memory", "tls",
+        ],
     ),
     (
         "factor algorithms, federation, the pure policy",

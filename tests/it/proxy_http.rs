@@ -409,6 +409,88 @@ async fn idle_keep_alive_connections_are_closed() {
     t.stop().await;
 }
 
+/// An idle HTTP/1.1 keep-alive connection rests (only its TLS stream is kept, hyper's buffers
+/// are released) and the next request on it is answered as usual. A request in flight or a
+/// streamed answer that pauses longer than the rest delay never rests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_http1_connections_rest_and_wake_on_the_next_request() {
+    let t = OneEnv::start("").await;
+    let resting = || async {
+        let metrics = reqwest::Client::new().get(format!("http://{}/metrics", t.gw.admin_addr));
+        let metrics = crate::support::text(metrics).await;
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("mfagate_resting_connections "));
+        line.and_then(|l| l.split(' ').nth(1)?.parse::<u64>().ok())
+            .unwrap()
+    };
+    let mut tls = t
+        .pki
+        .connect(t.gw.https_addr, "alpha.test", &[b"http/1.1"])
+        .await
+        .unwrap();
+    assert!(ask(&mut tls, "/echo", "\"upstream\"")
+        .await
+        .starts_with("HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(resting().await, 1, "a quiet keep-alive connection rests");
+    for _ in 0..2 {
+        assert!(ask(&mut tls, "/echo", "\"upstream\"")
+            .await
+            .starts_with("HTTP/1.1 200"));
+        assert_eq!(resting().await, 0);
+    }
+
+    let slow = tokio::spawn(async move {
+        let answer = ask(&mut tls, "/slow/2500", "slow done").await;
+        let dripped = ask(&mut tls, "/drip/3/1600", "drip 2").await;
+        (answer, dripped, tls)
+    });
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(resting().await, 0, "a request in flight never rests");
+    }
+    let (answer, dripped, tls) = slow.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        dripped.contains("drip 0") && dripped.contains("drip 1"),
+        "{dripped}"
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert_eq!(resting().await, 1);
+    drop(tls);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        resting().await,
+        0,
+        "a client closing a resting connection ends it"
+    );
+    t.stop().await;
+}
+
+/// Sends `GET path` on a kept-alive connection and reads until the answer contains `end`.
+async fn ask(
+    tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    path: &str,
+    end: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!("GET {path} HTTP/1.1\r\nHost: alpha.test\r\n\r\n");
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while !String::from_utf8_lossy(&got).contains(end) {
+        let n = tls.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "connection closed after {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_endpoints_report_health_readiness_and_metrics() {
     let t = OneEnv::start("").await;

@@ -1,5 +1,5 @@
 //! An echo upstream for proxy tests: reports what it received, streams bodies, sleeps on
-//! request, and echoes WebSocket messages while counting closes.
+//! request, drips a streamed answer, and echoes WebSocket messages while counting closes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,6 +95,7 @@ fn app(name: &'static str) -> (Router, Arc<Counters>) {
         .route("/sha256", post(sha256))
         .route("/bytes/{n}", get(bytes))
         .route("/slow/{ms}", get(slow))
+        .route("/drip/{n}/{ms}", get(drip))
         .route("/ws", get(ws))
         .route("/redirect", get(redirect))
         .fallback(any(echo))
@@ -182,6 +183,17 @@ async fn bytes(Path(n): Path<usize>) -> Body {
 async fn slow(Path(ms): Path<u64>) -> &'static str {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     "slow done"
+}
+
+/// `n` chunks of one line each, `ms` apart: a streamed answer that pauses.
+async fn drip(Path((n, ms)): Path<(u64, u64)>) -> Body {
+    let chunks = futures_util::stream::iter(0..n).then(move |i| async move {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        Ok::<_, std::convert::Infallible>(Bytes::from(format!("drip {i}\n")))
+    });
+    Body::from_stream(chunks)
 }
 
 async fn ws(State(st): State<St>, upgrade: WebSocketUpgrade) -> Response {
