@@ -6,6 +6,7 @@
 #   PERF=/tmp/auth.data benches/load/run.sh        also profile mfagate's first authenticated run
 #   HOLD=1 benches/load/run.sh                     only start the targets and print their URLs
 #   benches/load/run.sh 10 0                       only the idle-connection memory test
+#   IDLE=0 benches/load/run.sh                     without the idle-connection memory test
 #
 # Starts an nginx origin (a 1 KiB page, and a /login that sets a session cookie and names
 # the user), nginx as a TLS reverse proxy in front of it, and mfagate in front of it
@@ -175,9 +176,12 @@ if [[ -n "${HOLD:-}" ]]; then
 fi
 
 # Memory first, on fresh processes: RSS per idle keep-alive connection, and after they close.
-echo "== idle keep-alive connections (5,000 each)"
-echo "nginx $(python3 benches/load/client.py idle "$ngx" 5000 "x=1" "$nginx_pid")" > "$work/idle"
-echo "mfagate $(python3 benches/load/client.py idle "$gw" 5000 "$cookie" "$mfagate_pid")" >> "$work/idle"
+touch "$work/idle"
+if [[ "${IDLE:-1}" == 1 ]]; then
+  echo "== idle keep-alive connections (5,000 each)"
+  echo "nginx $(python3 benches/load/client.py idle "$ngx" 5000 "x=1" "$nginx_pid")" > "$work/idle"
+  echo "mfagate $(python3 benches/load/client.py idle "$gw" 5000 "$cookie" "$mfagate_pid")" >> "$work/idle"
+fi
 
 for round in $(seq "$rounds"); do
   echo "== round $round"
