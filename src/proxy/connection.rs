@@ -52,6 +52,8 @@ impl Protocols {
             .header_read_timeout(config.timeouts.header_read)
             // hyper answers 431 when the header section outgrows this buffer (minimum 8 KiB).
             .max_buf_size(config.max_request_header_bytes.max(8192));
+        // hyper's HTTP/2 defaults otherwise (200 streams, 1 MiB windows, 16 KiB frames): the
+        // cost measured is per stream, not flow control (README "Performance").
         let mut h2 = http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .max_header_list_size(
