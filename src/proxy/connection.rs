@@ -154,24 +154,7 @@ impl Connection {
     ) -> Result<(), hyper::Error> {
         let service = self.service(info, activity);
         let mut conn = Box::pin(self.protocols.h2.serve_connection(io, service));
-        let idle = self.worker.shared().config.timeouts.idle;
-        let mut closing = false;
-        loop {
-            let idle_left = idle.saturating_sub(activity.since_last());
-            tokio::select! {
-                result = conn.as_mut() => return result,
-                _ = self.shutdown.wait_for(|stop| *stop), if !closing => {
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                _ = tokio::time::sleep(idle_left), if !closing => {
-                    if activity.since_last() >= idle {
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                }
-            }
-        }
+        self.drive(conn.as_mut(), activity, false).await
     }
 
     /// HTTP/1.1, WebSocket upgrades included, resting between requests when quiet.
@@ -190,7 +173,7 @@ impl Connection {
                     .serve_connection(io, service.clone())
                     .with_upgrades(),
             );
-            self.drive_h1(&mut *conn, activity).await?;
+            self.drive(Pin::new(&mut *conn), activity, true).await?;
             if !activity.rested.swap(false, Ordering::Relaxed) {
                 return Ok(());
             }
@@ -206,10 +189,16 @@ impl Connection {
         }
     }
 
-    /// Runs a hyper HTTP/1.1 connection until it ends or is handed back at rest.
-    async fn drive_h1<C>(&mut self, conn: &mut C, activity: &Activity) -> Result<(), hyper::Error>
+    /// Runs a hyper connection until it ends (idle timeout and shutdown close it gracefully)
+    /// or, when it `rests` (HTTP/1.1), is handed back at rest.
+    async fn drive<C>(
+        &mut self,
+        mut conn: Pin<&mut C>,
+        activity: &Activity,
+        rests: bool,
+    ) -> Result<(), hyper::Error>
     where
-        C: Future<Output = Result<(), hyper::Error>> + H1 + Unpin + ?Sized,
+        C: Served + ?Sized,
     {
         let idle = self.worker.shared().config.timeouts.idle;
         let mut closing = false;
@@ -219,17 +208,17 @@ impl Connection {
             let check = REST_AFTER.checked_sub(quiet).unwrap_or(REST_AFTER);
             let wait = idle.saturating_sub(quiet).min(check);
             tokio::select! {
-                result = &mut *conn => return result,
+                result = conn.as_mut() => return result,
                 _ = self.shutdown.wait_for(|stop| *stop), if !closing => {
                     closing = true;
-                    conn.graceful();
+                    conn.as_mut().graceful();
                 }
                 _ = tokio::time::sleep(wait), if !closing => {
                     let quiet = activity.since_last();
                     if quiet >= idle {
                         closing = true;
-                        conn.graceful();
-                    } else if quiet >= REST_AFTER && activity.may_rest() {
+                        conn.as_mut().graceful();
+                    } else if rests && quiet >= REST_AFTER && activity.may_rest() {
                         // The next read hyper makes ends its input (see `ActivityIo`).
                         activity.ask_rest();
                     }
@@ -258,28 +247,45 @@ impl Connection {
     }
 }
 
-/// What `serve_h1` does with hyper's HTTP/1.1 connection (its type names the service's).
-trait H1 {
-    fn graceful(&mut self);
+/// hyper's connections as `drive` and `serve_h1` see them (their types name the service's).
+trait Served: Future<Output = Result<(), hyper::Error>> {
+    fn graceful(self: Pin<&mut Self>);
     /// The TLS stream of a connection handed back at rest, when nothing was left unread
-    /// (a clean end of input).
-    fn at_rest(self: Box<Self>) -> Option<Io>;
+    /// (a clean end of input). Only HTTP/1.1 rests.
+    fn at_rest(self: Box<Self>) -> Option<Io> {
+        None
+    }
 }
 
-impl<S, B> H1 for http1::UpgradeableConnection<Io, S>
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S, B> Served for http1::UpgradeableConnection<Io, S>
 where
     S: hyper::service::HttpService<Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<BoxError>,
     B: http_body::Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
-    fn graceful(&mut self) {
-        Pin::new(self).graceful_shutdown();
+    fn graceful(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 
     fn at_rest(self: Box<Self>) -> Option<Io> {
         let parts = self.into_parts()?;
         parts.read_buf.is_empty().then_some(parts.io)
+    }
+}
+
+impl<S, B> Served for http2::Connection<Io, S, TokioExecutor>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+    TokioExecutor: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 
@@ -345,7 +351,7 @@ struct Activity {
     /// The last byte moved was written (an answer), not read.
     wrote_last: AtomicBool,
     in_flight: AtomicUsize,
-    /// Resting was asked for: the next read hyper makes sees the end of input.
+    /// Resting was asked for: the next read hyper makes sees the end of input (and clears it).
     rest_asked: AtomicBool,
     /// The end of input hyper saw was a rest, not the client's.
     rested: AtomicBool,
@@ -367,7 +373,6 @@ impl Activity {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_ms.store(ms, Ordering::Relaxed);
         self.wrote_last.store(wrote, Ordering::Relaxed);
-        self.rest_asked.store(false, Ordering::Relaxed);
     }
 
     fn since_last(&self) -> Duration {
@@ -414,9 +419,14 @@ impl AsyncRead for ActivityIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.activity.rest_asked.swap(false, Ordering::Relaxed) && self.settled() {
-            self.activity.rested.store(true, Ordering::Relaxed);
-            return Poll::Ready(Ok(()));
+        // A plain load (no locked swap) on this per-read path: a rest is asked rarely, and
+        // the one read that answers it clears it.
+        if self.activity.rest_asked.load(Ordering::Relaxed) {
+            self.activity.rest_asked.store(false, Ordering::Relaxed);
+            if self.settled() {
+                self.activity.rested.store(true, Ordering::Relaxed);
+                return Poll::Ready(Ok(()));
+            }
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
