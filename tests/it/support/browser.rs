@@ -46,15 +46,22 @@ impl Driver {
             .spawn()
             .expect("chromedriver starts");
         let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
+        // Up to 30 s: on a loaded machine chromedriver can take longer than a few seconds.
+        let mut listening = false;
+        for _ in 0..600 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
+                listening = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        assert!(
+            listening,
+            "chromedriver did not listen on port {port} within 30 s"
+        );
         Self {
             child,
             url,
