@@ -2,14 +2,15 @@
 # Load comparison against nginx on this machine (not run in CI: too slow, too noisy).
 #
 #   benches/load/run.sh [SECONDS] [ROUNDS]        default 10 s per run, 3 interleaved rounds
-#   MFAGATE_BIN=path benches/load/run.sh          measure another mfagate build
+#   MFAGATE_BIN=path benches/load/run.sh          measure another mfagate build (FLOOR_BIN: floor)
 #   PERF=/tmp/auth.data benches/load/run.sh        also profile mfagate's first authenticated run
 #   HOLD=1 benches/load/run.sh                     only start the targets and print their URLs
 #   benches/load/run.sh 10 0                       only the idle-connection memory test
 #   IDLE=0 benches/load/run.sh                     without the idle-connection memory test
 #
 # Starts an nginx origin (a 1 KiB page, and a /login that sets a session cookie and names
-# the user), nginx as a TLS reverse proxy in front of it, and mfagate in front of it
+# the user), nginx as a TLS reverse proxy in front of it, the floor (examples/floor_proxy.rs:
+# the smallest proxy built on mfagate's own stack, no log, no session) and mfagate in front of it
 # (`workers = 1`, access log on, MFA required; the session signed in through the real login
 # interception with a TOTP code computed from the setup key). The proxies run on CPU 1, the
 # load generators and the origin on CPU 0 (when there are two cores). Each round runs, per
@@ -40,6 +41,10 @@ ulimit -n "$(ulimit -Hn)"   # 5,000 idle connections need the headroom
 if [[ -z "${MFAGATE_BIN:-}" ]]; then
   cargo build --release --quiet
   MFAGATE_BIN="$PWD/target/release/mfagate"
+fi
+if [[ -z "${FLOOR_BIN:-}" ]]; then
+  cargo build --release --quiet --example floor_proxy
+  FLOOR_BIN="$PWD/target/release/examples/floor_proxy"
 fi
 cpus=$(nproc)
 if ((cpus >= 2)); then proxy_cpu=1; load_cpu=0; else proxy_cpu=0; load_cpu=0; fi
@@ -94,6 +99,10 @@ http {
 EOF
 (exec taskset -c "$proxy_cpu" nginx -c "$work/proxy.conf" -p "$work") & pids+=($!)
 
+# --- the floor: the smallest proxy on mfagate's own stack (examples/floor_proxy.rs) -----------
+(exec taskset -c "$proxy_cpu" "$FLOOR_BIN" "$work/cert.pem" "$work/key.pem" "127.0.0.1:$origin_port" > "$work/floor.out") & pids+=($!)
+floor_pid=${pids[2]}
+
 # --- mfagate ---------------------------------------------------------------------------------
 head -c 32 /dev/urandom | base64 > "$work/master.key"
 cat > "$work/mfagate.toml" <<EOF
@@ -130,13 +139,15 @@ for _ in $(seq 100); do
   [[ -n "$gw_port" ]] && break; sleep 0.1
 done
 [[ -n "${gw_port:-}" ]] || { echo "mfagate did not start:"; cat "$work/mfagate.log"; exit 1; }
-mfagate_pid=${pids[2]}
+mfagate_pid=${pids[3]}
 sleep 0.5
 nginx_pid=$(pgrep -P "${pids[1]}" | head -1)   # the worker
 [[ -n "$nginx_pid" ]] || { echo "nginx did not start:"; cat "$work/proxy-error.log"; exit 1; }
+floor_port=$(grep -o '[0-9]*$' "$work/floor.out")
 cookie=$(python3 benches/load/client.py login "https://$host:$gw_port" bench@mfagate.test)
 gw="https://$host:$gw_port/page.html"
 ngx="https://$host:$nginx_port/page.html"
+floor="https://$host:$floor_port/page.html"
 
 # --- measuring ---------------------------------------------------------------------------------
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -186,6 +197,7 @@ fi
 for round in $(seq "$rounds"); do
   echo "== round $round"
   measure nginx "$nginx_pid" wrk wrk -t1 -c50 -d"${secs}s" --latency "$ngx"
+  measure floor "$floor_pid" wrk wrk -t1 -c50 -d"${secs}s" --latency "$floor"
   measure mfagate-anonymous "$mfagate_pid" wrk wrk -t1 -c50 -d"${secs}s" --latency "$gw"
   # PERF=FILE: a profile of mfagate (call graphs) during the first authenticated run.
   if [[ $round == 1 && -n "${PERF:-}" ]]; then
@@ -193,8 +205,10 @@ for round in $(seq "$rounds"); do
   fi
   measure mfagate-authenticated "$mfagate_pid" wrk wrk -t1 -c50 -d"${secs}s" --latency -H "Cookie: $cookie" "$gw"
   measure nginx-h2 "$nginx_pid" h2load h2load -c64 -m10 -D "$secs" "$ngx"
+  measure floor-h2 "$floor_pid" h2load h2load -c64 -m10 -D "$secs" "$floor"
   measure mfagate-h2 "$mfagate_pid" h2load h2load -c64 -m10 -D "$secs" -H "cookie: $cookie" "$gw"
   measure nginx-1024 "$nginx_pid" wrk wrk -t1 -c1024 -d"${secs}s" --latency "$ngx"
+  measure floor-1024 "$floor_pid" wrk wrk -t1 -c1024 -d"${secs}s" --latency "$floor"
   measure mfagate-1024 "$mfagate_pid" wrk wrk -t1 -c1024 -d"${secs}s" --latency -H "Cookie: $cookie" "$gw"
 done
 
@@ -211,13 +225,18 @@ def med(name, i):
 def ms(v):
     return float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
 print(f"{'target':24} {'req/s':>9} {'CPU us/req':>11} {'p99 ms':>8} {'req/s vs nginx':>15} {'CPU vs nginx':>13}")
-for name, base in [("nginx", "nginx"), ("mfagate-anonymous", "nginx"), ("mfagate-authenticated", "nginx"),
-                   ("nginx-h2", "nginx-h2"), ("mfagate-h2", "nginx-h2"), ("nginx-1024", "nginx-1024"), ("mfagate-1024", "nginx-1024")]:
+for name, base in [("nginx", "nginx"), ("floor", "nginx"), ("mfagate-anonymous", "nginx"), ("mfagate-authenticated", "nginx"),
+                   ("nginx-h2", "nginx-h2"), ("floor-h2", "nginx-h2"), ("mfagate-h2", "nginx-h2"),
+                   ("nginx-1024", "nginx-1024"), ("floor-1024", "nginx-1024"), ("mfagate-1024", "nginx-1024")]:
     if name not in rows:
         continue
     p99s = [ms(r[2]) for r in rows[name] if r[2] != "-"]
     p99 = f"{statistics.median(p99s):.2f}" if p99s else "-"
     print(f"{name:24} {med(name,0):9.0f} {med(name,3):11.1f} {p99:>8} {med(name,0)/med(base,0):15.2f} {med(name,3)/med(base,3):13.2f}")
+# mfagate against the floor: what mfagate's own work costs on the same stack.
+for name, base in [("mfagate-anonymous", "floor"), ("mfagate-authenticated", "floor"), ("mfagate-h2", "floor-h2"), ("mfagate-1024", "floor-1024")]:
+    if name in rows and base in rows:
+        print(f"{name} vs the floor: req/s {med(name,0)/med(base,0):.2f}x, CPU {med(name,3)/med(base,3):.2f}x")
 for line in open(sys.argv[2]):
     name, data = line.split(" ", 1)
     d = json.loads(data)
