@@ -40,6 +40,8 @@ enum Command {
     },
     /// MFA administration: users, resets, sign-outs, unblocks, recovery requests.
     Admin(Box<mfagate::cli::admin::AdminArgs>),
+    /// Reload the running gateway's config (as SIGHUP does) and report the outcome.
+    Reload(mfagate::cli::reload::ReloadArgs),
     /// The activity log: export a period as JSON lines, directly from the store.
     Audit(mfagate::cli::audit::AuditArgs),
     /// Check a config file and print OK or every problem found.
@@ -73,11 +75,15 @@ fn main() -> ExitCode {
                 }
             };
             let _log = logging::init(&config.log);
-            run_until_signal(config, |gw| {
+            run_until_signal(config, Some(path), |gw| {
                 tracing::info!(https = %gw.https_addr, admin = %gw.admin_addr, "mfagate serving");
             })
         }
         Command::Admin(args) => match mfagate::cli::admin::run(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Command::Reload(args) => match mfagate::cli::reload::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
@@ -95,32 +101,65 @@ fn main() -> ExitCode {
 }
 
 /// Starts the gateway, waits for SIGINT/SIGTERM, then drains and exits 0.
-fn run_until_signal(config: Config, started: impl FnOnce(&proxy::RunningGateway)) -> ExitCode {
-    // Signal handlers first: a signal that arrives right after start must still drain.
+/// How often the certificate and key files are checked for a renewal.
+const FILE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves until SIGTERM or SIGINT. SIGHUP reloads the config file at `path` (a gateway started
+/// without one, the demo, has nothing to reload), and so does a renewed certificate or key.
+fn run_until_signal(
+    config: Config,
+    path: Option<PathBuf>,
+    started: impl FnOnce(&proxy::RunningGateway),
+) -> ExitCode {
     let signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    let data_dir = config.data_dir.clone();
     let gateway = match proxy::start(config) {
         Ok(gw) => gw,
         Err(e) => return fail(e.into()),
     };
     started(&gateway);
-    if let Err(e) = signals.wait() {
+    let pid_file = mfagate::cli::reload::PidFile::write(&data_dir, gateway.admin_addr);
+    if let Err(e) = &pid_file {
+        tracing::warn!(error = %e, "cannot write the pid file; `mfagate reload` will not find this gateway");
+    }
+    let reload = |why: &str| match &path {
+        // The outcome is logged and counted by the gateway.
+        Some(path) => drop(gateway.reload_from(path)),
+        None => tracing::warn!(why, "no config file to reload (started without one)"),
+    };
+    let woke = signals.wait(|wake| match wake {
+        Wake::Hangup => reload("SIGHUP"),
+        Wake::Tick if gateway.certificates_changed() => {
+            tracing::info!("certificate or key files changed on disk; reloading");
+            reload("certificate files changed");
+        }
+        Wake::Tick => {}
+    });
+    if let Err(e) = woke {
         return fail(e);
     }
     tracing::info!("shutting down: draining in-flight requests");
     gateway.shutdown();
     gateway.join();
+    drop(pid_file);
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
 
-/// SIGINT/SIGTERM, registered when created.
+/// What wakes the signal loop besides a stop.
+enum Wake {
+    Hangup,
+    Tick,
+}
+
 struct Signals {
     rt: tokio::runtime::Runtime,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -129,20 +168,27 @@ impl Signals {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (term, int) = rt.block_on(async {
+        let (term, int, hup) = rt.block_on(async {
             Ok::<_, std::io::Error>((
                 signal(SignalKind::terminate())?,
                 signal(SignalKind::interrupt())?,
+                signal(SignalKind::hangup())?,
             ))
         })?;
-        Ok(Self { rt, term, int })
+        Ok(Self { rt, term, int, hup })
     }
 
-    fn wait(mut self) -> anyhow::Result<()> {
+    /// Returns on SIGTERM or SIGINT; calls `woke` on SIGHUP and every `FILE_CHECK`.
+    fn wait(mut self, mut woke: impl FnMut(Wake)) -> anyhow::Result<()> {
         self.rt.block_on(async {
-            tokio::select! {
-                _ = self.term.recv() => {}
-                _ = self.int.recv() => {}
+            let mut tick = tokio::time::interval(FILE_CHECK);
+            loop {
+                tokio::select! {
+                    _ = self.term.recv() => break,
+                    _ = self.int.recv() => break,
+                    _ = self.hup.recv() => woke(Wake::Hangup),
+                    _ = tick.tick() => woke(Wake::Tick),
+                }
             }
         });
         Ok(())
@@ -187,7 +233,9 @@ mod demo_command {
             say(&format!(
                 "demo dashboard on http://{dashboard}  (Ctrl-C to stop)"
             ));
-            return signals.wait().map_or_else(fail, |_| ExitCode::SUCCESS);
+            return signals
+                .wait(|_| {})
+                .map_or_else(fail, |_| ExitCode::SUCCESS);
         }
         let base = match std::env::current_dir() {
             Ok(d) => d,
@@ -204,7 +252,7 @@ mod demo_command {
             Err(e) => return fail(e),
         };
         let data_dir = config.data_dir.clone();
-        run_until_signal(config, |gw| {
+        run_until_signal(config, None, |gw| {
             let url = format!("https://localhost:{}/", gw.https_addr.port());
             say(&demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
         })

@@ -111,7 +111,7 @@ pub struct Regulation {
 }
 
 /// Where the gateway's state lives.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub enum StoreBackend {
     /// redb file in `data_dir`.
     Embedded,
@@ -153,7 +153,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     pub format: LogFormat,
     pub level: String,
@@ -311,6 +311,9 @@ pub struct Environment {
     pub hosts: Vec<String>,
     pub upstream: Upstream,
     pub certified_key: Arc<CertifiedKey>,
+    /// The certificate and key files it was read from: a renewal that replaces them is
+    /// picked up by a reload (`proxy::reload`).
+    pub tls_files: Vec<PathBuf>,
     pub sessions: SessionLimits,
     /// MFA mode, roles, grace, step-up and path rules.
     pub policy: crate::policy::EnvPolicy,

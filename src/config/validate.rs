@@ -312,6 +312,7 @@ fn environment(
         hosts: env.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
         upstream: upstream?,
         certified_key: certified_key?,
+        tls_files: env.tls.iter().flat_map(|t| tls_files(t, base)).collect(),
         sessions,
         policy,
         methods,
@@ -479,6 +480,17 @@ pub(crate) fn read_secret(source: &SecretSource, base: &Path) -> Result<Vec<u8>,
                 .map_err(|_| format!("environment variable {env} is not set"))
         }
     }
+}
+
+/// The files of a `[tls]` table (a key from the environment is not a file to watch).
+fn tls_files(tls: &FileTls, base: &Path) -> Vec<PathBuf> {
+    let key = match &tls.key {
+        SecretSource::Path(p) | SecretSource::File { file: p } => Some(resolve(base, p)),
+        SecretSource::Env { .. } => None,
+    };
+    std::iter::once(resolve(base, &tls.cert))
+        .chain(key)
+        .collect()
 }
 
 fn certified_key(

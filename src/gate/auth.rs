@@ -33,14 +33,11 @@ pub struct Auth {
     pub mailer: Option<Mailer>,
     /// In-memory first line per client IP against wrong codes (a bounded-memory estimator,
     /// no store access).
-    failure_rate: Rate,
+    failure_rate: Arc<Rate>,
     /// The same for password attempts through watched logins.
-    login_rate: Rate,
+    login_rate: Arc<Rate>,
     /// When each SSO identity was last audited (see `identify`).
-    pub(super) sso_seen: (
-        std::hash::RandomState,
-        std::sync::Mutex<std::collections::HashMap<u64, u64>>,
-    ),
+    pub(super) sso_seen: Arc<SsoSeen>,
     pub(super) revocation: Arc<RevocationView>,
     pub(super) live: Arc<LiveConnections>,
     pub(super) logout: Arc<dyn DashboardLogout>,
@@ -48,6 +45,20 @@ pub struct Auth {
     pub(super) sso: Vec<Option<Sso>>,
     /// Environment policies plus enforcement times (updated when enforcement changes).
     pub(super) policies: std::sync::RwLock<Arc<PolicySet>>,
+}
+
+pub(super) type SsoSeen = (
+    std::hash::RandomState,
+    std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+);
+
+/// What a reloaded config replaces in the core; the store, the views and the counters stay.
+pub struct ReloadParts {
+    pub config: Arc<Config>,
+    pub keys: Arc<KeyRing>,
+    pub mailer: Option<Mailer>,
+    pub logout: Arc<dyn DashboardLogout>,
+    pub sso: Vec<Option<Sso>>,
 }
 
 /// What the core is built from: its store and keys, the views it shares with the adapters,
@@ -82,11 +93,34 @@ impl Auth {
             keys: p.keys,
             clock: Clock::default(),
             mailer: p.mailer,
-            failure_rate: Rate::new(minute),
-            login_rate: Rate::new(minute),
+            failure_rate: Arc::new(Rate::new(minute)),
+            login_rate: Arc::new(Rate::new(minute)),
             sso_seen: Default::default(),
             revocation: p.revocation,
             live: p.live,
+            logout: p.logout,
+            sso: p.sso,
+            policies: std::sync::RwLock::new(Arc::new(p.config.policies())),
+            config: p.config,
+        }
+    }
+
+    /// The core for a reloaded config: its settings, keys, mail and SSO are the new ones;
+    /// the store, clock, audit sink, revocation view, live connections and rate counters are
+    /// this core's, so nothing a request or an attacker left behind is forgotten. The
+    /// enforcement times are the config's until `enforcement::record` runs on the result.
+    pub fn reloaded(&self, p: ReloadParts) -> Self {
+        Self {
+            records: Records::new(self.records.store.clone(), p.keys.clone()),
+            audit: self.audit.clone(),
+            keys: p.keys,
+            clock: self.clock.clone(),
+            mailer: p.mailer,
+            failure_rate: self.failure_rate.clone(),
+            login_rate: self.login_rate.clone(),
+            sso_seen: self.sso_seen.clone(),
+            revocation: self.revocation.clone(),
+            live: self.live.clone(),
             logout: p.logout,
             sso: p.sso,
             policies: std::sync::RwLock::new(Arc::new(p.config.policies())),

@@ -116,10 +116,11 @@ impl Auth {
     }
 }
 
-/// The sweep loop; runs for the life of the gateway on the control runtime.
-pub async fn run(auth: Arc<Auth>) {
+/// The sweep loop; runs for the life of the gateway on the control runtime, on the
+/// `current` core (a reload may change the retention).
+pub async fn run(current: impl Fn() -> Arc<Auth>) {
     loop {
-        match auth.retention_sweep().await {
+        match current().retention_sweep().await {
             Ok(swept) => tracing::debug!(?swept, "retention sweep done"),
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next hour"),
         }

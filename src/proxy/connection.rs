@@ -29,9 +29,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
 
-use super::pipeline::{ConnInfo, Worker};
+use super::pipeline::ConnInfo;
+use super::reload::{Generation, WorkerCell};
 use crate::config::Config;
 
 /// How long an HTTP/1.1 connection is quiet, with no request in flight, before its hyper
@@ -66,9 +66,11 @@ impl Protocols {
 }
 
 pub struct Connection {
-    pub worker: Arc<Worker>,
-    pub protocols: Arc<Protocols>,
-    pub acceptor: TlsAcceptor,
+    /// The generation at accept: its certificates, limits and timeouts hold for the whole
+    /// connection.
+    pub generation: Arc<Generation>,
+    /// Read again for each request, so a reload applies from the next request on.
+    pub current: WorkerCell,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -76,7 +78,7 @@ type Io = TokioIo<ActivityIo>;
 
 impl Connection {
     pub async fn serve(self, tcp: TcpStream, peer: SocketAddr) {
-        let shared = self.worker.shared();
+        let shared = self.generation.worker.shared();
         let metrics = shared.metrics.clone();
         metrics.active_connections.inc();
         let _active = scopeguard(move || {
@@ -108,13 +110,14 @@ impl Connection {
     }
 
     async fn handshake(&self, tcp: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
-        let shared = self.worker.shared();
+        let shared = self.generation.worker.shared();
         let deadline = shared.config.timeouts.header_read;
-        let failed = match tokio::time::timeout(deadline, self.acceptor.accept(tcp)).await {
-            Ok(Ok(stream)) => return Some(stream),
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timed out".to_string(),
-        };
+        let failed =
+            match tokio::time::timeout(deadline, self.generation.acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => return Some(stream),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".to_string(),
+            };
         shared.metrics.tls_handshake_failures.inc();
         tracing::debug!(%peer, error = %failed, "TLS handshake failed");
         None
@@ -135,12 +138,13 @@ impl Connection {
            + Send
            + Unpin
            + 'static {
-        let (worker, info, activity) = (self.worker.clone(), info.clone(), activity.clone());
+        let (current, info, activity) = (self.current.clone(), info.clone(), activity.clone());
         service_fn(move |req| {
-            let (worker, info, activity) = (worker.clone(), info.clone(), activity.clone());
+            let generation = current.load_full();
+            let (info, activity) = (info.clone(), activity.clone());
             async move {
                 let done = InFlight::start(activity);
-                let resp = worker.handle(&info, req).await;
+                let resp = generation.worker.handle(&info, req).await;
                 Ok::<_, Infallible>(resp.map(|body| Body::new(Tracked { body, _done: done })))
             }
         })
@@ -153,7 +157,7 @@ impl Connection {
         activity: &Arc<Activity>,
     ) -> Result<(), hyper::Error> {
         let service = self.service(info, activity);
-        let mut conn = Box::pin(self.protocols.h2.serve_connection(io, service));
+        let mut conn = Box::pin(self.generation.protocols.h2.serve_connection(io, service));
         self.drive(conn.as_mut(), activity, false).await
     }
 
@@ -168,7 +172,8 @@ impl Connection {
         loop {
             // Boxed, so a resting connection's task keeps none of hyper's state.
             let mut conn = Box::new(
-                self.protocols
+                self.generation
+                    .protocols
                     .h1
                     .serve_connection(io, service.clone())
                     .with_upgrades(),
@@ -200,7 +205,7 @@ impl Connection {
     where
         C: Served + ?Sized,
     {
-        let idle = self.worker.shared().config.timeouts.idle;
+        let idle = self.generation.worker.shared().config.timeouts.idle;
         let mut closing = false;
         loop {
             // Checked again every `REST_AFTER`: an answer may end at any time.
@@ -230,7 +235,7 @@ impl Connection {
     /// Waits, holding only the TLS stream, until the client sends again (`true`), or the idle
     /// timeout or shutdown closes the connection (`false`).
     async fn wake(&mut self, io: &mut Io, activity: &Activity) -> bool {
-        let shared = self.worker.shared();
+        let shared = self.generation.worker.shared();
         let resting = shared.metrics.resting_connections.clone();
         resting.inc();
         let _resting = scopeguard(move || {

@@ -172,7 +172,7 @@ impl Worker {
         let sent = upstream::send(self.client(ctx.index), req, timeout).await;
         let elapsed = started.elapsed();
         record.upstream = Some(elapsed);
-        let metrics = self.state().metrics.env(Some(ctx.index));
+        let metrics = self.state().envs.env(Some(ctx.index));
         metrics.observe_upstream(elapsed.as_secs_f64());
         sent
     }

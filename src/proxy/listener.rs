@@ -3,17 +3,14 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::ServerConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
-use super::connection::{Connection, Protocols};
-use super::pipeline::Worker;
+use super::connection::Connection;
+use super::reload::WorkerCell;
 
 /// Binds `count` listeners on the same address with SO_REUSEPORT. With port 0 the first one
 /// picks the port and the others join it. An address another process listens on is refused
@@ -63,16 +60,11 @@ fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// configured deadline.
 pub async fn serve_tls(
     listener: std::net::TcpListener,
-    worker: Worker,
-    tls: Arc<ServerConfig>,
+    current: WorkerCell,
     mut shutdown: watch::Receiver<bool>,
     on_ready: impl FnOnce(),
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let shared = worker.shared();
-    let worker = Arc::new(worker);
-    let protocols = Arc::new(Protocols::new(&shared.config));
-    let acceptor = TlsAcceptor::from(tls);
     let tracker = TaskTracker::new();
     let for_connections = shutdown.clone();
     let sweeping = tokio::spawn(crate::memory::sweep());
@@ -83,9 +75,8 @@ pub async fn serve_tls(
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
                     let conn = Connection {
-                        worker: worker.clone(),
-                        protocols: protocols.clone(),
-                        acceptor: acceptor.clone(),
+                        generation: current.load_full(),
+                        current: current.clone(),
                         shutdown: for_connections.clone(),
                     };
                     tracker.spawn(conn.serve(tcp, peer));
@@ -101,7 +92,13 @@ pub async fn serve_tls(
     drop(listener);
     sweeping.abort();
     tracker.close();
-    let drain = shared.config.timeouts.shutdown_drain;
+    let drain = current
+        .load()
+        .worker
+        .shared()
+        .config
+        .timeouts
+        .shutdown_drain;
     if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
         tracing::warn!(
             remaining = tracker.len(),

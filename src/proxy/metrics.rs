@@ -57,7 +57,7 @@ struct AuthCounters {
 impl AuthCounters {
     /// Registers the families, with a zero series per environment for the usual outcomes (so
     /// they are exported, and rates start from zero).
-    fn register(registry: &mut Registry, environments: &[String]) -> Self {
+    fn register(registry: &mut Registry) -> Self {
         let me = Self {
             logins: Family::default(),
             factors: Family::default(),
@@ -102,9 +102,6 @@ impl AuthCounters {
             "Activity-log export jobs by outcome (requested, ready, failed, downloaded)",
             me.exports.clone(),
         );
-        for environment in environments {
-            me.zero(environment);
-        }
         me
     }
 
@@ -224,8 +221,11 @@ impl EnvMetrics {
 
 pub struct Metrics {
     registry: Registry,
-    /// Indexed like `Config::environments`; the last entry is the unrouted bucket.
-    envs: Vec<EnvMetrics>,
+    /// The per-environment families; each config generation resolves its handles from them
+    /// by name (`environments`), so a reload that adds or reorders environments keeps counts.
+    requests: Family<RequestLabels, Counter>,
+    upstream: Family<EnvLabels, Histogram>,
+    without: Family<EnvLabels, Gauge>,
     pub active_connections: Gauge,
     /// Idle HTTP/1.1 connections holding only their TLS stream (`proxy::connection`).
     pub resting_connections: Gauge,
@@ -243,14 +243,35 @@ pub struct Metrics {
     auth: AuthCounters,
     /// Open recovery requests (set when scraped).
     pub recovery_requests_open: Gauge,
-    /// Per environment (config order): users in scope of its enforcement without a factor.
+    /// Config reloads applied, and refused (invalid, or a key only a restart changes).
+    pub config_reloads: Counter,
+    pub config_reload_failures: Counter,
+}
+
+/// One config generation's metric handles, indexed like its `Config::environments`.
+pub struct EnvSet {
+    /// The last entry is the unrouted bucket.
+    envs: Vec<EnvMetrics>,
+    /// Per environment: users in scope of its enforcement without a factor.
     pub users_without_factor: Vec<Gauge>,
 }
 
+impl EnvSet {
+    /// Handles of environment `index`, or of the unrouted bucket for `None`.
+    pub fn env(&self, index: Option<usize>) -> &EnvMetrics {
+        let last = self.envs.len() - 1;
+        &self.envs[index.map_or(last, |i| i.min(last))]
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
-    pub fn new<'a>(environment_names: impl IntoIterator<Item = &'a str>) -> Self {
-        let environment_names: Vec<String> =
-            environment_names.into_iter().map(str::to_string).collect();
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("mfagate");
         let requests = Family::<RequestLabels, Counter>::default();
         let upstream = Family::<EnvLabels, Histogram>::new_with_constructor(|| {
@@ -266,26 +287,6 @@ impl Metrics {
             "Time until the upstream's response headers arrived",
             upstream.clone(),
         );
-        let envs = environment_names
-            .iter()
-            .map(String::as_str)
-            .chain(["-"])
-            .map(|name| EnvMetrics {
-                requests: CLASSES.map(|class| {
-                    requests
-                        .get_or_create(&RequestLabels {
-                            environment: name.to_string(),
-                            class,
-                        })
-                        .clone()
-                }),
-                upstream_seconds: upstream
-                    .get_or_create(&EnvLabels {
-                        environment: name.to_string(),
-                    })
-                    .clone(),
-            })
-            .collect();
         let active_connections = Gauge::default();
         let resting_connections = Gauge::default();
         let active_websockets = Gauge::default();
@@ -330,12 +331,23 @@ impl Metrics {
         );
         let dashboard_logouts = ["signed_out", "refused", "unreachable"]
             .map(|outcome| logouts.get_or_create(&OutcomeLabels { outcome }).clone());
-        let auth = AuthCounters::register(&mut registry, &environment_names);
+        let auth = AuthCounters::register(&mut registry);
         let log_lines_dropped = Counter::default();
         registry.register(
             "log_lines_dropped",
             "Log lines (access log included) dropped because the log writer fell behind",
             log_lines_dropped.clone(),
+        );
+        let (config_reloads, config_reload_failures) = (Counter::default(), Counter::default());
+        registry.register(
+            "config_reloads",
+            "Config reloads applied since start",
+            config_reloads.clone(),
+        );
+        registry.register(
+            "config_reload_failures",
+            "Config reloads refused (invalid, or changing what needs a restart); the running config is kept",
+            config_reload_failures.clone(),
         );
         let recovery_requests_open = Gauge::default();
         registry.register(
@@ -349,22 +361,16 @@ impl Metrics {
             "Users in scope of an environment's enforcement who have no second factor yet",
             without.clone(),
         );
-        let users_without_factor = environment_names
-            .iter()
-            .map(|name| {
-                let labels = EnvLabels {
-                    environment: name.clone(),
-                };
-                without.get_or_create(&labels).clone()
-            })
-            .collect();
         Self {
             registry,
-            envs,
+            requests,
+            upstream,
+            without,
             dashboard_logouts,
             auth,
             recovery_requests_open,
-            users_without_factor,
+            config_reloads,
+            config_reload_failures,
             active_connections,
             resting_connections,
             active_websockets,
@@ -375,10 +381,35 @@ impl Metrics {
         }
     }
 
-    /// Handles of environment `index`, or of the unrouted bucket for `None`.
-    pub fn env(&self, index: Option<usize>) -> &EnvMetrics {
-        let last = self.envs.len() - 1;
-        &self.envs[index.map_or(last, |i| i.min(last))]
+    /// The handles of these environments (in config order), resolved once per generation.
+    pub fn environments<'a>(&self, names: impl IntoIterator<Item = &'a str> + Clone) -> EnvSet {
+        let labels = |name: &str| EnvLabels {
+            environment: name.to_string(),
+        };
+        let envs = names
+            .clone()
+            .into_iter()
+            .chain(["-"])
+            .map(|name| EnvMetrics {
+                requests: CLASSES.map(|class| {
+                    let labels = RequestLabels {
+                        environment: name.to_string(),
+                        class,
+                    };
+                    self.requests.get_or_create(&labels).clone()
+                }),
+                upstream_seconds: self.upstream.get_or_create(&labels(name)).clone(),
+            })
+            .collect();
+        let users_without_factor = names
+            .into_iter()
+            .inspect(|name| self.auth.zero(name))
+            .map(|name| self.without.get_or_create(&labels(name)).clone())
+            .collect();
+        EnvSet {
+            envs,
+            users_without_factor,
+        }
     }
 
     pub fn dashboard_logout(&self, outcome: &LogoutOutcome) {

@@ -20,6 +20,7 @@ pub mod ops;
 mod phases;
 pub mod pipeline;
 mod probe;
+pub mod reload;
 pub mod server;
 mod tell;
 pub mod tls;

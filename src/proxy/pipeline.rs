@@ -23,7 +23,7 @@ use super::upstream::{self, UpstreamClient};
 use crate::config::{Config, Environment};
 use crate::federation::assertion::Asserter;
 use crate::gate::auth::Auth;
-use crate::proxy::metrics::Metrics;
+use crate::proxy::metrics::{EnvSet, Metrics};
 use crate::session::live::LiveConnections;
 use crate::web::{self, RequestFacts};
 
@@ -31,6 +31,8 @@ use crate::web::{self, RequestFacts};
 pub struct Shared {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// This generation's metric handles per environment.
+    pub envs: EnvSet,
     pub live: Arc<LiveConnections>,
     hosts: HashMap<String, usize>,
     gateway_routes: axum::Router,
@@ -62,6 +64,7 @@ impl Shared {
             .then(|| HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age_secs)))
             .and_then(Result::ok);
         Self {
+            envs: metrics.environments(config.environments.iter().map(|e| e.name.as_str())),
             gateway_routes: web::router(
                 &config.gateway_prefix,
                 auth.clone(),
@@ -201,7 +204,7 @@ impl Worker {
         resp: Response<Body>,
     ) -> Response<Body> {
         record.status = resp.status().as_u16();
-        let metrics = self.shared.metrics.env(env_index);
+        let metrics = self.shared.envs.env(env_index);
         metrics.observe_status(record.status);
         resp.map(|body| LoggedBody::wrap(body, record))
     }

@@ -11,18 +11,20 @@ use std::thread::JoinHandle;
 use tokio::sync::watch;
 
 use super::listener::{bind_reuseport, serve_tls};
-use super::pipeline::{Shared, Worker};
+use super::pipeline::Shared;
+use super::reload::{restart_only, Generation, Generations, ReloadError, WorkerCell};
 use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
 use crate::crypto::secret_box::KeyRing;
 use crate::federation::assertion::Asserter;
-use crate::gate::auth::{Auth, AuthParts};
+use crate::gate::auth::{Auth, AuthParts, ReloadParts};
 use crate::notify::Mailer;
 use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 use crate::session::live::LiveConnections;
 use crate::session::revocation::RevocationView;
 use crate::store::{EmbeddedStore, RedisStore, Store};
+use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -53,10 +55,22 @@ pub struct RunningGateway {
     pub admin_addr: SocketAddr,
     pub live: Arc<LiveConnections>,
     pub readiness: Arc<Readiness>,
-    /// Authentication state, when any environment watches a login.
+    /// Authentication state, when any environment watches a login (as started: a reload
+    /// replaces its settings, see `current_auth`).
     pub auth: Option<Arc<Auth>>,
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
+    reloads: Reloads,
+}
+
+/// What a reload builds on: the current generation and what outlives generations.
+struct Reloads {
+    generations: Arc<Generations>,
+    metrics: Arc<Metrics>,
+    live: Arc<LiveConnections>,
+    /// The control runtime, where a reloaded config's mail worker runs.
+    control: tokio::runtime::Handle,
+    workers: usize,
 }
 
 fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(io::Error) -> StartError {
@@ -69,7 +83,7 @@ fn current_thread_runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-pub fn start(config: Config) -> Result<RunningGateway, StartError> {
+fn warn_insecure(config: &Config) {
     for env in &config.environments {
         if matches!(env.upstream.tls, UpstreamTls::InsecureSkipVerify) {
             tracing::warn!(
@@ -78,14 +92,18 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
             );
         }
     }
-    let config = Arc::new(config);
-    let tls = super::tls::server_config(&config)?;
-    let workers = config.workers.max(1);
+}
+
+/// Binds every listener: `workers` https ones sharing the port, then http and admin.
+struct Bound {
+    https: Vec<std::net::TcpListener>,
+    http: Option<std::net::TcpListener>,
+    admin: std::net::TcpListener,
+}
+
+fn bind_all(config: &Config, workers: usize) -> Result<Bound, StartError> {
     let https =
         bind_reuseport(config.listen, workers).map_err(bind_error("https", config.listen))?;
-    let https_addr = https[0]
-        .local_addr()
-        .map_err(bind_error("https", config.listen))?;
     let http = match config.http_listen {
         Some(addr) => Some(
             bind_reuseport(addr, 1)
@@ -94,17 +112,58 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         ),
         None => None,
     };
-    let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
     let admin = bind_reuseport(config.admin_listen, 1)
         .map_err(bind_error("admin", config.admin_listen))?
         .remove(0);
-    let admin_addr = admin
+    Ok(Bound { https, http, admin })
+}
+
+/// The state of one config generation that every worker shares.
+fn build_shared(
+    config: Arc<Config>,
+    (metrics, live): (&Arc<Metrics>, &Arc<LiveConnections>),
+    auth: Option<Arc<Auth>>,
+    roots: Arc<rustls::RootCertStore>,
+) -> Result<Arc<Shared>, StartError> {
+    let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
+    let asserter = asserter.map_err(StartError::Federation)?;
+    Ok(Arc::new(Shared::new(
+        config,
+        metrics.clone(),
+        live.clone(),
+        auth,
+        (roots, asserter),
+    )))
+}
+
+/// One generation per worker. Built before anything swaps, so an unusable upstream TLS setup
+/// fails the start or the reload, not a worker later.
+fn build_workers(
+    shared: &Arc<Shared>,
+    tls: &Arc<rustls::ServerConfig>,
+    workers: usize,
+) -> Result<Vec<Generation>, StartError> {
+    (0..workers)
+        .map(|_| Ok(Generation::new(shared.clone(), tls.clone())?))
+        .collect()
+}
+
+pub fn start(config: Config) -> Result<RunningGateway, StartError> {
+    warn_insecure(&config);
+    let config = Arc::new(config);
+    let tls = super::tls::server_config(&config)?;
+    let workers = config.workers.max(1);
+    let bound = bind_all(&config, workers)?;
+    let https_addr = bound.https[0]
+        .local_addr()
+        .map_err(bind_error("https", config.listen))?;
+    let http_addr = bound.http.as_ref().and_then(|l| l.local_addr().ok());
+    let admin_addr = bound
+        .admin
         .local_addr()
         .map_err(bind_error("admin", config.admin_listen))?;
 
-    let metrics = Arc::new(Metrics::new(
-        config.environments.iter().map(|e| e.name.as_str()),
-    ));
+    let metrics = Arc::new(Metrics::new());
     let live = Arc::new(LiveConnections::default());
     let roots = super::upstream::system_roots_for(&config);
     let (auth, revocation_events, mail_worker) =
@@ -112,30 +171,26 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
             Some(parts) => (Some(parts.auth), Some(parts.events), parts.mail_worker),
             None => (None, None, None),
         };
-    let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
-    let asserter = asserter.map_err(StartError::Federation)?;
-    let shared = Arc::new(Shared::new(
-        config.clone(),
-        metrics,
-        live.clone(),
-        auth.clone(),
-        (roots, asserter),
-    ));
+    let https_port = config.public_https_port.unwrap_or(https_addr.port());
+    let shared = build_shared(config, (&metrics, &live), auth.clone(), roots)?;
+    let cells: Vec<WorkerCell> = build_workers(&shared, &tls, workers)?
+        .into_iter()
+        .map(|g| Arc::new(ArcSwap::from_pointee(g)))
+        .collect();
+    let generations = Arc::new(Generations::new(shared, cells.clone()));
     let readiness = Arc::new(Readiness::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let started = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
 
-    for (i, listener) in https.into_iter().enumerate() {
-        // Built here so an unusable upstream TLS setup fails the start, not a worker later.
-        let worker = Worker::new(shared.clone())?;
-        let (tls, rx) = (tls.clone(), shutdown_rx.clone());
+    for (i, (listener, cell)) in bound.https.into_iter().zip(cells).enumerate() {
+        let rx = shutdown_rx.clone();
         let (started, readiness) = (started.clone(), readiness.clone());
         let thread = std::thread::Builder::new()
             .name(format!("mfagate-worker-{i}"))
             .spawn(move || {
                 let result = current_thread_runtime().and_then(|rt| {
-                    rt.block_on(serve_tls(listener, worker, tls, rx, || {
+                    rt.block_on(serve_tls(listener, cell, rx, || {
                         if started.fetch_add(1, Ordering::SeqCst) + 1 == workers {
                             readiness.set(true);
                         }
@@ -149,31 +204,37 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         threads.push(thread);
     }
 
-    let https_port = config.public_https_port.unwrap_or(https_addr.port());
-    let admin_app = admin_router(shared.clone(), readiness.clone());
-    let redirect_app = redirect_router(shared.clone(), https_port);
+    let control = current_thread_runtime().map_err(StartError::Thread)?;
+    let handle = control.handle().clone();
+    let admin_app = admin_router(generations.clone(), readiness.clone());
+    let redirect_app = redirect_router(generations.clone(), https_port);
     let rx = shutdown_rx;
-    let enforcer = auth.clone().map(crate::gate::enforcement::run);
-    let retention = auth.clone().map(crate::gate::retention::run);
+    let current = {
+        let generations = generations.clone();
+        move || generations.shared.load().auth.clone()
+    };
+    let enforcer = auth.clone().map(|first| {
+        let current = current.clone();
+        crate::gate::enforcement::run(move || current().unwrap_or_else(|| first.clone()))
+    });
+    let retention = auth.clone().map(|first| {
+        crate::gate::retention::run(move || current().unwrap_or_else(|| first.clone()))
+    });
     let follow = match (&auth, revocation_events) {
         (Some(auth), Some(events)) => Some(auth.follow_revocations(events)),
         _ => None,
     };
+    let (admin, http) = (bound.admin, bound.http);
     let control = std::thread::Builder::new()
         .name("mfagate-control".into())
         .spawn(move || {
             let run = async move {
-                if let Some(follow) = follow {
-                    tokio::spawn(follow);
-                }
-                if let Some(mail_worker) = mail_worker {
-                    tokio::spawn(mail_worker);
-                }
-                if let Some(enforcer) = enforcer {
-                    tokio::spawn(enforcer);
-                }
-                if let Some(retention) = retention {
-                    tokio::spawn(retention);
+                for task in [follow.map(boxed), mail_worker, enforcer.map(boxed)]
+                    .into_iter()
+                    .chain([retention.map(boxed)])
+                    .flatten()
+                {
+                    tokio::spawn(task);
                 }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
                 let admin_srv =
@@ -189,7 +250,7 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
                 }
                 io::Result::Ok(())
             };
-            if let Err(e) = current_thread_runtime().and_then(|rt| rt.block_on(run)) {
+            if let Err(e) = control.block_on(run) {
                 tracing::error!(error = %e, "control listeners stopped with an error");
             }
         })
@@ -200,13 +261,26 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         https_addr,
         http_addr,
         admin_addr,
-        live,
+        live: live.clone(),
         readiness,
         auth,
         shutdown,
         threads,
+        reloads: Reloads {
+            generations,
+            metrics,
+            live,
+            control: handle,
+            workers,
+        },
     })
 }
+
+fn boxed(task: impl std::future::Future<Output = ()> + Send + 'static) -> MailWorker {
+    Box::pin(task)
+}
+
+type Built = (Arc<Shared>, Vec<Generation>, Option<MailWorker>);
 
 type RevocationEvents = tokio::sync::broadcast::Receiver<crate::store::StoreEvent>;
 
@@ -228,9 +302,7 @@ pub fn open_core(
 ) -> Result<(Arc<Auth>, impl std::future::Future<Output = ()>), StartError> {
     let config = Arc::new(config);
     let live = Arc::new(LiveConnections::default());
-    let metrics = Arc::new(Metrics::new(
-        config.environments.iter().map(|e| e.name.as_str()),
-    ));
+    let metrics = Arc::new(Metrics::new());
     let roots = super::upstream::system_roots_for(&config);
     let started = build_auth(&config, (&live, &metrics), &roots)?;
     let started = started.ok_or(StartError::NoCore)?;
@@ -240,6 +312,19 @@ pub fn open_core(
             w.await;
         }
     }))
+}
+
+/// The mailer of `[mail]` with every environment's branding, and its delivery worker (which
+/// ends once the mailer is dropped).
+fn start_mailer(config: &Config) -> Result<(Option<Mailer>, Option<MailWorker>), StartError> {
+    let Some(mail) = &config.mail else {
+        return Ok((None, None));
+    };
+    let (mailer, worker) = Mailer::start(mail).map_err(|e| StartError::Mail(e.to_string()))?;
+    let branding = config.environments.iter();
+    let branding = branding.map(|e| (e.display_name.clone(), e.branding.clone()));
+    let mailer = mailer.with_branding(branding.collect());
+    Ok((Some(mailer), Some(Box::pin(worker) as MailWorker)))
 }
 
 /// Opens the store and builds the authentication state when an environment watches a login.
@@ -270,17 +355,7 @@ fn build_auth(
         async move { view.load(&*s).await },
     )?;
     let keys = Arc::new(KeyRing::new(&config.master_keys));
-    let (mailer, mail_worker) = match &config.mail {
-        Some(mail) => {
-            let (mailer, worker) =
-                Mailer::start(mail).map_err(|e| StartError::Mail(e.to_string()))?;
-            let branding = config.environments.iter();
-            let branding = branding.map(|e| (e.display_name.clone(), e.branding.clone()));
-            let mailer = mailer.with_branding(branding.collect());
-            (Some(mailer), Some(Box::pin(worker) as MailWorker))
-        }
-        None => (None, None),
-    };
+    let (mailer, mail_worker) = start_mailer(config)?;
     let auth = Auth::new(AuthParts {
         config: config.clone(),
         store,
@@ -350,6 +425,92 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 impl RunningGateway {
+    /// Reloads the config file at `path` (see `reload`).
+    pub fn reload_from(&self, path: &std::path::Path) -> Result<u64, ReloadError> {
+        match Config::load(path) {
+            Ok(config) => self.reload(config),
+            Err(errors) => Err(self.refused(ReloadError::Invalid(errors.to_string()))),
+        }
+    }
+
+    /// Swaps in `config` for new connections and requests; open connections and WebSockets
+    /// carry on. Refused, with nothing changed, when it changes what needs a restart or
+    /// cannot be built (certificates, SSO keys, mail, upstream TLS). Returns the generation.
+    /// Must not be called from inside an async runtime.
+    pub fn reload(&self, config: Config) -> Result<u64, ReloadError> {
+        let r = &self.reloads;
+        let built = self.build(config);
+        let (shared, workers, mail_worker) = built.map_err(|e| self.refused(e))?;
+        if let Some(worker) = mail_worker {
+            r.control.spawn(worker);
+        }
+        let generation = r.generations.apply(shared, workers);
+        r.metrics.config_reloads.inc();
+        tracing::info!(generation, "config reloaded");
+        Ok(generation)
+    }
+
+    fn refused(&self, error: ReloadError) -> ReloadError {
+        tracing::error!(error = %error, "config reload refused; the running config is kept");
+        self.reloads.generations.failed(&error);
+        error
+    }
+
+    /// Everything a config generation needs, built beside the running one; enforcement times
+    /// are recorded last, as at start, so a refused reload leaves the store as it was.
+    fn build(&self, config: Config) -> Result<Built, ReloadError> {
+        let r = &self.reloads;
+        let running = r.generations.shared.load_full();
+        let keys = restart_only(&running.config, &config);
+        if !keys.is_empty() {
+            return Err(ReloadError::NeedsRestart(keys));
+        }
+        warn_insecure(&config);
+        let config = Arc::new(config);
+        let tls = super::tls::server_config(&config).map_err(StartError::from)?;
+        let roots = super::upstream::system_roots_for(&config);
+        let (mailer, mail_worker) = start_mailer(&config)?;
+        let auth = match &running.auth {
+            Some(old) => Some(Arc::new(
+                old.reloaded(ReloadParts {
+                    config: config.clone(),
+                    keys: Arc::new(KeyRing::new(&config.master_keys)),
+                    mailer,
+                    logout: Arc::new(
+                        super::dashboard_logout::DashboardLogouts::new(
+                            config.clone(),
+                            &roots,
+                            r.metrics.clone(),
+                        )
+                        .map_err(StartError::from)?,
+                    ),
+                    sso: crate::gate::auth::build_sso(&config).map_err(StartError::Federation)?,
+                }),
+            )),
+            None => None,
+        };
+        let shared = build_shared(config, (&r.metrics, &r.live), auth.clone(), roots)?;
+        let workers = build_workers(&shared, &tls, r.workers)?;
+        if let Some(auth) = auth {
+            let store_shared = matches!(shared.config.store, StoreBackend::Redis { .. });
+            startup_step("enforcement setup", store_shared, async move {
+                crate::gate::enforcement::record(&auth).await
+            })?;
+        }
+        Ok((shared, workers, mail_worker))
+    }
+
+    /// The core as the current config has it (`auth` is the one of the start).
+    pub fn current_auth(&self) -> Option<Arc<Auth>> {
+        self.reloads.generations.shared.load().auth.clone()
+    }
+
+    /// Whether a certificate or key file changed on disk since the current config was loaded
+    /// (a renewal): the caller reloads then.
+    pub fn certificates_changed(&self) -> bool {
+        self.reloads.generations.files_changed()
+    }
+
     /// Stops accepting, closes live WebSockets (clients reconnect elsewhere) and lets in-flight
     /// requests finish within `timeouts.shutdown_drain_secs`.
     pub fn shutdown(&self) {

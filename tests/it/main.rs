@@ -26,6 +26,7 @@ mod proxy_http;
 mod reading_rule;
 mod redis_failover;
 mod redis_faults;
+mod reload;
 mod security;
 mod shutdown;
 mod sso;

@@ -17,7 +17,7 @@ use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType}
 use redis::{IntoConnectionInfo, RedisFuture, TlsCertificates, TlsMode};
 
 /// Where a Redis deployment is and how to sign in to it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct RedisTarget {
     pub topology: Topology,
     /// ACL user and password of the data nodes for Sentinel and Cluster (a standalone URL
@@ -30,7 +30,7 @@ pub struct RedisTarget {
     pub ca_pem: Option<Vec<u8>>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub enum Topology {
     /// redis:// or rediss:// URL of one server.
     Standalone { url: String },
