@@ -6,7 +6,7 @@
 # On Debian or Ubuntu, as root (or with sudo), the packages are installed with apt-get. On
 # other systems install them yourself first:
 #   redis-server (7 or later), chromium + chromedriver (same version), curl with HTTP/2,
-#   npm (the page tests fetch axe-core with it), a C compiler (cc), and a Rust toolchain
+#   npm (the page tests fetch axe-core with it), systemd (systemd-analyze), a C compiler (cc), and a Rust toolchain
 #   (rustup, stable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,8 @@ command -v chromedriver >/dev/null || [ -x /usr/bin/chromedriver ] || missing+=(
 command -v redis-server >/dev/null || missing+=(redis-server)
 # The HTTP/2 early-answer test drives curl (nghttp2) as a real client.
 command -v curl >/dev/null || missing+=(curl)
+# The systemd unit in config/ is checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 # The page tests check accessibility with axe-core, fetched from the npm registry.
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
