@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mfagate::config::Config;
+use mfagate::proxy::upgrade::Handover;
 use mfagate::{logging, proxy};
 
 #[derive(Parser)]
@@ -24,6 +25,10 @@ enum Command {
     Serve {
         #[arg(long, short, default_value = "config/mfagate.toml")]
         config: PathBuf,
+        /// Take over the listening sockets of the gateway running on the same data directory
+        /// (a new version, without refusing a connection); it stops accepting and drains.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Run the demo dashboard with the gateway in front of it (self-signed localhost cert).
     #[cfg(feature = "demo")]
@@ -66,7 +71,10 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
-        Command::Serve { config: path } => {
+        Command::Serve {
+            config: path,
+            upgrade,
+        } => {
             let config = match Config::load(&path) {
                 Ok(c) => c,
                 Err(errors) => {
@@ -75,7 +83,11 @@ fn main() -> ExitCode {
                 }
             };
             let _log = logging::init(&config.log);
-            run_until_signal(config, Some(path), |gw| {
+            let start = Start {
+                path: Some(path),
+                upgrade,
+            };
+            run_until_signal(config, start, |gw| {
                 tracing::info!(https = %gw.https_addr, admin = %gw.admin_addr, "mfagate serving");
             })
         }
@@ -104,11 +116,22 @@ fn main() -> ExitCode {
 /// How often the certificate and key files are checked for a renewal.
 const FILE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Serves until SIGTERM or SIGINT. SIGHUP reloads the config file at `path` (a gateway started
-/// without one, the demo, has nothing to reload), and so does a renewed certificate or key.
+/// How `serve` starts: the config file to reload (the demo has none), and whether it takes
+/// over from a running gateway.
+struct Start {
+    path: Option<PathBuf>,
+    upgrade: bool,
+}
+
+/// How long an upgrading gateway waits for its workers before giving up.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves until SIGTERM or SIGINT, or until a newer gateway took over (then drains). SIGHUP
+/// reloads the config file (a gateway started without one, the demo, has nothing to reload),
+/// and so does a renewed certificate or key.
 fn run_until_signal(
     config: Config,
-    path: Option<PathBuf>,
+    start: Start,
     started: impl FnOnce(&proxy::RunningGateway),
 ) -> ExitCode {
     let signals = match Signals::install() {
@@ -116,21 +139,31 @@ fn run_until_signal(
         Err(e) => return fail(e),
     };
     let data_dir = config.data_dir.clone();
-    let gateway = match proxy::start(config) {
-        Ok(gw) => gw,
-        Err(e) => return fail(e.into()),
+    let (gateway, old) = match start_gateway(config, start.upgrade) {
+        Ok(started) => started,
+        Err(e) => return fail(e),
     };
     started(&gateway);
+    if let Some(old) = old {
+        if let Err(e) = say_ready(&gateway, old) {
+            gateway.shutdown();
+            gateway.join();
+            return fail(e);
+        }
+    }
+    if let Err(e) = gateway.offer_upgrades() {
+        tracing::warn!(error = %e, "cannot offer upgrades; `serve --upgrade` will not find this gateway");
+    }
     let pid_file = mfagate::cli::reload::PidFile::write(&data_dir, gateway.admin_addr);
     if let Err(e) = &pid_file {
         tracing::warn!(error = %e, "cannot write the pid file; `mfagate reload` will not find this gateway");
     }
-    let reload = |why: &str| match &path {
+    let reload = |why: &str| match &start.path {
         // The outcome is logged and counted by the gateway.
         Some(path) => drop(gateway.reload_from(path)),
         None => tracing::warn!(why, "no config file to reload (started without one)"),
     };
-    let woke = signals.wait(|wake| match wake {
+    let stop = signals.wait(gateway.handed_over(), |wake| match wake {
         Wake::Hangup => reload("SIGHUP"),
         Wake::Tick if gateway.certificates_changed() => {
             tracing::info!("certificate or key files changed on disk; reloading");
@@ -138,15 +171,84 @@ fn run_until_signal(
         }
         Wake::Tick => {}
     });
-    if let Err(e) = woke {
-        return fail(e);
+    match stop {
+        Ok(Stop::Signal) => {
+            tracing::info!("shutting down: draining in-flight requests");
+            gateway.shutdown();
+        }
+        Ok(Stop::HandedOver(Handover::Retire)) => {
+            tracing::info!("a new gateway serves on the sockets: draining");
+            gateway.retire();
+        }
+        Ok(Stop::HandedOver(Handover::Release)) => {
+            tracing::info!("a new gateway took the sockets and waits for the store: stopping");
+            gateway.shutdown();
+        }
+        Err(e) => return fail(e),
     }
-    tracing::info!("shutting down: draining in-flight requests");
-    gateway.shutdown();
     gateway.join();
     drop(pid_file);
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// Starts on fresh sockets, or on the running gateway's. With a shared store both serve for a
+/// while; the embedded store is one process's only, so the old one exits first.
+fn start_gateway(
+    config: Config,
+    upgrade: bool,
+) -> anyhow::Result<(
+    proxy::RunningGateway,
+    Option<std::os::unix::net::UnixStream>,
+)> {
+    if !upgrade {
+        return Ok((proxy::start(config)?, None));
+    }
+    let (sockets, old) = proxy::upgrade::take_over(&config.data_dir)?;
+    if matches!(config.store, mfagate::config::StoreBackend::Embedded) {
+        // Past `release` the old gateway is gone: whatever could refuse this start is
+        // checked first (a failure here leaves it serving).
+        proxy::preflight(&config, &sockets)?;
+        let within = config.timeouts.shutdown_drain + READY_WITHIN;
+        proxy::upgrade::release(old, within)?;
+        tracing::info!("the running gateway released the embedded store");
+        return Ok((proxy::start_with(config, Some(sockets))?, None));
+    }
+    let gateway = proxy::start_with(config, Some(sockets))?;
+    // Both serve until this one says it is ready.
+    Ok((gateway, Some(old)))
+}
+
+/// Once every worker accepts, tells the old gateway to stop accepting.
+fn say_ready(
+    gateway: &proxy::RunningGateway,
+    old: std::os::unix::net::UnixStream,
+) -> anyhow::Result<()> {
+    let since = std::time::Instant::now();
+    // Ready means every worker accepts and, with a shared store, its events are fresh: one
+    // that cannot reach Redis would fail closed, so the old one must not retire for it.
+    let stale = || {
+        gateway
+            .current_auth()
+            .is_some_and(|a| a.revocations_stale())
+    };
+    while !gateway.readiness.get() || stale() {
+        if since.elapsed() > READY_WITHIN {
+            anyhow::bail!(
+                "not ready (workers, or the shared store) in time; the running gateway keeps serving"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    proxy::upgrade::say_ready(old)?;
+    tracing::info!("took over from the running gateway");
+    Ok(())
+}
+
+/// Why the signal loop ended.
+enum Stop {
+    Signal,
+    HandedOver(Handover),
 }
 
 /// What wakes the signal loop besides a stop.
@@ -178,20 +280,27 @@ impl Signals {
         Ok(Self { rt, term, int, hup })
     }
 
-    /// Returns on SIGTERM or SIGINT; calls `woke` on SIGHUP and every `FILE_CHECK`.
-    fn wait(mut self, mut woke: impl FnMut(Wake)) -> anyhow::Result<()> {
-        self.rt.block_on(async {
+    /// Returns on SIGTERM or SIGINT, or once `handed_over` turns true; calls `woke` on
+    /// SIGHUP and every `FILE_CHECK`.
+    fn wait(
+        mut self,
+        mut handed_over: tokio::sync::watch::Receiver<Option<Handover>>,
+        mut woke: impl FnMut(Wake),
+    ) -> anyhow::Result<Stop> {
+        Ok(self.rt.block_on(async {
             let mut tick = tokio::time::interval(FILE_CHECK);
             loop {
                 tokio::select! {
-                    _ = self.term.recv() => break,
-                    _ = self.int.recv() => break,
+                    _ = self.term.recv() => return Stop::Signal,
+                    _ = self.int.recv() => return Stop::Signal,
+                    Ok(how) = handed_over.wait_for(Option::is_some) => {
+                        return Stop::HandedOver((*how).unwrap_or(Handover::Retire));
+                    }
                     _ = self.hup.recv() => woke(Wake::Hangup),
                     _ = tick.tick() => woke(Wake::Tick),
                 }
             }
-        });
-        Ok(())
+        }))
     }
 }
 
@@ -233,8 +342,9 @@ mod demo_command {
             say(&format!(
                 "demo dashboard on http://{dashboard}  (Ctrl-C to stop)"
             ));
+            let never = tokio::sync::watch::channel(None).1;
             return signals
-                .wait(|_| {})
+                .wait(never, |_| {})
                 .map_or_else(fail, |_| ExitCode::SUCCESS);
         }
         let base = match std::env::current_dir() {
@@ -252,7 +362,11 @@ mod demo_command {
             Err(e) => return fail(e),
         };
         let data_dir = config.data_dir.clone();
-        run_until_signal(config, None, |gw| {
+        let start = super::Start {
+            path: None,
+            upgrade: false,
+        };
+        run_until_signal(config, start, |gw| {
             let url = format!("https://localhost:{}/", gw.https_addr.port());
             say(&demo::banner(&url, gw.admin_addr, dashboard, &data_dir));
         })

@@ -90,6 +90,14 @@ impl AuditSink {
         }
     }
 
+    /// The same sink (store, observer) keeping events for `retention` (a reloaded config).
+    pub fn with_retention(&self, retention: Duration) -> Self {
+        Self {
+            retention,
+            ..self.clone()
+        }
+    }
+
     /// Tells `observer` of every event from now on (set once, at start).
     pub fn observe(&self, observer: Observer) {
         let _ = self.observer.set(observer);

@@ -38,7 +38,10 @@ impl PidFile {
     pub fn write(data_dir: &Path, admin: SocketAddr) -> std::io::Result<Self> {
         let pid = std::process::id();
         let path = Self::path(data_dir);
-        std::fs::write(&path, format!("{pid}\n{admin}\n"))?;
+        // Written whole, then renamed: `mfagate reload` never reads half a file.
+        let partial = path.with_extension("pid.partial");
+        std::fs::write(&partial, format!("{pid}\n{admin}\n"))?;
+        std::fs::rename(&partial, &path)?;
         Ok(Self { path, pid })
     }
 }

@@ -112,7 +112,7 @@ impl Auth {
     pub fn reloaded(&self, p: ReloadParts) -> Self {
         Self {
             records: Records::new(self.records.store.clone(), p.keys.clone()),
-            audit: self.audit.clone(),
+            audit: self.audit.with_retention(p.config.audit.retention),
             keys: p.keys,
             clock: self.clock.clone(),
             mailer: p.mailer,

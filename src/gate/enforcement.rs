@@ -104,11 +104,13 @@ fn unrecorded(auth: &Auth) -> bool {
 /// The sweep loop; runs for the life of the gateway on the control runtime. Each tick works
 /// on the `current` core, so a reloaded config's environments and grace periods count from
 /// the next tick on.
-pub async fn run(current: impl Fn() -> Arc<Auth>) {
+pub async fn run(current: impl Fn() -> Option<Arc<Auth>>) {
     let mut swept: HashSet<(String, u64)> = HashSet::new();
     loop {
         tokio::time::sleep(TICK).await;
-        let auth = current();
+        let Some(auth) = current() else {
+            continue;
+        };
         if unrecorded(&auth) {
             // Start-up could not reach the store; until this succeeds, enforcement is strict.
             if let Err(e) = record(&auth).await {

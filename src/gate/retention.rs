@@ -118,9 +118,13 @@ impl Auth {
 
 /// The sweep loop; runs for the life of the gateway on the control runtime, on the
 /// `current` core (a reload may change the retention).
-pub async fn run(current: impl Fn() -> Arc<Auth>) {
+pub async fn run(current: impl Fn() -> Option<Arc<Auth>>) {
     loop {
-        match current().retention_sweep().await {
+        let swept = match current() {
+            Some(auth) => auth.retention_sweep().await,
+            None => Ok(Default::default()),
+        };
+        match swept {
             Ok(swept) => tracing::debug!(?swept, "retention sweep done"),
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next hour"),
         }

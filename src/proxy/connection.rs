@@ -39,6 +39,9 @@ use crate::config::Config;
 /// so the hot path never rebuilds one.
 const REST_AFTER: Duration = Duration::from_secs(1);
 
+/// How often a connection draining at shutdown looks whether its first request has come.
+const FIRST_REQUEST_CHECK: Duration = Duration::from_millis(20);
+
 /// hyper's HTTP/1.1 and HTTP/2 servers with the configured limits and timers.
 pub struct Protocols {
     h1: http1::Builder,
@@ -205,20 +208,37 @@ impl Connection {
     where
         C: Served + ?Sized,
     {
-        let idle = self.generation.worker.shared().config.timeouts.idle;
+        let timeouts = &self.generation.worker.shared().config.timeouts;
+        let (idle, header_read) = (timeouts.idle, timeouts.header_read);
         let mut closing = false;
+        // At shutdown, a connection that has not started a request yet may carry one hyper
+        // has not read (accepted just before): it gets until `header_read` for it, instead of
+        // a close that would fail that request.
+        let mut first_request_by: Option<Instant> = None;
         loop {
             // Checked again every `REST_AFTER`: an answer may end at any time.
             let quiet = activity.since_last();
             let check = REST_AFTER.checked_sub(quiet).unwrap_or(REST_AFTER);
             let wait = idle.saturating_sub(quiet).min(check);
+            let waiting_first = first_request_by.is_some() && !closing;
             tokio::select! {
                 result = conn.as_mut() => return result,
-                _ = self.shutdown.wait_for(|stop| *stop), if !closing => {
-                    closing = true;
-                    conn.as_mut().graceful();
+                _ = self.shutdown.wait_for(|stop| *stop), if !closing && first_request_by.is_none() => {
+                    if activity.started.load(Ordering::Relaxed) == 0 {
+                        first_request_by = Some(Instant::now() + header_read);
+                    } else {
+                        closing = true;
+                        conn.as_mut().graceful();
+                    }
                 }
-                _ = tokio::time::sleep(wait), if !closing => {
+                _ = tokio::time::sleep(FIRST_REQUEST_CHECK), if waiting_first => {
+                    let by = first_request_by.unwrap_or_else(Instant::now);
+                    if activity.started.load(Ordering::Relaxed) > 0 || Instant::now() >= by {
+                        closing = true;
+                        conn.as_mut().graceful();
+                    }
+                }
+                _ = tokio::time::sleep(wait), if !closing && first_request_by.is_none() => {
                     let quiet = activity.since_last();
                     if quiet >= idle {
                         closing = true;
@@ -326,6 +346,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn start(activity: Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.started.fetch_add(1, Ordering::Relaxed);
         Self(activity)
     }
 }
@@ -356,6 +377,8 @@ struct Activity {
     /// The last byte moved was written (an answer), not read.
     wrote_last: AtomicBool,
     in_flight: AtomicUsize,
+    /// Requests started on this connection, ever.
+    started: AtomicUsize,
     /// Resting was asked for: the next read hyper makes sees the end of input (and clears it).
     rest_asked: AtomicBool,
     /// The end of input hyper saw was a rest, not the client's.
@@ -369,6 +392,7 @@ impl Activity {
             last_ms: AtomicU64::new(0),
             wrote_last: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
             rest_asked: AtomicBool::new(false),
             rested: AtomicBool::new(false),
         }

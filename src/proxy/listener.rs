@@ -92,18 +92,21 @@ pub async fn serve_tls(
     drop(listener);
     sweeping.abort();
     tracker.close();
-    let drain = current
-        .load()
-        .worker
-        .shared()
-        .config
-        .timeouts
-        .shutdown_drain;
+    let shared = current.load().worker.shared();
+    let drain = shared.config.timeouts.shutdown_drain;
+    let stopping = tokio::time::Instant::now();
     if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
         tracing::warn!(
             remaining = tracker.len(),
             "drain deadline reached; closing remaining connections"
         );
+    }
+    // WebSocket tunnels run on this runtime: they are closed at once by a shutdown, or at
+    // the end of the drain after an upgrade (`RunningGateway::retire`). Give them until then,
+    // and the moment their Close frames take, before the runtime (and they) go.
+    let closing = stopping + drain + Duration::from_secs(1);
+    while !shared.live.is_empty() && tokio::time::Instant::now() < closing {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
 }

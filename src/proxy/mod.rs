@@ -24,8 +24,9 @@ pub mod reload;
 pub mod server;
 mod tell;
 pub mod tls;
+pub mod upgrade;
 pub mod upstream;
 pub mod vault;
 pub mod websocket;
 
-pub use server::{start, RunningGateway, StartError};
+pub use server::{preflight, start, start_with, RunningGateway, StartError};

@@ -71,15 +71,28 @@ impl Generations {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
     }
 
-    /// Swaps a built generation in: every worker's, then the control side's.
-    pub fn apply(&self, shared: Arc<Shared>, workers: Vec<Generation>) -> u64 {
+    /// Swaps a built generation in: every worker's, then the control side's. `files` are the
+    /// certificate files as seen before they were read (so a renewal finished while they were
+    /// being read is noticed on the next check); `None`: as they are now.
+    pub fn apply(
+        &self,
+        shared: Arc<Shared>,
+        workers: Vec<Generation>,
+        files: Option<Vec<FileStamp>>,
+    ) -> u64 {
         for (cell, generation) in self.workers.iter().zip(workers) {
             cell.store(Arc::new(generation));
         }
-        *self.files.lock().unwrap_or_else(|p| p.into_inner()) = stamps(&shared.config);
+        let files = files.unwrap_or_else(|| stamps(&shared.config));
+        *self.files.lock().unwrap_or_else(|p| p.into_inner()) = files;
         self.shared.store(shared);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.applied.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The current config's certificate files as they are now.
+    pub fn stamps_now(&self) -> Vec<FileStamp> {
+        stamps(&self.shared.load().config)
     }
 
     /// Whether a certificate or key file changed on disk since the current generation was
@@ -138,6 +151,11 @@ pub fn restart_only(running: &Config, new: &Config) -> Vec<&'static str> {
     differs("data_dir", running.data_dir != new.data_dir);
     differs("store", running.store != new.store);
     differs("log", running.log != new.log);
+    // Exports already made live in the old folder, where only this process would find them.
+    differs(
+        "audit.export_dir",
+        running.audit.export_dir != new.audit.export_dir,
+    );
     let watches = |c: &Config| c.environments.iter().any(|e| e.login.is_some());
     // The first watched login opens the store and the core, which happens at start.
     differs(

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 
 use super::listener::{bind_reuseport, serve_tls};
 use super::pipeline::Shared;
-use super::reload::{restart_only, Generation, Generations, ReloadError, WorkerCell};
+use super::reload::{restart_only, FileStamp, Generation, Generations, ReloadError, WorkerCell};
+use super::upgrade::{Handover, Offered, Sockets};
 use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
 use crate::crypto::secret_box::KeyRing;
@@ -46,6 +47,8 @@ pub enum StartError {
     Federation(String),
     #[error("no environment watches a login: there is no MFA state to administer")]
     NoCore,
+    #[error("upgrade: {0}")]
+    Upgrade(String),
 }
 
 /// A started gateway. Dropping it does not stop it; call `shutdown` then `join`.
@@ -61,6 +64,14 @@ pub struct RunningGateway {
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
     reloads: Reloads,
+    upgrades: Upgrades,
+}
+
+/// The listening sockets offered to an upgrading process, and whether one took them.
+struct Upgrades {
+    offered: Offered,
+    handed_over: watch::Sender<Option<Handover>>,
+    data_dir: std::path::PathBuf,
 }
 
 /// What a reload builds on: the current generation and what outlives generations.
@@ -71,6 +82,8 @@ struct Reloads {
     /// The control runtime, where a reloaded config's mail worker runs.
     control: tokio::runtime::Handle,
     workers: usize,
+    /// Reloads (SIGHUP, a renewal, a caller) are built and applied one at a time.
+    one_at_a_time: std::sync::Mutex<()>,
 }
 
 fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(io::Error) -> StartError {
@@ -95,13 +108,7 @@ fn warn_insecure(config: &Config) {
 }
 
 /// Binds every listener: `workers` https ones sharing the port, then http and admin.
-struct Bound {
-    https: Vec<std::net::TcpListener>,
-    http: Option<std::net::TcpListener>,
-    admin: std::net::TcpListener,
-}
-
-fn bind_all(config: &Config, workers: usize) -> Result<Bound, StartError> {
+fn bind_all(config: &Config, workers: usize) -> Result<Sockets, StartError> {
     let https =
         bind_reuseport(config.listen, workers).map_err(bind_error("https", config.listen))?;
     let http = match config.http_listen {
@@ -115,7 +122,30 @@ fn bind_all(config: &Config, workers: usize) -> Result<Bound, StartError> {
     let admin = bind_reuseport(config.admin_listen, 1)
         .map_err(bind_error("admin", config.admin_listen))?
         .remove(0);
-    Ok(Bound { https, http, admin })
+    Ok(Sockets { https, http, admin })
+}
+
+/// Sockets taken over from a running gateway must be the ones this config would bind.
+fn check_inherited(config: &Config, workers: usize, got: &Sockets) -> Result<(), StartError> {
+    let mismatch = |what: String| Err(StartError::Upgrade(what));
+    if got.https.len() != workers {
+        return mismatch(format!(
+            "the running gateway has {} workers, this config {workers}: restart to change workers",
+            got.https.len()
+        ));
+    }
+    let same = |want: SocketAddr, have: &std::net::TcpListener| {
+        have.local_addr()
+            .is_ok_and(|a| a.ip() == want.ip() && (want.port() == 0 || a.port() == want.port()))
+    };
+    if !same(config.listen, &got.https[0]) || !same(config.admin_listen, &got.admin) {
+        return mismatch("listen or admin_listen changed: restart to change them".into());
+    }
+    match (config.http_listen, &got.http) {
+        (None, None) => Ok(()),
+        (Some(want), Some(have)) if same(want, have) => Ok(()),
+        _ => mismatch("http_listen changed: restart to change it".into()),
+    }
 }
 
 /// The state of one config generation that every worker shares.
@@ -148,12 +178,46 @@ fn build_workers(
         .collect()
 }
 
+/// What can refuse a start on these sockets, checked before anything is opened: an upgrade
+/// on the embedded store asks the running gateway to exit only once this passed.
+pub fn preflight(config: &Config, sockets: &Sockets) -> Result<(), StartError> {
+    check_inherited(config, config.workers.max(1), sockets)?;
+    super::tls::server_config(config)?;
+    let roots = super::upstream::system_roots_for(config);
+    for env in &config.environments {
+        super::upstream::client(env, &config.timeouts, &roots)?;
+    }
+    drop(start_mailer(config)?);
+    crate::gate::auth::build_sso(config).map_err(StartError::Federation)?;
+    let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
+    asserter.map_err(StartError::Federation)?;
+    Ok(())
+}
+
 pub fn start(config: Config) -> Result<RunningGateway, StartError> {
+    start_with(config, None)
+}
+
+/// Starts on `inherited` sockets (an upgrade, see `upgrade.rs`) or on freshly bound ones.
+pub fn start_with(
+    config: Config,
+    inherited: Option<Sockets>,
+) -> Result<RunningGateway, StartError> {
     warn_insecure(&config);
     let config = Arc::new(config);
     let tls = super::tls::server_config(&config)?;
     let workers = config.workers.max(1);
-    let bound = bind_all(&config, workers)?;
+    let bound = match inherited {
+        Some(sockets) => {
+            check_inherited(&config, workers, &sockets)?;
+            sockets
+        }
+        None => bind_all(&config, workers)?,
+    };
+    let offered = bound
+        .try_clone()
+        .map_err(bind_error("https", config.listen))?;
+    let data_dir = config.data_dir.clone();
     let https_addr = bound.https[0]
         .local_addr()
         .map_err(bind_error("https", config.listen))?;
@@ -213,13 +277,12 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
         let generations = generations.clone();
         move || generations.shared.load().auth.clone()
     };
-    let enforcer = auth.clone().map(|first| {
-        let current = current.clone();
-        crate::gate::enforcement::run(move || current().unwrap_or_else(|| first.clone()))
-    });
-    let retention = auth.clone().map(|first| {
-        crate::gate::retention::run(move || current().unwrap_or_else(|| first.clone()))
-    });
+    let enforcer = auth
+        .is_some()
+        .then(|| crate::gate::enforcement::run(current.clone()));
+    let retention = auth
+        .is_some()
+        .then(|| crate::gate::retention::run(current.clone()));
     let follow = match (&auth, revocation_events) {
         (Some(auth), Some(events)) => Some(auth.follow_revocations(events)),
         _ => None,
@@ -272,6 +335,12 @@ pub fn start(config: Config) -> Result<RunningGateway, StartError> {
             live,
             control: handle,
             workers,
+            one_at_a_time: std::sync::Mutex::new(()),
+        },
+        upgrades: Upgrades {
+            offered: Arc::new(std::sync::Mutex::new(Some(offered))),
+            handed_over: watch::channel(None).0,
+            data_dir,
         },
     })
 }
@@ -427,8 +496,10 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 impl RunningGateway {
     /// Reloads the config file at `path` (see `reload`).
     pub fn reload_from(&self, path: &std::path::Path) -> Result<u64, ReloadError> {
+        let _one = self.reloads.one_at_a_time.lock();
+        let files = self.reloads.generations.stamps_now();
         match Config::load(path) {
-            Ok(config) => self.reload(config),
+            Ok(config) => self.apply(config, Some(files)),
             Err(errors) => Err(self.refused(ReloadError::Invalid(errors.to_string()))),
         }
     }
@@ -438,13 +509,27 @@ impl RunningGateway {
     /// cannot be built (certificates, SSO keys, mail, upstream TLS). Returns the generation.
     /// Must not be called from inside an async runtime.
     pub fn reload(&self, config: Config) -> Result<u64, ReloadError> {
+        let _one = self.reloads.one_at_a_time.lock();
+        self.apply(config, None)
+    }
+
+    fn apply(&self, config: Config, files: Option<Vec<FileStamp>>) -> Result<u64, ReloadError> {
         let r = &self.reloads;
         let built = self.build(config);
         let (shared, workers, mail_worker) = built.map_err(|e| self.refused(e))?;
         if let Some(worker) = mail_worker {
             r.control.spawn(worker);
         }
-        let generation = r.generations.apply(shared, workers);
+        // Tunnels of an environment the new config no longer has end with it.
+        let gone = |o: &crate::session::live::LiveOwner| {
+            !shared
+                .config
+                .environments
+                .iter()
+                .any(|e| e.name == o.environment)
+        };
+        r.live.close_where(gone);
+        let generation = r.generations.apply(shared, workers, files);
         r.metrics.config_reloads.inc();
         tracing::info!(generation, "config reloaded");
         Ok(generation)
@@ -511,12 +596,54 @@ impl RunningGateway {
         self.reloads.generations.files_changed()
     }
 
+    /// Offers this gateway's listening sockets to a `mfagate serve --upgrade` started beside
+    /// it (over a Unix socket in the data directory); `handed_over` then turns true.
+    pub fn offer_upgrades(&self) -> io::Result<()> {
+        let handed = self.upgrades.handed_over.clone();
+        super::upgrade::offer(
+            &self.upgrades.data_dir,
+            self.upgrades.offered.clone(),
+            move |how| {
+                handed.send_replace(Some(how));
+            },
+        )
+    }
+
+    /// Set once a new process took over the listening sockets: then `retire` (it serves) or
+    /// `shutdown` (it waits for the store).
+    pub fn handed_over(&self) -> watch::Receiver<Option<Handover>> {
+        self.upgrades.handed_over.subscribe()
+    }
+
+    /// After a hand-over: stops accepting (the new process accepts on the same sockets),
+    /// lets requests in flight and live WebSockets finish within
+    /// `timeouts.shutdown_drain_secs`, then closes the WebSockets still open. Call `join`
+    /// after it. Blocks; must not be called from inside an async runtime.
+    pub fn retire(&self) {
+        self.stop_accepting();
+        let drain = self.reloads.generations.shared.load();
+        let until = std::time::Instant::now() + drain.config.timeouts.shutdown_drain;
+        while !self.live.is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.live.close_all();
+    }
+
     /// Stops accepting, closes live WebSockets (clients reconnect elsewhere) and lets in-flight
     /// requests finish within `timeouts.shutdown_drain_secs`.
     pub fn shutdown(&self) {
+        self.stop_accepting();
+        self.live.close_all();
+    }
+
+    /// Not ready, no more accepting; in-flight requests drain. The sockets offered for an
+    /// upgrade are let go, so the ones no process accepts on any more close with the
+    /// workers' listeners.
+    fn stop_accepting(&self) {
+        let offered = &self.upgrades.offered;
+        offered.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.readiness.set(false);
         let _ = self.shutdown.send(true);
-        self.live.close_all();
     }
 
     /// Waits for every thread to finish (after `shutdown`).

@@ -83,8 +83,15 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active
                 true => tracing::info!(connection = guard.id(), "websocket closed by shutdown"),
                 false => tracing::info!(connection = guard.id(), "websocket closed by revocation"),
             }
+            let going_away = guard.closed_by_shutdown();
             // Best effort polite close on both sides, bounded so a stuck peer cannot hold us.
+            // At shutdown both sides first get a Close frame "1001 going away", so chat
+            // clients reconnect at once (to the new process after an upgrade).
             let close = async {
+                if going_away {
+                    let _ = client.write_all(&close_frame(None)).await;
+                    let _ = upstream.write_all(&close_frame(Some(rand::random()))).await;
+                }
                 let _ = client.shutdown().await;
                 let _ = upstream.shutdown().await;
             };
@@ -92,4 +99,33 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active
         }
     }
     active.dec();
+}
+
+/// A WebSocket Close frame with status 1001 "going away" (RFC 6455 §5.5.1), masked with
+/// `mask` when sent to the server side (§5.3).
+fn close_frame(mask: Option<[u8; 4]>) -> Vec<u8> {
+    let code = 1001u16.to_be_bytes();
+    match mask {
+        None => vec![0x88, 0x02, code[0], code[1]],
+        Some(m) => vec![
+            0x88,
+            0x82,
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            code[0] ^ m[0],
+            code[1] ^ m[1],
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_close_frame_says_going_away_masked_toward_the_server() {
+        assert_eq!(super::close_frame(None), [0x88, 2, 0x03, 0xE9]);
+        let masked = super::close_frame(Some([1, 2, 3, 4]));
+        assert_eq!(masked, [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE9 ^ 2]);
+    }
 }

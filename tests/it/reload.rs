@@ -70,21 +70,16 @@ async fn five_reloads_under_load_fail_no_request_keep_the_websocket_and_apply_at
     let mut load = Vec::new();
     for fresh in [false, true] {
         let (stop_load, answered, failed) = (stop_load.clone(), answered.clone(), failed.clone());
-        let keep_alive = client.clone();
-        let pki_client = pki.client(&["alpha.test"], gw.https_addr, true);
+        let c = pki.client(&["alpha.test"], gw.https_addr, false);
         load.push(tokio::spawn(async move {
             while !stop_load.load(Ordering::SeqCst) {
-                let c = if fresh {
-                    reqwest::Client::clone(&pki_client)
-                } else {
-                    keep_alive.clone()
-                };
-                // The dashboard's login page is open whatever `anonymous` says.
-                match c
-                    .get(format!("https://alpha.test:{port}/login"))
-                    .send()
-                    .await
-                {
+                // The dashboard's login page is open whatever `anonymous` says. `fresh`:
+                // each request on a new connection (this one closes after the answer).
+                let mut request = c.get(format!("https://alpha.test:{port}/login"));
+                if fresh {
+                    request = request.header("connection", "close");
+                }
+                match request.send().await {
                     Ok(r) if r.status() == 200 => drop(answered.fetch_add(1, Ordering::SeqCst)),
                     other => failed.lock().unwrap().push(format!("{other:?}")),
                 }
@@ -218,24 +213,13 @@ async fn the_running_binary_reloads_on_mfagate_reload_and_on_a_renewed_certifica
     std::fs::create_dir_all(pki.path("data")).unwrap();
     let head = "[log]\nformat = \"json\"\n";
     std::fs::write(&path, config(&pki, up.addr, "deny", head)).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mfagate"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (mut child, https) = spawn_serving(&path, &[]).await;
     let pid_file = pki.path("data/mfagate.pid");
     let started = Instant::now();
     while !pid_file.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the gateway did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "no pid file");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let log = child.stderr.take().unwrap();
-    let https = https_addr(log).await;
     let client = pki.client(&["alpha.test"], https, false);
     assert!(!anonymous_reaches(&client, https.port()).await);
 
@@ -267,10 +251,17 @@ async fn the_running_binary_reloads_on_mfagate_reload_and_on_a_renewed_certifica
     );
     assert!(anonymous_reaches(&client, https.port()).await, "applied");
 
-    // A renewal replaces the files: the next handshake presents the new certificate.
+    // A renewal replaces the files (each by a rename, the key first, as renewal tools do):
+    // the next handshake presents the new certificate.
     let before = presented(&pki, https).await;
-    let renewed = pki.leaf("alpha", &["alpha.test"]).to_vec();
+    let renewed = pki.leaf("alpha-next", &["alpha.test"]).to_vec();
     assert_ne!(before, renewed);
+    for (from, to) in [
+        ("alpha-next-key.pem", "alpha-key.pem"),
+        ("alpha-next.pem", "alpha.pem"),
+    ] {
+        std::fs::rename(pki.path(from), pki.path(to)).unwrap();
+    }
     let started = Instant::now();
     while presented(&pki, https).await != renewed {
         assert!(
@@ -279,20 +270,37 @@ async fn the_running_binary_reloads_on_mfagate_reload_and_on_a_renewed_certifica
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // A broken renewal keeps the pair in use.
+    // A broken renewal is refused (and counted), and the pair in use is kept.
+    let admin = std::fs::read_to_string(&pid_file).unwrap();
+    let admin = admin.lines().nth(1).unwrap().to_string();
+    let refused = || async {
+        let ready = reqwest::get(format!("http://{admin}/readyz"))
+            .await
+            .unwrap();
+        let ready = ready.text().await.unwrap();
+        let count = ready.lines().find_map(|l| {
+            l.split_once(", reloads refused ")
+                .map(|(_, n)| n.to_string())
+        });
+        count.unwrap().parse::<u64>().unwrap()
+    };
+    let refused_before = refused().await;
     std::fs::write(pki.path("alpha.pem"), "not a certificate").unwrap();
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    let started = Instant::now();
+    while refused().await == refused_before {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the broken renewal was not seen"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(
         presented(&pki, https).await,
         renewed,
         "the old pair is kept"
     );
 
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap(),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
+    terminate(&child);
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("the gateway stops on SIGTERM")
@@ -305,19 +313,21 @@ async fn the_running_binary_reloads_on_mfagate_reload_and_on_a_renewed_certifica
 async fn https_addr(log: tokio::process::ChildStderr) -> std::net::SocketAddr {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(log).lines();
+    let seen = std::sync::Mutex::new(Vec::new());
     let found = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if let Some(addr) = v["https"].as_str() {
+            let addr = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["https"].as_str().map(str::to_owned));
+            if let Some(addr) = addr {
                 return addr.parse().unwrap();
             }
+            seen.lock().unwrap().push(line);
         }
-        panic!("the log ended before the gateway served");
+        panic!("the log ended before the gateway served: {seen:#?}");
     })
     .await
-    .expect("the gateway logs its address");
+    .unwrap_or_else(|_| panic!("the gateway did not log its address: {seen:#?}"));
     // Keep reading so the gateway never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     found
@@ -352,4 +362,148 @@ async fn requiring_mfa_by_reload_starts_enforcement_as_a_start_does() {
         .unwrap();
     assert_eq!(since(&gw), None, "optional again: cleared");
     stop(Arc::into_inner(gw).unwrap()).await;
+}
+
+/// Starts `mfagate serve` (with `args`) and returns it with its https address once it serves.
+async fn spawn_serving(
+    path: &std::path::Path,
+    args: &[&str],
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mfagate"))
+        .args(["serve", "--config"])
+        .arg(path)
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let https = https_addr(child.stderr.take().unwrap()).await;
+    (child, https)
+}
+
+fn terminate(child: &tokio::process::Child) {
+    let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+}
+
+/// What an upgrade under load looked like from the clients.
+struct UpgradeSeen {
+    /// The longest a request waited (the gap, if any).
+    slowest: Duration,
+    answered: usize,
+}
+
+/// Runs `serve`, then `serve --upgrade` beside it, under a steady loop of requests, each on
+/// a fresh connection: none may be refused or fail, the old process must tell its WebSocket
+/// 1001 "going away" and exit, the new one serve on the same sockets. `store` is the
+/// config's `[store]` table (empty: the embedded store). With a shared store the WebSocket
+/// must still echo once the new process serves (it is given the drain time).
+async fn upgrade_under_load(store: &str, overlapping: bool) -> UpgradeSeen {
+    let pki = Pki::new();
+    let up = upstream::start("a").await;
+    let path = pki.path("mfagate.toml");
+    std::fs::create_dir_all(pki.path("data")).unwrap();
+    let head = format!("[log]\nformat = \"json\"\n[timeouts]\nshutdown_drain_secs = 2\n{store}");
+    std::fs::write(&path, config(&pki, up.addr, "allow", &head)).unwrap();
+    let (mut old, https) = spawn_serving(&path, &[]).await;
+    let mut ws = pki.open_ws(https, "alpha.test", "").await.unwrap();
+    ws.send(Message::text("on the old one")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "echo: on the old one");
+
+    let stop_load = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(std::sync::Mutex::new((Duration::ZERO, 0usize, Vec::new())));
+    let load = {
+        let (stop_load, seen) = (stop_load.clone(), seen.clone());
+        let clients: Vec<reqwest::Client> = (0..400)
+            .map(|_| pki.client(&["alpha.test"], https, false))
+            .collect();
+        tokio::spawn(async move {
+            // A new client is a new connection: every request is a connection attempt.
+            for c in clients.iter().cycle() {
+                if stop_load.load(Ordering::SeqCst) {
+                    break;
+                }
+                let url = format!("https://alpha.test:{}/login", https.port());
+                let started = Instant::now();
+                let answer = c.get(url).header("connection", "close").send().await;
+                let mut seen = seen.lock().unwrap();
+                seen.0 = seen.0.max(started.elapsed());
+                match answer {
+                    Ok(r) if r.status() == 200 => seen.1 += 1,
+                    other => seen.2.push(format!("{other:?}")),
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut new, new_https) = spawn_serving(&path, &["--upgrade"]).await;
+    assert_eq!(new_https, https, "the same sockets");
+    if overlapping {
+        ws.send(Message::text("still here")).await.unwrap();
+        assert_eq!(
+            next_text(&mut ws).await,
+            "echo: still here",
+            "kept while draining"
+        );
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the old process closes its WebSocket");
+    assert_eq!(closed, Some(1001), "going away");
+    let status = tokio::time::timeout(Duration::from_secs(20), old.wait())
+        .await
+        .expect("the old process exits after draining")
+        .unwrap();
+    assert!(status.success());
+    let at_exit = seen.lock().unwrap().1;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop_load.store(true, Ordering::SeqCst);
+    load.await.unwrap();
+    let (slowest, answered, failed) = seen.lock().unwrap().clone();
+    assert!(
+        failed.is_empty(),
+        "failed or refused during the upgrade: {failed:?}"
+    );
+    assert!(answered > at_exit, "the new process answers");
+    let pid = std::fs::read_to_string(pki.path("data/mfagate.pid")).unwrap();
+    assert_eq!(
+        pid.lines().next(),
+        Some(new.id().unwrap().to_string().as_str())
+    );
+    terminate(&new);
+    let status = tokio::time::timeout(Duration::from_secs(20), new.wait()).await;
+    assert!(status.expect("stops").unwrap().success());
+    UpgradeSeen { slowest, answered }
+}
+
+/// The embedded store is one process's only: the old one stops and exits first, the new one
+/// then opens it; connections meanwhile wait in the sockets' queues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_on_the_embedded_store_refuses_no_connection() {
+    let seen = upgrade_under_load("", false).await;
+    println!(
+        "embedded store: {} requests, the slowest {:?}",
+        seen.answered, seen.slowest
+    );
+}
+
+/// With Redis both processes serve for a while: the new one first, then the old one drains
+/// with its WebSockets kept for the drain time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_on_redis_overlaps_and_keeps_websockets_for_the_drain() {
+    let redis = crate::support::redis::RedisServer::start(false);
+    let store = format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url());
+    let seen = upgrade_under_load(&store, true).await;
+    println!(
+        "redis: {} requests, the slowest {:?}",
+        seen.answered, seen.slowest
+    );
 }
