@@ -86,7 +86,9 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, guard: LiveGuard, active
             let going_away = guard.closed_by_shutdown();
             // Best effort polite close on both sides, bounded so a stuck peer cannot hold us.
             // At shutdown both sides first get a Close frame "1001 going away", so chat
-            // clients reconnect at once (to the new process after an upgrade).
+            // clients reconnect at once (to the new process after an upgrade). The tunnel
+            // copies bytes without reading frames, so a frame cut short by the cancel may
+            // come first: the peer then sees a protocol error and closes all the same.
             let close = async {
                 if going_away {
                     let _ = client.write_all(&close_frame(None)).await;

@@ -444,7 +444,7 @@ async fn a_recovery_request_reaches_the_admins_who_approve_or_dismiss_it() {
     let choose = page(&again, &format!("{}/.mfagate/", c.base())).await;
     assert!(
         choose.contains("Set up an authenticator app"),
-        "enrolls anew"
+        "enrolls anew: {choose}"
     );
 
     // Dismissed: the user is told, and may not ask again at once.
