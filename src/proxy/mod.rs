@@ -3,6 +3,7 @@
 //! WebSockets. It translates HTTP to the core's operations and the core's outcomes to HTTP.
 
 pub mod access_log;
+mod assembly;
 mod authority;
 mod connection;
 mod dashboard_logout;

@@ -3,7 +3,6 @@
 //! open connections and WebSockets carry on. What only a restart can change is refused by name.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -41,10 +40,6 @@ pub type WorkerCell = Arc<ArcSwap<Generation>>;
 pub struct Generations {
     pub shared: ArcSwap<Shared>,
     pub workers: Vec<WorkerCell>,
-    /// Reloads applied since start (the start is generation 0).
-    pub applied: AtomicU64,
-    /// Reloads refused since start.
-    pub refused: AtomicU64,
     /// Why the last reload was refused, when the last attempt was.
     pub last_error: Mutex<Option<String>>,
     /// The watched certificate files as they were when the current generation was built.
@@ -57,8 +52,6 @@ impl Generations {
         Self {
             shared: ArcSwap::new(shared),
             workers,
-            applied: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
             last_error: Mutex::new(None),
             files: Mutex::new(files),
         }
@@ -67,7 +60,6 @@ impl Generations {
     /// Records a refused reload for `/readyz` and the metrics.
     pub fn failed(&self, error: &ReloadError) {
         self.shared.load().metrics.config_reload_failures.inc();
-        self.refused.fetch_add(1, Ordering::SeqCst);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
     }
 
@@ -87,7 +79,8 @@ impl Generations {
         *self.files.lock().unwrap_or_else(|p| p.into_inner()) = files;
         self.shared.store(shared);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.applied.fetch_add(1, Ordering::SeqCst) + 1
+        // The metric counts the generations: the start is 0 (`inc` gives the count before).
+        self.shared.load().metrics.config_reloads.inc() + 1
     }
 
     /// The current config's certificate files as they are now.
@@ -100,7 +93,7 @@ impl Generations {
     /// tried again once the second step changes the files again, and a broken pair is not
     /// retried (and logged) on every check.
     pub fn files_changed(&self) -> bool {
-        let now = stamps(&self.shared.load().config);
+        let now = self.stamps_now();
         let mut seen = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let changed = *seen != now;
         *seen = now;
@@ -109,10 +102,11 @@ impl Generations {
 
     /// The `/readyz` detail lines: the generation, and the last refusal when there is one.
     pub fn detail(&self) -> String {
+        let metrics = &self.shared.load().metrics;
         let mut out = format!(
             "config generation {}, reloads refused {}\n",
-            self.applied.load(Ordering::SeqCst),
-            self.refused.load(Ordering::SeqCst)
+            metrics.config_reloads.get(),
+            metrics.config_reload_failures.get()
         );
         if let Some(e) = &*self.last_error.lock().unwrap_or_else(|p| p.into_inner()) {
             out.push_str(&format!("last reload refused: {}\n", e.replace('\n', "; ")));

@@ -1,6 +1,8 @@
-//! Assembles a running gateway: binds every listener up front (so bind errors are reported
-//! before anything starts), starts one thread per worker with its own current-thread runtime,
-//! and a control thread for the admin and redirect listeners.
+//! A running gateway: binds every listener up front (so bind errors are reported before
+//! anything starts), or takes them over from the gateway it upgrades; starts one thread per
+//! worker with its own current-thread runtime, and a control thread for the admin and
+//! redirect listeners; reloads its config and retires after an upgrade. What it is built
+//! from (store, core, mail, a generation's state) is assembled in `assembly.rs`.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,21 +12,20 @@ use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
+pub use super::assembly::open_core;
+use super::assembly::{
+    boxed, build_auth, build_shared, build_workers, config_parts, current_thread_runtime,
+    record_enforcement, start_mailer, Built,
+};
 use super::listener::{bind_reuseport, serve_tls};
-use super::pipeline::Shared;
-use super::reload::{restart_only, FileStamp, Generation, Generations, ReloadError, WorkerCell};
+use super::reload::{restart_only, FileStamp, Generations, ReloadError, WorkerCell};
 use super::upgrade::{Handover, Offered, Sockets};
-use crate::config::StoreBackend;
 use crate::config::{Config, UpstreamTls};
-use crate::crypto::secret_box::KeyRing;
 use crate::federation::assertion::Asserter;
-use crate::gate::auth::{Auth, AuthParts, ReloadParts};
-use crate::notify::Mailer;
+use crate::gate::auth::Auth;
 use crate::proxy::metrics::Metrics;
 use crate::proxy::ops::{admin_router, redirect_router, Readiness};
 use crate::session::live::LiveConnections;
-use crate::session::revocation::RevocationView;
-use crate::store::{EmbeddedStore, RedisStore, Store};
 use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,29 +72,20 @@ pub struct RunningGateway {
 struct Upgrades {
     offered: Offered,
     handed_over: watch::Sender<Option<Handover>>,
-    data_dir: std::path::PathBuf,
 }
 
-/// What a reload builds on: the current generation and what outlives generations.
+/// What a reload builds on: the current generation (with the metrics and the worker count
+/// it has) and the control runtime.
 struct Reloads {
     generations: Arc<Generations>,
-    metrics: Arc<Metrics>,
-    live: Arc<LiveConnections>,
     /// The control runtime, where a reloaded config's mail worker runs.
     control: tokio::runtime::Handle,
-    workers: usize,
     /// Reloads (SIGHUP, a renewal, a caller) are built and applied one at a time.
     one_at_a_time: std::sync::Mutex<()>,
 }
 
 fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(io::Error) -> StartError {
     move |source| StartError::Bind { what, addr, source }
-}
-
-fn current_thread_runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
 }
 
 fn warn_insecure(config: &Config) {
@@ -148,36 +140,6 @@ fn check_inherited(config: &Config, workers: usize, got: &Sockets) -> Result<(),
     }
 }
 
-/// The state of one config generation that every worker shares.
-fn build_shared(
-    config: Arc<Config>,
-    (metrics, live): (&Arc<Metrics>, &Arc<LiveConnections>),
-    auth: Option<Arc<Auth>>,
-    roots: Arc<rustls::RootCertStore>,
-) -> Result<Arc<Shared>, StartError> {
-    let asserter = config.assertion.as_ref().map(Asserter::build).transpose();
-    let asserter = asserter.map_err(StartError::Federation)?;
-    Ok(Arc::new(Shared::new(
-        config,
-        metrics.clone(),
-        live.clone(),
-        auth,
-        (roots, asserter),
-    )))
-}
-
-/// One generation per worker. Built before anything swaps, so an unusable upstream TLS setup
-/// fails the start or the reload, not a worker later.
-fn build_workers(
-    shared: &Arc<Shared>,
-    tls: &Arc<rustls::ServerConfig>,
-    workers: usize,
-) -> Result<Vec<Generation>, StartError> {
-    (0..workers)
-        .map(|_| Ok(Generation::new(shared.clone(), tls.clone())?))
-        .collect()
-}
-
 /// What can refuse a start on these sockets, checked before anything is opened: an upgrade
 /// on the embedded store asks the running gateway to exit only once this passed.
 pub fn preflight(config: &Config, sockets: &Sockets) -> Result<(), StartError> {
@@ -217,7 +179,6 @@ pub fn start_with(
     let offered = bound
         .try_clone()
         .map_err(bind_error("https", config.listen))?;
-    let data_dir = config.data_dir.clone();
     let https_addr = bound.https[0]
         .local_addr()
         .map_err(bind_error("https", config.listen))?;
@@ -292,11 +253,8 @@ pub fn start_with(
         .name("mfagate-control".into())
         .spawn(move || {
             let run = async move {
-                for task in [follow.map(boxed), mail_worker, enforcer.map(boxed)]
-                    .into_iter()
-                    .chain([retention.map(boxed)])
-                    .flatten()
-                {
+                let tasks = [follow.map(boxed), enforcer.map(boxed), retention.map(boxed)];
+                for task in tasks.into_iter().chain([mail_worker]).flatten() {
                     tokio::spawn(task);
                 }
                 let admin = tokio::net::TcpListener::from_std(admin)?;
@@ -331,162 +289,14 @@ pub fn start_with(
         threads,
         reloads: Reloads {
             generations,
-            metrics,
-            live,
             control: handle,
-            workers,
             one_at_a_time: std::sync::Mutex::new(()),
         },
         upgrades: Upgrades {
             offered: Arc::new(std::sync::Mutex::new(Some(offered))),
             handed_over: watch::channel(None).0,
-            data_dir,
         },
     })
-}
-
-fn boxed(task: impl std::future::Future<Output = ()> + Send + 'static) -> MailWorker {
-    Box::pin(task)
-}
-
-type Built = (Arc<Shared>, Vec<Generation>, Option<MailWorker>);
-
-type RevocationEvents = tokio::sync::broadcast::Receiver<crate::store::StoreEvent>;
-
-/// The authentication state plus the background work it needs on the control runtime.
-struct Started {
-    auth: Arc<Auth>,
-    events: RevocationEvents,
-    mail_worker: Option<MailWorker>,
-}
-
-type MailWorker = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// The core alone, without listeners, for the admin CLI working on the store directly
-/// (break-glass, the gateway down): the store, keys, mail and the dashboard's logouts. The
-/// returned future delivers queued mail; it ends once the core is dropped. Must not be called
-/// from inside an async runtime.
-pub fn open_core(
-    config: Config,
-) -> Result<(Arc<Auth>, impl std::future::Future<Output = ()>), StartError> {
-    let config = Arc::new(config);
-    let live = Arc::new(LiveConnections::default());
-    let metrics = Arc::new(Metrics::new());
-    let roots = super::upstream::system_roots_for(&config);
-    let started = build_auth(&config, (&live, &metrics), &roots)?;
-    let started = started.ok_or(StartError::NoCore)?;
-    let worker = started.mail_worker;
-    Ok((started.auth, async move {
-        if let Some(w) = worker {
-            w.await;
-        }
-    }))
-}
-
-/// The mailer of `[mail]` with every environment's branding, and its delivery worker (which
-/// ends once the mailer is dropped).
-fn start_mailer(config: &Config) -> Result<(Option<Mailer>, Option<MailWorker>), StartError> {
-    let Some(mail) = &config.mail else {
-        return Ok((None, None));
-    };
-    let (mailer, worker) = Mailer::start(mail).map_err(|e| StartError::Mail(e.to_string()))?;
-    let branding = config.environments.iter();
-    let branding = branding.map(|e| (e.display_name.clone(), e.branding.clone()));
-    let mailer = mailer.with_branding(branding.collect());
-    Ok((Some(mailer), Some(Box::pin(worker) as MailWorker)))
-}
-
-/// Opens the store and builds the authentication state when an environment watches a login.
-/// The revocation view is loaded before any worker serves, so a session revoked before a
-/// restart is refused from the first request on.
-fn build_auth(
-    config: &Arc<Config>,
-    (live, metrics): (&Arc<LiveConnections>, &Arc<Metrics>),
-    roots: &Arc<rustls::RootCertStore>,
-) -> Result<Option<Started>, StartError> {
-    if !config.environments.iter().any(|e| e.login.is_some()) {
-        return Ok(None);
-    }
-    let store: Arc<dyn Store> = match &config.store {
-        StoreBackend::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir)?),
-        StoreBackend::Redis { target, prefix, .. } => Arc::new(RedisStore::open(target, prefix)?),
-    };
-    let revocation = Arc::new(RevocationView::default());
-    let events = store.subscribe();
-    let (view, s) = (revocation.clone(), store.clone());
-    // Unreachable: the view counts as stale and is loaded on the store's first resync.
-    // Only the shared store may be unreachable at start: it reports its own staleness, which
-    // keeps the instance not ready and failing closed until it answers.
-    let shared = matches!(config.store, StoreBackend::Redis { .. });
-    startup_step(
-        "revocation load",
-        shared,
-        async move { view.load(&*s).await },
-    )?;
-    let keys = Arc::new(KeyRing::new(&config.master_keys));
-    let (mailer, mail_worker) = start_mailer(config)?;
-    let auth = Auth::new(AuthParts {
-        config: config.clone(),
-        store,
-        keys,
-        revocation,
-        live: live.clone(),
-        mailer,
-        logout: Arc::new(super::dashboard_logout::DashboardLogouts::new(
-            config.clone(),
-            roots,
-            metrics.clone(),
-        )?),
-        sso: crate::gate::auth::build_sso(config).map_err(StartError::Federation)?,
-    });
-    let counted = metrics.clone();
-    auth.audit
-        .observe(Box::new(move |event| counted.observe_audit(event)));
-    let auth = Arc::new(auth);
-    // Events of an earlier version move before anything new is recorded, so they keep their
-    // times. A failure is not fatal: the retention sweep tries again every hour.
-    let moving = auth.clone();
-    startup_step("audit log move", shared, async move {
-        if let Err(e) = moving.audit.move_legacy().await {
-            tracing::warn!(error = %e, "earlier audit events not moved yet; retrying hourly");
-        }
-        Ok(())
-    })?;
-    // Enforcement times are known before any worker serves a request. Unreachable: every
-    // requiring environment is enforced without grace until the sweep loop records them.
-    let enforcing = auth.clone();
-    startup_step("enforcement setup", shared, async move {
-        crate::gate::enforcement::record(&enforcing).await
-    })?;
-    Ok(Some(Started {
-        auth,
-        events,
-        mail_worker,
-    }))
-}
-
-/// Runs a store step of start-up on its own thread (`start` may itself be called from inside an
-/// async runtime). An unreachable shared store is not a start failure: the instance starts not
-/// ready, fails closed, and redoes the step once the store answers.
-fn startup_step(
-    what: &'static str,
-    shared_store: bool,
-    step: impl std::future::Future<Output = crate::store::StoreResult<()>> + Send + 'static,
-) -> Result<(), StartError> {
-    let done = std::thread::spawn(move || {
-        current_thread_runtime()
-            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?
-            .block_on(step)
-    })
-    .join()
-    .map_err(|_| StartError::Thread(io::Error::other(format!("{what} panicked"))))?;
-    match done {
-        Err(crate::store::StoreError::Unavailable(e)) if shared_store => {
-            tracing::warn!(step = what, error = %e, "store unreachable at start; not ready until it answers");
-            Ok(())
-        }
-        other => Ok(other?),
-    }
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {
@@ -528,9 +338,8 @@ impl RunningGateway {
                 .iter()
                 .any(|e| e.name == o.environment)
         };
-        r.live.close_where(gone);
+        self.live.close_where(gone);
         let generation = r.generations.apply(shared, workers, files);
-        r.metrics.config_reloads.inc();
         tracing::info!(generation, "config reloaded");
         Ok(generation)
     }
@@ -554,33 +363,16 @@ impl RunningGateway {
         let config = Arc::new(config);
         let tls = super::tls::server_config(&config).map_err(StartError::from)?;
         let roots = super::upstream::system_roots_for(&config);
-        let (mailer, mail_worker) = start_mailer(&config)?;
-        let auth = match &running.auth {
-            Some(old) => Some(Arc::new(
-                old.reloaded(ReloadParts {
-                    config: config.clone(),
-                    keys: Arc::new(KeyRing::new(&config.master_keys)),
-                    mailer,
-                    logout: Arc::new(
-                        super::dashboard_logout::DashboardLogouts::new(
-                            config.clone(),
-                            &roots,
-                            r.metrics.clone(),
-                        )
-                        .map_err(StartError::from)?,
-                    ),
-                    sso: crate::gate::auth::build_sso(&config).map_err(StartError::Federation)?,
-                }),
-            )),
-            None => None,
-        };
-        let shared = build_shared(config, (&r.metrics, &r.live), auth.clone(), roots)?;
-        let workers = build_workers(&shared, &tls, r.workers)?;
-        if let Some(auth) = auth {
-            let store_shared = matches!(shared.config.store, StoreBackend::Redis { .. });
-            startup_step("enforcement setup", store_shared, async move {
-                crate::gate::enforcement::record(&auth).await
-            })?;
+        let metrics = &running.metrics;
+        let (parts, mail_worker) = config_parts(&config, &roots, metrics)?;
+        let auth = running
+            .auth
+            .as_ref()
+            .map(|old| Arc::new(old.reloaded(parts)));
+        let shared = build_shared(config, (metrics, &self.live), auth.clone(), roots)?;
+        let workers = build_workers(&shared, &tls, r.generations.workers.len())?;
+        if let Some(auth) = &auth {
+            record_enforcement(auth)?;
         }
         Ok((shared, workers, mail_worker))
     }
@@ -601,7 +393,8 @@ impl RunningGateway {
     pub fn offer_upgrades(&self) -> io::Result<()> {
         let handed = self.upgrades.handed_over.clone();
         super::upgrade::offer(
-            &self.upgrades.data_dir,
+            // `data_dir` needs a restart to change: the current config's is the start's.
+            &self.reloads.generations.shared.load().config.data_dir,
             self.upgrades.offered.clone(),
             move |how| {
                 handed.send_replace(Some(how));
