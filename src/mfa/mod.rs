@@ -5,5 +5,6 @@
 pub mod attempts;
 pub mod backup_codes;
 pub mod email_otp;
+pub mod passkey;
 pub mod qr;
 pub mod totp;
