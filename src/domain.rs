@@ -87,9 +87,24 @@ pub enum Factor {
     BackupCode,
     /// An admin's recovery code sent by email (their factor is reset after it).
     RecoveryCode,
+    /// A passkey or security key (WebAuthn): the phishing-resistant factor.
+    Passkey,
+    /// A passkey registered while signing in (it is the factor of that sign-in).
+    PasskeyRegister,
+    /// A passkey asked again before a sensitive action (step-up).
+    PasskeyStepUp,
 }
 
 impl Factor {
+    /// Whether this factor is phishing-resistant: bound to the site's origin by the browser, so
+    /// a look-alike page cannot relay it.
+    pub fn phishing_resistant(self) -> bool {
+        matches!(
+            self,
+            Self::Passkey | Self::PasskeyRegister | Self::PasskeyStepUp
+        )
+    }
+
     /// The stable name used in store keys, audit events and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +114,9 @@ impl Factor {
             Self::EmailOtp => "email",
             Self::BackupCode => "backup_code",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
+            Self::PasskeyRegister => "passkey_register",
+            Self::PasskeyStepUp => "passkey_step_up",
         }
     }
 }
@@ -112,6 +130,9 @@ impl Factor {
             Self::TotpStepUp,
             Self::EmailOtp,
             Self::BackupCode,
+            Self::Passkey,
+            Self::PasskeyRegister,
+            Self::PasskeyStepUp,
         ]
         .into_iter()
         .find(|f| f.as_str() == name)
@@ -148,6 +169,9 @@ mod tests {
             Factor::TotpStepUp,
             Factor::EmailOtp,
             Factor::BackupCode,
+            Factor::Passkey,
+            Factor::PasskeyRegister,
+            Factor::PasskeyStepUp,
         ] {
             assert_eq!(Factor::parse(f.as_str()), Some(f));
             let json = serde_json::to_string(&f).unwrap();

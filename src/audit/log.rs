@@ -54,19 +54,27 @@ fn log(event: &AuditEvent) {
         }
         serde_json::Value::Object(std::mem::take(m)).to_string()
     });
-    tracing::info!(
-        target: "mfagate::audit",
-        event = %kind,
-        outcome = ?event.outcome,
-        actor = event.actor.as_deref().unwrap_or("-"),
-        user = event.user.as_deref().unwrap_or("-"),
-        environment = %event.environment,
-        device = event.device.as_deref().unwrap_or("-"),
-        ip = %event.ip,
-        request_id = %event.request_id,
-        details = details.as_deref().unwrap_or("{}"),
-        "audit"
-    );
+    macro_rules! audit_line {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "mfagate::audit",
+                event = %kind,
+                outcome = ?event.outcome,
+                actor = event.actor.as_deref().unwrap_or("-"),
+                user = event.user.as_deref().unwrap_or("-"),
+                environment = %event.environment,
+                device = event.device.as_deref().unwrap_or("-"),
+                ip = %event.ip,
+                request_id = %event.request_id,
+                details = details.as_deref().unwrap_or("{}"),
+                "audit"
+            )
+        };
+    }
+    match event.kind.warns() {
+        true => audit_line!(warn),
+        false => audit_line!(info),
+    }
 }
 
 /// Something told of every event as it is recorded (the metrics).

@@ -44,6 +44,23 @@ pub enum EventKind {
     },
     TotpReplay,
     TotpEnrolled,
+    /// A passkey or security key was registered (`name` as its owner named it).
+    PasskeyRegistered {
+        name: String,
+    },
+    /// A passkey passed (sign-in or step-up).
+    PasskeyUsed {
+        name: String,
+    },
+    /// The owner removed a passkey.
+    PasskeyRemoved {
+        name: String,
+    },
+    /// A passkey's signature counter did not move forward: two copies of its key may exist
+    /// (a cloned authenticator). Refused, and logged at warning level.
+    PasskeyCounterRegressed {
+        name: String,
+    },
     BackupCodeUsed {
         remaining: usize,
     },
@@ -277,10 +294,16 @@ impl EventKind {
         }
     }
 
+    /// Whether the log line is a warning: a sign that a factor itself may be compromised.
+    pub fn warns(&self) -> bool {
+        matches!(self, Self::PasskeyCounterRegressed { .. })
+    }
+
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::MfaFailure { .. } | Self::EmailCodeSendFailed => Outcome::Failure,
             Self::TotpReplay
+            | Self::PasskeyCounterRegressed { .. }
             | Self::CredentialWithoutSession
             | Self::EmailCodeResendRefused { .. }
             | Self::AttemptBlocked { .. }

@@ -101,6 +101,28 @@ pub struct Methods {
     pub totp: bool,
     pub email: bool,
     pub backup: bool,
+    pub passkey: bool,
+    /// Only a passkey finishes a sign-in (`phishing_resistant_roles`); the other factors here
+    /// only prove the person before they register their first passkey.
+    pub phishing_resistant: bool,
+}
+
+impl Methods {
+    pub const NONE: Methods = Methods {
+        totp: false,
+        email: false,
+        backup: false,
+        passkey: false,
+        phishing_resistant: false,
+    };
+}
+
+/// An environment's passkeys (`[environments.passkeys]`, `phishing_resistant_roles`).
+#[derive(Debug, Clone)]
+pub struct PasskeySettings {
+    pub rp: crate::mfa::passkey::RelyingParty,
+    /// Roles whose sign-in only a passkey finishes.
+    pub phishing_resistant_roles: Vec<crate::domain::Role>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +343,8 @@ pub struct Environment {
     /// Per-role subsets of `methods`.
     pub role_methods: std::collections::HashMap<crate::domain::Role, Methods>,
     pub email_otp: crate::mfa::email_otp::EmailOtpPolicy,
+    /// Set when `methods` offers passkeys.
+    pub passkeys: Option<PasskeySettings>,
     pub regulation: Regulation,
     /// Admins and owners recover themselves by an emailed code (`recovery.admin_self_service`).
     pub admin_self_recovery: bool,
@@ -422,10 +446,13 @@ pub enum UpstreamTls {
 impl Environment {
     /// The factors a user with `role` may use here.
     pub fn methods_for(&self, role: crate::domain::Role) -> Methods {
-        self.role_methods
-            .get(&role)
-            .copied()
-            .unwrap_or(self.methods)
+        let methods = self.role_methods.get(&role).copied();
+        let mut methods = methods.unwrap_or(self.methods);
+        methods.phishing_resistant = self
+            .passkeys
+            .as_ref()
+            .is_some_and(|p| p.phishing_resistant_roles.iter().any(|r| role.is(*r)));
+        methods
     }
 }
 

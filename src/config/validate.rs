@@ -240,6 +240,16 @@ fn environment(
     let policy = super::validate_policy::env_policy(errs, key, env, mfa);
     let role_methods = super::validate_policy::role_methods(errs, key, env, methods);
     let email_otp = super::validate_auth::email_otp(errs, key, env);
+    let passkeys = super::validate_auth::passkeys(errs, key, env, methods);
+    for role in passkeys.iter().flat_map(|p| &p.phishing_resistant_roles) {
+        if role_methods.get(role).is_some_and(|m| !m.passkey) {
+            let k = format!("{key}.role_methods.{}", role.name());
+            errs.push(
+                k,
+                "must offer \"passkey\": the role is in phishing_resistant_roles",
+            );
+        }
+    }
     let regulation = super::validate_auth::regulation(errs, key, env);
     let sso = env
         .sso
@@ -318,6 +328,7 @@ fn environment(
         methods,
         role_methods,
         email_otp,
+        passkeys,
         regulation,
         admin_self_recovery: env.recovery.admin_self_service,
         login,

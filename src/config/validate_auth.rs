@@ -345,24 +345,24 @@ fn probe(errs: &mut Errors, key: &str, p: &super::file::FileProbe) -> Option<sup
 }
 
 pub(super) fn methods(errs: &mut Errors, key: &str, env: &FileEnvironment, mail: bool) -> Methods {
-    let mut m = Methods {
-        totp: false,
-        email: false,
-        backup: false,
-    };
+    let mut m = Methods::NONE;
     for (i, name) in env.methods.iter().enumerate() {
         match name.as_str() {
             "totp" => m.totp = true,
             "email" => m.email = true,
             "backup" => m.backup = true,
+            "passkey" => m.passkey = true,
             other => errs.push(
                 format!("{key}.methods[{i}]"),
-                format!("{other:?} is not one of \"totp\", \"email\", \"backup\""),
+                format!("{other:?} is not one of \"totp\", \"email\", \"backup\", \"passkey\""),
             ),
         }
     }
-    if !(m.totp || m.email) {
-        errs.push(format!("{key}.methods"), "needs \"totp\" or \"email\"");
+    if !(m.totp || m.email || m.passkey) {
+        errs.push(
+            format!("{key}.methods"),
+            "needs \"totp\", \"email\" or \"passkey\"",
+        );
     }
     if m.email && !mail {
         errs.push(
@@ -575,5 +575,61 @@ fn smtp(errs: &mut Errors, mail: &FileMail, base: &Path) -> Option<MailTransport
         security,
         ca_certs,
         credentials,
+    })
+}
+
+/// `[environments.passkeys]` and `phishing_resistant_roles`, when `methods` offers passkeys.
+pub(super) fn passkeys(
+    errs: &mut Errors,
+    key: &str,
+    env: &FileEnvironment,
+    methods: Methods,
+) -> Option<super::model::PasskeySettings> {
+    use crate::mfa::passkey::{RelyingParty, Verification};
+    let roles: Vec<crate::domain::Role> = env
+        .phishing_resistant_roles
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let k = format!("{key}.phishing_resistant_roles[{i}]");
+            super::validate_policy::role(errs, k, name)
+        })
+        .collect();
+    if !methods.passkey {
+        if !roles.is_empty() {
+            let k = format!("{key}.phishing_resistant_roles");
+            errs.push(k, "needs \"passkey\" among the environment's methods");
+        }
+        return None;
+    }
+    let k = format!("{key}.passkeys");
+    let verification = match env.passkeys.user_verification.as_deref() {
+        None | Some("preferred") => Verification::Preferred,
+        Some("required") => Verification::Required,
+        Some(other) => {
+            let msg = format!("{other:?} is not \"preferred\" or \"required\"");
+            errs.push(format!("{k}.user_verification"), msg);
+            Verification::Preferred
+        }
+    };
+    let rp_id = env
+        .passkeys
+        .rp_id
+        .clone()
+        .or_else(|| env.hosts.first().cloned())?;
+    let Ok(rp) = RelyingParty::new(&rp_id, verification) else {
+        errs.push(
+            format!("{k}.rp_id"),
+            format!("{rp_id:?} is not a DNS host name"),
+        );
+        return None;
+    };
+    if !env.hosts.iter().any(|h| rp.serves(h)) {
+        let msg = format!("{rp_id:?} is neither one of the hosts nor a parent domain of one");
+        errs.push(format!("{k}.rp_id"), msg);
+    }
+    Some(super::model::PasskeySettings {
+        rp,
+        phishing_resistant_roles: roles,
     })
 }

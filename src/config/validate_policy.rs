@@ -11,7 +11,7 @@ use crate::domain::Role;
 use crate::policy::users::{Directory, DomainRule, UserEntry};
 use crate::policy::{EnvPolicy, MfaMode, PathPattern, PathRule};
 
-fn role(errs: &mut Errors, key: String, name: &str) -> Role {
+pub(super) fn role(errs: &mut Errors, key: String, name: &str) -> Role {
     Role::parse(name).unwrap_or_else(|| {
         errs.push(
             key,
@@ -204,24 +204,21 @@ pub(super) fn role_methods(
     for (name, list) in &env.role_methods {
         let k = format!("{key}.role_methods.{name}");
         let r = role(errs, k.clone(), name);
-        let mut m = Methods {
-            totp: false,
-            email: false,
-            backup: false,
-        };
+        let mut m = Methods::NONE;
         for method in list {
             match method.as_str() {
                 "totp" if all.totp => m.totp = true,
                 "email" if all.email => m.email = true,
                 "backup" if all.backup => m.backup = true,
+                "passkey" if all.passkey => m.passkey = true,
                 other => errs.push(
                     k.clone(),
                     format!("{other:?} is not among the environment's methods"),
                 ),
             }
         }
-        if !(m.totp || m.email) {
-            errs.push(k.clone(), "needs \"totp\" or \"email\"");
+        if !(m.totp || m.email || m.passkey) {
+            errs.push(k.clone(), "needs \"totp\", \"email\" or \"passkey\"");
         }
         out.insert(r, m);
     }

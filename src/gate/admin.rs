@@ -84,6 +84,8 @@ pub struct UserStatus {
     pub email: Option<String>,
     /// An authenticator app is set up.
     pub totp: bool,
+    /// Passkeys and security keys registered.
+    pub passkeys: usize,
     /// Backup codes left, when the user has a set.
     #[serde(rename = "backup_codes_left")]
     pub backup_left: Option<usize>,
@@ -99,7 +101,7 @@ pub struct UserStatus {
 
 impl UserStatus {
     pub fn has_factor(&self) -> bool {
-        self.totp
+        self.totp || self.passkeys > 0
     }
 }
 
@@ -157,7 +159,7 @@ impl Auth {
         let policies = self.policies();
         let mut without = vec![0; self.config.environments.len()];
         for user in users(self).await? {
-            if self.records.totp(&user).await?.is_some() {
+            if self.records.has_factor(&user).await? {
                 continue;
             }
             let (role, envs) = who(self, &user).await?;
@@ -209,6 +211,7 @@ impl Auth {
         }
         let r = &self.records;
         let totp = r.totp(user).await?.is_some();
+        let passkeys = r.passkeys(user).await?.len();
         let sessions = r.sessions(user).await?;
         let devices = r.devices(user).await?;
         let blocked = r.attempts("user", user).await?.blocked_until;
@@ -216,13 +219,16 @@ impl Auth {
             user: user.to_string(),
             email: self.code_address(user).await?,
             totp,
+            passkeys,
             backup_left: r.backup_codes(user).await?.map(|c| c.remaining()),
             sessions: sessions.len(),
             trusted_devices: devices.iter().filter(|d| d.trusted_until > now).count(),
             last_sign_in: sessions.iter().map(|s| s.created_at).max(),
             last_mfa: sessions.iter().filter_map(|s| s.mfa_at).max(),
             blocked_until: (blocked > now).then_some(blocked),
-            logged_out_at: (!totp).then(|| self.logout_deadline(role, &envs)).flatten(),
+            logged_out_at: (!totp && passkeys == 0)
+                .then(|| self.logout_deadline(role, &envs))
+                .flatten(),
             role,
             envs,
         }))

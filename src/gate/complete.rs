@@ -40,16 +40,37 @@ pub struct Released {
     pub cookies: Vec<String>,
 }
 
+/// How completing a pending login went.
+pub enum Completion {
+    Released(Released),
+    /// No longer pending (expired, or completed by a parallel submit).
+    NotPending,
+    /// Only a passkey finishes this sign-in (`phishing_resistant_roles`) and another factor
+    /// passed: it proved the person, who may now register their first passkey; the login
+    /// stays pending.
+    PasskeyFirst,
+}
+
 impl Auth {
-    /// Completes a pending login in environment `index`; `None` when it is no longer pending
-    /// (expired, or completed by a parallel submit).
+    /// Completes a pending login in environment `index`.
     pub async fn complete_factor(
         &self,
         index: usize,
         passed: Passed<'_>,
-    ) -> StoreResult<Option<Released>> {
+    ) -> StoreResult<Completion> {
+        let Some(pending) = self.records.pending(passed.pending_sid).await? else {
+            return Ok(Completion::NotPending);
+        };
+        let methods = self.config.environments[index].methods_for(pending.who.role);
+        if methods.phishing_resistant && !passed.factor.phishing_resistant() {
+            let ctx = passed.ctx.with_user(&pending.user);
+            self.audit.record(ctx.mfa_success(passed.factor)).await;
+            let ttl = super::login_flow::PENDING_TTL;
+            self.records.mark_bridged(&pending.id, ttl).await?;
+            return Ok(Completion::PasskeyFirst);
+        }
         let Some(login) = self.records.take_pending(passed.pending_sid).await? else {
-            return Ok(None);
+            return Ok(Completion::NotPending);
         };
         let (env, now) = (&self.config.environments[index], self.clock.now());
         let device_id = passed.device_id.unwrap_or_else(|| new_id(&self.keys));
@@ -68,7 +89,7 @@ impl Auth {
         let credential = self
             .records
             .open_credential(&login.user, &login.sealed_credential)?;
-        let factor = login.who.factor || self.records.totp(&login.user).await?.is_some();
+        let factor = login.who.factor || self.records.has_factor(&login.user).await?;
         let new = NewSession {
             user: &login.user,
             who: Who {
@@ -108,7 +129,7 @@ impl Auth {
         // The dashboard's cookies go into the session's sealed jar, never to the browser;
         // token clients fetch their token once from the release endpoint.
         cookies.extend(session.jar_cookies);
-        Ok(Some(Released {
+        Ok(Completion::Released(Released {
             sid: session.sid,
             next: login.next,
             cookies,

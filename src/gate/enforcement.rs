@@ -70,8 +70,7 @@ async fn announce(auth: &Auth) -> StoreResult<()> {
         let deadline = env.zone.show(since.div_ceil(1000) + env.policy.grace_secs);
         for user in users(auth).await? {
             let (role, envs) = who(auth, &user).await?;
-            if !in_scope(&policies, index, role, &envs) || auth.records.totp(&user).await?.is_some()
-            {
+            if !in_scope(&policies, index, role, &envs) || auth.records.has_factor(&user).await? {
                 continue;
             }
             if auth

@@ -222,7 +222,7 @@ impl Login<'_> {
         Ok(Who {
             role: entry.role,
             envs: entry.environments,
-            factor: self.auth.records.totp(self.user).await?.is_some(),
+            factor: self.auth.records.has_factor(self.user).await?,
         })
     }
 

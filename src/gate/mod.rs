@@ -13,6 +13,7 @@ pub mod identify;
 pub mod lifecycle;
 pub mod login_flow;
 pub mod login_intercept;
+pub mod passkeys;
 pub mod recovery;
 pub mod retention;
 pub mod self_service;

@@ -52,6 +52,7 @@ struct AuthCounters {
     recovery_requests: Family<EnvLabels, Counter>,
     admin_actions: Family<EventLabels, Counter>,
     exports: Family<EventLabels, Counter>,
+    passkeys: Family<EventLabels, Counter>,
 }
 
 impl AuthCounters {
@@ -66,6 +67,7 @@ impl AuthCounters {
             recovery_requests: Family::default(),
             admin_actions: Family::default(),
             exports: Family::default(),
+            passkeys: Family::default(),
         };
         registry.register(
             "logins",
@@ -101,6 +103,11 @@ impl AuthCounters {
             "audit_exports",
             "Activity-log export jobs by outcome (requested, ready, failed, downloaded)",
             me.exports.clone(),
+        );
+        registry.register(
+            "passkeys",
+            "Passkeys and security keys by event (registered, removed); their use is a second factor",
+            me.passkeys.clone(),
         );
         me
     }
@@ -179,6 +186,12 @@ impl AuthCounters {
                 .factors
                 .get_or_create(&factor(Factor::Totp, "replay"))
                 .inc(),
+            K::PasskeyCounterRegressed { .. } => self
+                .factors
+                .get_or_create(&factor(Factor::Passkey, "counter_regressed"))
+                .inc(),
+            K::PasskeyRegistered { .. } => self.passkeys.get_or_create(&event("registered")).inc(),
+            K::PasskeyRemoved { .. } => self.passkeys.get_or_create(&event("removed")).inc(),
             K::UserBlocked { .. } => self.blocks.get_or_create(&env).inc(),
             K::EmailCodeSent => self.emails.get_or_create(&event("sent")).inc(),
             K::EmailCodeSendFailed => self.emails.get_or_create(&event("failed")).inc(),

@@ -97,6 +97,7 @@ fn row(base: &PageBase, u: &UserStatus) -> minijinja::Value {
         envs => u.envs.join(", "),
         email => u.email,
         totp => u.totp,
+        passkeys => u.passkeys,
         backup_left => u.backup_left,
         sessions => u.sessions,
         devices => u.trusted_devices,

@@ -24,6 +24,7 @@ use super::factors::{check_totp, regulated, use_backup_code, Verdict};
 use super::mfa_pages::email_allowed;
 use crate::domain::Factor;
 use crate::gate::auth::Auth;
+use crate::gate::complete::Completion;
 use crate::gate::login_flow::PENDING_TTL;
 use crate::gate::login_intercept::token_document;
 use crate::store::StoreError;
@@ -231,8 +232,10 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
 /// The login released: its session cookies, and the token (taken at once, so the release
 /// endpoint has nothing more to give) in the dashboard's shape.
 async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreError> {
-    let Some(released) = release(p, method, None).await? else {
-        return Ok(problem(StatusCode::UNAUTHORIZED, "no_pending_login"));
+    let released = match release(p, method, None).await? {
+        Completion::Released(released) => released,
+        Completion::NotPending => return Ok(problem(StatusCode::UNAUTHORIZED, "no_pending_login")),
+        Completion::PasskeyFirst => return Ok(passkey_first(p)),
     };
     let auth = &p.base.auth;
     let env = &auth.config.environments[p.base.facts.env_index];
@@ -251,6 +254,19 @@ async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreErro
         }
     }
     Ok(resp)
+}
+
+/// 403 after a factor that proved the person but cannot finish this sign-in: only a passkey
+/// does, and they register one next (`api/mfa/passkey/register/options`).
+fn passkey_first(p: &PendingPage) -> Response {
+    let prefix = p.base.prefix();
+    answer(
+        StatusCode::FORBIDDEN,
+        json!({
+            "error": "passkey_required",
+            "register": format!("{prefix}api/mfa/passkey/register/options"),
+        }),
+    )
 }
 
 /// `GET {prefix}api/openapi.json`: this API described, with the configured prefix.

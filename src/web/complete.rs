@@ -7,7 +7,7 @@ use http::HeaderValue;
 use super::error::PageError;
 use super::extract::PendingPage;
 use crate::domain::Factor;
-use crate::gate::complete::{Passed, Released};
+use crate::gate::complete::{Completion, Passed};
 use crate::session::jar::{read_chunks, SESSION_JAR};
 use crate::session::token::decode_device;
 use crate::session::{cookie_value, DEVICE_COOKIE};
@@ -21,18 +21,19 @@ pub async fn complete(
     trust: Option<bool>,
 ) -> Result<Response, PageError> {
     Ok(match release(page, method, trust).await? {
-        Some(released) => redirect_with_cookies(&released.next, &released.cookies),
-        None => PendingPage::expired(&page.base),
+        Completion::Released(r) => redirect_with_cookies(&r.next, &r.cookies),
+        Completion::NotPending => PendingPage::expired(&page.base),
+        Completion::PasskeyFirst => page.base.to("passkey/register"),
     })
 }
 
-/// Completes the pending login of `page` after `method` passed; `None` when it is no longer
-/// pending. Taking the pending login makes completion single-use even under parallel submits.
+/// Completes the pending login of `page` after `method` passed. Taking the pending login
+/// makes completion single-use even under parallel submits.
 pub async fn release(
     page: &PendingPage,
     method: Factor,
     trust: Option<bool>,
-) -> StoreResult<Option<Released>> {
+) -> StoreResult<Completion> {
     let base = &page.base;
     let auth = &base.auth;
     let user_agent = base

@@ -339,9 +339,15 @@ pub struct FileEnvironment {
     /// Per role: the subset of `methods` allowed (e.g. admin = ["totp"]).
     #[serde(default)]
     pub role_methods: std::collections::BTreeMap<String, Vec<String>>,
-    /// Second factors offered here, from "totp", "email", "backup".
+    /// Second factors offered here, from "totp", "email", "backup", "passkey".
     #[serde(default = "defaults::methods")]
     pub methods: Vec<String>,
+    /// Roles that must finish signing in with a passkey here (a phishing-resistant factor).
+    #[serde(default)]
+    pub phishing_resistant_roles: Vec<String>,
+    /// How passkeys work here (`[environments.passkeys]`).
+    #[serde(default)]
+    pub passkeys: FilePasskeys,
     #[serde(default)]
     pub email_otp: FileEmailOtp,
     #[serde(default)]
@@ -474,6 +480,17 @@ pub struct FileAdminToken {
     pub scope: String,
     /// The environments whose users it may see and act on.
     pub environments: Vec<String>,
+}
+
+/// `[environments.passkeys]`: the WebAuthn relying party.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePasskeys {
+    /// The relying party id: the environment's first host unless set (a parent domain of its
+    /// hosts lets one passkey serve them all).
+    pub rp_id: Option<String>,
+    /// "preferred" (default) or "required": whether the authenticator must verify its user.
+    pub user_verification: Option<String>,
 }
 
 /// What a user who cannot produce a second factor may do.

@@ -17,10 +17,12 @@ use crate::mfa::email_otp::EmailOtpState;
 use crate::mfa::totp::TotpState;
 
 mod exports;
+mod passkeys;
 mod recovery;
 mod retention;
 mod revocations;
 pub use exports::{Download, ExportJob, ExportState};
+pub use passkeys::{CeremonyPurpose, PasskeyCeremony};
 pub use recovery::{RecoveryRequest, RecoveryState};
 pub use revocations::recorded_revocations;
 
@@ -279,12 +281,15 @@ impl Records {
         self.store.set_remove(&user_key(user, "devices"), id).await
     }
 
-    /// An admin's reset: the authenticator (and a seed being enrolled), the backup codes and
+    /// An admin's reset: the authenticator (and a seed being enrolled), the passkeys, the backup codes and
     /// every trusted device of `user` are forgotten, so the next sign-in asks for a second
     /// factor and sets one up anew. Used TOTP steps and backup codes stay claimed. Returns
     /// how many devices were forgotten.
     pub async fn forget_factors(&self, user: &str) -> StoreResult<usize> {
-        for what in ["totp", "totp-pending", "backup"] {
+        for passkey in self.passkeys(user).await? {
+            self.release_passkey_id(&passkey.id).await?;
+        }
+        for what in ["totp", "totp-pending", "backup", "passkeys"] {
             self.store.delete(&user_key(user, what)).await?;
         }
         let devices = self.store.set_members(&user_key(user, "devices")).await?;

@@ -1,0 +1,267 @@
+//! Passkey ceremonies against the store (DESIGN.md "Second factors", passkeys): a ceremony is
+//! begun for one holder (a pending login or a signed-in session), kept under its challenge no
+//! longer than the holder lives, and finished once, by that holder only, on the page's own
+//! origin. Registrations are unique per credential; a sign-in updates the counter, and a
+//! counter that goes back is refused and audited as a possible clone.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::auth::Auth;
+use crate::audit::{Context, EventKind};
+use crate::mfa::passkey::{self, Begun, PasskeyError, RelyingParty, StoredPasskey};
+use crate::store::records::{CeremonyPurpose, PasskeyCeremony};
+use crate::store::StoreResult;
+
+/// The longest a ceremony waits for its answer (what the options tell the browser, too).
+pub const CEREMONY_TTL: Duration = Duration::from_secs(300);
+
+/// Who a ceremony is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub env_index: usize,
+    /// The pending login's or the session's id.
+    pub bound_to: &'a str,
+    pub user: &'a str,
+    /// When the holder ends (Unix seconds): its ceremonies end with it.
+    pub ends_at: u64,
+    /// The authority the browser used (`host[:port]`): the origin answers must come from.
+    pub authority: &'a str,
+}
+
+impl Holder<'_> {
+    fn origin(&self) -> String {
+        format!("https://{}", self.authority)
+    }
+}
+
+/// The host of `authority` (`host[:port]`), lower-cased; empty when it is not an authority.
+fn host_of(authority: &str) -> String {
+    authority
+        .parse::<http::uri::Authority>()
+        .map(|a| a.host().trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Why a passkey answer was not accepted (the person is told only that it did not work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No ceremony under the answer's challenge: expired, answered already, or never begun.
+    NoCeremony,
+    /// The ceremony belongs to another pending login, session, user or purpose.
+    NotYours,
+    /// The answer failed verification, or names no passkey of this user.
+    Invalid(String),
+    /// The signature counter went back: a possible cloned key.
+    CounterRegressed,
+    /// This authenticator is registered already.
+    AlreadyRegistered,
+}
+
+impl Auth {
+    /// The relying party pages on `authority` use, when the environment offers passkeys there.
+    pub fn relying_party(&self, env_index: usize, authority: &str) -> Option<&RelyingParty> {
+        let settings = self.config.environments[env_index].passkeys.as_ref()?;
+        settings
+            .rp
+            .serves(&host_of(authority))
+            .then_some(&settings.rp)
+    }
+
+    /// Begins a ceremony for `holder`; `None` where passkeys are not offered, or for a sign-in
+    /// by a user without one.
+    pub async fn begin_passkey(
+        &self,
+        holder: Holder<'_>,
+        purpose: CeremonyPurpose,
+    ) -> StoreResult<Option<Begun>> {
+        let Some(rp) = self.relying_party(holder.env_index, holder.authority) else {
+            return Ok(None);
+        };
+        let passkeys = self.records.passkeys(holder.user).await?;
+        let begun = match purpose {
+            CeremonyPurpose::Register => {
+                let fresh = passkey::new_user_handle();
+                let handle = self.records.passkey_handle(holder.user, &fresh).await?;
+                passkey::begin_registration(rp, &handle, holder.user, &passkeys)
+            }
+            _ if passkeys.is_empty() => return Ok(None),
+            _ => passkey::begin_authentication(rp, &passkeys),
+        };
+        let begun = match begun {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "a passkey ceremony could not begin");
+                return Ok(None);
+            }
+        };
+        let now = self.clock.now();
+        let left = Duration::from_secs(holder.ends_at.saturating_sub(now));
+        let ceremony = PasskeyCeremony {
+            purpose,
+            bound_to: holder.bound_to.to_string(),
+            user: holder.user.to_string(),
+            environment: self.config.environments[holder.env_index].name.clone(),
+            state: begun.state.clone(),
+        };
+        let ttl = left.min(CEREMONY_TTL);
+        if ttl.is_zero() {
+            return Ok(None);
+        }
+        self.records
+            .begin_ceremony(&begun.challenge, &ceremony, ttl)
+            .await?;
+        Ok(Some(begun))
+    }
+
+    /// The ceremony `answer` belongs to, taken (once), if it is `holder`'s for `purpose`.
+    async fn take_ceremony(
+        &self,
+        holder: Holder<'_>,
+        purpose: CeremonyPurpose,
+        answer: &Value,
+    ) -> StoreResult<Result<(PasskeyCeremony, &RelyingParty), Refusal>> {
+        let Some(rp) = self.relying_party(holder.env_index, holder.authority) else {
+            return Ok(Err(Refusal::NotYours));
+        };
+        let Some(challenge) = passkey::challenge_of_answer(answer) else {
+            return Ok(Err(Refusal::Invalid("no challenge".into())));
+        };
+        let Some(ceremony) = self.records.take_ceremony(&challenge).await? else {
+            return Ok(Err(Refusal::NoCeremony));
+        };
+        let env = &self.config.environments[holder.env_index].name;
+        let yours = ceremony.purpose == purpose
+            && ceremony.bound_to == holder.bound_to
+            && ceremony.user == holder.user
+            && &ceremony.environment == env;
+        Ok(match yours {
+            true => Ok((ceremony, rp)),
+            false => Err(Refusal::NotYours),
+        })
+    }
+
+    /// Finishes a registration: the new passkey, named `name`, joins the user's.
+    pub async fn finish_passkey_registration(
+        &self,
+        holder: Holder<'_>,
+        answer: &Value,
+        name: &str,
+        ctx: &Context,
+    ) -> StoreResult<Result<StoredPasskey, Refusal>> {
+        let purpose = CeremonyPurpose::Register;
+        let (ceremony, rp) = match self.take_ceremony(holder, purpose, answer).await? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let now = self.clock.now();
+        let origin = holder.origin();
+        let made = passkey::finish_registration(rp, &ceremony.state, answer, &origin, name, now);
+        let new = match made {
+            Ok(new) => new,
+            Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
+        };
+        let records = &self.records;
+        let added = records.locked_passkeys(holder.user, async {
+            if !records.claim_passkey_id(holder.user, &new.id).await? {
+                return Ok(false);
+            }
+            let mut all = records.passkeys(holder.user).await?;
+            all.push(new.clone());
+            records.save_passkeys(holder.user, &all).await?;
+            Ok(true)
+        });
+        if !added.await? {
+            return Ok(Err(Refusal::AlreadyRegistered));
+        }
+        let event = EventKind::PasskeyRegistered {
+            name: new.name.clone(),
+        };
+        self.audit.record(ctx.event(event)).await;
+        Ok(Ok(new))
+    }
+
+    /// Finishes a sign-in or step-up: the passkey used, with its counter and last use saved.
+    pub async fn finish_passkey(
+        &self,
+        holder: Holder<'_>,
+        purpose: CeremonyPurpose,
+        answer: &Value,
+        ctx: &Context,
+    ) -> StoreResult<Result<StoredPasskey, Refusal>> {
+        let (ceremony, rp) = match self.take_ceremony(holder, purpose, answer).await? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let named = passkey::credential_of_answer(answer);
+        let records = &self.records;
+        let handle = records.passkey_handle(holder.user, &[]).await?;
+        let origin = holder.origin();
+        let now = self.clock.now();
+        let checked = records.locked_passkeys(holder.user, async {
+            let mut all = records.passkeys(holder.user).await?;
+            let Some(slot) = all.iter_mut().find(|p| Some(&p.id) == named.as_ref()) else {
+                return Ok(Err((
+                    Refusal::Invalid("not a passkey of this user".into()),
+                    None,
+                )));
+            };
+            let used = passkey::finish_authentication(
+                rp,
+                &ceremony.state,
+                answer,
+                &origin,
+                (&handle, slot),
+                now,
+            );
+            match used {
+                Ok(used) => {
+                    *slot = used.clone();
+                    records.save_passkeys(holder.user, &all).await?;
+                    Ok(Ok(used))
+                }
+                Err(PasskeyError::CounterRegressed) => {
+                    Ok(Err((Refusal::CounterRegressed, Some(slot.name.clone()))))
+                }
+                Err(e) => Ok(Err((Refusal::Invalid(e.to_string()), None))),
+            }
+        });
+        Ok(match checked.await? {
+            Ok(used) => {
+                let event = EventKind::PasskeyUsed {
+                    name: used.name.clone(),
+                };
+                self.audit.record(ctx.event(event)).await;
+                Ok(used)
+            }
+            Err((Refusal::CounterRegressed, Some(name))) => {
+                let event = EventKind::PasskeyCounterRegressed { name };
+                self.audit.record(ctx.event(event)).await;
+                Err(Refusal::CounterRegressed)
+            }
+            Err((refusal, _)) => Err(refusal),
+        })
+    }
+
+    /// Removes the user's passkey `id`; false when they have none by that id.
+    pub async fn remove_passkey(&self, user: &str, id: &str, ctx: &Context) -> StoreResult<bool> {
+        let records = &self.records;
+        let removed = records.locked_passkeys(user, async {
+            let mut all = records.passkeys(user).await?;
+            let Some(at) = all.iter().position(|p| p.id == id) else {
+                return Ok(None);
+            };
+            let gone = all.remove(at);
+            records.save_passkeys(user, &all).await?;
+            records.release_passkey_id(id).await?;
+            Ok(Some(gone))
+        });
+        let Some(gone) = removed.await? else {
+            return Ok(false);
+        };
+        let event = EventKind::PasskeyRemoved { name: gone.name };
+        self.audit.record(ctx.event(event)).await;
+        Ok(true)
+    }
+}
