@@ -423,6 +423,7 @@ mod tests {
             envs: envs.iter().map(|e| e.to_string()).collect(),
             email: None,
             totp,
+            passkeys: 0,
             backup_left: None,
             sessions: 0,
             trusted_devices: 0,

@@ -59,6 +59,27 @@ pub enum Refusal {
     AlreadyRegistered,
 }
 
+/// How long a ceremony begun `now` for a holder that ends at `ends_at` may wait: never past
+/// its holder, at most `CEREMONY_TTL`; `None` when the holder has ended.
+pub fn ceremony_ttl(ends_at: u64, now: u64) -> Option<Duration> {
+    let left = Duration::from_secs(ends_at.saturating_sub(now)).min(CEREMONY_TTL);
+    (!left.is_zero()).then_some(left)
+}
+
+/// Whether `ceremony` is `holder`'s, for `purpose`, in environment `env`: one begun for another
+/// pending login, session, user, purpose or environment is not answered here.
+pub fn held_by(
+    ceremony: &PasskeyCeremony,
+    holder: &Holder<'_>,
+    purpose: CeremonyPurpose,
+    env: &str,
+) -> bool {
+    ceremony.purpose == purpose
+        && ceremony.bound_to == holder.bound_to
+        && ceremony.user == holder.user
+        && ceremony.environment == env
+}
+
 impl Auth {
     /// The relying party pages on `authority` use, when the environment offers passkeys there.
     pub fn relying_party(&self, env_index: usize, authority: &str) -> Option<&RelyingParty> {
@@ -96,8 +117,9 @@ impl Auth {
                 return Ok(None);
             }
         };
-        let now = self.clock.now();
-        let left = Duration::from_secs(holder.ends_at.saturating_sub(now));
+        let Some(ttl) = ceremony_ttl(holder.ends_at, self.clock.now()) else {
+            return Ok(None);
+        };
         let ceremony = PasskeyCeremony {
             purpose,
             bound_to: holder.bound_to.to_string(),
@@ -105,10 +127,6 @@ impl Auth {
             environment: self.config.environments[holder.env_index].name.clone(),
             state: begun.state.clone(),
         };
-        let ttl = left.min(CEREMONY_TTL);
-        if ttl.is_zero() {
-            return Ok(None);
-        }
         self.records
             .begin_ceremony(&begun.challenge, &ceremony, ttl)
             .await?;
@@ -132,11 +150,7 @@ impl Auth {
             return Ok(Err(Refusal::NoCeremony));
         };
         let env = &self.config.environments[holder.env_index].name;
-        let yours = ceremony.purpose == purpose
-            && ceremony.bound_to == holder.bound_to
-            && ceremony.user == holder.user
-            && &ceremony.environment == env;
-        Ok(match yours {
+        Ok(match held_by(&ceremony, &holder, purpose, env) {
             true => Ok((ceremony, rp)),
             false => Err(Refusal::NotYours),
         })
@@ -263,5 +277,85 @@ impl Auth {
         let event = EventKind::PasskeyRemoved { name: gone.name };
         self.audit.record(ctx.event(event)).await;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::crypto::secret_box::KeyRing;
+    use crate::store::records::Records;
+    use crate::store::EmbeddedStore;
+
+    fn holder<'a>(bound_to: &'a str, user: &'a str) -> Holder<'a> {
+        Holder {
+            env_index: 0,
+            bound_to,
+            user,
+            ends_at: 1_000,
+            authority: "app.example.test",
+        }
+    }
+
+    fn ceremony(purpose: CeremonyPurpose) -> PasskeyCeremony {
+        PasskeyCeremony {
+            purpose,
+            bound_to: "pending-1".into(),
+            user: "ana@example.test".into(),
+            environment: "prod".into(),
+            state: vec![1, 2, 3],
+        }
+    }
+
+    /// A ceremony is answered only by the pending login (or session) it was begun for, for
+    /// its purpose, in its environment.
+    #[test]
+    fn a_ceremony_belongs_to_its_pending_login() {
+        let c = ceremony(CeremonyPurpose::SignIn);
+        let ana = holder("pending-1", "ana@example.test");
+        assert!(held_by(&c, &ana, CeremonyPurpose::SignIn, "prod"));
+        let other_login = holder("pending-2", "ana@example.test");
+        assert!(!held_by(&c, &other_login, CeremonyPurpose::SignIn, "prod"));
+        let other_user = holder("pending-1", "bo@example.test");
+        assert!(!held_by(&c, &other_user, CeremonyPurpose::SignIn, "prod"));
+        assert!(!held_by(&c, &ana, CeremonyPurpose::StepUp, "prod"));
+        assert!(!held_by(&c, &ana, CeremonyPurpose::SignIn, "staging"));
+    }
+
+    /// A ceremony expires with its pending login, and never waits longer than five minutes.
+    #[test]
+    fn a_ceremony_ends_with_its_holder() {
+        assert_eq!(ceremony_ttl(1_000, 100), Some(CEREMONY_TTL));
+        assert_eq!(ceremony_ttl(1_000, 940), Some(Duration::from_secs(60)));
+        assert_eq!(ceremony_ttl(1_000, 1_000), None);
+        assert_eq!(ceremony_ttl(1_000, 5_000), None);
+    }
+
+    /// The challenge is single use: the ceremony it names is taken once, and a stored one
+    /// lives no longer than its TTL.
+    #[tokio::test]
+    async fn a_challenge_is_answered_once_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let records = Records::new(store, Arc::new(KeyRing::new(&[vec![7; 32]])));
+        let c = ceremony(CeremonyPurpose::Register);
+        let ttl = Duration::from_millis(300);
+        records
+            .begin_ceremony("challenge-a", &c, ttl)
+            .await
+            .unwrap();
+        assert_eq!(
+            records.take_ceremony("challenge-a").await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(records.take_ceremony("challenge-a").await.unwrap(), None);
+        records
+            .begin_ceremony("challenge-b", &c, ttl)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(records.take_ceremony("challenge-b").await.unwrap(), None);
     }
 }

@@ -28,6 +28,8 @@ pub async fn devices(
     let done = match q.get("done").map(String::as_str) {
         Some("session") => Some(s.base.w().get("done-session")),
         Some("device") => Some(s.base.w().get("done-device")),
+        Some("passkey") => Some(s.base.w().get("done-passkey")),
+        Some("passkey-removed") => Some(s.base.w().get("done-passkey-removed")),
         _ => None,
     };
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -54,8 +56,19 @@ pub async fn devices(
             context! { id => d.id, label => d.label, last_seen => last_seen, ip => d.last_ip, until => until, current => current }
         })
         .collect();
+    let passkeys: Vec<_> = auth
+        .records
+        .passkeys(user)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let (added, used) = (s.base.time(p.created_at), p.last_used.map(|t| s.base.time(t)));
+            context! { id => p.id, name => p.name, added => added, used => used, synced => p.backed_up }
+        })
+        .collect();
+    let add_passkey = super::passkey_account::offered(&s);
     let admin = crate::gate::admin::Admin::may_administer(s.claims.who.role);
-    let extra = context! { user => user, zone => s.base.zone().name(), sessions => sessions, devices => devices, backup_remaining => backup_remaining, admin => admin, done => done };
+    let extra = context! { user => user, zone => s.base.zone().name(), sessions => sessions, devices => devices, passkeys => passkeys, add_passkey => add_passkey, backup_remaining => backup_remaining, admin => admin, done => done };
     Ok(s.base.render(
         StatusCode::OK,
         "devices.html",

@@ -22,11 +22,14 @@ use super::email_pages::{check_email_code, send_code, Sent};
 use super::extract::{NotPending, PendingPage};
 use super::factors::{check_totp, regulated, use_backup_code, Verdict};
 use super::mfa_pages::email_allowed;
+use super::passkey_pages;
 use crate::domain::Factor;
 use crate::gate::auth::Auth;
 use crate::gate::complete::Completion;
 use crate::gate::login_flow::PENDING_TTL;
 use crate::gate::login_intercept::token_document;
+use crate::gate::passkeys::Refusal;
+use crate::store::records::CeremonyPurpose;
 use crate::store::StoreError;
 
 /// The OpenAPI document of this API, with paths under the default prefix.
@@ -117,6 +120,10 @@ async fn usable(p: &PendingPage) -> Result<Vec<&'static str>, StoreError> {
     if m.backup && codes.is_some_and(|c| c.remaining() > 0) {
         out.push("backup");
     }
+    let passkeys = p.base.auth.records.passkeys(&p.login.user).await?;
+    if passkey_pages::offered(p) && !passkeys.is_empty() {
+        out.insert(0, "passkey");
+    }
     Ok(out)
 }
 
@@ -132,7 +139,12 @@ pub async fn state(ApiPending(p): ApiPending) -> Response {
         Ok(m) => m,
         Err(e) => return unavailable(e),
     };
-    let enroll = p.methods().totp && !methods.contains(&"totp");
+    let register = match passkey_pages::may_register(&p).await {
+        Ok(may) => may,
+        Err(e) => return unavailable(e),
+    };
+    let m = p.methods();
+    let enroll = m.totp && !m.phishing_resistant && !methods.contains(&"totp");
     let prefix = p.base.prefix();
     answer(
         StatusCode::OK,
@@ -140,6 +152,9 @@ pub async fn state(ApiPending(p): ApiPending) -> Response {
             "user": p.login.user,
             "methods": methods,
             "enroll_url": enroll.then(|| format!("{prefix}enroll")),
+            "passkey_required": m.phishing_resistant,
+            "passkey_register": register
+                .then(|| format!("{prefix}api/mfa/passkey/register/options")),
             "expires_at": p.login.created_at + PENDING_TTL.as_secs(),
         }),
     )
@@ -207,6 +222,17 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
             let verdict = regulated(&p.base, user, Factor::BackupCode, used).await?;
             (Factor::BackupCode, verdict)
         }
+        "passkey" if passkey_pages::offered(p) => {
+            let answer = posted.body.get("credential").cloned().unwrap_or_default();
+            let holder = passkey_pages::pending_holder(p);
+            let check = async {
+                let purpose = CeremonyPurpose::SignIn;
+                let done = auth.finish_passkey(holder, purpose, &answer, &ctx).await?;
+                Ok(done.is_ok())
+            };
+            let verdict = regulated(&p.base, user, Factor::Passkey, check).await?;
+            (Factor::Passkey, verdict)
+        }
         _ => return Ok(problem(StatusCode::FORBIDDEN, "method_not_allowed")),
     };
     Ok(match verdict {
@@ -218,6 +244,7 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
                 ..
             },
         ) => problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+
         (
             _,
             Verdict::Rejected {
@@ -232,6 +259,15 @@ async fn verified(posted: &ApiPosted) -> Result<Response, StoreError> {
 /// The login released: its session cookies, and the token (taken at once, so the release
 /// endpoint has nothing more to give) in the dashboard's shape.
 async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreError> {
+    released_with(p, method, None).await
+}
+
+/// `released`, with the backup codes made for this sign-in in the answer (shown once).
+async fn released_with(
+    p: &PendingPage,
+    method: Factor,
+    codes: Option<Vec<String>>,
+) -> Result<Response, StoreError> {
     let released = match release(p, method, None).await? {
         Completion::Released(released) => released,
         Completion::NotPending => return Ok(problem(StatusCode::UNAUTHORIZED, "no_pending_login")),
@@ -246,6 +282,9 @@ async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreErro
     };
     if let Value::Object(map) = &mut body {
         map.insert("mfa_required".into(), Value::Bool(false));
+        if let Some(codes) = codes {
+            map.insert("backup_codes".into(), json!(codes));
+        }
     }
     let mut resp = answer(StatusCode::OK, body);
     for cookie in &released.cookies {
@@ -254,6 +293,73 @@ async fn released(p: &PendingPage, method: Factor) -> Result<Response, StoreErro
         }
     }
     Ok(resp)
+}
+
+/// `POST {prefix}api/mfa/passkey/options`: a sign-in ceremony's options, for
+/// `navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(…) })`;
+/// the answer goes to `api/mfa/verify` as `{"method": "passkey", "credential": …}`.
+pub async fn passkey_options(posted: ApiPosted) -> Response {
+    ceremony_options(&posted.pending, CeremonyPurpose::SignIn).await
+}
+
+/// `POST {prefix}api/mfa/passkey/register/options`: a registration ceremony's options (for a
+/// user with no factor yet, or after another factor of a phishing-resistant role passed).
+pub async fn passkey_register_options(posted: ApiPosted) -> Response {
+    let p = &posted.pending;
+    match passkey_pages::may_register(p).await {
+        Ok(true) => ceremony_options(p, CeremonyPurpose::Register).await,
+        Ok(false) => problem(StatusCode::FORBIDDEN, "method_not_allowed"),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn ceremony_options(p: &PendingPage, purpose: CeremonyPurpose) -> Response {
+    if !passkey_pages::offered(p) {
+        return problem(StatusCode::FORBIDDEN, "method_not_allowed");
+    }
+    let holder = passkey_pages::pending_holder(p);
+    match p.base.auth.begin_passkey(holder, purpose).await {
+        Ok(Some(begun)) => answer(StatusCode::OK, json!({ "publicKey": begun.options })),
+        Ok(None) => problem(StatusCode::FORBIDDEN, "method_not_allowed"),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST {prefix}api/mfa/passkey/register` with `{"credential": …, "name": "…"}`: the new
+/// passkey finishes the sign-in, as `api/mfa/verify` does (with `backup_codes`, shown once,
+/// when the user had none).
+pub async fn passkey_register(posted: ApiPosted) -> Response {
+    match registered(&posted).await {
+        Ok(resp) => resp,
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn registered(posted: &ApiPosted) -> Result<Response, StoreError> {
+    let p = &posted.pending;
+    if !passkey_pages::may_register(p).await? {
+        return Ok(problem(StatusCode::FORBIDDEN, "method_not_allowed"));
+    }
+    let (auth, user) = (&p.base.auth, p.login.user.as_str());
+    let answer = posted.body.get("credential").cloned().unwrap_or_default();
+    let holder = passkey_pages::pending_holder(p);
+    let ctx = p.base.audit(user);
+    let name = posted.field("name");
+    match auth
+        .finish_passkey_registration(holder, &answer, name, &ctx)
+        .await?
+    {
+        Ok(_) => {}
+        Err(Refusal::AlreadyRegistered) => {
+            return Ok(problem(StatusCode::CONFLICT, "already_registered"))
+        }
+        Err(_) => return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, "passkey_refused")),
+    }
+    let fresh_codes = match p.methods().backup && auth.records.backup_codes(user).await?.is_none() {
+        true => Some(super::factors::new_backup_codes(auth, user).await?),
+        false => None,
+    };
+    released_with(p, Factor::PasskeyRegister, fresh_codes).await
 }
 
 /// 403 after a factor that proved the person but cannot finish this sign-in: only a passkey

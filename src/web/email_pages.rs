@@ -206,10 +206,12 @@ pub async fn verify(posted: Posted<PendingPage>) -> Result<Response, PageError> 
     .await
 }
 
-/// A user without an authenticator app is offered one before the session is released.
+/// A user without a factor of their own is offered an authenticator app before the session
+/// is released.
 async fn accepted(p: &PendingPage, trust: Option<bool>) -> Result<Response, PageError> {
-    let has_totp = p.base.auth.records.totp(&p.login.user).await?.is_some();
-    if !has_totp && p.methods().totp {
+    let has_factor = p.base.auth.records.has_factor(&p.login.user).await?;
+    let m = p.methods();
+    if !has_factor && m.totp && !m.phishing_resistant {
         mark_passed(&p.base, &p.login.id, Factor::EmailOtp).await?;
         return Ok(p.base.to("offer"));
     }

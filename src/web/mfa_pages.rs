@@ -3,7 +3,7 @@
 //! code, see new backup codes once. Posts arrive CSRF-checked (`Posted`); every code entry is
 //! regulated (`factors::regulated`); wrong codes re-show the page with a generic error.
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use minijinja::context;
 
@@ -14,6 +14,7 @@ use super::factors::{
     blocked_page, check_totp, confirm_seed, new_backup_codes, regulated, seed_to_confirm,
     use_backup_code, Confirmed, Verdict,
 };
+use super::passkey_pages;
 use crate::audit::EventKind;
 use crate::domain::Factor;
 use crate::gate::login_flow::PENDING_TTL;
@@ -35,22 +36,46 @@ pub(super) fn email_allowed(p: &PendingPage) -> bool {
 }
 
 /// `GET {prefix}`: where the browser lands after the dashboard accepted its password. A user
-/// with an authenticator app goes straight to it (other factors are linked from there);
-/// otherwise the choices are listed, the authenticator app first (NIST 800-63B ranks email
-/// codes weaker), or the only choice is opened directly.
+/// with a passkey usable here goes straight to it, else one with an authenticator app to that
+/// (other factors are linked from there). A new user chooses: a passkey first (it cannot be
+/// phished), then the authenticator app (NIST 800-63B ranks email codes weaker), or the only
+/// choice opens directly. A role that only a passkey may finish registers one.
 pub async fn start(p: PendingPage) -> Result<Response, PageError> {
-    let has_totp = p.base.auth.records.totp(&p.login.user).await?.is_some();
-    let m = p.methods();
+    let records = &p.base.auth.records;
+    let user = &p.login.user;
+    let (m, passkeys) = (p.methods(), passkey_pages::offered(&p));
+    let has_totp = records.totp(user).await?.is_some();
+    let has_passkey = !records.passkeys(user).await?.is_empty();
+    if passkeys && has_passkey {
+        return Ok(p.base.to("passkey"));
+    }
+    let has_factor = has_totp || has_passkey;
+    if m.phishing_resistant && passkeys && !has_factor {
+        return Ok(p.base.to("passkey/register"));
+    }
     if has_totp && m.totp {
         return Ok(p.base.to("verify"));
     }
     let prefix = p.base.prefix();
     let mut options = Vec::new();
-    if m.totp {
-        options.push(context! { id => "totp", href => format!("{prefix}enroll"), label => "choose-app", note => "choose-app-note" });
+    let mut option = |id: &str, page: &str, label: &str, note: Option<&str>| {
+        let href = format!("{prefix}{page}");
+        options.push(context! { id, href, label, note });
+    };
+    if passkeys && !has_factor {
+        option(
+            "passkey",
+            "passkey/register",
+            "choose-passkey",
+            Some("choose-passkey-note"),
+        );
+    }
+    if m.totp && !has_factor && !m.phishing_resistant {
+        let note = (!passkeys).then_some("choose-app-note");
+        option("totp", "enroll", "choose-app", note);
     }
     if email_allowed(&p) {
-        options.push(context! { id => "email", href => format!("{prefix}email"), label => "choose-email", note => () });
+        option("email", "email", "choose-email", None);
     }
     Ok(match options.len() {
         0 => p.base.message(
@@ -59,8 +84,11 @@ pub async fn start(p: PendingPage) -> Result<Response, PageError> {
             "no-method-text",
             None,
         ),
-        1 if m.totp => p.base.to("enroll"),
-        1 => p.base.to("email"),
+        1 => {
+            let href = options[0].get_attr("href").ok();
+            let href = href.as_ref().and_then(|h| h.as_str()).unwrap_or(prefix);
+            axum::response::Redirect::to(href).into_response()
+        }
         _ => p.base.render(
             StatusCode::OK,
             "choose.html",
@@ -99,8 +127,10 @@ pub async fn enroll_form(p: PendingPage) -> Result<Response, PageError> {
         return Ok(p.base.to(""));
     }
     let (auth, user) = (&p.base.auth, &p.login.user);
-    if auth.records.totp(user).await?.is_some() {
-        return Ok(p.base.to("verify"));
+    // A new authenticator is set up here only by someone with no factor yet: a password
+    // alone must not add one beside a passkey (that is the security page's job).
+    if auth.records.has_factor(user).await? || p.methods().phishing_resistant {
+        return Ok(p.base.to(""));
     }
     let secret = seed_to_confirm(auth, user).await?;
     Ok(enroll_page(&p, &secret, None))

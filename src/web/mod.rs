@@ -14,6 +14,8 @@ pub mod exports_api;
 pub mod extract;
 pub mod factors;
 pub mod mfa_pages;
+pub mod passkey_account;
+pub mod passkey_pages;
 pub mod recovery;
 pub mod security;
 pub mod step_up;
@@ -75,6 +77,7 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("health"), get(|| async { "ok" }))
         .route(&p("static/gate.css"), get(stylesheet))
         .route(&p("static/brand.css"), get(brand_stylesheet))
+        .route(&p("static/passkey.js"), get(passkey_script))
         .route(&p("static/logo"), get(logo));
     if let Some(jwks) = jwks {
         // Public keys of the identity assertion, for dashboards that verify it.
@@ -112,6 +115,20 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
             get(mfa_pages::backup_form).post(mfa_pages::backup_submit),
         )
         .route(&p("continue"), post(mfa_pages::continue_login))
+        .route(
+            &p("passkey"),
+            get(passkey_pages::sign_in_form).post(passkey_pages::sign_in_submit),
+        )
+        .route(
+            &p("passkey/register"),
+            get(passkey_pages::register_form).post(passkey_pages::register_submit),
+        )
+        .route(
+            &p("passkeys/add"),
+            get(passkey_account::add_form).post(passkey_account::add_submit),
+        )
+        .route(&p("passkeys/remove"), post(passkey_account::remove))
+        .route(&p("step-up/passkey"), post(passkey_account::step_up_submit))
         .route(&p("email"), get(email_pages::email_form))
         .route(&p("email/send"), post(email_pages::send))
         .route(&p("email/verify"), post(email_pages::verify))
@@ -145,6 +162,12 @@ pub fn router(prefix: &str, auth: Option<Arc<Auth>>, jwks: Option<String>) -> Ro
         .route(&p("api/mfa"), get(api::state))
         .route(&p("api/mfa/email"), post(api::email))
         .route(&p("api/mfa/verify"), post(api::verify))
+        .route(&p("api/mfa/passkey/options"), post(api::passkey_options))
+        .route(
+            &p("api/mfa/passkey/register/options"),
+            post(api::passkey_register_options),
+        )
+        .route(&p("api/mfa/passkey/register"), post(api::passkey_register))
         .with_state(auth.clone())
         .layer(axum::middleware::from_fn_with_state(
             prefix.to_string(),
@@ -163,6 +186,20 @@ async fn stylesheet() -> Response {
         templates::STYLESHEET,
     )
         .into_response()
+}
+
+/// The passkey pages' script, a first-party file (the only script the gateway serves).
+async fn passkey_script() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=300"),
+    ];
+    let mut resp = (headers, templates::PASSKEY_SCRIPT).into_response();
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 /// The requesting environment's brand colour as a stylesheet (empty without one).

@@ -14,12 +14,18 @@ use super::factors::{blocked_page, check_totp, regulated, Verdict};
 use crate::audit::EventKind;
 use crate::domain::Factor;
 use crate::gate::login_intercept::safe_next;
-use crate::session::token::{encode_session, SessionClaims};
-use crate::session::{set_cookie, SESSION_COOKIE};
 
 #[derive(Deserialize)]
 pub struct Next {
     next: Option<String>,
+    /// The authenticator app chosen over a passkey.
+    app: Option<String>,
+}
+
+/// Whether only a passkey may confirm this session (`phishing_resistant_roles`).
+fn passkey_only(s: &SignedIn) -> bool {
+    let env = &s.base.auth.config.environments[s.base.facts.env_index];
+    env.methods_for(s.claims.who.role).phishing_resistant
 }
 
 fn page(s: &SignedIn, next: &str, error: Option<&str>) -> Response {
@@ -40,8 +46,24 @@ fn page(s: &SignedIn, next: &str, error: Option<&str>) -> Response {
         .render(status, "verify.html", "step-up-title", &s.claims.sid, extra)
 }
 
+/// `GET {prefix}step-up`: a passkey when the user has one here (the app on request), else the
+/// authenticator app; only a passkey for a phishing-resistant role.
 pub async fn form(s: SignedIn, Query(q): Query<Next>) -> Result<Response, PageError> {
     let next = q.next.unwrap_or_else(|| "/".into());
+    let only = passkey_only(&s);
+    if q.app.is_none() || only {
+        if let Some(page) = super::passkey_account::step_up_page(&s, &next, None).await? {
+            return Ok(page);
+        }
+    }
+    if only {
+        return Ok(s.base.message(
+            StatusCode::FORBIDDEN,
+            "step-up-passkey-needed-title",
+            "step-up-passkey-needed",
+            None,
+        ));
+    }
     Ok(match s.base.auth.records.totp(&s.claims.user).await? {
         Some(_) => page(&s, &next, None),
         None => s.base.message(
@@ -58,6 +80,9 @@ pub async fn submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let ctx = s.base.audit(user);
     let next = safe_next(Some(posted.field("next")));
+    if passkey_only(s) {
+        return Ok(s.step_up(&next));
+    }
     let verdict = regulated(
         &s.base,
         user,
@@ -68,11 +93,7 @@ pub async fn submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     Ok(match verdict? {
         Verdict::Accepted => {
             auth.audit.record(ctx.event(EventKind::StepUpPassed)).await;
-            let claims = SessionClaims {
-                mfa_at: Some(auth.clock.now()),
-                ..s.claims.clone()
-            };
-            let cookie = set_cookie(SESSION_COOKIE, &encode_session(&auth.keys, &claims), None);
+            let cookie = super::passkey_account::fresh_cookie(s);
             redirect_with_cookies(&next, &[cookie])
         }
         Verdict::Rejected {

@@ -36,13 +36,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("recovery.html", include_str!("templates/recovery.html")),
     ("trust.html", include_str!("templates/trust.html")),
     ("security.html", include_str!("templates/security.html")),
+    ("passkey.html", include_str!("templates/passkey.html")),
+    (
+        "passkey_register.html",
+        include_str!("templates/passkey_register.html"),
+    ),
+    (
+        "passkey_notes.html",
+        include_str!("templates/passkey_notes.html"),
+    ),
 ];
+
+/// The passkey pages' one first-party script (it calls `navigator.credentials`).
+pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
+
+/// The pages that load it; every other page runs no script at all.
+const SCRIPTED: &[&str] = &["passkey.html", "passkey_register.html"];
 
 pub const STYLESHEET: &str = include_str!("gate.css");
 
 /// No scripts at all; styles and images only from the gateway itself (QR codes are data URIs).
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `CSP` plus the gateway's own scripts, for the passkey pages only: no inline script, no
+/// other origin, and `fetch` nowhere (the script posts the page's form).
+pub const CSP_SCRIPTED: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                                img-src 'self' data:; form-action 'self'; \
+                                frame-ancestors 'none'; base-uri 'none'";
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -119,6 +140,11 @@ pub fn page(status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
     };
     let mut resp = (status, html).into_response();
     secure_headers(resp.headers_mut());
+    if SCRIPTED.contains(&name) {
+        let csp = HeaderValue::from_static(CSP_SCRIPTED);
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
