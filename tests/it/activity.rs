@@ -38,6 +38,18 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::TotpReplay,
         EventKind::TotpEnrolled,
+        EventKind::PasskeyRegistered {
+            name: "MacBook Touch ID".into(),
+        },
+        EventKind::PasskeyUsed {
+            name: "YubiKey".into(),
+        },
+        EventKind::PasskeyRemoved {
+            name: "Old phone".into(),
+        },
+        EventKind::PasskeyCounterRegressed {
+            name: "YubiKey".into(),
+        },
         EventKind::BackupCodeUsed { remaining: 9 },
         EventKind::BackupCodesRegenerated,
         EventKind::DeviceTrusted,
@@ -139,6 +151,10 @@ fn every_kind() -> Vec<EventKind> {
             | K::MfaFailure { .. }
             | K::TotpReplay
             | K::TotpEnrolled
+            | K::PasskeyRegistered { .. }
+            | K::PasskeyUsed { .. }
+            | K::PasskeyRemoved { .. }
+            | K::PasskeyCounterRegressed { .. }
             | K::BackupCodeUsed { .. }
             | K::BackupCodesRegenerated
             | K::DeviceTrusted

@@ -21,6 +21,7 @@ mod mfa_flow;
 mod mfa_security;
 mod page_audit;
 mod pages;
+mod passkeys;
 mod policy;
 mod proxy_http;
 mod reading_rule;

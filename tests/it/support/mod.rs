@@ -9,6 +9,8 @@ pub mod mfa;
 pub mod redis;
 pub mod redis_deploy;
 pub mod smtp;
+#[path = "../../../src/mfa/soft_authenticator.rs"]
+pub mod soft_authenticator;
 pub mod store_contract;
 pub mod upstream;
 

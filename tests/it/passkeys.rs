@@ -1,0 +1,369 @@
+//! Passkeys end to end over real TLS, with a software authenticator that signs real WebAuthn
+//! answers: registering one while signing in, signing in with it next time, the refusals
+//! (another origin, a replayed or foreign challenge, a counter that goes back), the
+//! phishing-resistant roles, the JSON API, and two instances sharing one Redis.
+
+use serde_json::Value;
+
+use crate::support::mfa::{
+    assert_released_sealed, csrf, html_unescape, location, set_cookies, Extra, MfaEnv,
+};
+use crate::support::soft_authenticator::SoftKey;
+
+pub(crate) const PASSKEY_METHODS: &str = "methods = [\"totp\", \"passkey\", \"backup\"]";
+
+/// The ceremony options a passkey page carries in its form.
+pub(crate) fn options_of(page: &str) -> Value {
+    let raw = crate::support::mfa::between(page, "data-options=\"", "\"");
+    serde_json::from_str(&html_unescape(&raw)).unwrap_or_else(|e| panic!("{e}: {raw}"))
+}
+
+/// The demo's admin and owner, as a directory would have them.
+const ROLES: &str =
+    "[[users]]\nidentity = \"admin@demo.test\"\nrole = \"admin\"\nenvironments = [\"chat\"]\n\
+    [[users]]\nidentity = \"owner@demo.test\"\nrole = \"owner\"\nenvironments = [\"chat\"]\n";
+
+fn start(env: &str) -> MfaEnv {
+    MfaEnv::start_with(Extra {
+        top: ROLES,
+        env,
+        ..Default::default()
+    })
+}
+
+async fn page(t: &MfaEnv, b: &reqwest::Client, path: &str) -> (u16, String) {
+    let resp = t.get(b, path).await;
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Posts the browser's answer in the page's form.
+async fn answer(
+    t: &MfaEnv,
+    b: &reqwest::Client,
+    path: &str,
+    page: &str,
+    credential: &Value,
+) -> reqwest::Response {
+    let form = [
+        ("csrf", csrf(page)),
+        ("credential", credential.to_string()),
+        ("name", "Test key".to_string()),
+    ];
+    b.post(t.url(path)).form(&form).send().await.unwrap()
+}
+
+/// Signs `email` in to the point where the gateway asks for the second factor.
+async fn pending(t: &MfaEnv, email: &str, password: &str) -> reqwest::Client {
+    let b = t.browser();
+    let resp = t.login(&b, email, password).await;
+    assert_eq!(location(&resp), "/.mfagate/", "login intercepted");
+    b
+}
+
+/// Registers a passkey for `email` at sign-in through the pages; returns the key and the
+/// browser, signed in.
+async fn register_at_sign_in(t: &MfaEnv, email: &str, password: &str) -> SoftKey {
+    let b = pending(t, email, password).await;
+    let (_, register) = page(t, &b, "/.mfagate/passkey/register").await;
+    let (key, made) = SoftKey::register(&options_of(&register), &t.url(""));
+    let resp = answer(t, &b, "/.mfagate/passkey/register", &register, &made).await;
+    assert_eq!(resp.status(), 200, "the backup codes are shown once");
+    let codes = resp.text().await.unwrap();
+    assert!(codes.contains("<li><code>"), "{codes}");
+    let done = t
+        .post(&b, "/.mfagate/continue", &[("csrf", &csrf(&codes))])
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_released_sealed(&done);
+    key
+}
+
+async fn audited(t: &MfaEnv, kind: &str) -> Vec<Value> {
+    let events = t.auth().activity(10_000).await;
+    events
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["event"] == kind)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_made_at_enrollment_signs_in_next_time_and_is_listed_and_removed() {
+    let t = start(PASSKEY_METHODS);
+    let b = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    let (status, choose) = page(&t, &b, "/.mfagate/").await;
+    assert_eq!(status, 200);
+    let (passkey, app) = (choose.find("choose-passkey"), choose.find("choose-totp"));
+    assert!(
+        passkey.unwrap() < app.unwrap(),
+        "a passkey is offered first: {choose}"
+    );
+    let resp = t.get(&b, "/.mfagate/passkey/register").await;
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let register = resp.text().await.unwrap();
+    let unescaped = html_unescape(&register);
+    assert!(
+        unescaped.contains("<script src=\"/.mfagate/static/passkey.js\">"),
+        "{register}"
+    );
+    assert!(
+        register.contains("<noscript>"),
+        "says what to do without script"
+    );
+    assert!(
+        register.contains("id=\"use-app\""),
+        "the app stays a choice"
+    );
+    let options = options_of(&register);
+    assert_eq!(options["rp"]["id"], "chat.test");
+    let handle = options["user"]["id"].as_str().unwrap();
+    assert!(
+        !handle.contains("agent1"),
+        "the user handle is not the email"
+    );
+    drop(b);
+    let mut key = register_at_sign_in(&t, "agent1@demo.test", "agent1-pass").await;
+    assert_eq!(audited(&t, "passkey_registered").await.len(), 1);
+
+    // A second visit in another browser: straight to the passkey.
+    let b = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    assert_eq!(
+        location(&t.get(&b, "/.mfagate/").await),
+        "/.mfagate/passkey"
+    );
+    let (_, sign_in) = page(&t, &b, "/.mfagate/passkey").await;
+    let used = key.sign_in(&options_of(&sign_in), &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &used).await;
+    assert_eq!(resp.status(), 303, "{}", location(&resp));
+    assert_released_sealed(&resp);
+    let methods: Vec<_> = audited(&t, "mfa_success").await;
+    assert!(
+        methods.iter().any(|e| e["method"] == "passkey"),
+        "{methods:?}"
+    );
+
+    // Listed with its name and last use; removed after a fresh factor.
+    let (_, devices) = page(&t, &b, "/.mfagate/devices").await;
+    assert!(devices.contains("Test key"), "{devices}");
+    let form = html_unescape(&devices);
+    let form =
+        crate::support::mfa::between(&form, "action=\"/.mfagate/passkeys/remove\"", "</form>");
+    let id = crate::support::mfa::between(&form, "name=\"id\" value=\"", "\"");
+    let form = [("csrf", csrf(&devices)), ("id", id)];
+    let resp = b
+        .post(t.url("/.mfagate/passkeys/remove"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/.mfagate/devices?done=passkey-removed");
+    assert!(t
+        .auth()
+        .records
+        .passkeys("agent1@demo.test")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(audited(&t, "passkey_removed").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_from_another_origin_twice_or_to_another_sign_in_are_refused() {
+    // Every refusal counts against the user, as a wrong code does: room for the four here.
+    let t = start(&format!(
+        "{PASSKEY_METHODS}\n[environments.regulation]\nmax_failures = 10"
+    ));
+    let mut key = register_at_sign_in(&t, "agent1@demo.test", "agent1-pass").await;
+    let b = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    let (_, sign_in) = page(&t, &b, "/.mfagate/passkey").await;
+    let options = options_of(&sign_in);
+
+    // Made on a look-alike site: a genuine signature, the wrong origin.
+    let phished = key.sign_in(&options, "https://chat.test.evil.test");
+    let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &phished).await;
+    assert_eq!(resp.status(), 422, "another origin is refused");
+
+    // The ceremony was used up by that answer: the genuine one is refused too.
+    let genuine = key.sign_in(&options, &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &genuine).await;
+    assert_eq!(resp.status(), 422, "a challenge is answered once");
+
+    // Another sign-in's challenge: refused for this one, and used up for its own.
+    let other = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    let (_, theirs) = page(&t, &other, "/.mfagate/passkey").await;
+    let foreign = key.sign_in(&options_of(&theirs), &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &foreign).await;
+    assert_eq!(resp.status(), 422, "bound to its pending login");
+
+    // Still pending, and a good answer to a fresh ceremony finishes it.
+    let (_, fresh) = page(&t, &b, "/.mfagate/passkey").await;
+    let good = key.sign_in(&options_of(&fresh), &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkey", &fresh, &good).await;
+    assert_eq!(resp.status(), 303);
+    assert_released_sealed(&resp);
+
+    // Next time, a counter that goes back: a possible clone, refused and audited.
+    let b = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    let (_, fresh) = page(&t, &b, "/.mfagate/passkey").await;
+    let cloned = key.assert_with(&options_of(&fresh), &t.url(""), 1);
+    let resp = answer(&t, &b, "/.mfagate/passkey", &fresh, &cloned).await;
+    assert_eq!(resp.status(), 422);
+    let warned = audited(&t, "passkey_counter_regressed").await;
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0]["name"], "Test key");
+    assert_eq!(warned[0]["outcome"], "refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phishing_resistant_role_cannot_finish_with_an_authenticator_code() {
+    let env = format!("{PASSKEY_METHODS}\nphishing_resistant_roles = [\"admin\", \"owner\"]");
+    let t = start(&env);
+    // A new admin: straight to creating a passkey; the app is not offered.
+    let b = pending(&t, "admin@demo.test", "admin-pass").await;
+    assert_eq!(
+        location(&t.get(&b, "/.mfagate/").await),
+        "/.mfagate/passkey/register"
+    );
+    assert_eq!(location(&t.get(&b, "/.mfagate/enroll").await), "/.mfagate/");
+    let (_, register) = page(&t, &b, "/.mfagate/passkey/register").await;
+    assert!(!register.contains("id=\"use-app\""), "{register}");
+
+    // An admin who set up an authenticator app before the rule: the code proves them, but
+    // the sign-in continues at creating a passkey, not at the dashboard.
+    let seed = [9u8; 20];
+    let records = &t.auth().records;
+    let now = t.auth().clock.now();
+    records
+        .begin_totp("owner@demo.test", &seed, now)
+        .await
+        .unwrap();
+    let pending_seed = records
+        .pending_totp("owner@demo.test")
+        .await
+        .unwrap()
+        .unwrap();
+    records
+        .activate_totp("owner@demo.test", &pending_seed)
+        .await
+        .unwrap();
+    let b = pending(&t, "owner@demo.test", "owner-pass").await;
+    assert_eq!(location(&t.get(&b, "/.mfagate/").await), "/.mfagate/verify");
+    let resp = t.verify(&b, &t.code(&seed)).await;
+    assert_eq!(location(&resp), "/.mfagate/passkey/register");
+    assert!(set_cookies(&resp)
+        .iter()
+        .all(|c| !c.starts_with("__Host-mfagate-jar")));
+    let (_, register) = page(&t, &b, "/.mfagate/passkey/register").await;
+    assert!(
+        register.contains("Your role signs in with a passkey"),
+        "{register}"
+    );
+    let (_, made) = SoftKey::register(&options_of(&register), &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkey/register", &register, &made).await;
+    let codes = resp.text().await.unwrap();
+    let done = t
+        .post(&b, "/.mfagate/continue", &[("csrf", &csrf(&codes))])
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_released_sealed(&done);
+
+    // The agent, not in the rule, may still choose the app.
+    let agent = pending(&t, "agent1@demo.test", "agent1-pass").await;
+    let (_, choose) = page(&t, &agent, "/.mfagate/").await;
+    assert!(choose.contains("choose-totp"), "{choose}");
+}
+
+/// Posts JSON to the MFA API as a same-origin single-page app would.
+async fn api(t: &MfaEnv, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+    let resp = b
+        .post(t.url(path))
+        .header("origin", t.url(""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+async fn token_login(t: &MfaEnv, email: &str, password: &str) -> reqwest::Client {
+    let b = t.browser();
+    let body = serde_json::json!({ "email": email, "password": password });
+    let resp = b
+        .post(t.url("/api/v1/auth"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = resp.json().await.unwrap();
+    assert_eq!(json["mfa_required"], true, "{json}");
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
+    let t = start(PASSKEY_METHODS);
+    let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
+    let state: Value = b
+        .get(t.url("/.mfagate/api/mfa"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state["passkey_register"],
+        "/.mfagate/api/mfa/passkey/register/options"
+    );
+    let (status, options) = api(
+        &t,
+        &b,
+        "/.mfagate/api/mfa/passkey/register/options",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{options}");
+    let (mut key, made) = SoftKey::register(&options["publicKey"], &t.url(""));
+    let body = serde_json::json!({ "credential": made, "name": "Phone" });
+    let (status, released) = api(&t, &b, "/.mfagate/api/mfa/passkey/register", body).await;
+    assert_eq!(status, 200, "{released}");
+    assert!(
+        released["data"]["authentication_token"].is_string(),
+        "{released}"
+    );
+    assert_eq!(released["backup_codes"].as_array().map(Vec::len), Some(10));
+
+    let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
+    let state: Value = b
+        .get(t.url("/.mfagate/api/mfa"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["methods"][0], "passkey", "{state}");
+    assert_eq!(
+        state["passkey_register"],
+        Value::Null,
+        "a second passkey needs a fresh factor first"
+    );
+    let (_, options) = api(
+        &t,
+        &b,
+        "/.mfagate/api/mfa/passkey/options",
+        serde_json::json!({}),
+    )
+    .await;
+    let used = key.sign_in(&options["publicKey"], &t.url(""));
+    let body = serde_json::json!({ "method": "passkey", "credential": used });
+    let (status, released) = api(&t, &b, "/.mfagate/api/mfa/verify", body.clone()).await;
+    assert_eq!(status, 200, "{released}");
+    assert!(released["data"]["authentication_token"].is_string());
+    let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
+    let (status, _) = api(&t, &b, "/.mfagate/api/mfa/verify", body).await;
+    assert_eq!(status, 422, "an answer is used once");
+}
