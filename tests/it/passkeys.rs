@@ -367,3 +367,262 @@ async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
     let (status, _) = api(&t, &b, "/.mfagate/api/mfa/verify", body).await;
     assert_eq!(status, 422, "an answer is used once");
 }
+
+/// Two instances on one real redis-server, one browser talking to both (as behind a load
+/// balancer; the instances' ports differ here, so each answer is made for the origin of the
+/// instance it is posted to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_and_its_challenges_work_across_two_instances_on_redis() {
+    use crate::support::redis::{redis_toml, RedisServer};
+    let redis = RedisServer::start(false);
+    let pki = crate::support::Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let toml = redis_toml(
+        &pki,
+        dashboard,
+        &redis.store_keys(),
+        "",
+        "required",
+        PASSKEY_METHODS,
+    );
+    let a = crate::support::start_gateway(&pki, &toml);
+    let b = crate::support::start_gateway(&pki, &toml);
+    let origin =
+        |gw: &mfagate::proxy::RunningGateway| format!("https://chat.test:{}", gw.https_addr.port());
+    let browser = pki.client(&["chat.test"], a.https_addr, false);
+    let at = |gw: &mfagate::proxy::RunningGateway, path: &str| format!("{}{path}", origin(gw));
+    let get = |url: String| {
+        let browser = browser.clone();
+        async move { browser.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let post = |url: String, page: String, credential: Value| {
+        let browser = browser.clone();
+        async move {
+            let form = [
+                ("csrf", csrf(&page)),
+                ("credential", credential.to_string()),
+            ];
+            browser.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    let login = |gw: &mfagate::proxy::RunningGateway| {
+        let (browser, url) = (browser.clone(), at(gw, "/login"));
+        async move {
+            let form = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
+            let resp = browser.post(url).form(&form).send().await.unwrap();
+            assert_eq!(location(&resp), "/.mfagate/");
+        }
+    };
+
+    // Registered on A.
+    login(&a).await;
+    let register = get(at(&a, "/.mfagate/passkey/register")).await;
+    let (mut key, made) = SoftKey::register(&options_of(&register), &origin(&a));
+    let codes = post(at(&a, "/.mfagate/passkey/register"), register, made).await;
+    let codes = codes.text().await.unwrap();
+    let done = post(at(&a, "/.mfagate/continue"), codes, Value::Null).await;
+    assert_eq!(done.status(), 303);
+
+    // Used on B, with a challenge A issued.
+    browser
+        .post(at(&b, "/.mfagate/logout"))
+        .send()
+        .await
+        .unwrap();
+    let fresh = pki.client(&["chat.test"], a.https_addr, false);
+    let form = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
+    let resp = fresh
+        .post(at(&b, "/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/.mfagate/");
+    let sign_in = fresh
+        .get(at(&a, "/.mfagate/passkey"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let used = key.sign_in(&options_of(&sign_in), &origin(&b));
+    let form = [("csrf", csrf(&sign_in)), ("credential", used.to_string())];
+    let resp = fresh
+        .post(at(&b, "/.mfagate/passkey"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "a challenge from A is answered on B");
+    assert_released_sealed(&resp);
+
+    // A step-up challenge from A, answered on B once; the same answer again is refused.
+    let step_up = fresh
+        .get(at(&a, "/.mfagate/step-up?next=/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let confirm = key.sign_in(&options_of(&step_up), &origin(&b));
+    let form = [
+        ("csrf", csrf(&step_up)),
+        ("credential", confirm.to_string()),
+        ("next", "/".into()),
+    ];
+    let first = fresh
+        .post(at(&b, "/.mfagate/step-up/passkey"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 303, "answered on B");
+    let again = fresh
+        .post(at(&b, "/.mfagate/step-up/passkey"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 422, "answered twice");
+    let again_on_a = fresh
+        .post(at(&a, "/.mfagate/step-up/passkey"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again_on_a.status(),
+        422,
+        "nor on the instance that issued it"
+    );
+    crate::support::stop(a).await;
+    crate::support::stop(b).await;
+}
+
+/// Clicks `css` once it is on the page (the passkey button is enabled by the page's script).
+async fn press(browser: &fantoccini::Client, css: &str) {
+    crate::browser::element(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The pages in headless Chromium with a virtual authenticator: a passkey made at enrollment,
+/// used on the next sign-in and removed; an admin (phishing-resistant) is sent to make one;
+/// another host of the gateway cannot use this site's passkey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_passkey_is_made_used_and_removed() {
+    use crate::browser::{click, element, fill, password_login_at, wait_for_path};
+    use crate::support::browser::{add_virtual_authenticator, virtual_credentials, Driver};
+    let env = format!(
+        "{PASSKEY_METHODS}\nphishing_resistant_roles = [\"admin\"]\ntrust_browser = \"never\""
+    );
+    let pki = crate::support::Pki::new();
+    let dashboard = mfagate::demo::spawn_dashboard("127.0.0.1:0".parse().unwrap()).unwrap();
+    let extra = Extra {
+        top: ROLES,
+        env: &env,
+        login: "",
+    };
+    let toml =
+        crate::support::mfa::mfa_toml_with(&pki, dashboard, &["chat.test", "other.test"], &extra);
+    let gw = crate::support::start_gateway(&pki, &toml);
+    let base = format!("https://chat.test:{}", gw.https_addr.port());
+    let driver = Driver::start().await;
+    let browser = driver
+        .browser("passkeys", &["chat.test", "other.test"])
+        .await;
+    let authenticator = add_virtual_authenticator(&browser).await;
+
+    password_login_at(&browser, &base, "agent1@demo.test", "agent1-pass").await;
+    wait_for_path(&browser, "/.mfagate/").await;
+    click(&browser, "#choose-passkey").await;
+    wait_for_path(&browser, "/.mfagate/passkey/register").await;
+    let name = element(&browser, "#name").await;
+    name.clear().await.unwrap();
+    fill(&browser, "#name", "Laptop fingerprint").await;
+    press(&browser, "#passkey-go:not([disabled])").await;
+    // The backup codes, once; then the inbox.
+    element(&browser, "#backup-codes").await;
+    click(&browser, "form[action$='continue'] button[type=submit]").await;
+    wait_for_path(&browser, "/").await;
+    assert_eq!(virtual_credentials(&browser, &authenticator).await.len(), 1);
+
+    // The next sign-in (this browser is not trusted: `trust_browser = "never"`).
+    browser
+        .goto(&format!("{base}/.mfagate/devices"))
+        .await
+        .unwrap();
+    click(&browser, "form[action$='logout'] button").await;
+    password_login_at(&browser, &base, "agent1@demo.test", "agent1-pass").await;
+    wait_for_path(&browser, "/.mfagate/passkey").await;
+    press(&browser, "#passkey-go:not([disabled])").await;
+    wait_for_path(&browser, "/").await;
+
+    // Listed on the devices page with its name and last use; removed (the factor is fresh).
+    browser
+        .goto(&format!("{base}/.mfagate/devices"))
+        .await
+        .unwrap();
+    let row = element(&browser, "#passkeys tbody tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Laptop fingerprint"), "{row}");
+    assert!(!row.contains("Never"), "its last use is shown: {row}");
+    click(&browser, "form[action$='passkeys/remove'] button").await;
+    wait_for_path(&browser, "/.mfagate/devices").await;
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("The passkey was removed."), "{page}");
+    assert!(!page.contains("Laptop fingerprint"));
+
+    // Another host of the gateway: the browser refuses this site's passkey options there.
+    browser
+        .goto(&format!(
+            "https://other.test:{}/.mfagate/health",
+            gw.https_addr.port()
+        ))
+        .await
+        .unwrap();
+    let refused = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             navigator.credentials.get({ publicKey: { challenge: new Uint8Array(32), rpId: 'chat.test',\
+               allowCredentials: [] } }).then(() => done('allowed'), e => done(e.name));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused, "SecurityError",
+        "an origin outside the relying party"
+    );
+
+    // An admin must make a passkey: no authenticator-app choice, and TOTP enrollment refused.
+    browser
+        .goto(&format!("{base}/.mfagate/devices"))
+        .await
+        .unwrap();
+    click(&browser, "form[action$='logout'] button").await;
+    password_login_at(&browser, &base, "admin@demo.test", "admin-pass").await;
+    wait_for_path(&browser, "/.mfagate/passkey/register").await;
+    assert!(browser
+        .find(fantoccini::Locator::Css("#use-app"))
+        .await
+        .is_err());
+    browser
+        .goto(&format!("{base}/.mfagate/enroll"))
+        .await
+        .unwrap();
+    wait_for_path(&browser, "/.mfagate/passkey/register").await;
+    press(&browser, "#passkey-go:not([disabled])").await;
+    element(&browser, "#backup-codes").await;
+    click(&browser, "form[action$='continue'] button[type=submit]").await;
+    wait_for_path(&browser, "/").await;
+    browser.close().await.unwrap();
+    crate::support::stop(gw).await;
+}

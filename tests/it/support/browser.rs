@@ -137,3 +137,51 @@ pub async fn emulate_scheme(browser: &Client, dark: bool) {
         .await
         .expect("chromedriver runs DevTools commands");
 }
+
+/// A WebDriver WebAuthn command (`/session/{id}/webauthn/…`, W3C WebAuthn §11): a virtual
+/// authenticator stands in for a platform passkey or a security key.
+#[derive(Debug)]
+pub struct WebAuthn(pub String, pub Option<serde_json::Value>);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthn {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or("");
+        base_url.join(&format!("session/{session}/webauthn/{}", self.0))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        match &self.1 {
+            Some(body) => (http::Method::POST, Some(body.to_string())),
+            None => (http::Method::GET, None),
+        }
+    }
+}
+
+/// Gives `browser` a virtual platform authenticator (a passkey with user verification, as a
+/// laptop's fingerprint reader); returns its id.
+pub async fn add_virtual_authenticator(browser: &Client) -> String {
+    let options = serde_json::json!({
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": true,
+        "hasUserVerification": true,
+        "isUserConsenting": true,
+        "isUserVerified": true,
+    });
+    let added = browser
+        .issue_cmd(WebAuthn("authenticator".into(), Some(options)))
+        .await
+        .expect("chromedriver adds a virtual authenticator");
+    added.as_str().expect("an authenticator id").to_string()
+}
+
+/// The credentials the virtual authenticator `id` holds.
+pub async fn virtual_credentials(browser: &Client, id: &str) -> Vec<serde_json::Value> {
+    let path = format!("authenticator/{id}/credentials");
+    let held = browser.issue_cmd(WebAuthn(path, None)).await.unwrap();
+    held.as_array().cloned().unwrap_or_default()
+}
