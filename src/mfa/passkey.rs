@@ -399,31 +399,35 @@ mod tests {
         (key, stored, handle)
     }
 
+    /// Begins a sign-in with `stored` and lets `key` answer it on `origin`, as user `handle`.
+    fn sign_in(
+        key: &mut SoftKey,
+        (stored, handle): (&StoredPasskey, &[u8]),
+        origin: &str,
+    ) -> Result<StoredPasskey, PasskeyError> {
+        let begun = begin_authentication(&rp(), std::slice::from_ref(stored)).unwrap();
+        let answer = key.sign_in(&begun.options, origin);
+        finish_authentication(&rp(), &begun.state, &answer, ORIGIN, (handle, stored), 200)
+    }
+
+    fn assert_refused<T: std::fmt::Debug>(result: Result<T, PasskeyError>) {
+        assert!(
+            matches!(result, Err(PasskeyError::Refused(_))),
+            "{result:?}"
+        );
+    }
+
     #[test]
     fn a_registered_passkey_signs_in_and_its_counter_moves_on() {
         let (mut key, stored, handle) = registered();
         assert_eq!(stored.name, "MacBook");
-        assert_eq!(stored.id, credential_of_answer(&json_id(&key)).unwrap());
+        let named = serde_json::json!({ "rawId": b64(&key.id) });
+        assert_eq!(Some(stored.id.clone()), credential_of_answer(&named));
         let begun = begin_authentication(&rp(), std::slice::from_ref(&stored)).unwrap();
-        assert_eq!(
-            begun.options["allowCredentials"][0]["id"].as_str(),
-            Some(stored.id.as_str())
-        );
-        let answer = key.sign_in(&begun.options, ORIGIN);
-        let used = finish_authentication(
-            &rp(),
-            &begun.state,
-            &answer,
-            ORIGIN,
-            (&handle, &stored),
-            200,
-        )
-        .unwrap();
+        let allowed = begun.options["allowCredentials"][0]["id"].as_str();
+        assert_eq!(allowed, Some(stored.id.as_str()));
+        let used = sign_in(&mut key, (&stored, &handle), ORIGIN).unwrap();
         assert_eq!((used.sign_count, used.last_used), (2, Some(200)));
-    }
-
-    fn json_id(key: &SoftKey) -> Value {
-        serde_json::json!({ "rawId": b64(&key.id) })
     }
 
     /// The answer must come from the page's own origin: a phishing site's origin fails even
@@ -433,20 +437,17 @@ mod tests {
         let handle = new_user_handle();
         let begun = begin_registration(&rp(), &handle, "ana@example.test", &[]).unwrap();
         let (_, answer) = SoftKey::register(&begun.options, "https://app.example.test.evil.test");
-        let refused = finish_registration(&rp(), &begun.state, &answer, ORIGIN, "x", 1);
-        assert!(
-            matches!(refused, Err(PasskeyError::Refused(_))),
-            "{refused:?}"
-        );
+        assert_refused(finish_registration(
+            &rp(),
+            &begun.state,
+            &answer,
+            ORIGIN,
+            "x",
+            1,
+        ));
         let (mut key, stored, handle) = registered();
-        let begun = begin_authentication(&rp(), std::slice::from_ref(&stored)).unwrap();
-        let answer = key.sign_in(&begun.options, "https://other.example.test:8443");
-        let refused =
-            finish_authentication(&rp(), &begun.state, &answer, ORIGIN, (&handle, &stored), 2);
-        assert!(
-            matches!(refused, Err(PasskeyError::Refused(_))),
-            "{refused:?}"
-        );
+        let other = "https://other.example.test:8443";
+        assert_refused(sign_in(&mut key, (&stored, &handle), other));
     }
 
     /// A state answers only its own challenge: an answer to another ceremony fails.
@@ -457,23 +458,22 @@ mod tests {
         let second = begin_authentication(&rp(), std::slice::from_ref(&stored)).unwrap();
         assert_ne!(first.challenge, second.challenge);
         let answer = key.sign_in(&first.options, ORIGIN);
-        let refused =
-            finish_authentication(&rp(), &second.state, &answer, ORIGIN, (&handle, &stored), 2);
-        assert!(
-            matches!(refused, Err(PasskeyError::Refused(_))),
-            "{refused:?}"
-        );
+        let stored_of = (handle.as_slice(), &stored);
+        assert_refused(finish_authentication(
+            &rp(),
+            &second.state,
+            &answer,
+            ORIGIN,
+            stored_of,
+            2,
+        ));
     }
 
     /// A counter that does not move forward is a possible clone: refused, distinctly.
     #[test]
     fn a_counter_that_goes_back_is_a_possible_clone() {
         let (mut key, stored, handle) = registered();
-        let begun = begin_authentication(&rp(), std::slice::from_ref(&stored)).unwrap();
-        let answer = key.sign_in(&begun.options, ORIGIN);
-        let used =
-            finish_authentication(&rp(), &begun.state, &answer, ORIGIN, (&handle, &stored), 2)
-                .unwrap();
+        let used = sign_in(&mut key, (&stored, &handle), ORIGIN).unwrap();
         let begun = begin_authentication(&rp(), std::slice::from_ref(&used)).unwrap();
         let cloned = key.assert_with(&begun.options, ORIGIN, 1);
         let refused =
@@ -481,16 +481,12 @@ mod tests {
         assert_eq!(refused, Err(PasskeyError::CounterRegressed));
     }
 
-    /// Another user's handle in the answer (a passkey of someone else) is refused.
+    /// Another user's handle (a passkey of someone else) is refused.
     #[test]
     fn the_answer_must_be_for_this_user() {
         let (mut key, stored, _) = registered();
-        let begun = begin_authentication(&rp(), std::slice::from_ref(&stored)).unwrap();
-        let answer = key.sign_in(&begun.options, ORIGIN);
         let other = new_user_handle();
-        let refused =
-            finish_authentication(&rp(), &begun.state, &answer, ORIGIN, (&other, &stored), 2);
-        assert!(refused.is_err());
+        assert!(sign_in(&mut key, (&stored, &other), ORIGIN).is_err());
     }
 
     #[test]

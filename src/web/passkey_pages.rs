@@ -76,7 +76,14 @@ async fn sign_in_page(p: &PendingPage, error: Option<&str>) -> Result<Response, 
     let auth = &p.base.auth;
     let holder = pending_holder(p);
     let Some(begun) = auth.begin_passkey(holder, CeremonyPurpose::SignIn).await? else {
-        return Ok(p.base.to("passkey/register"));
+        if auth.records.passkeys(&p.login.user).await?.is_empty() {
+            return Ok(p.base.to("passkey/register"));
+        }
+        // Passkeys that cannot begin a ceremony (unreadable): not a loop back to the start.
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        return Ok(p
+            .base
+            .message(status, "no-method-title", "no-method-text", None));
     };
     let has_totp = auth.records.totp(&p.login.user).await?.is_some();
     let extra = context! {

@@ -34,7 +34,10 @@ pub async fn page(s: SignedIn) -> Result<Response, PageError> {
     let required = !auth.may_turn_off(user, s.base.facts.env_index).await?;
     let methods = auth.config.environments[s.base.facts.env_index].methods_for(s.claims.who.role);
     let email_off = auth.records.email_codes_off(user).await?;
+    let passkeys = auth.records.passkeys(user).await?.len();
     let extra = context! {
+        passkeys => passkeys,
+        passkey_method => super::passkey_account::offered(&s),
         user => user,
         zone => s.base.zone().name(),
         totp => totp.is_some(),

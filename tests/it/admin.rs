@@ -153,12 +153,7 @@ impl Console {
     }
 
     pub(crate) async fn audited(&self, kind: &str) -> Vec<serde_json::Value> {
-        let events = self.auth().activity(10_000).await;
-        events
-            .into_iter()
-            .map(|e| serde_json::to_value(e).unwrap())
-            .filter(|e| e["event"] == kind)
-            .collect()
+        crate::support::mfa::audited(self.auth(), kind).await
     }
 }
 

@@ -515,10 +515,24 @@ fn mail_and_factor_settings_are_validated_with_key_paths() {
         env("methods = [\"totp\", \"email\"]")
     );
     assert!(Config::from_toml(&ok, pki.dir.path()).is_ok());
+    let passkeys = env("methods = [\"passkey\"]\nphishing_resistant_roles = [\"admin\"]\n[environments.passkeys]\nrp_id = \"test\"");
+    assert!(
+        Config::from_toml(&passkeys, pki.dir.path()).is_ok(),
+        "a parent domain is a relying party"
+    );
     let cases = [
         (env("methods = [\"email\"]"), "environments[0].methods: \"email\" needs a [mail] table"),
         (env("methods = [\"sms\"]"), "environments[0].methods[0]:"),
-        (env("methods = [\"backup\"]"), "environments[0].methods: needs \"totp\" or \"email\""),
+        (env("methods = [\"backup\"]"), "environments[0].methods: needs \"totp\", \"email\" or \"passkey\""),
+        (env("phishing_resistant_roles = [\"admin\"]"), "environments[0].phishing_resistant_roles: needs \"passkey\""),
+        (env("methods = [\"passkey\"]\nphishing_resistant_roles = [\"boss\"]"), "environments[0].phishing_resistant_roles[0]:"),
+        (env("methods = [\"passkey\"]\n[environments.passkeys]\nrp_id = \"example.org\""), "environments[0].passkeys.rp_id: \"example.org\" is neither one of the hosts"),
+        (env("methods = [\"passkey\"]\n[environments.passkeys]\nrp_id = \"chat test\""), "environments[0].passkeys.rp_id: \"chat test\" is not a DNS host name"),
+        (env("methods = [\"passkey\"]\n[environments.passkeys]\nuser_verification = \"always\""), "environments[0].passkeys.user_verification:"),
+        (
+            env("methods = [\"totp\", \"passkey\"]\nphishing_resistant_roles = [\"admin\"]\n[environments.role_methods]\nadmin = [\"totp\"]"),
+            "environments[0].role_methods.admin: must offer \"passkey\"",
+        ),
         (format!("[mail]\ntransport = \"smtp\"\nfrom = \"a@b.test\"\n{}", env("")), "mail.host: is required"),
         (format!("[mail]\ntransport = \"file\"\nfrom = \"not an address\"\n{}", env("")), "mail.from:"),
         (format!("[mail]\ntransport = \"pigeon\"\nfrom = \"a@b.test\"\n{}", env("")), "mail.transport:"),

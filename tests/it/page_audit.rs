@@ -289,11 +289,66 @@ async fn tour(lang: Lang, accept: &'static str) {
     t.visit(&c, &b, "/.mfagate/step-up?next=/", "step-up").await;
     b.close().await.unwrap();
 
+    passkey_pages(&mut t, &driver).await;
     for line in &t.report {
         println!("{line}");
     }
-    assert_eq!(t.report.len(), 23, "every page was audited");
+    assert_eq!(t.report.len(), 28, "every page was audited");
     crate::support::stop(c.gw).await;
+}
+
+/// The passkey pages, on a gateway that offers passkeys, with a virtual authenticator:
+/// creating one while signing in, the devices page listing it, adding another, a step-up and
+/// signing in with one.
+async fn passkey_pages(t: &mut Tour, driver: &Driver) {
+    use crate::support::browser::add_virtual_authenticator;
+    use crate::support::mfa::{Extra, MfaEnv};
+    // Never trusting the browser, so the second sign-in asks for the passkey again.
+    let keys = format!(
+        "{}\ntrust_browser = \"never\"",
+        crate::passkeys::PASSKEY_METHODS
+    );
+    let env = MfaEnv::start_with(Extra {
+        env: &keys,
+        ..Default::default()
+    });
+    let base = env.url("");
+    let b = driver
+        .browser_speaking("passkeys", &["chat.test"], t.accept)
+        .await;
+    add_virtual_authenticator(&b).await;
+    password_login_at(&b, &base, "agent1@demo.test", "agent1-pass").await;
+    wait_for_path(&b, "/.mfagate/").await;
+    click(&b, "#choose-passkey").await;
+    wait_for_path(&b, "/.mfagate/passkey/register").await;
+    t.audit(&b, "passkey-register").await;
+    element(&b, "#passkey-go:not([disabled])")
+        .await
+        .click()
+        .await
+        .unwrap();
+    element(&b, "#backup-codes").await;
+    click(&b, "button[type=submit]").await;
+    wait_for_path(&b, "/").await;
+    b.goto(&format!("{base}/.mfagate/devices")).await.unwrap();
+    element(&b, "#passkeys").await;
+    t.audit(&b, "devices-with-passkeys").await;
+    b.goto(&format!("{base}/.mfagate/passkeys/add"))
+        .await
+        .unwrap();
+    t.audit(&b, "passkey-add").await;
+    b.goto(&format!("{base}/.mfagate/step-up?next=/"))
+        .await
+        .unwrap();
+    element(&b, "#passkey-go").await;
+    t.audit(&b, "step-up-passkey").await;
+    b.goto(&format!("{base}/.mfagate/devices")).await.unwrap();
+    click(&b, "form[action$='logout'] button").await;
+    password_login_at(&b, &base, "agent1@demo.test", "agent1-pass").await;
+    wait_for_path(&b, "/.mfagate/passkey").await;
+    t.audit(&b, "passkey-sign-in").await;
+    b.close().await.unwrap();
+    crate::support::stop(env.gw).await;
 }
 
 /// Wrong codes until code entry is blocked (the blocked page shows).

@@ -79,12 +79,7 @@ async fn register_at_sign_in(t: &MfaEnv, email: &str, password: &str) -> SoftKey
 }
 
 async fn audited(t: &MfaEnv, kind: &str) -> Vec<Value> {
-    let events = t.auth().activity(10_000).await;
-    events
-        .into_iter()
-        .map(|e| serde_json::to_value(e).unwrap())
-        .filter(|e| e["event"] == kind)
-        .collect()
+    crate::support::mfa::audited(t.auth(), kind).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,14 +301,7 @@ async fn token_login(t: &MfaEnv, email: &str, password: &str) -> reqwest::Client
 async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
     let t = start(PASSKEY_METHODS);
     let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
-    let state: Value = b
-        .get(t.url("/.mfagate/api/mfa"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = crate::support::json(b.get(t.url("/.mfagate/api/mfa"))).await;
     assert_eq!(
         state["passkey_register"],
         "/.mfagate/api/mfa/passkey/register/options"
@@ -337,14 +325,7 @@ async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
     assert_eq!(released["backup_codes"].as_array().map(Vec::len), Some(10));
 
     let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
-    let state: Value = b
-        .get(t.url("/.mfagate/api/mfa"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = crate::support::json(b.get(t.url("/.mfagate/api/mfa"))).await;
     assert_eq!(state["methods"][0], "passkey", "{state}");
     assert_eq!(
         state["passkey_register"],
@@ -366,6 +347,85 @@ async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
     let b = token_login(&t, "agent1@demo.test", "agent1-pass").await;
     let (status, _) = api(&t, &b, "/.mfagate/api/mfa/verify", body).await;
     assert_eq!(status, 422, "an answer is used once");
+
+    // The OpenAPI document describes the ceremonies.
+    let doc: Value = b
+        .get(t.url("/.mfagate/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "passkey/options",
+        "passkey/register/options",
+        "passkey/register",
+    ] {
+        assert!(
+            doc["paths"][format!("/.mfagate/api/mfa/{path}")]["post"].is_object(),
+            "{path}"
+        );
+    }
+}
+
+/// A browser talking to two instances of one gateway (cookies are per host, not per port).
+struct TwoInstances {
+    a: mfagate::proxy::RunningGateway,
+    b: mfagate::proxy::RunningGateway,
+}
+
+impl TwoInstances {
+    /// `https://chat.test:port` of an instance: the origin its pages are served on.
+    fn origin(gw: &mfagate::proxy::RunningGateway) -> String {
+        format!("https://chat.test:{}", gw.https_addr.port())
+    }
+
+    async fn page(
+        browser: &reqwest::Client,
+        gw: &mfagate::proxy::RunningGateway,
+        path: &str,
+    ) -> String {
+        let url = format!("{}{path}", Self::origin(gw));
+        crate::support::text(browser.get(url)).await
+    }
+
+    async fn post(
+        browser: &reqwest::Client,
+        gw: &mfagate::proxy::RunningGateway,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> reqwest::Response {
+        let url = format!("{}{path}", Self::origin(gw));
+        browser.post(url).form(form).send().await.unwrap()
+    }
+
+    /// A fresh browser signed in with its password at `gw`, its second factor outstanding.
+    async fn pending(
+        &self,
+        pki: &crate::support::Pki,
+        gw: &mfagate::proxy::RunningGateway,
+    ) -> reqwest::Client {
+        let browser = pki.client(&["chat.test"], self.a.https_addr, false);
+        let form = [
+            ("email", "agent1@demo.test".into()),
+            ("password", "agent1-pass".into()),
+        ];
+        assert_eq!(
+            location(&Self::post(&browser, gw, "/login", &form).await),
+            "/.mfagate/"
+        );
+        browser
+    }
+}
+
+/// The form a passkey page posts: its CSRF token and the browser's answer.
+fn answered(page: &str, credential: &Value) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf(page)),
+        ("credential", credential.to_string()),
+        ("next", "/".into()),
+    ]
 }
 
 /// Two instances on one real redis-server, one browser talking to both (as behind a load
@@ -385,120 +445,49 @@ async fn a_passkey_and_its_challenges_work_across_two_instances_on_redis() {
         "required",
         PASSKEY_METHODS,
     );
-    let a = crate::support::start_gateway(&pki, &toml);
-    let b = crate::support::start_gateway(&pki, &toml);
-    let origin =
-        |gw: &mfagate::proxy::RunningGateway| format!("https://chat.test:{}", gw.https_addr.port());
-    let browser = pki.client(&["chat.test"], a.https_addr, false);
-    let at = |gw: &mfagate::proxy::RunningGateway, path: &str| format!("{}{path}", origin(gw));
-    let get = |url: String| {
-        let browser = browser.clone();
-        async move { browser.get(url).send().await.unwrap().text().await.unwrap() }
+    let t = TwoInstances {
+        a: crate::support::start_gateway(&pki, &toml),
+        b: crate::support::start_gateway(&pki, &toml),
     };
-    let post = |url: String, page: String, credential: Value| {
-        let browser = browser.clone();
-        async move {
-            let form = [
-                ("csrf", csrf(&page)),
-                ("credential", credential.to_string()),
-            ];
-            browser.post(url).form(&form).send().await.unwrap()
-        }
-    };
-    let login = |gw: &mfagate::proxy::RunningGateway| {
-        let (browser, url) = (browser.clone(), at(gw, "/login"));
-        async move {
-            let form = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
-            let resp = browser.post(url).form(&form).send().await.unwrap();
-            assert_eq!(location(&resp), "/.mfagate/");
-        }
-    };
+    let (a, b) = (&t.a, &t.b);
 
     // Registered on A.
-    login(&a).await;
-    let register = get(at(&a, "/.mfagate/passkey/register")).await;
-    let (mut key, made) = SoftKey::register(&options_of(&register), &origin(&a));
-    let codes = post(at(&a, "/.mfagate/passkey/register"), register, made).await;
+    let browser = t.pending(&pki, a).await;
+    let register = TwoInstances::page(&browser, a, "/.mfagate/passkey/register").await;
+    let (mut key, made) = SoftKey::register(&options_of(&register), &TwoInstances::origin(a));
+    let form = answered(&register, &made);
+    let codes = TwoInstances::post(&browser, a, "/.mfagate/passkey/register", &form).await;
     let codes = codes.text().await.unwrap();
-    let done = post(at(&a, "/.mfagate/continue"), codes, Value::Null).await;
+    let form = [("csrf", csrf(&codes))];
+    let done = TwoInstances::post(&browser, a, "/.mfagate/continue", &form).await;
     assert_eq!(done.status(), 303);
 
     // Used on B, with a challenge A issued.
-    browser
-        .post(at(&b, "/.mfagate/logout"))
-        .send()
-        .await
-        .unwrap();
-    let fresh = pki.client(&["chat.test"], a.https_addr, false);
-    let form = [("email", "agent1@demo.test"), ("password", "agent1-pass")];
-    let resp = fresh
-        .post(at(&b, "/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&resp), "/.mfagate/");
-    let sign_in = fresh
-        .get(at(&a, "/.mfagate/passkey"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let used = key.sign_in(&options_of(&sign_in), &origin(&b));
-    let form = [("csrf", csrf(&sign_in)), ("credential", used.to_string())];
-    let resp = fresh
-        .post(at(&b, "/.mfagate/passkey"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let browser = t.pending(&pki, b).await;
+    let sign_in = TwoInstances::page(&browser, a, "/.mfagate/passkey").await;
+    let used = key.sign_in(&options_of(&sign_in), &TwoInstances::origin(b));
+    let resp =
+        TwoInstances::post(&browser, b, "/.mfagate/passkey", &answered(&sign_in, &used)).await;
     assert_eq!(resp.status(), 303, "a challenge from A is answered on B");
     assert_released_sealed(&resp);
 
     // A step-up challenge from A, answered on B once; the same answer again is refused.
-    let step_up = fresh
-        .get(at(&a, "/.mfagate/step-up?next=/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let confirm = key.sign_in(&options_of(&step_up), &origin(&b));
-    let form = [
-        ("csrf", csrf(&step_up)),
-        ("credential", confirm.to_string()),
-        ("next", "/".into()),
-    ];
-    let first = fresh
-        .post(at(&b, "/.mfagate/step-up/passkey"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let step_up = TwoInstances::page(&browser, a, "/.mfagate/step-up?next=/").await;
+    let confirm = key.sign_in(&options_of(&step_up), &TwoInstances::origin(b));
+    let form = answered(&step_up, &confirm);
+    let path = "/.mfagate/step-up/passkey";
+    let first = TwoInstances::post(&browser, b, path, &form).await;
     assert_eq!(first.status(), 303, "answered on B");
-    let again = fresh
-        .post(at(&b, "/.mfagate/step-up/passkey"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let again = TwoInstances::post(&browser, b, path, &form).await;
     assert_eq!(again.status(), 422, "answered twice");
-    let again_on_a = fresh
-        .post(at(&a, "/.mfagate/step-up/passkey"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let again_on_a = TwoInstances::post(&browser, a, path, &form).await;
     assert_eq!(
         again_on_a.status(),
         422,
         "nor on the instance that issued it"
     );
-    crate::support::stop(a).await;
-    crate::support::stop(b).await;
+    crate::support::stop(t.a).await;
+    crate::support::stop(t.b).await;
 }
 
 /// Clicks `css` once it is on the page (the passkey button is enabled by the page's script).

@@ -409,3 +409,4 @@ col-added = Added
 col-last-used = Last used
 remove = Remove
 admin-passkeys = { $count } passkey(s)
+passkeys-manage = add or remove them on the sessions page

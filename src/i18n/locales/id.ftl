@@ -409,3 +409,4 @@ col-added = Ditambahkan
 col-last-used = Terakhir dipakai
 remove = Hapus
 admin-passkeys = { $count } passkey
+passkeys-manage = tambahkan atau hapus di halaman sesi

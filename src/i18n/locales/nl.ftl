@@ -429,3 +429,4 @@ col-added = Toegevoegd
 col-last-used = Laatst gebruikt
 remove = Verwijderen
 admin-passkeys = { $count } passkey(s)
+passkeys-manage = toevoegen of verwijderen op de sessiepagina

@@ -9,8 +9,9 @@ use crate::store::StoreResult;
 use super::recovery::RECOVERY_SET;
 
 /// Every key a user's data lives under, besides the sets of their sessions and devices.
-const USER_VALUES: [&str; 11] = [
+const USER_VALUES: [&str; 12] = [
     "ended",
+    "passkey-handle",
     "totp",
     "totp-pending",
     "backup",
@@ -36,7 +37,8 @@ impl Records {
         Ok(raw.and_then(|r| std::str::from_utf8(&r).ok()?.parse().ok()))
     }
 
-    /// Removes everything the gateway keeps about `user`: factors, backup codes (and the
+    /// Removes everything the gateway keeps about `user`: factors (passkeys with their handle),
+    /// backup codes (and the
     /// markers of used ones), devices, session records, profile, addresses, recovery. Their
     /// sessions must have been revoked first: a cookie outlives its record.
     pub async fn forget_user(&self, user: &str) -> StoreResult<()> {

@@ -285,6 +285,16 @@ pub fn assert_released_sealed(resp: &reqwest::Response) {
     }
 }
 
+/// The activity log's events of `kind` (its `event` name), as JSON.
+pub async fn audited(auth: &Auth, kind: &str) -> Vec<serde_json::Value> {
+    let events = auth.activity(10_000).await;
+    events
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["event"] == kind)
+        .collect()
+}
+
 /// The text of the page at `url`, whatever its status.
 pub async fn page(browser: &reqwest::Client, url: &str) -> String {
     let resp = browser.get(url).send().await.unwrap();
