@@ -140,6 +140,10 @@ pub async fn enroll_form(p: PendingPage) -> Result<Response, PageError> {
 pub async fn enroll_submit(posted: Posted<PendingPage>) -> Result<Response, PageError> {
     let p = &posted.session;
     let (auth, user) = (&p.base.auth, &p.login.user);
+    // A seed begun before a passkey was registered does not become a second factor beside it.
+    if auth.records.has_factor(user).await? || p.methods().phishing_resistant {
+        return Ok(p.base.to(""));
+    }
     match confirm_seed(&p.base, user, posted.field("code")).await? {
         Confirmed::Activated => {}
         Confirmed::NoSeed => return Ok(p.base.to("enroll")),
