@@ -142,8 +142,9 @@ pub fn banner(url: &str, admin: SocketAddr, dashboard: SocketAddr, data_dir: &Pa
         data_dir.join("member-hash.secret").display()
     ));
     out.push_str(
-        "\n  MFA is required: after the password, scan the QR code with an authenticator app\n  \
-         (or type the setup key), keep the backup codes, and the inbox opens.\n",
+        "\n  MFA is required: after the password, create a passkey (the browser's own prompt)\n  \
+         or scan the QR code with an authenticator app (or type the setup key), keep the\n  \
+         backup codes, and the inbox opens. admin@demo.test must create a passkey.\n",
     );
     out.push_str("\nPress Ctrl-C to stop.\n");
     out
