@@ -12,6 +12,7 @@ use crate::notify::messages::Voice;
 use crate::session::device;
 use crate::session::token::{encode_device, new_id};
 use crate::session::{set_cookie, DEVICE_COOKIE};
+use crate::store::records::PendingLogin;
 use crate::store::StoreResult;
 
 /// The browser a second factor passed on.
@@ -49,6 +50,10 @@ pub enum Completion {
     /// passed: it proved the person, who may now register their first passkey; the login
     /// stays pending.
     PasskeyFirst,
+    /// Only a passkey finishes this sign-in, and this factor does not even prove the person
+    /// for a first one (they have a passkey already, or it was an email code): the login stays
+    /// pending, for the passkey.
+    PasskeyOnly,
 }
 
 impl Auth {
@@ -63,11 +68,7 @@ impl Auth {
         };
         let methods = self.config.environments[index].methods_for(pending.who.role);
         if methods.phishing_resistant && !passed.factor.phishing_resistant() {
-            let ctx = passed.ctx.with_user(&pending.user);
-            self.audit.record(ctx.mfa_success(passed.factor)).await;
-            let ttl = super::login_flow::PENDING_TTL;
-            self.records.mark_bridged(&pending.id, ttl).await?;
-            return Ok(Completion::PasskeyFirst);
+            return self.bridge(&pending, &passed).await;
         }
         let Some(login) = self.records.take_pending(passed.pending_sid).await? else {
             return Ok(Completion::NotPending);
@@ -78,7 +79,10 @@ impl Auth {
         let existing = self.records.device(&login.user, &device_id).await?;
         let had_trust = existing.is_some();
         let (ua, ip) = (passed.user_agent, passed.ip);
-        let record = device::trust(existing, &device_id, ua, ip, trust_secs, now);
+        let record = crate::store::records::DeviceRecord {
+            passkey: passed.factor.phishing_resistant(),
+            ..device::trust(existing, &device_id, ua, ip, trust_secs, now)
+        };
         let trusted = trusts(env.trust_browser, passed.trust);
         if trusted {
             self.records.save_device(&login.user, &record).await?;
@@ -134,6 +138,24 @@ impl Auth {
             next: login.next,
             cookies,
         }))
+    }
+}
+
+impl Auth {
+    /// A factor other than a passkey passed for a sign-in only a passkey finishes. The user's
+    /// own authenticator app or a backup code lets a user without a passkey create their first
+    /// (the stepping stone from before the rule); nothing else does, and nothing lets a user
+    /// who has a passkey add another this way (a phished code must not add the phisher's key).
+    async fn bridge(&self, pending: &PendingLogin, passed: &Passed<'_>) -> StoreResult<Completion> {
+        let own = matches!(passed.factor, Factor::Totp | Factor::BackupCode);
+        if !own || !self.records.passkeys(&pending.user).await?.is_empty() {
+            return Ok(Completion::PasskeyOnly);
+        }
+        let ctx = passed.ctx.with_user(&pending.user);
+        self.audit.record(ctx.mfa_success(passed.factor)).await;
+        let ttl = super::login_flow::PENDING_TTL;
+        self.records.mark_bridged(&pending.id, ttl).await?;
+        Ok(Completion::PasskeyFirst)
     }
 }
 

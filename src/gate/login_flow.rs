@@ -243,7 +243,11 @@ impl Login<'_> {
         if self.env.trust_browser == crate::config::model::TrustBrowser::Never {
             return Ok(None);
         }
-        let record = self.auth.records.device(self.user, dev).await?;
+        let mut record = self.auth.records.device(self.user, dev).await?;
+        // A role only a passkey signs in skips it only on a browser a passkey trusted.
+        if self.env.methods_for(who.role).phishing_resistant {
+            record = record.filter(|d| d.passkey);
+        }
         // A trusted device counts as a second factor as of when it passed one.
         let now = self.auth.clock.now();
         Ok(device::is_trusted(record.as_ref(), now)

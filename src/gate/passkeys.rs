@@ -210,7 +210,11 @@ impl Auth {
         };
         let named = passkey::credential_of_answer(answer);
         let records = &self.records;
-        let handle = records.passkey_handle(holder.user, &[]).await?;
+        let Some(handle) = records.existing_passkey_handle(holder.user).await? else {
+            return Ok(Err(Refusal::Invalid(
+                "the user has no passkey handle".into(),
+            )));
+        };
         let origin = holder.origin();
         let now = self.clock.now();
         let checked = records.locked_passkeys(holder.user, async {
@@ -258,26 +262,51 @@ impl Auth {
         })
     }
 
-    /// Removes the user's passkey `id`; false when they have none by that id.
-    pub async fn remove_passkey(&self, user: &str, id: &str, ctx: &Context) -> StoreResult<bool> {
+    /// Removes the user's passkey `id`, unless it is the last second factor the user must
+    /// keep: the last passkey of a role only a passkey signs in, or the last factor at all of
+    /// a user MFA is required of (a password alone would then set up a new one).
+    pub async fn remove_passkey(
+        &self,
+        (user, role, env_index): (&str, crate::domain::Role, usize),
+        id: &str,
+        ctx: &Context,
+    ) -> StoreResult<Removal> {
+        let methods = self.config.environments[env_index].methods_for(role);
         let records = &self.records;
         let removed = records.locked_passkeys(user, async {
             let mut all = records.passkeys(user).await?;
             let Some(at) = all.iter().position(|p| p.id == id) else {
-                return Ok(None);
+                return Ok(Err(Removal::NotFound));
             };
+            if all.len() == 1 {
+                let has_totp = records.totp(user).await?.is_some();
+                let required = !self.may_turn_off(user, env_index).await?;
+                if methods.phishing_resistant || (required && !has_totp) {
+                    return Ok(Err(Removal::LastFactor));
+                }
+            }
             let gone = all.remove(at);
             records.save_passkeys(user, &all).await?;
             records.release_passkey_id(id).await?;
-            Ok(Some(gone))
+            Ok(Ok(gone))
         });
-        let Some(gone) = removed.await? else {
-            return Ok(false);
+        let gone = match removed.await? {
+            Ok(gone) => gone,
+            Err(refused) => return Ok(refused),
         };
         let event = EventKind::PasskeyRemoved { name: gone.name };
         self.audit.record(ctx.event(event)).await;
-        Ok(true)
+        Ok(Removal::Removed)
     }
+}
+
+/// What became of a passkey's removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// The user must keep it (see `remove_passkey`).
+    LastFactor,
 }
 
 #[cfg(test)]

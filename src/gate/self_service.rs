@@ -21,6 +21,10 @@ pub enum Change {
     TurnedOff,
     /// Email codes turned on, or off, for oneself.
     EmailCodes { on: bool },
+    /// A passkey added from the devices page (audited by the passkey ceremony itself).
+    PasskeyAdded,
+    /// A passkey removed (audited by the removal itself).
+    PasskeyRemoved,
 }
 
 impl Auth {
@@ -45,7 +49,10 @@ impl Auth {
         let mut ended = 0;
         if matches!(
             change,
-            Change::Replaced | Change::TurnedOff | Change::EmailCodes { on: false }
+            Change::Replaced
+                | Change::TurnedOff
+                | Change::EmailCodes { on: false }
+                | Change::PasskeyRemoved
         ) {
             for session in self.records.sessions(user).await? {
                 if session.id == current_sid {
@@ -64,13 +71,16 @@ impl Auth {
             }
         }
         let kind = match change {
-            Change::Added => EventKind::FactorAdded,
-            Change::Replaced => EventKind::FactorReplaced,
-            Change::TurnedOff => EventKind::MfaTurnedOff,
-            Change::EmailCodes { on } => EventKind::EmailCodesSet { on },
+            Change::Added => Some(EventKind::FactorAdded),
+            Change::Replaced => Some(EventKind::FactorReplaced),
+            Change::TurnedOff => Some(EventKind::MfaTurnedOff),
+            Change::EmailCodes { on } => Some(EventKind::EmailCodesSet { on }),
+            Change::PasskeyAdded | Change::PasskeyRemoved => None,
         };
         let ctx = ctx.with_user(user).with_device(device_id);
-        self.audit.record(ctx.event(kind)).await;
+        if let Some(kind) = kind {
+            self.audit.record(ctx.event(kind)).await;
+        }
         let voice = self.voice_of(&ctx.environment);
         self.notify(user, |to| {
             crate::notify::messages::factor_changed(to, &voice, change_text(change), device_label)
@@ -94,5 +104,7 @@ fn change_text(change: Change) -> &'static str {
         Change::TurnedOff => "mail-change-off",
         Change::EmailCodes { on: true } => "mail-change-email-on",
         Change::EmailCodes { on: false } => "mail-change-email-off",
+        Change::PasskeyAdded => "mail-change-passkey-added",
+        Change::PasskeyRemoved => "mail-change-passkey-removed",
     }
 }

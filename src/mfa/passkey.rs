@@ -19,8 +19,7 @@ use webauthn_rp::request::register::{
     RegistrationVerificationOptions, ResidentKeyRequirement, UserHandle64,
 };
 use webauthn_rp::request::{
-    AsciiDomain, BackupReq, Credentials as _, PublicKeyCredentialDescriptor, RpId,
-    UserVerificationRequirement,
+    AsciiDomain, Credentials as _, PublicKeyCredentialDescriptor, RpId, UserVerificationRequirement,
 };
 use webauthn_rp::response::auth::error::AuthCeremonyErr;
 use webauthn_rp::response::auth::ser_relaxed::NonDiscoverableAuthenticationRelaxed64;
@@ -350,8 +349,9 @@ pub fn finish_authentication(
     let origins = verification_origins(origin);
     let options = AuthenticationVerificationOptions::<String, String> {
         allowed_origins: &origins,
-        // A synced passkey may become backed up after it was registered.
-        backup_requirement: Some(BackupReq::None),
+        // The library's rule: the backup state may change (a passkey synced later), its
+        // eligibility may not (the spec fixes it for a credential's life).
+        backup_requirement: None,
         ..Default::default()
     };
     server

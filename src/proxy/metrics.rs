@@ -127,13 +127,21 @@ impl AuthCounters {
         ] {
             drop(self.logins.get_or_create(&event(kind)));
         }
-        for outcome in ["success", "failure"] {
+        for (method, outcome) in [
+            (Factor::Totp, "success"),
+            (Factor::Totp, "failure"),
+            (Factor::Passkey, "success"),
+            (Factor::Passkey, "counter_regressed"),
+        ] {
             let labels = FactorLabels {
                 environment: environment.into(),
-                method: Factor::Totp.as_str().into(),
+                method: method.as_str().into(),
                 outcome,
             };
             drop(self.factors.get_or_create(&labels));
+        }
+        for kind in ["registered", "removed"] {
+            drop(self.passkeys.get_or_create(&event(kind)));
         }
         for kind in ["sent", "failed"] {
             drop(self.emails.get_or_create(&event(kind)));

@@ -24,6 +24,7 @@ pub fn trust(
         last_seen: now,
         last_ip: ip.to_string(),
         trusted_until: now + trust_secs,
+        passkey: false,
     }
 }
 

@@ -271,7 +271,8 @@ async fn released_with(
     let released = match release(p, method, None).await? {
         Completion::Released(released) => released,
         Completion::NotPending => return Ok(problem(StatusCode::UNAUTHORIZED, "no_pending_login")),
-        Completion::PasskeyFirst => return Ok(passkey_first(p)),
+        Completion::PasskeyFirst => return Ok(passkey_first(p, true)),
+        Completion::PasskeyOnly => return Ok(passkey_first(p, false)),
     };
     let auth = &p.base.auth;
     let env = &auth.config.environments[p.base.facts.env_index];
@@ -355,6 +356,7 @@ async fn registered(posted: &ApiPosted) -> Result<Response, StoreError> {
         }
         Err(_) => return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, "passkey_refused")),
     }
+    passkey_pages::tell_enrolled(p).await;
     let fresh_codes = match p.methods().backup && auth.records.backup_codes(user).await?.is_none() {
         true => Some(super::factors::new_backup_codes(auth, user).await?),
         false => None,
@@ -362,17 +364,13 @@ async fn registered(posted: &ApiPosted) -> Result<Response, StoreError> {
     released_with(p, Factor::PasskeyRegister, fresh_codes).await
 }
 
-/// 403 after a factor that proved the person but cannot finish this sign-in: only a passkey
-/// does, and they register one next (`api/mfa/passkey/register/options`).
-fn passkey_first(p: &PendingPage) -> Response {
+/// 403 after a factor that cannot finish this sign-in: only a passkey does. When the factor
+/// proved the person for a first passkey, `register` says where to create it.
+fn passkey_first(p: &PendingPage, register: bool) -> Response {
     let prefix = p.base.prefix();
-    answer(
-        StatusCode::FORBIDDEN,
-        json!({
-            "error": "passkey_required",
-            "register": format!("{prefix}api/mfa/passkey/register/options"),
-        }),
-    )
+    let register = register.then(|| format!("{prefix}api/mfa/passkey/register/options"));
+    let body = json!({ "error": "passkey_required", "register": register });
+    answer(StatusCode::FORBIDDEN, body)
 }
 
 /// `GET {prefix}api/openapi.json`: this API described, with the configured prefix.

@@ -24,6 +24,7 @@ pub async fn complete(
         Completion::Released(r) => redirect_with_cookies(&r.next, &r.cookies),
         Completion::NotPending => PendingPage::expired(&page.base),
         Completion::PasskeyFirst => page.base.to("passkey/register"),
+        Completion::PasskeyOnly => page.base.to(""),
     })
 }
 

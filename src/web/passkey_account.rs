@@ -13,7 +13,8 @@ use super::passkey_pages::{answer_in, refused_registration, registration_context
 use crate::audit::EventKind;
 use crate::domain::Factor;
 use crate::gate::login_intercept::safe_next;
-use crate::gate::passkeys::Holder;
+use crate::gate::passkeys::{Holder, Removal};
+use crate::gate::self_service::Change;
 use crate::session::token::{encode_session, SessionClaims};
 use crate::session::{set_cookie, SESSION_COOKIE};
 use crate::store::records::CeremonyPurpose;
@@ -48,7 +49,8 @@ async fn add_page(s: &SignedIn, error: Option<&str>) -> Result<Response, PageErr
     if !offered(s) {
         return Ok(s.base.to("devices"));
     }
-    if !s.fresh() {
+    // Beside another factor, that factor freshly; a first factor is an opt-in.
+    if !s.fresh() && s.base.auth.records.has_factor(&s.claims.user).await? {
         return Ok(s.step_up(&format!("{}passkeys/add", s.base.prefix())));
     }
     let purpose = CeremonyPurpose::Register;
@@ -75,7 +77,8 @@ async fn add_page(s: &SignedIn, error: Option<&str>) -> Result<Response, PageErr
 /// `POST {prefix}passkeys/add`.
 pub async fn add_submit(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     let s = &posted.session;
-    if !offered(s) || !s.fresh() {
+    let first = !s.base.auth.records.has_factor(&s.claims.user).await?;
+    if !offered(s) || !(s.fresh() || first) {
         return add_page(s, None).await;
     }
     let (auth, user) = (&s.base.auth, &s.claims.user);
@@ -87,7 +90,10 @@ pub async fn add_submit(posted: Posted<SignedIn>) -> Result<Response, PageError>
         .finish_passkey_registration(holder, &answer, name, &ctx)
         .await?
     {
-        Ok(_) => Ok(s.base.to("devices?done=passkey")),
+        Ok(_) => {
+            changed(s, Change::PasskeyAdded).await?;
+            Ok(s.base.to("devices?done=passkey"))
+        }
         Err(refusal) => {
             let words = refused_registration(&s.base, &refusal);
             add_page(s, Some(&words)).await
@@ -103,8 +109,33 @@ pub async fn remove(posted: Posted<SignedIn>) -> Result<Response, PageError> {
     }
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let ctx = s.base.audit(user);
-    auth.remove_passkey(user, posted.field("id"), &ctx).await?;
-    Ok(s.base.to("devices?done=passkey-removed"))
+    let whose = (user.as_str(), s.claims.who.role, s.base.facts.env_index);
+    match auth.remove_passkey(whose, posted.field("id"), &ctx).await? {
+        Removal::Removed => {
+            changed(s, Change::PasskeyRemoved).await?;
+            Ok(s.base.to("devices?done=passkey-removed"))
+        }
+        Removal::NotFound => Ok(s.base.to("devices")),
+        Removal::LastFactor => {
+            let back = format!("{}devices", s.base.prefix());
+            let status = StatusCode::CONFLICT;
+            let link = Some((back.as_str(), "back"));
+            Ok(s.base.message(status, "passkeys", "passkey-last", link))
+        }
+    }
+}
+
+/// A passkey added or removed: the user is told by email; a removal ends their other
+/// sessions (as every weakening change to how one signs in does).
+async fn changed(s: &SignedIn, change: Change) -> crate::store::StoreResult<()> {
+    let (auth, user) = (&s.base.auth, &s.claims.user);
+    let agent = s.base.headers.get(http::header::USER_AGENT);
+    let label = crate::session::device::label(agent.and_then(|v| v.to_str().ok()).unwrap_or(""));
+    let device = (s.claims.device.as_str(), label.as_str());
+    let ctx = s.base.audit(user);
+    auth.factor_changed(user, (change, &s.claims.sid), device, &ctx)
+        .await
+        .map(drop)
 }
 
 /// The step-up page with a passkey; `None` when this session has none to use here.

@@ -60,6 +60,13 @@ fn app_link(p: &PendingPage, has_totp: bool) -> Option<String> {
     (p.methods().totp && has_totp).then(|| format!("{}verify", p.base.prefix()))
 }
 
+/// A ceremony that cannot begin (an unreadable stored passkey or handle, a user name the
+/// authenticator cannot carry): said plainly, never a redirect back to the start (a loop).
+fn unavailable(base: &PageBase) -> Response {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    base.message(status, "no-method-title", "no-method-text", None)
+}
+
 fn options_text(begun: &Begun) -> String {
     begun.options.to_string()
 }
@@ -79,20 +86,18 @@ async fn sign_in_page(p: &PendingPage, error: Option<&str>) -> Result<Response, 
         if auth.records.passkeys(&p.login.user).await?.is_empty() {
             return Ok(p.base.to("passkey/register"));
         }
-        // Passkeys that cannot begin a ceremony (unreadable): not a loop back to the start.
-        let status = StatusCode::SERVICE_UNAVAILABLE;
-        return Ok(p
-            .base
-            .message(status, "no-method-title", "no-method-text", None));
+        return Ok(unavailable(&p.base));
     };
     let has_totp = auth.records.totp(&p.login.user).await?.is_some();
+    // Where only a passkey finishes the sign-in, the other factors are not offered here.
+    let others = !p.methods().phishing_resistant;
     let extra = context! {
         action => format!("{}passkey", p.base.prefix()),
         options => options_text(&begun),
         user => p.login.user,
-        app_link => app_link(p, has_totp),
-        email_link => email_allowed(p),
-        backup_link => p.methods().backup,
+        app_link => app_link(p, has_totp).filter(|_| others),
+        email_link => others && email_allowed(p),
+        backup_link => others && p.methods().backup,
         error => error,
     };
     let status = error.map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
@@ -153,7 +158,7 @@ async fn register_page(p: &PendingPage, error: Option<&str>) -> Result<Response,
         .begin_passkey(holder, CeremonyPurpose::Register)
         .await?
     else {
-        return Ok(p.base.to(""));
+        return Ok(unavailable(&p.base));
     };
     let has_totp = auth.records.totp(&p.login.user).await?.is_some();
     let methods = p.methods();
@@ -198,6 +203,16 @@ pub(super) fn registration_context(
     }
 }
 
+/// Tells the user a second factor was set up for their account (as a new authenticator app
+/// does): someone else with their password would be noticed.
+pub(super) async fn tell_enrolled(p: &PendingPage) {
+    let auth = &p.base.auth;
+    let voice =
+        crate::notify::messages::Voice::of(&auth.config.environments[p.base.facts.env_index]);
+    let enrolled = |to: &str| crate::notify::messages::factor_enrolled(to, &voice);
+    auth.notify(&p.login.user, enrolled).await;
+}
+
 /// The words for a refused registration.
 pub(super) fn refused_registration(base: &PageBase, refusal: &Refusal) -> String {
     match refusal {
@@ -225,6 +240,7 @@ pub async fn register_submit(posted: Posted<PendingPage>) -> Result<Response, Pa
         let words = refused_registration(&p.base, &refusal);
         return register_page(p, Some(&words)).await;
     }
+    tell_enrolled(p).await;
     let has_codes = auth.records.backup_codes(user).await?.is_some();
     if p.methods().backup && !has_codes {
         let plain = new_backup_codes(auth, user).await?;

@@ -89,7 +89,9 @@ fn enroll_page(s: &SignedIn, secret: &[u8], replacing: bool, error: Option<&str>
 /// factor first.
 pub async fn authenticator_form(s: SignedIn) -> Result<Response, PageError> {
     let replacing = s.base.auth.records.totp(&s.claims.user).await?.is_some();
-    if replacing && !s.fresh() {
+    // Beside any factor (a passkey), a new one needs that factor freshly, too.
+    let beside = s.base.auth.records.has_factor(&s.claims.user).await?;
+    if beside && !s.fresh() {
         return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
     }
     let secret = seed_to_confirm(&s.base.auth, &s.claims.user).await?;
@@ -102,7 +104,7 @@ pub async fn authenticator_submit(posted: Posted<SignedIn>) -> Result<Response, 
     let s = &posted.session;
     let (auth, user) = (&s.base.auth, &s.claims.user);
     let old = auth.records.totp(user).await?;
-    if old.is_some() && !s.fresh() {
+    if auth.records.has_factor(user).await? && !s.fresh() {
         return Ok(s.step_up(&format!("{}{AUTHENTICATOR}", s.base.prefix())));
     }
     match confirm_seed(&s.base, user, posted.field("code")).await? {

@@ -139,7 +139,8 @@ async fn a_passkey_made_at_enrollment_signs_in_next_time_and_is_listed_and_remov
         "{methods:?}"
     );
 
-    // Listed with its name and last use; removed after a fresh factor.
+    // Listed with its name and last use. The only factor of a user MFA is required of is
+    // kept (a password alone would set up the next one); beside another passkey it goes.
     let (_, devices) = page(&t, &b, "/.mfagate/devices").await;
     assert!(devices.contains("Test key"), "{devices}");
     let form = html_unescape(&devices);
@@ -147,21 +148,38 @@ async fn a_passkey_made_at_enrollment_signs_in_next_time_and_is_listed_and_remov
         crate::support::mfa::between(&form, "action=\"/.mfagate/passkeys/remove\"", "</form>");
     let id = crate::support::mfa::between(&form, "name=\"id\" value=\"", "\"");
     let form = [("csrf", csrf(&devices)), ("id", id)];
-    let resp = b
-        .post(t.url("/.mfagate/passkeys/remove"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let remove = || {
+        b.post(t.url("/.mfagate/passkeys/remove"))
+            .form(&form)
+            .send()
+    };
+    assert_eq!(remove().await.unwrap().status(), 409, "the last factor");
+    let (_, add) = page(&t, &b, "/.mfagate/passkeys/add").await;
+    let (_, made) = SoftKey::register(&options_of(&add), &t.url(""));
+    let resp = answer(&t, &b, "/.mfagate/passkeys/add", &add, &made).await;
+    assert_eq!(location(&resp), "/.mfagate/devices?done=passkey");
+    let resp = remove().await.unwrap();
     assert_eq!(location(&resp), "/.mfagate/devices?done=passkey-removed");
-    assert!(t
-        .auth()
-        .records
-        .passkeys("agent1@demo.test")
-        .await
-        .unwrap()
-        .is_empty());
+    let left = t.auth().records.passkeys("agent1@demo.test").await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_ne!(
+        left[0].id,
+        used["rawId"].as_str().unwrap(),
+        "the first one went"
+    );
     assert_eq!(audited(&t, "passkey_removed").await.len(), 1);
+}
+
+/// Gives `user` an authenticator app (as one set up before), straight in the store; returns
+/// its seed.
+async fn add_authenticator(t: &MfaEnv, user: &str) -> [u8; 20] {
+    let seed = [9u8; 20];
+    let records = &t.auth().records;
+    let now = t.auth().clock.now();
+    records.begin_totp(user, &seed, now).await.unwrap();
+    let pending_seed = records.pending_totp(user).await.unwrap().unwrap();
+    records.activate_totp(user, &pending_seed).await.unwrap();
+    seed
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,22 +245,7 @@ async fn a_phishing_resistant_role_cannot_finish_with_an_authenticator_code() {
 
     // An admin who set up an authenticator app before the rule: the code proves them, but
     // the sign-in continues at creating a passkey, not at the dashboard.
-    let seed = [9u8; 20];
-    let records = &t.auth().records;
-    let now = t.auth().clock.now();
-    records
-        .begin_totp("owner@demo.test", &seed, now)
-        .await
-        .unwrap();
-    let pending_seed = records
-        .pending_totp("owner@demo.test")
-        .await
-        .unwrap()
-        .unwrap();
-    records
-        .activate_totp("owner@demo.test", &pending_seed)
-        .await
-        .unwrap();
+    let seed = add_authenticator(&t, "owner@demo.test").await;
     let b = pending(&t, "owner@demo.test", "owner-pass").await;
     assert_eq!(location(&t.get(&b, "/.mfagate/").await), "/.mfagate/verify");
     let resp = t.verify(&b, &t.code(&seed)).await;
@@ -263,6 +266,28 @@ async fn a_phishing_resistant_role_cannot_finish_with_an_authenticator_code() {
         .await;
     assert_eq!(done.status(), 303);
     assert_released_sealed(&done);
+
+    // Now that the owner has a passkey, a code (phished, say) neither finishes the sign-in
+    // nor lets anyone add another passkey; and the browser the code trusted before does not
+    // skip the passkey either.
+    t.next_step();
+    let b = pending(&t, "owner@demo.test", "owner-pass").await;
+    assert_eq!(
+        location(&t.get(&b, "/.mfagate/").await),
+        "/.mfagate/passkey"
+    );
+    let resp = t.verify(&b, &t.code(&seed)).await;
+    assert_eq!(location(&resp), "/.mfagate/");
+    assert!(set_cookies(&resp)
+        .iter()
+        .all(|c| !c.starts_with("__Host-mfagate-jar")));
+    let resp = t.get(&b, "/.mfagate/passkey/register").await;
+    assert_eq!(location(&resp), "/.mfagate/", "no second passkey by a code");
+    let (_, sign_in) = page(&t, &b, "/.mfagate/passkey").await;
+    assert!(
+        !sign_in.contains("id=\"use-app\""),
+        "the app is not offered: {sign_in}"
+    );
 
     // The agent, not in the rule, may still choose the app.
     let agent = pending(&t, "agent1@demo.test", "agent1-pass").await;
@@ -551,7 +576,21 @@ async fn in_a_browser_a_passkey_is_made_used_and_removed() {
     press(&browser, "#passkey-go:not([disabled])").await;
     wait_for_path(&browser, "/").await;
 
-    // Listed on the devices page with its name and last use; removed (the factor is fresh).
+    // An authenticator app beside it (the passkey is fresh), so the passkey is not the last
+    // factor; then it is listed with its name and last use, and removed.
+    let setup = format!("{base}/.mfagate/security/authenticator");
+    browser.goto(&setup).await.unwrap();
+    let key = element(&browser, "#setup-key").await.text().await.unwrap();
+    let seed = mfagate::mfa::totp::parse_setup_key(&key).unwrap();
+    let code = mfagate::mfa::totp::code_at(&seed, gw.auth.as_ref().unwrap().clock.now());
+    fill(&browser, "#code", &code).await;
+    click(
+        &browser,
+        "form[action$='authenticator'] button[type=submit]",
+    )
+    .await;
+    // Backup codes came with the passkey: straight back to the security page.
+    wait_for_path(&browser, "/.mfagate/security").await;
     browser
         .goto(&format!("{base}/.mfagate/devices"))
         .await

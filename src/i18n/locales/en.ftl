@@ -410,3 +410,6 @@ col-last-used = Last used
 remove = Remove
 admin-passkeys = { $count } passkey(s)
 passkeys-manage = add or remove them on the sessions page
+mail-change-passkey-added = A passkey or security key was added to your account
+mail-change-passkey-removed = A passkey or security key was removed from your account
+passkey-last = This is your last passkey, and your account needs one: add another before you remove it.

@@ -410,3 +410,6 @@ col-last-used = Terakhir dipakai
 remove = Hapus
 admin-passkeys = { $count } passkey
 passkeys-manage = tambahkan atau hapus di halaman sesi
+mail-change-passkey-added = Passkey atau kunci keamanan ditambahkan ke akun Anda
+mail-change-passkey-removed = Passkey atau kunci keamanan dihapus dari akun Anda
+passkey-last = Ini passkey terakhir Anda, dan akun Anda memerlukannya: tambahkan yang lain sebelum menghapusnya.

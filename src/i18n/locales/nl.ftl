@@ -430,3 +430,6 @@ col-last-used = Laatst gebruikt
 remove = Verwijderen
 admin-passkeys = { $count } passkey(s)
 passkeys-manage = toevoegen of verwijderen op de sessiepagina
+mail-change-passkey-added = Er is een passkey of beveiligingssleutel aan uw account toegevoegd
+mail-change-passkey-removed = Er is een passkey of beveiligingssleutel van uw account verwijderd
+passkey-last = Dit is uw laatste passkey en uw account heeft er een nodig: voeg er eerst een toe voordat u deze verwijdert.

@@ -63,6 +63,10 @@ pub struct DeviceRecord {
     pub last_seen: u64,
     pub last_ip: String,
     pub trusted_until: u64,
+    /// Trusted after a passkey (a phishing-resistant factor): only such a browser skips the
+    /// passkey of a role that needs one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passkey: bool,
 }
 
 /// Server-side view of a gateway session (the cookie holds the facts used per request).

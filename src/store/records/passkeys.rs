@@ -74,6 +74,12 @@ impl Records {
             .unwrap_or_else(|| fresh.to_vec()))
     }
 
+    /// The user's passkey handle, if they were ever given one (read only: a sign-in never
+    /// makes one).
+    pub async fn existing_passkey_handle(&self, user: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.store.get(&user_key(user, "passkey-handle")).await
+    }
+
     /// Claims credential `id` for `user`: false when it is registered already (to anyone).
     pub async fn claim_passkey_id(&self, user: &str, id: &str) -> StoreResult<bool> {
         let key = format!("passkey-credential:{id}");
