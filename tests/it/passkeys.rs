@@ -289,6 +289,40 @@ async fn a_phishing_resistant_role_cannot_finish_with_an_authenticator_code() {
         "the app is not offered: {sign_in}"
     );
 
+    // A browser trusted without a passkey (by the app, before the rule) does not skip it; one
+    // a passkey trusted does.
+    for (by_passkey, intercepted) in [(false, true), (true, false)] {
+        let device = mfagate::store::records::DeviceRecord {
+            id: format!("device-{by_passkey}"),
+            label: "Chrome on Linux".into(),
+            first_seen: 1,
+            last_seen: t.auth().clock.now(),
+            last_ip: "127.0.0.1".into(),
+            trusted_until: t.auth().clock.now() + 3_600,
+            passkey: by_passkey,
+        };
+        t.auth()
+            .records
+            .save_device("owner@demo.test", &device)
+            .await
+            .unwrap();
+        let cookie = mfagate::session::token::encode_device(&t.auth().keys, &device.id);
+        let form = [("email", "owner@demo.test"), ("password", "owner-pass")];
+        let resp = t
+            .browser()
+            .post(t.url("/login"))
+            .header(
+                "cookie",
+                format!("{}={cookie}", mfagate::session::DEVICE_COOKIE),
+            )
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let asked = location(&resp) == "/.mfagate/";
+        assert_eq!(asked, intercepted, "trusted by a passkey: {by_passkey}");
+    }
+
     // The agent, not in the rule, may still choose the app.
     let agent = pending(&t, "agent1@demo.test", "agent1-pass").await;
     let (_, choose) = page(&t, &agent, "/.mfagate/").await;
