@@ -628,6 +628,14 @@ pub(super) fn passkeys(
         let msg = format!("{rp_id:?} is neither one of the hosts nor a parent domain of one");
         errs.push(format!("{k}.rp_id"), msg);
     }
+    // A role only a passkey signs in could not sign in at all on a host without passkeys.
+    let unserved = env.hosts.iter().find(|h| !rp.serves(h));
+    if let (false, Some(host)) = (roles.is_empty(), unserved) {
+        let msg = format!(
+            "{rp_id:?} does not cover host {host:?}, where phishing_resistant_roles could not sign in"
+        );
+        errs.push(format!("{k}.rp_id"), msg);
+    }
     Some(super::model::PasskeySettings {
         rp,
         phishing_resistant_roles: roles,

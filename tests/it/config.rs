@@ -530,6 +530,11 @@ fn mail_and_factor_settings_are_validated_with_key_paths() {
         (env("methods = [\"passkey\"]\n[environments.passkeys]\nrp_id = \"chat test\""), "environments[0].passkeys.rp_id: \"chat test\" is not a DNS host name"),
         (env("methods = [\"passkey\"]\n[environments.passkeys]\nuser_verification = \"always\""), "environments[0].passkeys.user_verification:"),
         (
+            "[[environments]]\nname = \"prod\"\nhosts = [\"chat.test\", \"chat.example\"]\nupstream = \"http://127.0.0.1:1\"\n\
+             methods = [\"passkey\"]\nphishing_resistant_roles = [\"admin\"]\n[environments.tls]\ncert = \"prod.pem\"\nkey = \"prod-key.pem\"\n".to_string(),
+            "environments[0].passkeys.rp_id: \"chat.test\" does not cover host \"chat.example\"",
+        ),
+        (
             env("methods = [\"totp\", \"passkey\"]\nphishing_resistant_roles = [\"admin\"]\n[environments.role_methods]\nadmin = [\"totp\"]"),
             "environments[0].role_methods.admin: must offer \"passkey\"",
         ),
