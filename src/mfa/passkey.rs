@@ -194,9 +194,14 @@ pub fn begin_registration(
     let (server, client) = options
         .start_ceremony()
         .map_err(|e| PasskeyError::Malformed(e.to_string()))?;
+    begun(server.encode().map_err(|_| PasskeyError::Corrupt)?, &client)
+}
+
+/// A started ceremony as the caller keeps it: the browser's options (JSON), the encoded server
+/// state, and the challenge it is kept under.
+fn begun(state: Vec<u8>, client: &impl Serialize) -> Result<Begun, PasskeyError> {
     let options =
-        serde_json::to_value(&client).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
-    let state = server.encode().map_err(|_| PasskeyError::Corrupt)?;
+        serde_json::to_value(client).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
     Ok(Begun {
         challenge: challenge_of_options(&options)?,
         options,
@@ -300,14 +305,7 @@ pub fn begin_authentication(
     let (server, client) = request
         .start_ceremony()
         .map_err(|e| PasskeyError::Malformed(e.to_string()))?;
-    let options =
-        serde_json::to_value(&client).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
-    let state = server.encode().map_err(|_| PasskeyError::Corrupt)?;
-    Ok(Begun {
-        challenge: challenge_of_options(&options)?,
-        options,
-        state,
-    })
+    begun(server.encode().map_err(|_| PasskeyError::Corrupt)?, &client)
 }
 
 /// The credential id an authentication answer names (base64url, as stored), if any.
