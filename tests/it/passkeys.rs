@@ -154,6 +154,25 @@ async fn a_passkey_made_at_enrollment_signs_in_next_time_and_is_listed_and_remov
             .send()
     };
     assert_eq!(remove().await.unwrap().status(), 409, "the last factor");
+    // Not fresh any more: the removal first asks for the passkey again.
+    t.auth().clock.advance(11 * 60);
+    let stale = remove().await.unwrap();
+    assert!(
+        location(&stale).starts_with("/.mfagate/step-up?next="),
+        "{}",
+        location(&stale)
+    );
+    let (_, step_up) = page(&t, &b, &location(&stale)).await;
+    let fresh = key.sign_in(&options_of(&step_up), &t.url(""));
+    let mut form = vec![("csrf", csrf(&step_up)), ("credential", fresh.to_string())];
+    form.push(("next", "/.mfagate/devices".into()));
+    let resp = b
+        .post(t.url("/.mfagate/step-up/passkey"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/.mfagate/devices", "fresh again");
     let (_, add) = page(&t, &b, "/.mfagate/passkeys/add").await;
     let (_, made) = SoftKey::register(&options_of(&add), &t.url(""));
     let resp = answer(&t, &b, "/.mfagate/passkeys/add", &add, &made).await;
@@ -167,6 +186,17 @@ async fn a_passkey_made_at_enrollment_signs_in_next_time_and_is_listed_and_remov
         used["rawId"].as_str().unwrap(),
         "the first one went"
     );
+
+    // Counted: two registered, one removed, passkey sign-ins among the second factors.
+    let metrics = format!("http://{}/metrics", t.gw.admin_addr);
+    let metrics = crate::support::text(reqwest::Client::new().get(metrics)).await;
+    for line in [
+        "mfagate_passkeys_total{environment=\"chat\",kind=\"registered\"} 2",
+        "mfagate_passkeys_total{environment=\"chat\",kind=\"removed\"} 1",
+        "mfagate_second_factors_total{environment=\"chat\",method=\"passkey\",outcome=\"success\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
     assert_eq!(audited(&t, "passkey_removed").await.len(), 1);
 }
 
@@ -267,9 +297,31 @@ async fn a_phishing_resistant_role_cannot_finish_with_an_authenticator_code() {
     assert_eq!(done.status(), 303);
     assert_released_sealed(&done);
 
+    // A step-up, too, is by passkey only: the app is not offered and a code is not taken.
+    t.auth().clock.advance(11 * 60);
+    let (_, step_up) = page(&t, &b, "/.mfagate/step-up?app=1&next=/").await;
+    assert!(step_up.contains("data-passkey=\"get\""), "{step_up}");
+    assert!(!step_up.contains("id=\"use-app\""), "{step_up}");
+    let form = [
+        ("csrf", csrf(&step_up)),
+        ("code", t.code(&seed)),
+        ("next", "/".into()),
+    ];
+    let resp = b
+        .post(t.url("/.mfagate/step-up"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&resp).starts_with("/.mfagate/step-up?next="),
+        "{}",
+        location(&resp)
+    );
+    assert!(set_cookies(&resp).is_empty(), "no fresh session for a code");
+
     // Now that the owner has a passkey, a code (phished, say) neither finishes the sign-in
-    // nor lets anyone add another passkey; and the browser the code trusted before does not
-    // skip the passkey either.
+    // nor lets anyone add another passkey.
     t.next_step();
     let b = pending(&t, "owner@demo.test", "owner-pass").await;
     assert_eq!(
