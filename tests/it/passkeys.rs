@@ -460,14 +460,7 @@ async fn a_single_page_app_registers_and_uses_a_passkey_through_the_json_api() {
     assert_eq!(status, 422, "an answer is used once");
 
     // The OpenAPI document describes the ceremonies.
-    let doc: Value = b
-        .get(t.url("/.mfagate/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::support::json(b.get(t.url("/.mfagate/api/openapi.json"))).await;
     for path in [
         "passkey/options",
         "passkey/register/options",
