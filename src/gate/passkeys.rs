@@ -133,7 +133,9 @@ impl Auth {
         Ok(Some(begun))
     }
 
-    /// The ceremony `answer` belongs to, taken (once), if it is `holder`'s for `purpose`.
+    /// The ceremony `answer` belongs to, taken (once), if it is `holder`'s for `purpose`. It is
+    /// looked at first and taken only when it is theirs: a foreign answer carrying someone
+    /// else's challenge is refused without using that person's ceremony up.
     async fn take_ceremony(
         &self,
         holder: Holder<'_>,
@@ -146,13 +148,19 @@ impl Auth {
         let Some(challenge) = passkey::challenge_of_answer(answer) else {
             return Ok(Err(Refusal::Invalid("no challenge".into())));
         };
-        let Some(ceremony) = self.records.take_ceremony(&challenge).await? else {
-            return Ok(Err(Refusal::NoCeremony));
-        };
         let env = &self.config.environments[holder.env_index].name;
-        Ok(match held_by(&ceremony, &holder, purpose, env) {
-            true => Ok((ceremony, rp)),
-            false => Err(Refusal::NotYours),
+        match self.records.ceremony(&challenge).await? {
+            None => return Ok(Err(Refusal::NoCeremony)),
+            Some(seen) if !held_by(&seen, &holder, purpose, env) => {
+                return Ok(Err(Refusal::NotYours))
+            }
+            Some(_) => {}
+        }
+        // Taken: of parallel answers, one gets it.
+        Ok(match self.records.take_ceremony(&challenge).await? {
+            Some(ceremony) if held_by(&ceremony, &holder, purpose, env) => Ok((ceremony, rp)),
+            Some(_) => Err(Refusal::NotYours),
+            None => Err(Refusal::NoCeremony),
         })
     }
 

@@ -233,12 +233,18 @@ async fn answers_from_another_origin_twice_or_to_another_sign_in_are_refused() {
     let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &genuine).await;
     assert_eq!(resp.status(), 422, "a challenge is answered once");
 
-    // Another sign-in's challenge: refused for this one, and used up for its own.
+    // Another sign-in's challenge: refused for this one, and not used up for its own.
     let other = pending(&t, "agent1@demo.test", "agent1-pass").await;
     let (_, theirs) = page(&t, &other, "/.mfagate/passkey").await;
     let foreign = key.sign_in(&options_of(&theirs), &t.url(""));
     let resp = answer(&t, &b, "/.mfagate/passkey", &sign_in, &foreign).await;
     assert_eq!(resp.status(), 422, "bound to its pending login");
+    let resp = answer(&t, &other, "/.mfagate/passkey", &theirs, &foreign).await;
+    assert_eq!(
+        resp.status(),
+        303,
+        "still good for the sign-in it was issued to"
+    );
 
     // Still pending, and a good answer to a fresh ceremony finishes it.
     let (_, fresh) = page(&t, &b, "/.mfagate/passkey").await;

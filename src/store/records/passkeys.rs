@@ -123,6 +123,11 @@ impl Records {
             .await
     }
 
+    /// The ceremony of `challenge`, left in place.
+    pub async fn ceremony(&self, challenge: &str) -> StoreResult<Option<PasskeyCeremony>> {
+        self.get_json(&ceremony_key(challenge)).await
+    }
+
     /// The ceremony of `challenge`, taken: it can be answered once.
     pub async fn take_ceremony(&self, challenge: &str) -> StoreResult<Option<PasskeyCeremony>> {
         match self.store.take(&ceremony_key(challenge)).await? {
