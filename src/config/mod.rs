@@ -11,6 +11,7 @@ mod validate_branding;
 pub use validate_branding::{contrast, luminance, MIN_CONTRAST};
 mod validate_logout;
 mod validate_member_hash;
+mod validate_passkeys;
 mod validate_policy;
 mod validate_sso;
 mod validate_store;

@@ -240,7 +240,7 @@ fn environment(
     let policy = super::validate_policy::env_policy(errs, key, env, mfa);
     let role_methods = super::validate_policy::role_methods(errs, key, env, methods);
     let email_otp = super::validate_auth::email_otp(errs, key, env);
-    let passkeys = super::validate_auth::passkeys(errs, key, env, methods);
+    let passkeys = super::validate_passkeys::passkeys(errs, key, env, methods);
     for role in passkeys.iter().flat_map(|p| &p.phishing_resistant_roles) {
         if role_methods.get(role).is_some_and(|m| !m.passkey) {
             let k = format!("{key}.role_methods.{}", role.name());

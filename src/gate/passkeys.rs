@@ -24,6 +24,8 @@ pub struct Holder<'a> {
     /// The pending login's or the session's id.
     pub bound_to: &'a str,
     pub user: &'a str,
+    /// The user's role: passkeys must be among its methods.
+    pub role: crate::domain::Role,
     /// When the holder ends (Unix seconds): its ceremonies end with it.
     pub ends_at: u64,
     /// The authority the browser used (`host[:port]`): the origin answers must come from.
@@ -81,13 +83,33 @@ pub fn held_by(
 }
 
 impl Auth {
-    /// The relying party pages on `authority` use, when the environment offers passkeys there.
-    pub fn relying_party(&self, env_index: usize, authority: &str) -> Option<&RelyingParty> {
-        let settings = self.config.environments[env_index].passkeys.as_ref()?;
+    /// The relying party a user of `role` uses on pages at `authority`, when the environment
+    /// offers that role passkeys there.
+    pub fn relying_party(
+        &self,
+        env_index: usize,
+        role: crate::domain::Role,
+        authority: &str,
+    ) -> Option<&RelyingParty> {
+        let env = &self.config.environments[env_index];
+        let settings = env
+            .passkeys
+            .as_ref()
+            .filter(|_| env.methods_for(role).passkey)?;
         settings
             .rp
             .serves(&host_of(authority))
             .then_some(&settings.rp)
+    }
+
+    /// Whether a user of `role` may use passkeys on pages at `authority`.
+    pub fn offers_passkeys(
+        &self,
+        env_index: usize,
+        role: crate::domain::Role,
+        authority: &str,
+    ) -> bool {
+        self.relying_party(env_index, role, authority).is_some()
     }
 
     /// Begins a ceremony for `holder`; `None` where passkeys are not offered, or for a sign-in
@@ -97,7 +119,7 @@ impl Auth {
         holder: Holder<'_>,
         purpose: CeremonyPurpose,
     ) -> StoreResult<Option<Begun>> {
-        let Some(rp) = self.relying_party(holder.env_index, holder.authority) else {
+        let Some(rp) = self.relying_party(holder.env_index, holder.role, holder.authority) else {
             return Ok(None);
         };
         let passkeys = self.records.passkeys(holder.user).await?;
@@ -142,7 +164,7 @@ impl Auth {
         purpose: CeremonyPurpose,
         answer: &Value,
     ) -> StoreResult<Result<(PasskeyCeremony, &RelyingParty), Refusal>> {
-        let Some(rp) = self.relying_party(holder.env_index, holder.authority) else {
+        let Some(rp) = self.relying_party(holder.env_index, holder.role, holder.authority) else {
             return Ok(Err(Refusal::NotYours));
         };
         let Some(challenge) = passkey::challenge_of_answer(answer) else {
@@ -331,6 +353,7 @@ mod tests {
             env_index: 0,
             bound_to,
             user,
+            role: crate::domain::Role::Agent,
             ends_at: 1_000,
             authority: "app.example.test",
         }

@@ -22,7 +22,8 @@ use crate::mfa::qr;
 use crate::mfa::totp;
 use crate::store::StoreError;
 
-fn status_for(error: Option<&str>) -> StatusCode {
+/// 422 for a page shown again with an error, else 200.
+pub(super) fn status_for(error: Option<&str>) -> StatusCode {
     if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -25,6 +25,7 @@ fn session_holder(s: &SignedIn) -> Holder<'_> {
         env_index: s.base.facts.env_index,
         bound_to: &s.claims.sid,
         user: &s.claims.user,
+        role: s.claims.who.role,
         ends_at: s.claims.expires_at.min(s.claims.idle_until),
         authority: &s.base.facts.authority,
     }
@@ -32,12 +33,11 @@ fn session_holder(s: &SignedIn) -> Holder<'_> {
 
 /// Whether this session may use passkeys here (the role's methods, the page's host).
 pub(super) fn offered(s: &SignedIn) -> bool {
-    let (auth, facts) = (&s.base.auth, &s.base.facts);
-    let env = &auth.config.environments[facts.env_index];
-    env.methods_for(s.claims.who.role).passkey
-        && auth
-            .relying_party(facts.env_index, &facts.authority)
-            .is_some()
+    let facts = &s.base.facts;
+    let role = s.claims.who.role;
+    s.base
+        .auth
+        .offers_passkeys(facts.env_index, role, &facts.authority)
 }
 
 /// `GET {prefix}passkeys/add`.
@@ -64,7 +64,7 @@ async fn add_page(s: &SignedIn, error: Option<&str>) -> Result<Response, PageErr
     };
     let extra = registration_context(&s.base, &begun, "passkeys/add", error);
     let extra = context! { user => s.claims.user, ..extra };
-    let status = error.map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let status = super::mfa_pages::status_for(error);
     Ok(s.base.render(
         status,
         "passkey_register.html",
@@ -129,9 +129,7 @@ pub async fn remove(posted: Posted<SignedIn>) -> Result<Response, PageError> {
 /// sessions (as every weakening change to how one signs in does).
 async fn changed(s: &SignedIn, change: Change) -> crate::store::StoreResult<()> {
     let (auth, user) = (&s.base.auth, &s.claims.user);
-    let agent = s.base.headers.get(http::header::USER_AGENT);
-    let label = crate::session::device::label(agent.and_then(|v| v.to_str().ok()).unwrap_or(""));
-    let device = (s.claims.device.as_str(), label.as_str());
+    let device = (s.claims.device.as_str(), s.base.facts.agent.as_str());
     let ctx = s.base.audit(user);
     auth.factor_changed(user, (change, &s.claims.sid), device, &ctx)
         .await
@@ -169,7 +167,7 @@ pub(super) async fn step_up_page(
         app_link => app_link,
         error => error,
     };
-    let status = error.map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let status = super::mfa_pages::status_for(error);
     let page = s.base.render(
         status,
         "passkey.html",

@@ -13,7 +13,7 @@ use super::complete::{complete, trust_choice};
 use super::error::PageError;
 use super::extract::{PageBase, PendingPage, Posted};
 use super::factors::{blocked_page, new_backup_codes, regulated, Verdict};
-use super::mfa_pages::{already_confirmed, codes_page, email_allowed, mark_passed};
+use super::mfa_pages::{already_confirmed, codes_page, email_allowed, mark_passed, status_for};
 use crate::domain::Factor;
 use crate::gate::login_flow::PENDING_TTL;
 use crate::gate::passkeys::{Holder, Refusal};
@@ -27,6 +27,7 @@ pub(super) fn pending_holder(p: &PendingPage) -> Holder<'_> {
         env_index: p.base.facts.env_index,
         bound_to: &p.login.id,
         user: &p.login.user,
+        role: p.claims.who.role,
         ends_at: p.login.created_at + PENDING_TTL.as_secs(),
         authority: &p.base.facts.authority,
     }
@@ -39,12 +40,11 @@ pub(super) fn answer_in(form_field: &str) -> Value {
 
 /// Whether passkeys work on this page: the role may use them and the host serves them.
 pub(super) fn offered(p: &PendingPage) -> bool {
-    let base = &p.base;
-    p.methods().passkey
-        && base
-            .auth
-            .relying_party(base.facts.env_index, &base.facts.authority)
-            .is_some()
+    let facts = &p.base.facts;
+    let role = p.claims.who.role;
+    p.base
+        .auth
+        .offers_passkeys(facts.env_index, role, &facts.authority)
 }
 
 /// Whether this sign-in may register a passkey now: the person has no factor yet, or one
@@ -65,10 +65,6 @@ fn app_link(p: &PendingPage, has_totp: bool) -> Option<String> {
 fn unavailable(base: &PageBase) -> Response {
     let status = StatusCode::SERVICE_UNAVAILABLE;
     base.message(status, "no-method-title", "no-method-text", None)
-}
-
-fn options_text(begun: &Begun) -> String {
-    begun.options.to_string()
 }
 
 /// `GET {prefix}passkey`: sign in with a passkey (the first choice of a user who has one).
@@ -93,14 +89,14 @@ async fn sign_in_page(p: &PendingPage, error: Option<&str>) -> Result<Response, 
     let others = !p.methods().phishing_resistant;
     let extra = context! {
         action => format!("{}passkey", p.base.prefix()),
-        options => options_text(&begun),
+        options => begun.options.to_string(),
         user => p.login.user,
         app_link => app_link(p, has_totp).filter(|_| others),
         email_link => others && email_allowed(p),
         backup_link => others && p.methods().backup,
         error => error,
     };
-    let status = error.map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let status = status_for(error);
     Ok(p.base.render(
         status,
         "passkey.html",
@@ -172,7 +168,7 @@ async fn register_page(p: &PendingPage, error: Option<&str>) -> Result<Response,
         app_link => app_link,
         ..extra
     };
-    let status = error.map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let status = status_for(error);
     Ok(p.base.render(
         status,
         "passkey_register.html",
@@ -190,15 +186,10 @@ pub(super) fn registration_context(
     action: &str,
     error: Option<&str>,
 ) -> minijinja::Value {
-    let agent = base
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     context! {
         action => format!("{}{action}", base.prefix()),
-        options => options_text(begun),
-        name => crate::session::device::label(agent),
+        options => begun.options.to_string(),
+        name => base.facts.agent,
         error => error,
     }
 }
